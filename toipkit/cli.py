@@ -1,0 +1,67 @@
+"""``toipkit`` command line: one sub-command per domain, over the library's public functions.
+
+Each domain contributes its sub-commands from ``toipkit/<domain>/cli.py`` through a
+``register(subparsers)`` function. Those modules import heavy libraries (pandas, numpy...)
+inside their handlers only, so ``toipkit --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+from toipkit import __version__
+from toipkit.errors import ToipkitError
+
+# Domain command modules, in the order their commands appear in --help.
+DOMAIN_COMMANDS = (
+    "toipkit.doctor",
+    "toipkit.course.cli",
+    "toipkit.pcap.cli",
+    "toipkit.dialplan.cli",
+    "toipkit.tts.cli",
+    "toipkit.xivo.cli",
+    "toipkit.grading.cli",
+)
+
+
+def _available(module_name: str) -> bool:
+    try:
+        return importlib.util.find_spec(module_name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="toipkit",
+        description="IP telephony courseware tools: captures, dialplans, XiVO, TTS, grading.",
+    )
+    parser.add_argument("--version", action="version", version=f"toipkit {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in DOMAIN_COMMANDS:
+        if _available(module_name):
+            importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(handler(args) or 0)
+    except ToipkitError as exc:
+        print(f"toipkit: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
