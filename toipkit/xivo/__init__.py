@@ -1,0 +1,50 @@
+"""XiVO administration from Python: a confd/auth REST client, CSV helpers, a SIP REGISTER check.
+
+Public API::
+
+    from toipkit import xivo
+    client = xivo.connect()                      # None = the local sandbox (started on demand)
+    client = xivo.connect("https://192.168.0.1", username="toipkit", password=...)
+    client.users.list(search="geralt").to_frame()
+    xivo.create_user_with_line(client, "Geralt", "Deriv", "101")
+    xivo.register_check("192.168.0.1", "abcd1234", password)
+
+Everything is imported lazily so that ``import toipkit.xivo.sandbox`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "connect": "toipkit.xivo.client",
+    "XivoClient": "toipkit.xivo.client",
+    "Page": "toipkit.xivo.resources",
+    "Record": "toipkit.xivo.resources",
+    "Resource": "toipkit.xivo.resources",
+    "XivoUnsupportedError": "toipkit.xivo.resources",
+    "ImportResult": "toipkit.xivo.csvio",
+    "create_user_with_line": "toipkit.xivo.lab",
+    "ensure_user_with_line": "toipkit.xivo.lab",
+    "LabUser": "toipkit.xivo.lab",
+    "softphone_settings": "toipkit.xivo.lab",
+    "SoftphoneSettings": "toipkit.xivo.lab",
+    "register_check": "toipkit.xivo.sip_register",
+    "RegistrationResult": "toipkit.xivo.sip_register",
+    "interfaces_stanza": "toipkit.xivo.network",
+    "check_network": "toipkit.xivo.network",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'toipkit.xivo' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return __all__
