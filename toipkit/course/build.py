@@ -1,0 +1,126 @@
+"""Student versions from teacher sources (nbgrader-style solution markers).
+
+In a code cell, the lines from ``### BEGIN SOLUTION`` to ``### END SOLUTION`` become
+``# À COMPLÉTER`` + ``raise NotImplementedError()`` at the marker's indentation. In a markdown
+cell the same span becomes ``_Votre réponse ici_``. Cells tagged ``teacher`` are dropped.
+Outputs, execution counts and execution metadata are cleared; tags, cell ids, kernelspec and the
+``toipkit`` notebook metadata (lab id) are kept.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from toipkit.course.layout import lab_id_of, lab_notebooks, labs_dir, solutions_dir
+from toipkit.errors import CourseError
+
+BEGIN = "### BEGIN SOLUTION"
+END = "### END SOLUTION"
+CODE_PLACEHOLDER = ("# À COMPLÉTER", "raise NotImplementedError()")
+MARKDOWN_PLACEHOLDER = "_Votre réponse ici_"
+TEACHER_TAG = "teacher"
+# Notebook-level metadata worth keeping in the student copy; the rest is execution residue.
+KEPT_NOTEBOOK_METADATA = ("kernelspec", "language_info", "toipkit")
+
+
+def _replace_solutions(source: str, cell_type: str, where: str) -> str:
+    lines = source.split("\n")
+    out: list[str] = []
+    inside = False
+    begin_line = 0
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if stripped.startswith(BEGIN):
+            if inside:
+                raise CourseError(f"{where}: line {number}: nested '{BEGIN}'")
+            inside, begin_line = True, number
+            indent = line[: len(line) - len(line.lstrip())]
+            if cell_type == "code":
+                out.extend(indent + text for text in CODE_PLACEHOLDER)
+            else:
+                out.append(MARKDOWN_PLACEHOLDER)
+        elif stripped.startswith(END):
+            if not inside:
+                raise CourseError(f"{where}: line {number}: '{END}' without '{BEGIN}'")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise CourseError(f"{where}: line {begin_line}: '{BEGIN}' is never closed by '{END}'")
+    return "\n".join(out)
+
+
+def student_version(nb: nbformat.NotebookNode, name: str = "<notebook>") -> nbformat.NotebookNode:
+    """The student copy of a teacher notebook (the input is not modified)."""
+    student = copy.deepcopy(nb)
+    cells = []
+    for index, cell in enumerate(student.cells):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if TEACHER_TAG in tags:
+            continue
+        where = f"{name}, cell {index}"
+        if cell.cell_type in ("code", "markdown"):
+            cell.source = _replace_solutions(cell.source, cell.cell_type, where)
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        for key in ("execution", "papermill", "collapsed", "scrolled"):
+            cell.metadata.pop(key, None)
+        cells.append(cell)
+    student.cells = cells
+    student.metadata = nbformat.from_dict(
+        {key: student.metadata[key] for key in KEPT_NOTEBOOK_METADATA if key in student.metadata}
+    )
+    return student
+
+
+def render(nb: nbformat.NotebookNode) -> str:
+    return nbformat.writes(nb) + "\n"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def expected_labs(solutions: Path) -> dict[str, str]:
+    """File name -> text of every student notebook that ``build`` would write."""
+    result = {}
+    for source in lab_notebooks(solutions):
+        try:
+            nb = nbformat.read(source, as_version=4)
+        except Exception as exc:
+            raise CourseError(f"{source}: unreadable notebook ({exc})") from None
+        result[source.name] = render(student_version(nb, source.name))
+    return result
+
+
+def build(root: str | Path | None = None, remove_stale: bool = True) -> list[Path]:
+    """Write ``labs/NN-*.ipynb`` from ``solutions/NN-*.ipynb``; returns the files changed."""
+    base = Path(root) if root else None
+    solutions, labs = solutions_dir(base), labs_dir(base)
+    wanted = expected_labs(solutions)
+    changed = []
+    for name, text in wanted.items():
+        target = labs / name
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            write_atomic(target, text)
+            changed.append(target)
+    if remove_stale:
+        for stale in lab_notebooks(labs):
+            if stale.name not in wanted and lab_id_of(stale):
+                stale.unlink()
+                changed.append(stale)
+    return changed

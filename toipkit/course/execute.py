@@ -1,0 +1,50 @@
+"""Run a notebook in place (teacher sources keep their outputs for strict nbval)."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import nbformat
+
+from toipkit.course.build import render, write_atomic
+from toipkit.errors import CourseError
+
+
+@contextmanager
+def _environment(overrides: dict[str, str]):
+    saved = {key: os.environ.get(key) for key in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def execute(path: str | Path, timeout: int = 600, env: dict[str, str] | None = None) -> Path:
+    """Execute ``path`` with its own folder as working directory and store the outputs.
+
+    Execution metadata (timings) is dropped so the stored notebook only changes when outputs do.
+    The file is replaced only when every cell ran; on error nothing is written.
+    """
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    path = Path(path).resolve()
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    try:
+        with _environment(env or {}):
+            client.execute()
+    except CellExecutionError as exc:
+        raise CourseError(f"{path.name}: a cell failed, nothing written:\n{exc}") from None
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    write_atomic(path, render(nb))
+    return path
