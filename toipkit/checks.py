@@ -8,16 +8,15 @@ A check cell calls one of the ``check*`` functions. Two things happen:
   :data:`MIME_TYPE`. Grading reads those records back from the executed notebook with
   :func:`collect` (plain nbformat, no kernel needed).
 
-A record holds: lab, student, exercise id, passed, points earned / possible, the hint and the
-time of the check. It never holds the expected value.
+A record holds: lab, student, exercise id, passed, points earned / possible and the hint
+(no timestamp, so re-running a notebook gives identical outputs). It never holds the expected value.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,6 @@ class CheckResult:
     student: str = ""
     message: str = ""
     error: str = ""
-    at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,8 +51,8 @@ class CheckResult:
             text += f"\n   Indice : {self.message}"
         return text
 
-    def _repr_markdown_(self) -> str:
-        return self.verdict_text().replace("\n", "  \n")
+    def _ipython_display_(self) -> None:
+        """Nothing: the verdict was shown when the check ran; echoing it would show it twice."""
 
 
 def _fmt_points(value: float) -> str:
@@ -221,7 +219,7 @@ def results_from_notebook(nb: Any) -> list[dict[str, Any]]:
 def collect(notebook_path: str | Path):
     """Check results of an executed notebook as a DataFrame (one row per check).
 
-    Columns: lab, student, exercise, passed, points, max_points, message, error, at, cell.
+    Columns: lab, student, exercise, passed, points, max_points, message, error, cell.
     The student name comes from the record, or else from papermill's injected parameters.
     """
     import nbformat
@@ -243,5 +241,5 @@ def collect(notebook_path: str | Path):
         if not record.get("lab"):
             record["lab"] = lab_id
     columns = ["lab", "student", "exercise", "passed", "points", "max_points",
-               "message", "error", "at", "cell"]
+               "message", "error", "cell"]
     return pd.DataFrame.from_records(records, columns=columns)

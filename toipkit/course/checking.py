@@ -34,11 +34,11 @@ class Problem:
         return f"{where}: [{self.rule}] {self.message}"
 
 
-SECRET_NAME = r"(?:pass(?:word|wd)?|secret|token|api[_-]?key)"
+SECRET_NAME = r"(?:password|passwd|pass|secret|token|api[_-]?key)"
 # `password = "hunter2"`, `"password": "hunter2"`, `X-Auth-Token: 0b0c...`; masked values (***) pass.
 SECRET_VALUE_PATTERNS = [
     re.compile(
-        rf"""(?ix)\b[\w-]*{SECRET_NAME}[\w-]*['"]?\s*[:=]\s*['"]?(?!\*)(?!None\b)(?!null\b)"""
+        rf"""(?ix)\b(?:[\w-]*[_-])?{SECRET_NAME}\b['"]?\s*[:=]\s*['"]?(?!\*)(?!None\b)(?!null\b)"""
         rf"""(?!['"])(?P<value>[^\s'",}}\]]{{4,}})"""
     ),
     re.compile(r"(?i)x-auth-token['\"]?\s*[:=]\s*['\"]?(?P<value>[0-9a-f-]{16,})"),

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Set up everything toipkit needs, then open the labs (`lab`) or run the whole suite (`test`).
+# Idempotent: a second run only redoes what changed. Used by `make lab`, `make test` and .ci/run.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+APT_PACKAGES=(tshark sip-tester espeak-ng sox kamailio)
+# command that proves each package is there (same order as APT_PACKAGES)
+APT_COMMANDS=(tshark sipp espeak-ng sox kamailio)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+find_python() {
+    for candidate in python3.13 python3.12 python3.11 python3.10 python3; do
+        if command -v "$candidate" >/dev/null 2>&1 &&
+           "$candidate" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+            command -v "$candidate"; return 0
+        fi
+    done
+    return 1
+}
+
+apt_install() {
+    # $@: Debian packages. Installs as root; otherwise prints the command and carries on.
+    [ "$#" -gt 0 ] || return 0
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        say "installing system packages: $*"
+        export DEBIAN_FRONTEND=noninteractive
+        # tshark asks whether non-root users may capture; answer no without a prompt.
+        echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+    else
+        printf 'missing system packages; run:\n    sudo apt-get install -y %s\ncontinuing with what works.\n' "$*" >&2
+    fi
+}
+
+system_tools() {
+    local missing=() i
+    for i in "${!APT_PACKAGES[@]}"; do
+        command -v "${APT_COMMANDS[$i]}" >/dev/null 2>&1 || missing+=("${APT_PACKAGES[$i]}")
+    done
+    apt_install "${missing[@]}"
+}
+
+python_env() {
+    local python
+    if ! python="$(find_python)"; then
+        apt_install python3 python3-venv python3-pip
+        python="$(find_python)" || { echo "Python >= 3.10 with venv is required" >&2; exit 1; }
+    fi
+    if [ ! -x "$PY" ]; then
+        say "creating $VENV with $python"
+        "$python" -m venv "$VENV"
+    fi
+    # Reinstall only when the project's metadata changed since the last install.
+    local stamp="$VENV/.toipkit-installed" digest
+    digest="$(cat pyproject.toml | sha256sum | cut -d' ' -f1)"
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
+        say "installing toipkit and its lab/dev extras into .venv"
+        "$PY" -m pip install --quiet --upgrade pip
+        "$PY" -m pip install --quiet -e ".[lab,dev]"
+        echo "$digest" > "$stamp"
+    fi
+}
+
+setup() {
+    system_tools
+    python_env
+}
+
+run_lab() {
+    setup
+    local port="${PORT:-8888}" args=()
+    [ -n "${DISPLAY:-}" ] || args+=(--no-browser)
+    [ "$(id -u)" -ne 0 ] || args+=(--allow-root)
+    say "starting JupyterLab on labs/ — open the URL printed below (Ctrl-C to stop)"
+    exec "$VENV/bin/jupyter" lab --ip=127.0.0.1 --port="$port" \
+        --ServerApp.root_dir="$ROOT" \
+        --LabApp.default_url="/lab/tree/labs/00-prise-en-main.ipynb" "${args[@]}"
+}
+
+run_tests() {
+    setup
+    say "ruff"
+    "$VENV/bin/ruff" check .
+    say "course notebooks conventions"
+    "$VENV/bin/toipkit" course check
+    say "unit, conformance and integration tests"
+    # pytest exits 5 when it collects nothing: that fails here too (set -e), never green.
+    "$VENV/bin/pytest" tests -p no:cacheprovider
+    say "solution notebooks (strict nbval)"
+    "$VENV/bin/pytest" --nbval solutions --nbval-sanitize-with tests/nbval_sanitize.cfg \
+        -p no:cacheprovider
+}
+
+case "${1:-}" in
+    lab) run_lab ;;
+    test) run_tests ;;
+    setup) setup ;;
+    *) echo "usage: $0 lab|test|setup" >&2; exit 2 ;;
+esac
