@@ -1,0 +1,483 @@
+"""The XiVO REST client: authentication token, confd requests, capability detection.
+
+One :class:`XivoClient` talks to one server. It asks xivo-auth for a token
+(``POST /0.1/token`` with HTTP Basic auth and a backend), renews it before it expires and sends
+it as ``X-Auth-Token`` to confd (``/1.1/...``). Errors come out as
+:class:`toipkit.errors.XivoAPIError` with the HTTP status and confd's messages.
+
+URLs:
+
+* ``https://192.168.0.1`` (no port): confd on ``:9486``, xivo-auth on ``:9497`` (XiVO defaults);
+* ``https://192.168.0.1/api``: through XiVO's nginx (``/api/confd``, ``/api/auth``);
+* ``http://127.0.0.1:8123`` (explicit port): confd and auth on the same base (the sandbox);
+* ``confd_url=`` / ``auth_url=`` override either base.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from toipkit.errors import ToipkitError, XivoAPIError
+from toipkit.xivo.resources import (
+    CallFilters,
+    Conferences,
+    Groups,
+    Incalls,
+    Lines,
+    Moh,
+    Record,
+    Resource,
+    Users,
+    XivoUnsupportedError,
+)
+
+log = logging.getLogger("toipkit.xivo")
+
+CONFD_PREFIX = "/1.1"
+AUTH_PREFIX = "/0.1"
+CONFD_PORT = 9486
+AUTH_PORT = 9497
+
+# Web-UI menus (XiVO 16.x) doing what the API lacks on older versions.
+UI_MENUS = {
+    "groups": "Services > IPBX > IPBX settings > Groups",
+    "conferences": "Services > IPBX > IPBX settings > Conference rooms",
+    "moh": "Services > IPBX > IPBX services > On-hold music",
+    "schedules": "Services > IPBX > Call management > Schedules",
+    "callfilters": "Services > IPBX > Call management > Call filters",
+    "incalls": "Services > IPBX > Call management > Incoming calls",
+    "contexts": "Services > IPBX > IPBX configuration > Contexts",
+    "ivr": "dialplan in /etc/asterisk/extensions_extra.d/ (no IVR menu in XiVO 16.13)",
+    "extensions/features": "Services > IPBX > IPBX services > Extensions",
+}
+
+
+class XivoConnectionError(ToipkitError):
+    """The server could not be reached (network, TLS, timeout)."""
+
+
+@dataclass
+class HistoryEntry:
+    method: str
+    path: str
+    status: int | None
+
+
+class XivoClient:
+    """A client for one XiVO (or the sandbox). Use :func:`connect` to make one.
+
+    Resources: ``users``, ``lines``, ``endpoints_sip``, ``lines_sip`` (legacy), ``extensions``,
+    ``groups``, ``conferences``, ``call_filters``, ``moh``, ``schedules``, ``incalls``,
+    ``contexts``, ``ivr``, ``extensions_features``, ``voicemails``.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        username: str,
+        password: str,
+        *,
+        verify: bool = True,
+        ca_file: str | os.PathLike[str] | None = None,
+        check_hostname: bool = True,
+        timeout: float = 10.0,
+        backend: str = "xivo_service",
+        expiration: int = 3600,
+        renew_margin: float = 60.0,
+        retries: int = 2,
+        confd_url: str | None = None,
+        auth_url: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.username = username
+        self.__password = password
+        self.backend = backend
+        self.expiration = int(expiration)
+        self.renew_margin = float(renew_margin)
+        self.retries = int(retries)
+        self.timeout = timeout
+        confd_base, auth_base = _bases(self.url)
+        self.confd_url = (confd_url or confd_base).rstrip("/")
+        self.auth_url = (auth_url or auth_base).rstrip("/")
+        self._token: str | None = None
+        self._token_deadline = 0.0
+        self._token_lock = threading.Lock()
+        self._spec_paths: set[str] | None = None
+        self._spec_loaded = False
+        self.history: list[HistoryEntry] = []
+        self._http = httpx.Client(
+            verify=_tls_verify(verify, ca_file, check_hostname),
+            timeout=timeout,
+            transport=transport,
+            headers={"Accept": "application/json"},
+        )
+        self.users = Users(self, "users", "users")
+        self.lines = Lines(self, "lines", "lines")
+        self.endpoints_sip = Resource(self, "SIP endpoints", "endpoints/sip")
+        self.lines_sip = Resource(self, "lines_sip (legacy)", "lines_sip")
+        self.extensions = Resource(self, "extensions", "extensions")
+        self.voicemails = Resource(self, "voicemails", "voicemails")
+        self.groups = Groups(self, "groups", "groups", ui_menu=UI_MENUS["groups"])
+        self.conferences = Conferences(self, "conferences", "conferences",
+                                       ui_menu=UI_MENUS["conferences"])
+        self.call_filters = CallFilters(self, "call filters", "callfilters",
+                                        ui_menu=UI_MENUS["callfilters"])
+        self.moh = Moh(self, "music on hold", "moh", id_key="uuid", ui_menu=UI_MENUS["moh"])
+        self.schedules = Resource(self, "schedules", "schedules", ui_menu=UI_MENUS["schedules"])
+        self.incalls = Incalls(self, "incalls", "incalls", ui_menu=UI_MENUS["incalls"])
+        self.contexts = Resource(self, "contexts", "contexts", ui_menu=UI_MENUS["contexts"])
+        self.ivr = Resource(self, "IVR", "ivr", ui_menu=UI_MENUS["ivr"])
+        self.extensions_features = Resource(self, "feature extensions", "extensions/features",
+                                            ui_menu=UI_MENUS["extensions/features"])
+
+    # -- housekeeping ---------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return f"<XivoClient {self.confd_url} user={self.username!r} backend={self.backend!r}>"
+
+    def __enter__(self) -> XivoClient:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- authentication ---------------------------------------------------------------------
+    def _new_token(self) -> None:
+        url = f"{self.auth_url}{AUTH_PREFIX}/token"
+        body = {"backend": self.backend, "expiration": self.expiration}
+        started = time.monotonic()
+        try:
+            resp = self._http.post(url, json=body, auth=(self.username, self.__password))
+        except httpx.HTTPError as exc:
+            raise _connection_error(exc, "POST", url) from None
+        self._log("POST", url, resp.status_code)
+        if resp.status_code != 200:
+            messages = _messages(resp)
+            hint = None
+            if resp.status_code == 401:
+                messages = [f"authentication refused for {self.username!r} "
+                            f"(backend {self.backend!r})"] + messages
+                hint = ("check the login/password of the Web Services Access entry "
+                        "(Configuration > Management > Web Services Access, ACL confd.#)")
+            raise XivoAPIError(resp.status_code, messages, "POST", url, hint)
+        data = resp.json().get("data", {})
+        token = data.get("token")
+        if not token:
+            raise XivoAPIError(resp.status_code, ["no token in the auth answer"], "POST", url)
+        lifetime = _lifetime(data, self.expiration)
+        self._token = token
+        # Renew a margin before the end (at most half the lifetime for short tokens).
+        margin = min(self.renew_margin, lifetime / 2)
+        self._token_deadline = started + lifetime - margin
+
+    def _ensure_token(self, force: bool = False) -> str:
+        with self._token_lock:
+            if force or self._token is None or time.monotonic() >= self._token_deadline:
+                self._new_token()
+            assert self._token is not None
+            return self._token
+
+    @property
+    def token_valid_for(self) -> float:
+        """Seconds before the client renews its token (0 when there is none)."""
+        if self._token is None:
+            return 0.0
+        return max(0.0, self._token_deadline - time.monotonic())
+
+    def logout(self) -> None:
+        """Revoke the token (``DELETE /0.1/token/<token>``)."""
+        if self._token is None:
+            return
+        url = f"{self.auth_url}{AUTH_PREFIX}/token/{self._token}"
+        try:
+            resp = self._http.delete(url)
+            self._log("DELETE", f"{self.auth_url}{AUTH_PREFIX}/token/***", resp.status_code)
+        except httpx.HTTPError:
+            pass
+        self._token = None
+
+    # -- requests ---------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        content: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        ok: tuple[int, ...] = (200, 201, 204),
+    ) -> httpx.Response:
+        """Send one authenticated request to confd (``path`` relative to ``/1.1``).
+
+        Raises :class:`XivoAPIError` when the status is not in ``ok``. GETs are retried on
+        connection errors only; a 401 renews the token once.
+        """
+        method = method.upper()
+        url = f"{self.confd_url}{CONFD_PREFIX}/{path.lstrip('/')}"
+        hdrs = dict(headers or {})
+        if json is not None or content is not None:
+            hdrs.setdefault("Content-Type", "application/json")
+        kwargs: dict[str, Any] = {"params": dict(params or {}) or None, "headers": hdrs}
+        if json is not None:
+            kwargs["json"] = json
+        if content is not None:
+            kwargs["content"] = content
+        if timeout is not None:
+            kwargs["timeout"] = timeout
+        renewed = False
+        while True:
+            hdrs["X-Auth-Token"] = self._ensure_token()
+            resp = self._send(method, url, kwargs)
+            if resp.status_code == 401 and not renewed:
+                renewed = True
+                self._ensure_token(force=True)
+                continue
+            break
+        if resp.status_code not in ok:
+            raise XivoAPIError(resp.status_code, _messages(resp), method, _clean_url(resp))
+        return resp
+
+    def _send(self, method: str, url: str, kwargs: dict[str, Any]) -> httpx.Response:
+        attempts = 1 + (self.retries if method in ("GET", "HEAD") else 0)
+        for attempt in range(attempts):
+            try:
+                resp = self._http.request(method, url, **kwargs)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError,
+                    httpx.ReadError) as exc:
+                if attempt + 1 < attempts and not _is_tls_error(exc):
+                    time.sleep(0.2 * (attempt + 1))
+                    continue
+                raise _connection_error(exc, method, url) from None
+            except httpx.HTTPError as exc:
+                raise _connection_error(exc, method, url) from None
+            self._log(method, str(resp.request.url), resp.status_code)
+            return resp
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _log(self, method: str, url: str, status: int | None) -> None:
+        path = httpx.URL(url).raw_path.decode("ascii", "replace")
+        self.history.append(HistoryEntry(method, path, status))
+        del self.history[:-500]
+        log.debug("%s %s -> %s", method, path, status)
+
+    def history_frame(self, last: int | None = None):
+        """The HTTP calls this client made (method, path, status) as a DataFrame."""
+        import pandas as pd
+
+        rows = self.history[-last:] if last else self.history
+        return pd.DataFrame([vars(h) for h in rows], columns=["method", "path", "status"])
+
+    # -- server information -------------------------------------------------------------
+    def infos(self) -> Record:
+        """``GET /1.1/infos``: the server's uuid (and version on Wazo)."""
+        return Record(self.request("GET", "infos").json())
+
+    def api_paths(self) -> set[str] | None:
+        """Paths of the server's REST spec (``/1.1/api/api.yml`` or ``api.json``), or None."""
+        if self._spec_loaded:
+            return self._spec_paths
+        paths: set[str] | None = None
+        for name in ("api.yml", "api.json"):
+            url = f"{self.confd_url}{CONFD_PREFIX}/api/{name}"
+            try:
+                resp = self._send("GET", url, {"headers": {}})
+            except XivoConnectionError:
+                raise
+            if resp.status_code != 200:
+                continue
+            spec = _parse_spec(resp)
+            if spec is not None:
+                paths = {str(p).rstrip("/") or "/" for p in (spec.get("paths") or {})}
+                break
+        self._spec_paths = paths
+        self._spec_loaded = True
+        return paths
+
+    def supports(self, collection: str) -> bool:
+        """Whether the server's API spec lists ``/<collection>`` (True when there is no spec)."""
+        paths = self.api_paths()
+        if paths is None:
+            return True
+        wanted = "/" + collection.strip("/")
+        return any(p == wanted or p.startswith(wanted + "/") or p.startswith(wanted + "/{")
+                   for p in paths)
+
+    def require(self, collection: str, name: str | None = None, ui_menu: str | None = None
+                ) -> None:
+        """Raise :class:`XivoUnsupportedError` when the server lacks ``collection``."""
+        if ui_menu is None or self.supports(collection):
+            return
+        raise XivoUnsupportedError(name or collection, ui_menu,
+                                   f"{self.confd_url}{CONFD_PREFIX}/{collection}")
+
+
+# ------------------------------------------------------------------------------------------
+def connect(
+    url: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    *,
+    verify: bool = True,
+    ca_file: str | os.PathLike[str] | None = None,
+    timeout: float = 10.0,
+    data_dir: str | os.PathLike[str] | None = None,
+    **kwargs: Any,
+) -> XivoClient:
+    """A logged-in :class:`XivoClient`.
+
+    ``url=None`` starts (or reuses) the local sandbox and uses its service account.
+    For a real XiVO, ``username``/``password`` default to the ``XIVO_USERNAME`` /
+    ``XIVO_PASSWORD`` environment variables. The first token is requested right away, so bad
+    credentials fail here.
+    """
+    if url is None:
+        from toipkit.xivo import sandbox
+
+        info = sandbox.start(data_dir=data_dir)
+        sb_user, sb_password = sandbox.credentials(data_dir=data_dir)
+        client = XivoClient(info.url, username or sb_user, password or sb_password,
+                            verify=verify, ca_file=ca_file, timeout=timeout, **kwargs)
+    else:
+        username = username or os.environ.get("XIVO_USERNAME")
+        password = password or os.environ.get("XIVO_PASSWORD")
+        if not username or not password:
+            raise ToipkitError(
+                "a XiVO login and password are needed: pass username=/password= or set "
+                "XIVO_USERNAME and XIVO_PASSWORD (a Web Services Access entry with ACL confd.#)"
+            )
+        client = XivoClient(url, username, password, verify=verify, ca_file=ca_file,
+                            timeout=timeout, **kwargs)
+    try:
+        client._ensure_token()
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+# ------------------------------------------------------------------------------------------
+def _bases(url: str) -> tuple[str, str]:
+    """(confd base, auth base) for a user-given URL (see the module docstring)."""
+    if "://" not in url:
+        url = "https://" + url
+    u = httpx.URL(url)
+    path = u.path.rstrip("/")
+    if path.endswith("/api"):
+        root = str(u.copy_with(query=None, fragment=None)).rstrip("/")
+        return f"{root}/confd", f"{root}/auth"
+    if u.port is not None and u.port not in (CONFD_PORT, AUTH_PORT):
+        root = str(u.copy_with(path=path or "/", query=None, fragment=None)).rstrip("/")
+        return root, root
+    host = u.host if ":" not in u.host else f"[{u.host}]"
+    return f"https://{host}:{CONFD_PORT}", f"https://{host}:{AUTH_PORT}"
+
+
+def _tls_verify(verify: bool, ca_file: Any, check_hostname: bool) -> bool | ssl.SSLContext:
+    if ca_file is not None:
+        ctx = ssl.create_default_context(cafile=os.fspath(ca_file))
+        ctx.check_hostname = check_hostname
+        return ctx
+    if verify and not check_hostname:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        return ctx
+    return bool(verify)
+
+
+def _lifetime(data: Mapping[str, Any], default: int) -> float:
+    try:
+        issued = _parse_time(data["issued_at"])
+        expires = _parse_time(data["expires_at"])
+        span = (expires - issued).total_seconds()
+        if span > 0:
+            return span
+    except (KeyError, TypeError, ValueError):
+        pass
+    return float(default)
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _messages(resp: httpx.Response) -> list[str]:
+    """confd's error messages: a JSON list of strings, xivo-auth's ``reason``, CSV ``errors``."""
+    try:
+        body = resp.json()
+    except ValueError:
+        text = resp.text.strip()
+        return [text[:500]] if text else [resp.reason_phrase or "error"]
+    if isinstance(body, list):
+        return [str(m) for m in body]
+    if isinstance(body, Mapping):
+        if "reason" in body:
+            reason = body["reason"]
+            return [str(r) for r in (reason if isinstance(reason, list) else [reason])]
+        if "errors" in body:
+            out = []
+            for err in body["errors"] or []:
+                if isinstance(err, Mapping):
+                    row = (err.get("details") or {}).get("row_number")
+                    msg = str(err.get("message", err))
+                    out.append(f"row {row}: {msg}" if row is not None else msg)
+                else:
+                    out.append(str(err))
+            return out
+        if "message" in body:
+            return [str(body["message"])]
+    return [str(body)[:500]]
+
+
+def _clean_url(resp: httpx.Response) -> str:
+    return str(resp.request.url.copy_with(query=None))
+
+
+def _is_tls_error(exc: Exception) -> bool:
+    text = repr(exc) + str(exc.__cause__ or "") + str(exc.__context__ or "")
+    return "SSL" in text or "CERTIFICATE" in text.upper()
+
+
+def _connection_error(exc: Exception, method: str, url: str) -> XivoConnectionError:
+    clean = str(httpx.URL(url).copy_with(query=None))
+    if _is_tls_error(exc):
+        return XivoConnectionError(
+            f"TLS error on {method} {clean}: {exc}. XiVO uses a self-signed certificate: "
+            "fetch it (see docs/xivo.md) and pass ca_file=..., or verify=False on a lab network"
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        return XivoConnectionError(f"timeout on {method} {clean}: is the server up and reachable?")
+    return XivoConnectionError(
+        f"cannot reach {clean} ({type(exc).__name__}: {exc}): check the address, that the VM "
+        "is running and that the port is open"
+    )
+
+
+def _parse_spec(resp: httpx.Response) -> dict[str, Any] | None:
+    text = resp.text
+    try:
+        import json
+
+        spec = json.loads(text)
+    except ValueError:
+        try:
+            import yaml
+
+            spec = yaml.safe_load(text)
+        except Exception:  # noqa: BLE001 - any unparsable spec means "unknown"
+            return None
+    return spec if isinstance(spec, dict) else None

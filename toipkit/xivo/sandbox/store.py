@@ -1,0 +1,340 @@
+"""SQLite persistence of the sandbox: objects as JSON documents, associations as links.
+
+One database file per data directory (``sandbox.sqlite3``). Every HTTP request runs in one
+transaction (:meth:`Store.transaction`); write transactions are serialised by a process-wide
+lock *and* ``BEGIN IMMEDIATE`` (so a second process on the same file cannot interleave), reads
+run concurrently on their own WAL snapshot.
+
+Tables
+- ``objects(kind, id, uuid, body)``: one row per resource (user, line, endpoint_sip, ...);
+  ``body`` is the JSON of its writable fields. Ids count per kind, like confd's tables.
+- ``links(rel, a, b, pos, extra)``: associations (line↔endpoint, user↔line, group members...).
+- ``counters(kind, next)``: next id per kind (reset puts them back to 1).
+- ``tokens``: auth tokens (kept across restarts and resets).
+- ``blobs``: music-on-hold files.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+DB_NAME = "sandbox.sqlite3"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS counters (kind TEXT PRIMARY KEY, next INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS objects (
+    kind TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    uuid TEXT,
+    body TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS ux_objects_uuid ON objects(kind, uuid) WHERE uuid IS NOT NULL;
+-- Defence in depth behind the confd-style checks done in Python.
+CREATE UNIQUE INDEX IF NOT EXISTS ux_extension ON objects(
+    json_extract(body, '$.context'), json_extract(body, '$.exten')) WHERE kind = 'extension';
+CREATE TABLE IF NOT EXISTS links (
+    rel TEXT NOT NULL,
+    a INTEGER NOT NULL,
+    b INTEGER NOT NULL,
+    pos INTEGER NOT NULL DEFAULT 0,
+    extra TEXT,
+    PRIMARY KEY (rel, a, b)
+);
+CREATE INDEX IF NOT EXISTS ix_links_b ON links(rel, b);
+CREATE TABLE IF NOT EXISTS tokens (
+    token TEXT PRIMARY KEY,
+    auth_id TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    issued_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    acls TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS blobs (
+    owner TEXT NOT NULL,
+    name TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (owner, name)
+);
+"""
+
+_write_locks: dict[str, threading.Lock] = {}
+_write_locks_guard = threading.Lock()
+
+
+def _write_lock(path: Path) -> threading.Lock:
+    with _write_locks_guard:
+        return _write_locks.setdefault(str(path.resolve()), threading.Lock())
+
+
+class Store:
+    """A pool of SQLite connections on one database file."""
+
+    def __init__(self, data_dir: Path, pool_size: int = 16) -> None:
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.data_dir / DB_NAME
+        self._pool: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
+        self._pool_size = pool_size
+        self._all: list[sqlite3.Connection] = []
+        self._all_guard = threading.Lock()
+        self._lock = _write_lock(self.path)
+        conn = self._connect()
+        with self._lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for stmt in _SCHEMA.split(";"):
+                    if stmt.strip():
+                        conn.execute(stmt)
+                row = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+                if row is None:
+                    conn.execute(
+                        "INSERT INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        self._release(conn)
+
+    # -- connections -------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA foreign_keys=ON")
+        with self._all_guard:
+            self._all.append(conn)
+        return conn
+
+    def _acquire(self) -> sqlite3.Connection:
+        try:
+            return self._pool.get_nowait()
+        except queue.Empty:
+            return self._connect()
+
+    def _release(self, conn: sqlite3.Connection) -> None:
+        if self._pool.qsize() < self._pool_size:
+            self._pool.put(conn)
+        else:
+            with self._all_guard:
+                if conn in self._all:
+                    self._all.remove(conn)
+            conn.close()
+
+    def close(self) -> None:
+        with self._all_guard:
+            conns, self._all = self._all, []
+        for conn in conns:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+        while not self._pool.empty():
+            self._pool.get_nowait()
+
+    @contextmanager
+    def transaction(self, write: bool = False) -> Iterator[Tx]:
+        """One transaction; commits on normal exit, rolls back on any exception."""
+        conn = self._acquire()
+        lock = self._lock if write else None
+        if lock:
+            lock.acquire()
+        try:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            tx = Tx(conn)
+            try:
+                yield tx
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                if tx.rollback_only:
+                    conn.execute("ROLLBACK")
+                else:
+                    conn.execute("COMMIT")
+        finally:
+            if lock:
+                lock.release()
+            self._release(conn)
+
+
+class Tx:
+    """Helpers over one open transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.rollback_only = False
+        self._cache: dict[str, Any] = {}
+
+    # -- meta --------------------------------------------------------------------------------
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
+
+    # -- objects -----------------------------------------------------------------------------
+    def next_id(self, kind: str) -> int:
+        row = self.conn.execute("SELECT next FROM counters WHERE kind=?", (kind,)).fetchone()
+        value = row[0] if row else 1
+        self.conn.execute(
+            "INSERT INTO counters(kind, next) VALUES (?, ?) "
+            "ON CONFLICT(kind) DO UPDATE SET next=excluded.next",
+            (kind, value + 1),
+        )
+        return value
+
+    def insert(self, kind: str, body: dict, uuid: str | None = None) -> int:
+        new_id = self.next_id(kind)
+        self.conn.execute(
+            "INSERT INTO objects(kind, id, uuid, body) VALUES (?, ?, ?, ?)",
+            (kind, new_id, uuid, json.dumps(body)),
+        )
+        self._cache.clear()
+        return new_id
+
+    def update(self, kind: str, obj_id: int, body: dict) -> None:
+        self.conn.execute(
+            "UPDATE objects SET body=? WHERE kind=? AND id=?", (json.dumps(body), kind, obj_id)
+        )
+        self._cache.clear()
+
+    def delete(self, kind: str, obj_id: int) -> None:
+        self.conn.execute("DELETE FROM objects WHERE kind=? AND id=?", (kind, obj_id))
+        self._cache.clear()
+
+    def get(self, kind: str, obj_id: int) -> dict | None:
+        row = self.conn.execute(
+            "SELECT id, uuid, body FROM objects WHERE kind=? AND id=?", (kind, obj_id)
+        ).fetchone()
+        return _row(row)
+
+    def get_by_uuid(self, kind: str, uuid: str) -> dict | None:
+        row = self.conn.execute(
+            "SELECT id, uuid, body FROM objects WHERE kind=? AND uuid=?", (kind, uuid)
+        ).fetchone()
+        return _row(row)
+
+    def all(self, kind: str) -> list[dict]:
+        key = "all:" + kind
+        if key not in self._cache:
+            rows = self.conn.execute(
+                "SELECT id, uuid, body FROM objects WHERE kind=? ORDER BY id", (kind,)
+            ).fetchall()
+            self._cache[key] = [_row(r) for r in rows]
+        return self._cache[key]
+
+    def by_id(self, kind: str) -> dict[int, dict]:
+        key = "byid:" + kind
+        if key not in self._cache:
+            self._cache[key] = {o["id"]: o for o in self.all(kind)}
+        return self._cache[key]
+
+    def find(self, kind: str, **fields: Any) -> list[dict]:
+        return [o for o in self.all(kind) if all(o.get(k) == v for k, v in fields.items())]
+
+    def count(self, kind: str) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM objects WHERE kind=?", (kind,)).fetchone()[0]
+
+    # -- links -------------------------------------------------------------------------------
+    def link(self, rel: str, a: int, b: int, pos: int = 0, extra: dict | None = None) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO links(rel, a, b, pos, extra) VALUES (?, ?, ?, ?, ?)",
+            (rel, a, b, pos, json.dumps(extra) if extra is not None else None),
+        )
+        self._cache.clear()
+
+    def unlink(self, rel: str, a: int | None = None, b: int | None = None) -> None:
+        if a is not None and b is not None:
+            self.conn.execute("DELETE FROM links WHERE rel=? AND a=? AND b=?", (rel, a, b))
+        elif a is not None:
+            self.conn.execute("DELETE FROM links WHERE rel=? AND a=?", (rel, a))
+        elif b is not None:
+            self.conn.execute("DELETE FROM links WHERE rel=? AND b=?", (rel, b))
+        self._cache.clear()
+
+    def links(self, rel: str) -> list[tuple[int, int, int, dict | None]]:
+        """All links of one relation as (a, b, pos, extra), ordered by a, pos."""
+        key = "links:" + rel
+        if key not in self._cache:
+            rows = self.conn.execute(
+                "SELECT a, b, pos, extra FROM links WHERE rel=? ORDER BY a, pos, b", (rel,)
+            ).fetchall()
+            self._cache[key] = [
+                (r[0], r[1], r[2], json.loads(r[3]) if r[3] else None) for r in rows
+            ]
+        return self._cache[key]
+
+    def targets(self, rel: str, a: int) -> list[int]:
+        return [b for (x, b, _p, _e) in self.links(rel) if x == a]
+
+    def sources(self, rel: str, b: int) -> list[int]:
+        return [a for (a, y, _p, _e) in self.links(rel) if y == b]
+
+    def link_extra(self, rel: str, a: int, b: int) -> dict | None:
+        for x, y, _p, extra in self.links(rel):
+            if x == a and y == b:
+                return extra or {}
+        return None
+
+    # -- blobs -------------------------------------------------------------------------------
+    def put_blob(self, owner: str, name: str, data: bytes) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO blobs(owner, name, data) VALUES (?, ?, ?)", (owner, name, data)
+        )
+
+    def get_blob(self, owner: str, name: str) -> bytes | None:
+        row = self.conn.execute(
+            "SELECT data FROM blobs WHERE owner=? AND name=?", (owner, name)
+        ).fetchone()
+        return bytes(row[0]) if row else None
+
+    def blob_names(self, owner: str) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT name FROM blobs WHERE owner=? ORDER BY name", (owner,)
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def delete_blobs(self, owner: str, name: str | None = None) -> int:
+        if name is None:
+            cur = self.conn.execute("DELETE FROM blobs WHERE owner=?", (owner,))
+        else:
+            cur = self.conn.execute("DELETE FROM blobs WHERE owner=? AND name=?", (owner, name))
+        return cur.rowcount
+
+    # -- whole-state operations --------------------------------------------------------------
+    def wipe(self) -> None:
+        """Delete every resource (tokens are kept: connected clients stay logged in)."""
+        for table in ("objects", "links", "counters", "blobs"):
+            self.conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+        self.conn.execute("DELETE FROM meta WHERE key != 'schema'")
+        self._cache.clear()
+
+
+def _row(row: sqlite3.Row | None) -> dict | None:
+    if row is None:
+        return None
+    obj = json.loads(row["body"])
+    obj["id"] = row["id"]
+    if row["uuid"] is not None:
+        obj["uuid"] = row["uuid"]
+    return obj
