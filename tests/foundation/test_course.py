@@ -1,0 +1,146 @@
+"""Course pipeline: student versions, convention checks (one failing fixture per rule)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from toipkit.course import build, check, student_version
+from toipkit.errors import CourseError
+from toipkit.paths import repo_root
+
+
+def make_solution(lab="07", secret_output=None, tags=("parameters",), kernel="python3"):
+    cells = [
+        new_code_cell('student = ""\ninteractive = True', metadata={"tags": list(tags)}),
+        new_code_cell("from toipkit import checks\nchecks.start(lab='07', student=student)"),
+        new_code_cell(
+            "def helper():\n    ### BEGIN SOLUTION\n    return 42\n    ### END SOLUTION\nx = 1",
+            metadata={"tags": ["exercise"]},
+        ),
+        new_markdown_cell("Pourquoi ?\n### BEGIN SOLUTION\nParce que.\n### END SOLUTION"),
+        new_code_cell("checks.check('07-x', helper(), 42)", metadata={"tags": ["check"]}),
+        new_code_cell("print('note pour le prof')", metadata={"tags": ["teacher"]}),
+    ]
+    cells[2].outputs = [new_output("stream", name="stdout", text="42\n")]
+    cells[2].execution_count = 3
+    if secret_output:
+        cells[4].outputs = [new_output("stream", name="stdout", text=secret_output)]
+    return new_notebook(cells=cells, metadata={
+        "kernelspec": {"name": kernel, "display_name": "Python 3", "language": "python"},
+        "toipkit": {"lab": lab},
+        "papermill": {"parameters": {"student": "x"}},
+    })
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> Path:
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "labs").mkdir()
+    nbformat.write(make_solution(), tmp_path / "solutions" / "07-essai.ipynb")
+    build(tmp_path)
+    return tmp_path
+
+
+def rules(problems):
+    return {p.rule for p in problems}
+
+
+def test_student_version_replaces_solutions_and_keeps_structure():
+    teacher = make_solution()
+    student = student_version(teacher)
+    code = student.cells[2].source
+    assert "return 42" not in code
+    assert "    # À COMPLÉTER\n    raise NotImplementedError()" in code  # marker indentation kept
+    assert code.endswith("x = 1")
+    assert student.cells[3].source == "Pourquoi ?\n_Votre réponse ici_"
+    assert all(c.get("outputs", []) == [] for c in student.cells if c.cell_type == "code")
+    assert all(c.get("execution_count") is None for c in student.cells if c.cell_type == "code")
+    assert student.cells[0].metadata["tags"] == ["parameters"]
+    assert student.cells[4].metadata["tags"] == ["check"]
+    assert [c.source for c in student.cells].count("print('note pour le prof')") == 0
+    assert student.metadata["toipkit"] == {"lab": "07"}
+    assert student.metadata["kernelspec"]["name"] == "python3"
+    assert "papermill" not in student.metadata
+    assert teacher.cells[2].outputs, "the teacher notebook must not be modified"
+
+
+def test_unclosed_marker_is_reported_with_cell_and_line():
+    nb = make_solution()
+    nb.cells[2].source = "### BEGIN SOLUTION\nx = 1"
+    with pytest.raises(CourseError, match=r"cell 2: line 1: .* never closed"):
+        student_version(nb, "07-essai.ipynb")
+
+
+def test_clean_course_passes_and_build_is_idempotent(course):
+    assert check(course) == []
+    assert build(course) == []
+
+
+def test_stale_lab_is_detected(course):
+    lab = course / "labs" / "07-essai.ipynb"
+    nb = nbformat.read(lab, as_version=4)
+    nb.cells[2].source = "x = 'corrigé à la main'"
+    nbformat.write(nb, lab)
+    assert rules(check(course)) == {"sync"}
+    build(course)
+    assert check(course) == []
+
+
+def test_missing_and_orphan_labs_are_detected(course):
+    (course / "labs" / "07-essai.ipynb").unlink()
+    shutil.copy(course / "solutions" / "07-essai.ipynb", course / "labs" / "08-orphelin.ipynb")
+    messages = [str(p) for p in check(course)]
+    assert any("07-essai.ipynb" in m and "missing" in m for m in messages)
+    assert any("08-orphelin.ipynb" in m and "no matching notebook" in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    "notebook, rule",
+    [
+        (make_solution(tags=()), "parameters"),
+        (make_solution(kernel="ir"), "kernelspec"),
+        (make_solution(lab="99"), "lab-id"),
+        (make_solution(secret_output="password = hunter2bis\n"), "secret"),
+        (make_solution(secret_output='{"token": "2b5c1a9e-77aa-4c1e-9d1c-3f5e8b1c2d3e"}'), "secret"),
+        (make_solution(secret_output="X-Auth-Token: 2b5c1a9e77aa4c1e9d1c\n"), "secret"),
+    ],
+    ids=["no-parameters-tag", "kernel", "lab-id", "password", "json-token", "auth-header"],
+)
+def test_each_rule_fails_on_its_fixture(tmp_path, notebook, rule):
+    (tmp_path / "solutions").mkdir()
+    nbformat.write(notebook, tmp_path / "solutions" / "07-essai.ipynb")
+    build(tmp_path)
+    assert rule in rules(check(tmp_path))
+
+
+def test_masked_passwords_and_words_like_passed_are_not_secrets(tmp_path):
+    nb = make_solution(secret_output="password = ********\npassed = True\ntoken: None\n")
+    (tmp_path / "solutions").mkdir()
+    nbformat.write(nb, tmp_path / "solutions" / "07-essai.ipynb")
+    build(tmp_path)
+    assert check(tmp_path) == []
+
+
+def test_secret_as_parameter_is_refused(tmp_path):
+    nb = make_solution()
+    nb.cells[0].source += '\nxivo_password = ""'
+    (tmp_path / "solutions").mkdir()
+    nbformat.write(nb, tmp_path / "solutions" / "07-essai.ipynb")
+    build(tmp_path)
+    assert "parameters" in rules(check(tmp_path))
+
+
+def test_markers_left_in_a_student_notebook_are_reported(course):
+    nb = nbformat.read(course / "solutions" / "07-essai.ipynb", as_version=4)
+    nbformat.write(nb, course / "labs" / "07-essai.ipynb")  # teacher copy published by mistake
+    assert {"markers", "sync"} <= rules(check(course))
+
+
+def test_repository_course_is_consistent():
+    problems = check(repo_root())
+    assert problems == [], "\n".join(map(str, problems))
