@@ -7,9 +7,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
-APT_PACKAGES=(tshark sip-tester espeak-ng sox kamailio)
-# command that proves each package is there (same order as APT_PACKAGES)
-APT_COMMANDS=(tshark sipp espeak-ng sox kamailio)
+# System packages: what Binder installs (binder/apt.txt, one list for both) plus test-only tools.
+TEST_ONLY_PACKAGES=(kamailio)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -38,11 +37,21 @@ apt_install() {
     fi
 }
 
+system_packages() {
+    sed -e 's/#.*//' -e '/^[[:space:]]*$/d' binder/apt.txt
+    printf '%s\n' "${TEST_ONLY_PACKAGES[@]}"
+}
+
 system_tools() {
-    local missing=() i
-    for i in "${!APT_PACKAGES[@]}"; do
-        command -v "${APT_COMMANDS[$i]}" >/dev/null 2>&1 || missing+=("${APT_PACKAGES[$i]}")
-    done
+    local missing=() package
+    if ! command -v dpkg-query >/dev/null 2>&1; then
+        echo "not a Debian system: install by hand: $(system_packages | tr '\n' ' ')" >&2
+        return 0
+    fi
+    while read -r package; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+            missing+=("$package")
+    done < <(system_packages)
     apt_install "${missing[@]}"
 }
 
