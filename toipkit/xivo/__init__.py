@@ -32,8 +32,23 @@ _EXPORTS = {
     "SoftphoneSettings": "toipkit.xivo.lab",
     "register_check": "toipkit.xivo.sip_register",
     "RegistrationResult": "toipkit.xivo.sip_register",
+    "delete_user_with_line": "toipkit.xivo.lab",
+    "users_frame": "toipkit.xivo.lab",
+    "XivoConnectionError": "toipkit.xivo.client",
+    "CSVImportError": "toipkit.errors",
+    "XivoAPIError": "toipkit.errors",
+    "import_users": "toipkit.xivo.csvio",
+    "drop_internal_columns": "toipkit.xivo.csvio",
+    "missing_rows": "toipkit.xivo.csvio",
+    "read_csv_text": "toipkit.xivo.csvio",
+    "to_csv_text": "toipkit.xivo.csvio",
+    "kamailio_registrar": "toipkit.xivo.registrar",
     "interfaces_stanza": "toipkit.xivo.network",
+    "parse_interfaces": "toipkit.xivo.network",
     "check_network": "toipkit.xivo.network",
+    "check_stanza": "toipkit.xivo.network",
+    "vm_checklist": "toipkit.xivo.network",
+    "WizardSettings": "toipkit.xivo.network",
 }
 
 __all__ = sorted(_EXPORTS)
