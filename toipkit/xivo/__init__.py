@@ -35,6 +35,7 @@ _EXPORTS = {
     "delete_user_with_line": "toipkit.xivo.lab",
     "users_frame": "toipkit.xivo.lab",
     "XivoConnectionError": "toipkit.xivo.client",
+    "fetch_certificate": "toipkit.xivo.client",
     "CSVImportError": "toipkit.errors",
     "XivoAPIError": "toipkit.errors",
     "import_users": "toipkit.xivo.csvio",

@@ -481,3 +481,27 @@ def _parse_spec(resp: httpx.Response) -> dict[str, Any] | None:
         except Exception:  # noqa: BLE001 - any unparsable spec means "unknown"
             return None
     return spec if isinstance(spec, dict) else None
+
+
+def fetch_certificate(host: str, port: int = CONFD_PORT,
+                      dest: str | os.PathLike[str] | None = None) -> tuple[str, str]:
+    """Download the server's TLS certificate (trust on first use) and save it as PEM.
+
+    Returns ``(path, sha256 fingerprint)``: compare the fingerprint with the one shown on the
+    XiVO console (``openssl x509 -noout -fingerprint -sha256 -in
+    /usr/share/xivo-certs/server.crt``) before trusting it, then pass ``ca_file=path``.
+    """
+    import hashlib
+
+    from toipkit.paths import state_dir
+
+    pem = ssl.get_server_certificate((host, port), timeout=10)
+    der = ssl.PEM_cert_to_DER_cert(pem)
+    digest = hashlib.sha256(der).hexdigest().upper()
+    fingerprint = ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+    path = os.fspath(dest) if dest else os.fspath(state_dir() / f"xivo-{host}-{port}.crt")
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="ascii") as fh:
+        fh.write(pem)
+    os.replace(tmp, path)
+    return path, fingerprint

@@ -100,12 +100,19 @@ class Router:
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         allowed = False
+        best: tuple[int, Route, dict[str, str]] | None = None
         for route in self.routes:
             m = route.regex.match(path)
             if m:
                 if route.method == method or (method == "HEAD" and route.method == "GET"):
-                    return route, m.groupdict()
-                allowed = True
+                    # Literal segments win over parameters: /users/export before /users/{id}.
+                    score = len(m.groupdict())
+                    if best is None or score < best[0]:
+                        best = (score, route, m.groupdict())
+                else:
+                    allowed = True
+        if best is not None:
+            return best[1], best[2]
         if allowed:
             raise ApiError(405, "The method is not allowed for the requested URL.")
         raise ApiError(
