@@ -329,10 +329,11 @@ def read_sound(path: str | os.PathLike, fmt: str | SoundFormat | None = None) ->
         raise TTSError(f"{path}: not a valid WAV file ({exc})") from exc
 
 
-def sound_duration(path: str | os.PathLike) -> float:
+def sound_duration(path: str | os.PathLike, fmt: str | SoundFormat | None = None) -> float:
     """Duration of an Asterisk sound file in seconds, from its size (or header for WAV)."""
     path = Path(path)
-    fmt = format_for_path(path)
+    fmt = format_for_path(path) if fmt is None else (
+        fmt if isinstance(fmt, SoundFormat) else get_format(fmt))
     if fmt.encoding == "wav":
         with wave.open(str(path), "rb") as w:
             return w.getnframes() / w.getframerate()
