@@ -27,10 +27,11 @@ from toipkit.errors import TTSError
 from toipkit.tts.audio import DEFAULT_FORMATS, Audio, get_format, read_sound
 from toipkit.tts.engines import ESPEAK_DEFAULT_RATE, Engine
 from toipkit.tts.prompts import (
+    DEFAULT_PROCESSING,
     Manifest,
+    Processing,
     Prompt,
     PromptCache,
-    Processing,
     clean_text,
     render_prompts,
     slugify,
@@ -187,7 +188,7 @@ class DialplanPrompts:
 def from_dialplan(dialplan, out_dir: str | os.PathLike | None = None, *,
                   formats=DEFAULT_FORMATS, folder: str = "custom", prefix: str | None = None,
                   engine: str | Engine = "auto", cache: PromptCache | bool | None = True,
-                  processing: Processing = Processing()) -> DialplanPrompts:
+                  processing: Processing = DEFAULT_PROCESSING) -> DialplanPrompts:
     """Render the googletts prompts of a dialplan and return it rewritten to play them.
 
     - ``dialplan``: a parsed ``Dialplan`` (``toipkit.dialplan.parse``), a path, or the text.

@@ -61,7 +61,10 @@ class Processing:
         return {"pipeline": PIPELINE_VERSION, **asdict(self)}
 
 
-def process(audio: Audio, rate: int, processing: Processing = Processing()) -> Audio:
+DEFAULT_PROCESSING = Processing()
+
+
+def process(audio: Audio, rate: int, processing: Processing = DEFAULT_PROCESSING) -> Audio:
     """Engine output → telephone-ready samples at ``rate``."""
     samples = audio.samples
     if processing.trim:
@@ -97,7 +100,7 @@ class PromptCache:
 
     @staticmethod
     def key(text: str, settings: VoiceSettings, fmt: SoundFormat, engine: Engine,
-            processing: Processing = Processing()) -> str:
+            processing: Processing = DEFAULT_PROCESSING) -> str:
         ident = {"text": text, **settings.key(), "format": fmt.name, "rate_hz": fmt.rate,
                  "engine": engine.identity, **processing.key()}
         blob = json.dumps(ident, sort_keys=True, ensure_ascii=False).encode("utf-8")
@@ -151,7 +154,7 @@ class Rendering:
 def render_text(text: str, formats: Iterable[str] = DEFAULT_FORMATS, *,
                 settings: VoiceSettings | None = None, engine: str | Engine = "auto",
                 cache: PromptCache | bool | None = True,
-                processing: Processing = Processing()) -> Rendering:
+                processing: Processing = DEFAULT_PROCESSING) -> Rendering:
     """Render ``text`` in each format, going through the cache. Returns paths in the cache.
 
     With ``cache=False`` a throw-away cache in a temporary folder is used (nothing kept).
@@ -210,7 +213,7 @@ def clean_text(text: str) -> str:
 def synthesize(text: str, lang: str = "fr", *, voice: str | None = None, rate: int | None = None,
                pitch: int | None = None, volume: int | None = None,
                sample_rate: int = 8000, engine: str | Engine = "auto",
-               processing: Processing = Processing()) -> Audio:
+               processing: Processing = DEFAULT_PROCESSING) -> Audio:
     """Speak ``text`` and return telephone-ready audio (trimmed, resampled, normalised).
 
     No cache, no file: for listening in a notebook (``Audio`` shows as a player).
@@ -428,7 +431,7 @@ class Manifest(Mapping):
 def render_prompts(prompts: Iterable[Prompt], out_dir: str | os.PathLike, *,
                    formats: Iterable[str] = DEFAULT_FORMATS, engine: str | Engine = "auto",
                    cache: PromptCache | bool | None = True, folder: str = "custom",
-                   processing: Processing = Processing(), merge: bool = True) -> Manifest:
+                   processing: Processing = DEFAULT_PROCESSING, merge: bool = True) -> Manifest:
     """Render prompts into an Asterisk sounds folder and write its ``manifest.json``.
 
     ``out_dir/<lang>/<name>.<ext>``; a name without ``/`` goes under ``folder`` (``custom``).
