@@ -116,6 +116,7 @@ class XivoClient:
         self._spec_paths: set[str] | None = None
         self._spec_loaded = False
         self.history: list[HistoryEntry] = []
+        self.label: str | None = None  # how notebooks name this server (no secret)
         self._http = httpx.Client(
             verify=_tls_verify(verify, ca_file, check_hostname),
             timeout=timeout,

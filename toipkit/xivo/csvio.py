@@ -134,3 +134,60 @@ def missing_rows(frame: pd.DataFrame, existing: Iterable[Mapping[str, Any]],
     mask = [tuple(str(r.get(k) or "") for k in keys) not in have
             for r in frame.to_dict("records")]
     return frame[mask].reset_index(drop=True)
+
+
+@dataclass
+class ImportOutcome:
+    """The verdict of one import attempt, for notebooks (never raises, never shows secrets)."""
+
+    attempted: int
+    created: int
+    rows: dict[int, list[str]] = field(default_factory=dict)
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.rows and not self.message
+
+    def __str__(self) -> str:
+        if self.ok:
+            if not self.attempted:
+                return "Rien à importer : tous ces utilisateurs existent déjà."
+            return f"✅ Import réussi : {self.created} utilisateur(s) créé(s)."
+        lines = [f"❌ Import refusé : rien n'a été créé ({self.attempted} ligne(s) envoyée(s))."]
+        if self.message:
+            lines.append(f"   {self.message}")
+        for number, errors in sorted(self.rows.items()):
+            for err in errors:
+                lines.append(f"   ligne {number} : {err}")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_markdown_(self) -> str:
+        return "```\n" + str(self) + "\n```"
+
+
+def import_report(users: Users, data: Any) -> ImportOutcome:
+    """Try :func:`import_users` and describe the outcome (0 rows: nothing sent)."""
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover
+        pd = None
+    if pd is not None and isinstance(data, pd.DataFrame):
+        attempted = len(data)
+    elif isinstance(data, (str, bytes)):
+        text = data.decode() if isinstance(data, bytes) else data
+        attempted = max(len(list(csv.reader(io.StringIO(text)))) - 1, 0)
+    else:
+        data = list(data)
+        attempted = len(data)
+    if attempted == 0:
+        return ImportOutcome(0, 0)
+    try:
+        result = import_users(users, data)
+    except CSVImportError as exc:
+        return ImportOutcome(attempted, 0, dict(exc.rows))
+    except XivoAPIError as exc:
+        return ImportOutcome(attempted, 0, {}, "; ".join(exc.messages) or str(exc))
+    return ImportOutcome(attempted, len(result.created))

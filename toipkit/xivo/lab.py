@@ -271,3 +271,252 @@ def softphone_settings(client: XivoClient, lab_user: LabUser | Record | Any,
         exten=str(exten), username=str(sip.get("username") or ""), server=host,
         _password=str(sip.get("secret") or ""),
     )
+
+
+# ------------------------------------------------------------------------------------------
+# Reading the state back
+# ------------------------------------------------------------------------------------------
+def _user_number(client: XivoClient, user: Record) -> tuple[str, str]:
+    for assoc in client.users.lines(user["id"]):
+        for le in client.lines.extensions(assoc["line_id"]):
+            ext = client.extensions.get(le["extension_id"])
+            return str(ext.get("exten") or ""), str(ext.get("context") or "")
+    return "", ""
+
+
+def users_with_numbers(client: XivoClient) -> pd.DataFrame:
+    """Every user with their number (main line's extension), sorted by number; no ids."""
+    import pandas as pd
+
+    rows = []
+    for user in client.users.iter():
+        exten, context = _user_number(client, user)
+        rows.append({"prénom": user.get("firstname"), "nom": user.get("lastname") or "",
+                     "numéro": exten, "contexte": context, "langue": user.get("language"),
+                     "fuseau": user.get("timezone")})
+    frame = pd.DataFrame(rows, columns=["prénom", "nom", "numéro", "contexte", "langue", "fuseau"])
+    return frame.sort_values(["numéro", "nom", "prénom"], ignore_index=True)
+
+
+def find_user_by_exten(client: XivoClient, exten: str | int, context: str = "default"
+                       ) -> Record | None:
+    """The user whose line has ``exten@context``, or None."""
+    ext = _find_extension(client, str(exten), context)
+    if ext is None:
+        return None
+    line_id = _line_of_extension(client, ext)
+    if line_id is None:
+        return None
+    owners = client.lines.users(line_id)
+    if not len(owners):
+        return None
+    return client.users.get(owners[0].get("user_id") or owners[0].get("user_uuid"))
+
+
+def _resolve_user(client: XivoClient, who: Any, context: str = "default") -> Record:
+    if isinstance(who, LabUser):
+        return who.user
+    if isinstance(who, dict) and (who.get("uuid") or who.get("id")):
+        return who if who.get("uuid") else client.users.get(who["id"])
+    if isinstance(who, (str, int)) and str(who).isdigit():
+        user = find_user_by_exten(client, who, context)
+        if user is None:
+            raise ToipkitError(f"no user has the number {who}@{context}")
+        return user
+    raise ToipkitError(f"cannot tell which user {who!r} is (give a number like '101')")
+
+
+# ------------------------------------------------------------------------------------------
+# Lab 04: music on hold, schedules, groups, conference, boss/secretary filter (idempotent)
+# ------------------------------------------------------------------------------------------
+def ensure_moh(client: XivoClient, name: str, label: str | None = None) -> Record:
+    """A music-on-hold category named ``name`` (created if missing)."""
+    existing = client.moh.find(name=name)
+    if existing is not None:
+        return existing
+    return client.moh.create({"name": name, "label": label or name, "mode": "files",
+                              "sort": "alphabetical"})
+
+
+def ensure_schedule(client: XivoClient, name: str, *, open_periods: list[dict[str, Any]],
+                    closed_destination: dict[str, Any] | None = None,
+                    timezone: str = "Europe/Paris") -> Record:
+    """A schedule with these opening hours (created, or updated to match)."""
+    body = {"name": name, "timezone": timezone, "enabled": True,
+            "open_periods": open_periods,
+            "closed_destination": closed_destination or {"type": "hangup", "cause": "normal"}}
+    existing = client.schedules.find(name=name)
+    if existing is None:
+        return client.schedules.create(body)
+    client.schedules.update(existing["id"], body)
+    return client.schedules.get(existing["id"])
+
+
+def _ensure_extension(client: XivoClient, exten: str, context: str) -> Record:
+    ext = _find_extension(client, exten, context)
+    return ext if ext is not None else client.extensions.create({"exten": exten,
+                                                                 "context": context})
+
+
+def _extension_owner_check(obj: Record, ext: Record, what: str) -> None:
+    owned = [e for e in obj.get("extensions") or [] if str(e.get("id")) != str(ext["id"])]
+    if owned:
+        raise ToipkitError(f"{what} already has another number ({owned[0].get('exten')})")
+
+
+def ensure_group(client: XivoClient, name: str, exten: str | int, members: list[Any], *,
+                 context: str = "default", music_on_hold: str | None = None,
+                 schedule: Record | None = None, ring_strategy: str = "all",
+                 timeout: int | None = None) -> Record:
+    """A ring group ``name`` on ``exten@context`` with exactly these members (numbers or users),
+    in this order; optional hold music (category name) and schedule."""
+    exten = str(exten)
+    wanted = {"name": name, "ring_strategy": ring_strategy, "music_on_hold": music_on_hold,
+              "timeout": timeout}
+    group = client.groups.find(name=name)
+    if group is None:
+        group = client.groups.create({k: v for k, v in wanted.items() if v is not None})
+    else:
+        changes = {k: v for k, v in wanted.items() if group.get(k) != v}
+        if changes:
+            client.groups.update(group["id"], changes)
+    ext = _ensure_extension(client, exten, context)
+    group = client.groups.get(group["id"])
+    _extension_owner_check(group, ext, f"group {name}")
+    if not any(str(e.get("id")) == str(ext["id"]) for e in group.get("extensions") or []):
+        client.groups.add_extension(group["id"], ext["id"])
+    users = [_resolve_user(client, m, context) for m in members]
+    client.groups.update_user_members(group["id"], users)
+    if schedule is not None:
+        current = [s.get("id") for s in group.get("schedules") or []]
+        if schedule["id"] not in current:
+            for old in current:
+                client.groups.remove_schedule(group["id"], old)
+            client.groups.add_schedule(group["id"], schedule["id"])
+    return client.groups.get(group["id"])
+
+
+def ensure_conference(client: XivoClient, name: str, exten: str | int, *,
+                      context: str = "default", pin: str | None = None) -> Record:
+    """A conference room ``name`` on ``exten@context``; ``pin=None`` is open access."""
+    exten = str(exten)
+    conf = client.conferences.find(name=name)
+    if conf is None:
+        conf = client.conferences.create({"name": name, "pin": pin})
+    elif conf.get("pin") != pin:
+        client.conferences.update(conf["id"], {"pin": pin})
+    ext = _ensure_extension(client, exten, context)
+    conf = client.conferences.get(conf["id"])
+    _extension_owner_check(conf, ext, f"conference {name}")
+    if not any(str(e.get("id")) == str(ext["id"]) for e in conf.get("extensions") or []):
+        client.conferences.add_extension(conf["id"], ext["id"])
+    return client.conferences.get(conf["id"])
+
+
+def ensure_call_filter(client: XivoClient, name: str, boss: Any, secretaries: list[Any], *,
+                       strategy: str = "all-surrogates-then-all-recipients",
+                       source: str = "all", context: str = "default",
+                       boss_timeout: int | None = None) -> Record:
+    """A boss/secretary filter: ``boss`` is the recipient, ``secretaries`` the surrogates.
+
+    The default strategy is XiVO's default ``secretary-simult`` (secretaries ring first, all at
+    once, then the boss).
+    """
+    body = {"name": name, "strategy": strategy, "source": source, "enabled": True}
+    cf = client.call_filters.find(name=name)
+    if cf is None:
+        cf = client.call_filters.create(body)
+    else:
+        changes = {k: v for k, v in body.items() if cf.get(k) != v}
+        if changes:
+            client.call_filters.update(cf["id"], changes)
+    boss_user = _resolve_user(client, boss, context)
+    sec_users = [_resolve_user(client, s, context) for s in secretaries]
+    current = client.call_filters.get(cf["id"])
+    have_boss = [u.get("uuid") for u in (current.get("recipients") or {}).get("users") or []]
+    have_secs = [u.get("uuid") for u in (current.get("surrogates") or {}).get("users") or []]
+    # Only PUT when different: re-putting would renumber the members (and their *37 codes).
+    if have_boss != [boss_user["uuid"]]:
+        client.call_filters.update_user_recipients(cf["id"], [boss_user], timeout=boss_timeout)
+    if have_secs != [u["uuid"] for u in sec_users]:
+        client.call_filters.update_user_surrogates(cf["id"], sec_users)
+    return client.call_filters.get(cf["id"])
+
+
+def bsfilter_codes(call_filter: Record, feature: str = "*37") -> pd.DataFrame:
+    """Who is in the filter and the ``*37<member id>`` code each one dials to toggle it."""
+    import pandas as pd
+
+    rows = []
+    for role, key in (("patron (recipient)", "recipients"), ("secrétaire (surrogate)",
+                                                             "surrogates")):
+        for user in (call_filter.get(key) or {}).get("users") or []:
+            member = user.get("member_id")
+            rows.append({"rôle": role,
+                         "utilisateur": f"{user.get('firstname', '')} "
+                                        f"{user.get('lastname') or ''}".strip(),
+                         "member_id": member,
+                         "code": f"{feature}{member}" if member is not None else None})
+    return pd.DataFrame(rows, columns=["rôle", "utilisateur", "member_id", "code"])
+
+
+def groups_frame(client: XivoClient) -> pd.DataFrame:
+    """Groups with their number, members' numbers, hold music and schedules (no ids)."""
+    import pandas as pd
+
+    number_of: dict[str, str] = {}
+    rows = []
+    for group in client.groups.iter():
+        group = client.groups.get(group["id"])
+        members = []
+        for m in (group.get("members") or {}).get("users") or []:
+            uuid = m.get("uuid")
+            if uuid not in number_of:
+                number_of[uuid] = _user_number(client, client.users.get(uuid))[0]
+            members.append(number_of[uuid])
+        rows.append({
+            "groupe": group.get("name"),
+            "numéro": ", ".join(str(e.get("exten")) for e in group.get("extensions") or []),
+            "membres": ", ".join(members),
+            "musique d'attente": group.get("music_on_hold"),
+            "règle horaire": ", ".join(str(s.get("name")) for s in group.get("schedules") or []),
+            "stratégie": group.get("ring_strategy"),
+        })
+    frame = pd.DataFrame(rows, columns=["groupe", "numéro", "membres", "musique d'attente",
+                                        "règle horaire", "stratégie"])
+    return frame.sort_values("numéro", ignore_index=True)
+
+
+# ------------------------------------------------------------------------------------------
+def connect_lab(xivo_url: str | None = None, *, interactive: bool = True, **kwargs: Any
+                ) -> XivoClient:
+    """Connect from a lab notebook: the sandbox when ``xivo_url`` is None; otherwise the login
+    from ``XIVO_USERNAME`` (default ``toipkit``) and the password from ``XIVO_PASSWORD``, or
+    asked with ``getpass`` when ``interactive``. Nothing secret is printed."""
+    import os
+
+    from toipkit.xivo.client import connect
+
+    if xivo_url is None:
+        client = connect(None, **kwargs)
+        client.label = "le bac à sable XiVO local"
+        return client
+    username = kwargs.pop("username", None) or os.environ.get("XIVO_USERNAME") or "toipkit"
+    password = kwargs.pop("password", None) or os.environ.get("XIVO_PASSWORD")
+    if not password:
+        if not interactive:
+            raise ToipkitError("set XIVO_PASSWORD (the Web Services Access password) to run "
+                               "this notebook non-interactively against a real XiVO")
+        import getpass
+
+        password = getpass.getpass(f"Mot de passe du compte de services web {username!r} : ")
+    client = connect(xivo_url, username=username, password=password, **kwargs)
+    client.label = f"le XiVO {xivo_url}"
+    return client
+
+
+def connection_summary(client: XivoClient) -> str:
+    """A French one-liner about the connection (no secret, no port, no token)."""
+    label = getattr(client, "label", None) or f"le serveur {client.confd_url}"
+    return (f"Connecté à {label} : jeton d'authentification obtenu (backend {client.backend}), "
+            f"API de configuration confd 1.1.")

@@ -1,0 +1,300 @@
+"""The sandbox HTTP server: confd under ``/1.1`` and ``/api/confd/1.1``, xivo-auth under
+``/0.1`` and ``/api/auth/0.1``, sandbox extras under ``/0.1/sandbox/``.
+
+One port serves everything (a real XiVO uses 9486 for confd and 9497 for auth, or both behind
+nginx at ``https://<xivo>/api/confd/1.1`` and ``/api/auth/0.1``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from toipkit.xivo.sandbox import auth, confd, csvio, directory, wizard  # noqa: F401 (routes)
+from toipkit.xivo.sandbox.http import Request, Response
+from toipkit.xivo.sandbox.schema import ApiError
+from toipkit.xivo.sandbox.store import Store
+
+SERVER_FILE = "server.json"
+CONFD_PREFIXES = ("/api/confd/1.1", "/1.1")
+AUTH_PREFIXES = ("/api/auth/0.1", "/0.1")
+SANDBOX_PREFIX = "/0.1/sandbox"
+SECRET_QUERY_KEYS = {"password", "secret", "token", "pin", "sip_secret"}
+UNLOGGED = {"/0.1/sandbox/requests", "/0.1/sandbox/status"}
+MAX_BODY = 64 * 1024 * 1024
+
+
+def _utc_iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _safe_path(path: str, query: list[tuple[str, str]]) -> str:
+    """The request path for the log: tokens in paths and secret query values masked."""
+    parts = path.split("/")
+    for i, part in enumerate(parts[:-1]):
+        if part == "token" and parts[i + 1]:
+            parts[i + 1] = "***"
+    text = "/".join(parts)
+    if query:
+        shown = [f"{k}={'***' if k.lower() in SECRET_QUERY_KEYS else v}" for k, v in query]
+        text += "?" + "&".join(shown)
+    return text
+
+
+class App:
+    """Transport-independent dispatcher (the HTTP handler below only moves bytes)."""
+
+    def __init__(self, data_dir: Path, port: int = 0) -> None:
+        self.data_dir = Path(data_dir)
+        self.port = port
+        self.store = Store(self.data_dir)
+        with self.store.transaction(write=True) as tx:
+            wizard.ensure_seeded(tx)
+        auth.load_credentials(self.data_dir)
+        self.started_at = time.time()
+        self._log: deque[dict[str, Any]] = deque(maxlen=5000)
+        self._seq = itertools.count(1)
+        self._log_lock = threading.Lock()
+        self._spec: dict | None = None
+
+    # -- request log -------------------------------------------------------------------------
+    def record(self, method: str, path: str, query: list[tuple[str, str]], status: int,
+               started: float) -> None:
+        if path in UNLOGGED:
+            return
+        entry = {"time": _utc_iso(started), "method": method, "path": _safe_path(path, query),
+                 "status": status, "duration_ms": round((time.time() - started) * 1000, 2)}
+        with self._log_lock:
+            entry = {"seq": next(self._seq), **entry}
+            self._log.append(entry)
+
+    def requests_log(self, since: int = 0, limit: int | None = None) -> list[dict]:
+        with self._log_lock:
+            items = [e for e in self._log if e["seq"] > since]
+        return items[-limit:] if limit else items
+
+    # -- dispatch ----------------------------------------------------------------------------
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes,
+               host: str) -> Response:
+        started = time.time()
+        split = urlsplit(target)
+        path = split.path or "/"
+        query_pairs = parse_qsl(split.query, keep_blank_values=True)
+        query = dict(query_pairs)
+        try:
+            response = self._dispatch(method, path, query, headers, body, host)
+        except ApiError as exc:
+            response = Response(exc.status, exc.body)
+        except Exception as exc:  # noqa: BLE001 - answer 500 like confd, keep serving
+            print(f"sandbox: unexpected error on {method} {path}: {exc!r}", file=sys.stderr)
+            response = Response(500, [f"Unexpected error: {exc}"])
+        self.record(method, path, query_pairs, response.status, started)
+        return response
+
+    def _dispatch(self, method: str, path: str, query: dict[str, str], headers: dict[str, str],
+                  body: bytes, host: str) -> Response:
+        if path.startswith(SANDBOX_PREFIX + "/") or path == SANDBOX_PREFIX:
+            return self._sandbox(method, path[len(SANDBOX_PREFIX):], query, headers, body, host)
+        for prefix in CONFD_PREFIXES:
+            if path == prefix or path.startswith(prefix + "/"):
+                sub = path[len(prefix):] or "/"
+                req = Request(method, sub, query, headers, body, f"http://{host}{prefix}")
+                return self._confd(req)
+        for prefix in AUTH_PREFIXES:
+            if path == prefix or path.startswith(prefix + "/"):
+                sub = path[len(prefix):] or "/"
+                req = Request(method, sub, query, headers, body, f"http://{host}{prefix}")
+                return self._auth(req)
+        raise ApiError(404, "The requested URL was not found on the server. The sandbox serves "
+                            "/1.1 and /api/confd/1.1 (confd), /0.1 and /api/auth/0.1 (auth).")
+
+    def _confd(self, req: Request) -> Response:
+        if req.path in ("/api/api.json", "/api/api.yml"):
+            if req.method not in ("GET", "HEAD"):
+                raise ApiError(405, "The method is not allowed for the requested URL.")
+            return self._spec_response(req)
+        route, params = confd.router.match(req.method, req.path)
+        write = req.method in ("POST", "PUT", "DELETE")
+        with self.store.transaction(write=write) as tx:
+            req.tx = tx
+            if route.auth and auth.lookup_token(tx, req.headers.get("x-auth-token")) is None:
+                raise ApiError(401, ["Unauthorized"])
+            return route.handler(req, **params)
+
+    def _auth(self, req: Request) -> Response:
+        path, method = req.path, req.method
+        if path == "/token" and method == "POST":
+            with self.store.transaction(write=True) as tx:
+                req.tx = tx
+                return auth.create_token(req, self.data_dir)
+        if path.startswith("/token/") and path.count("/") == 2:
+            token = path.split("/")[2]
+            if method in ("GET", "HEAD"):
+                with self.store.transaction() as tx:
+                    req.tx = tx
+                    return auth.check_token(req, token)
+            if method == "DELETE":
+                with self.store.transaction(write=True) as tx:
+                    req.tx = tx
+                    return auth.revoke_token(req, token)
+            raise auth.auth_error(405, "Method not allowed")
+        if path == "/backends" and method == "GET":
+            return auth.backends(req)
+        raise auth.auth_error(404, "Not found")
+
+    def _sandbox(self, method: str, sub: str, query: dict[str, str], headers: dict[str, str],
+                 body: bytes, host: str) -> Response:
+        if sub in ("", "/", "/status") and method in ("GET", "HEAD"):
+            return Response(200, self.status())
+        if sub == "/directory" and method in ("GET", "HEAD"):
+            with self.store.transaction() as tx:
+                return Response(200, directory.build(tx, query.get("context") or "default"))
+        if sub == "/requests" and method in ("GET", "HEAD"):
+            since = query.get("since", "0")
+            limit = query.get("limit", "")
+            if not since.isdigit() or (limit and not limit.isdigit()):
+                raise ApiError(400, "Input Error - since/limit must be positive integers")
+            items = self.requests_log(int(since), int(limit) if limit else None)
+            return Response(200, {"total": len(items), "items": items})
+        if sub == "/reset" and method == "POST":
+            with self.store.transaction(write=True) as tx:
+                if auth.lookup_token(tx, headers.get("x-auth-token")) is None:
+                    raise ApiError(401, ["Unauthorized"])
+                overrides = json.loads(body) if body.strip() else None
+                try:
+                    wizard.reset(tx, overrides)
+                except ValueError as exc:
+                    raise ApiError(400, f"Input Error - {exc}") from None
+            return Response(204, None, content_type="")
+        raise ApiError(404, "Unknown sandbox endpoint: use /0.1/sandbox/status, /directory, "
+                            "/requests or POST /reset")
+
+    def status(self) -> dict[str, Any]:
+        return {"data_dir": str(self.data_dir.resolve()), "pid": os.getpid(), "port": self.port,
+                "started_at": _utc_iso(self.started_at), "service": "toipkit-sandbox"}
+
+    def _spec_response(self, req: Request) -> Response:
+        from toipkit.xivo.sandbox.spec import build_spec
+
+        if self._spec is None:
+            self._spec = build_spec(confd.router)
+        if req.path.endswith(".yml"):
+            import yaml
+
+            text = yaml.safe_dump(self._spec, sort_keys=False, allow_unicode=True)
+            return Response(200, text.encode("utf-8"), content_type="application/x-yaml")
+        return Response(200, self._spec)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "toipkit-sandbox"
+    app: App  # set on the subclass by make_server
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            raise ApiError(413, "Request body too large")
+        return self.rfile.read(length) if length else b""
+
+    def _handle(self) -> None:
+        try:
+            body = self._read_body()
+        except (ValueError, ApiError):
+            self.close_connection = True
+            self._send(Response(400, ["Invalid request body"]))
+            return
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        host = self.headers.get("Host") or f"127.0.0.1:{self.server.server_address[1]}"
+        response = self.app.handle(self.command, self.path, headers, body, host)
+        self._send(response)
+
+    def _send(self, response: Response) -> None:
+        payload = response.payload()
+        self.send_response(response.status)
+        if response.content_type and response.status != 204:
+            self.send_header("Content-Type", response.content_type)
+        for key, value in response.headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", "0" if response.status == 204 else str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD" and response.status != 204:
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _handle
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass  # the request log is kept by App (without secrets)
+
+
+class SandboxHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+    allow_reuse_address = True
+
+
+def make_server(data_dir: Path, port: int = 0) -> tuple[SandboxHTTPServer, App]:
+    app = App(data_dir, port)
+    handler = type("Handler", (_Handler,), {"app": app})
+    server = SandboxHTTPServer(("127.0.0.1", port), handler)
+    app.port = server.server_address[1]
+    return server, app
+
+
+def _write_server_file(data_dir: Path, info: dict[str, Any]) -> None:
+    path = data_dir / SERVER_FILE
+    tmp = path.with_name(f".{SERVER_FILE}.{os.getpid()}")
+    tmp.write_text(json.dumps(info), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def serve(data_dir: Path, port: int = 0, ready: threading.Event | None = None) -> None:
+    """Run the sandbox in the foreground until SIGTERM/SIGINT."""
+    data_dir = Path(data_dir)
+    server, app = make_server(data_dir, port)
+    info = {"pid": os.getpid(), "port": app.port, "url": f"http://127.0.0.1:{app.port}",
+            "data_dir": str(data_dir.resolve()), "started_at": app.status()["started_at"]}
+
+    def _stop(signum: int, frame: Any) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+    _write_server_file(data_dir, info)
+    print(f"toipkit sandbox listening on {info['url']} (data: {info['data_dir']})", flush=True)
+    if ready is not None:
+        ready.set()
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+        app.store.close()
+        try:
+            current = json.loads((data_dir / SERVER_FILE).read_text("utf-8"))
+            if current.get("pid") == os.getpid():
+                (data_dir / SERVER_FILE).unlink()
+        except (OSError, ValueError):
+            pass

@@ -1,0 +1,86 @@
+"""The state right after XiVO's installation wizard, as the lab configures it.
+
+Handout §4: entity "Badlands", users in 100–…; the lab also adds group and conference-room
+ranges to ``default`` (XiVO 16.x: IPBX configuration → Contexts). Change them with
+``PUT /1.1/contexts/{id}`` or by passing ``wizard=`` to :func:`toipkit.xivo.sandbox.reset`.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid as uuidlib
+from typing import Any
+
+from toipkit.xivo.sandbox import schema as S
+from toipkit.xivo.sandbox.store import Tx
+
+WIZARD_DEFAULTS: dict[str, Any] = {
+    "entity": "Badlands",
+    "context": "default",
+    "user_range": ("100", "199"),
+    "group_range": ("200", "299"),
+    "conference_range": ("300", "399"),
+    "queue_range": None,
+    "incall_context": "from-extern",
+    "incall_range": ("1000", "1999"),
+    "did_length": 4,
+    "outcall_context": "to-extern",
+    "moh": ["default"],
+}
+
+
+def wizard_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    config = copy.deepcopy(WIZARD_DEFAULTS)
+    for key, value in (overrides or {}).items():
+        if key not in config:
+            raise ValueError(f"unknown wizard setting {key!r}; known: {', '.join(config)}")
+        config[key] = value
+    return config
+
+
+def _range(pair: Any) -> list[dict]:
+    if not pair:
+        return []
+    start, end = (str(pair[0]), str(pair[1]))
+    return [{"start": start, "end": end}]
+
+
+def seed(tx: Tx, overrides: dict[str, Any] | None = None) -> None:
+    """Fill an empty database with what the wizard creates."""
+    cfg = wizard_config(overrides)
+    display = cfg["entity"]
+    tx.insert("entity", {"name": "".join(ch for ch in display if ch.isalnum()).lower(),
+                         "display_name": display, "description": ""})
+    internal = S.CONTEXT.load_create({
+        "name": cfg["context"], "label": cfg["context"].capitalize(), "type": "internal",
+        "user_ranges": _range(cfg["user_range"]), "group_ranges": _range(cfg["group_range"]),
+        "queue_ranges": _range(cfg["queue_range"]),
+        "conference_room_ranges": _range(cfg["conference_range"]),
+    })
+    S.check_ranges(internal)
+    tx.insert("context", internal)
+    incall_ranges = _range(cfg["incall_range"])
+    for r in incall_ranges:
+        r["did_length"] = cfg["did_length"]
+    incall = S.CONTEXT.load_create({"name": cfg["incall_context"], "label": "Incalls",
+                                    "type": "incall", "incall_ranges": incall_ranges})
+    S.check_ranges(incall)
+    tx.insert("context", incall)
+    tx.insert("context", S.CONTEXT.load_create({"name": cfg["outcall_context"],
+                                                "label": "Outcalls", "type": "outcall"}))
+    for name in cfg["moh"]:
+        tx.insert("moh", S.MOH.load_create({"name": name, "label": name.capitalize(),
+                                            "mode": "files"}), uuid=str(uuidlib.uuid4()))
+    tx.set_meta("xivo_uuid", str(uuidlib.uuid4()))
+    tx.set_meta("configured", "1")
+    tx.set_meta("seeded", "1")
+
+
+def ensure_seeded(tx: Tx) -> None:
+    if tx.meta("seeded") != "1":
+        seed(tx)
+
+
+def reset(tx: Tx, overrides: dict[str, Any] | None = None) -> None:
+    tx.wipe()
+    seed(tx, overrides)
