@@ -1,0 +1,201 @@
+"""The official side of a lab: its teacher source, check cells, exercises and points.
+
+Everything grading needs to know about a lab comes from ``solutions/NN-*.ipynb``:
+
+* the check cells (tagged ``check``) and the exercise ids each one records, read from the cell
+  source (first string argument of ``checks.check*``) and, when the solution keeps its outputs,
+  from the stored check records;
+* the points of each exercise (``points=`` in the call, or the stored record's ``max_points``);
+* the student version (``toipkit.course.student_version``), whose cell ids are the anchors used
+  to put the check cells back into a submission.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from toipkit.errors import GradingError
+
+CHECK_TAG = "check"
+PARAMETERS_TAG = "parameters"
+CHECK_FUNCTIONS = ("check", "check_close", "check_set", "check_true")
+# Cell metadata key marking the cells the grader put in (the kernel cannot change metadata).
+GRADING_KEY = "toipkit_grading"
+
+
+@dataclass
+class CheckCell:
+    """One official check cell and where it belongs."""
+
+    index: int  # position in the teacher source
+    cell_id: str | None
+    source: str
+    exercises: list[str]
+    anchors: list[str | None]  # ids of the preceding non-check cells, nearest first
+    anchor_position: int  # how many non-check cells precede it in the teacher source
+
+
+@dataclass
+class Lab:
+    """An official lab: id, teacher source path, check cells and points per exercise."""
+
+    lab_id: str
+    path: Path
+    notebook: nbformat.NotebookNode
+    checks: list[CheckCell]
+    points: dict[str, float]  # exercise id -> points possible, in notebook order
+    parameters_cell: nbformat.NotebookNode | None = None
+    parameter_names: list[str] = field(default_factory=list)
+
+    @property
+    def exercises(self) -> list[str]:
+        return list(self.points)
+
+    def total_points(self) -> float:
+        return float(sum(self.points.values()))
+
+
+def _is_check_cell(cell) -> bool:
+    return cell.get("cell_type") == "code" and CHECK_TAG in cell.get("metadata", {}).get("tags", [])
+
+
+def is_parameters_cell(cell) -> bool:
+    return cell.get("cell_type") == "code" and PARAMETERS_TAG in cell.get("metadata", {}).get(
+        "tags", []
+    )
+
+
+def _calls_in(source: str) -> list[tuple[str, float | None]]:
+    """(exercise id, points or None) of each ``checks.check*("id", ...)`` call in a cell."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        if name not in CHECK_FUNCTIONS or not node.args:
+            continue
+        first = node.args[0]
+        if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+            continue
+        points = None
+        for keyword in node.keywords:
+            if keyword.arg == "points" and isinstance(keyword.value, ast.Constant):
+                if isinstance(keyword.value.value, (int, float)):
+                    points = float(keyword.value.value)
+        found.append((node.lineno, node.col_offset, first.value, points))
+    # ast.walk is breadth-first; keep source order.
+    return [(name, points) for _, _, name, points in sorted(found)]
+
+
+def parameter_names(source: str) -> list[str]:
+    """Names assigned at top level in a parameters cell."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    names = []
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else (
+            [node.target] if isinstance(node, ast.AnnAssign) else []
+        )
+        names.extend(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+def _stored_points(cell) -> dict[str, float]:
+    from toipkit.checks import MIME_TYPE
+
+    points = {}
+    for output in cell.get("outputs", []):
+        record = (output.get("data") or {}).get(MIME_TYPE)
+        if isinstance(record, dict) and record.get("exercise"):
+            try:
+                points[str(record["exercise"])] = float(record.get("max_points", 1))
+            except (TypeError, ValueError):
+                continue
+    return points
+
+
+def find_solution(lab_id: str, solutions: str | Path) -> Path:
+    from toipkit.course import lab_id_of, lab_notebooks
+
+    folder = Path(solutions)
+    if not folder.is_dir():
+        raise GradingError(f"{folder}: solutions folder not found (use --solutions DIR)")
+    matches = [p for p in lab_notebooks(folder) if lab_id_of(p) == lab_id]
+    if not matches:
+        known = ", ".join(sorted({lab_id_of(p) or "" for p in lab_notebooks(folder)})) or "none"
+        raise GradingError(f"lab {lab_id!r}: no solutions/{lab_id}-*.ipynb in {folder} (labs found: {known})")
+    if len(matches) > 1:
+        raise GradingError(f"lab {lab_id!r}: several teacher sources: {', '.join(p.name for p in matches)}")
+    return matches[0]
+
+
+def load_lab(lab_id: str, solutions: str | Path) -> Lab:
+    """Read the teacher source of ``lab_id`` from the ``solutions`` folder."""
+    from toipkit.course import student_version
+
+    path = find_solution(lab_id, solutions)
+    try:
+        teacher = nbformat.read(path, as_version=4)
+    except Exception as exc:
+        raise GradingError(f"{path}: unreadable notebook ({exc})") from None
+    declared = str((teacher.metadata.get("toipkit") or {}).get("lab", ""))
+    if declared and declared != lab_id:
+        raise GradingError(f"{path}: metadata says lab {declared!r}, file name says {lab_id!r}")
+    # Anchors come from the student version: that is what students receive (teacher-only
+    # cells are dropped there).
+    skeleton = student_version(teacher, path.name)
+    checks: list[CheckCell] = []
+    points: dict[str, float] = {}
+    stored_by_id = {c.get("id"): _stored_points(c) for c in teacher.cells if _is_check_cell(c)}
+    parameters_cell = None
+    preceding: list[str | None] = []
+    for index, cell in enumerate(skeleton.cells):
+        if parameters_cell is None and is_parameters_cell(cell):
+            parameters_cell = copy.deepcopy(cell)
+        if not _is_check_cell(cell):
+            preceding.append(cell.get("id"))
+            continue
+        calls = _calls_in(cell.source)
+        stored = stored_by_id.get(cell.get("id"), {})
+        exercises = [name for name, _ in calls] or list(stored)
+        if not exercises:
+            raise GradingError(
+                f"{path.name}, cell {index}: check cell without a checks.check*(\"id\", ...) call"
+            )
+        for name, pts in calls:
+            points.setdefault(name, pts if pts is not None else stored.get(name, 1.0))
+        for name, pts in stored.items():
+            points.setdefault(name, pts)
+        checks.append(
+            CheckCell(
+                index=index,
+                cell_id=cell.get("id"),
+                source=cell.source,
+                exercises=exercises,
+                anchors=list(reversed(preceding)),
+                anchor_position=len(preceding),
+            )
+        )
+    if not checks:
+        raise GradingError(f"{path.name}: no cell tagged 'check', nothing to grade")
+    return Lab(
+        lab_id=lab_id,
+        path=path,
+        notebook=skeleton,
+        checks=checks,
+        points=points,
+        parameters_cell=parameters_cell,
+        parameter_names=parameter_names(parameters_cell.source) if parameters_cell else [],
+    )

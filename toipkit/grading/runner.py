@@ -1,0 +1,532 @@
+"""``grade()``: find submissions, run each one fenced and in parallel, score, write the reports."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from toipkit.errors import GradingError
+from toipkit.grading import report, sandbox
+from toipkit.grading.config import GradingConfig
+from toipkit.grading.lab import Lab, load_lab
+from toipkit.grading.prepare import prepare
+
+DEFAULT_CELL_TIMEOUT = 60.0
+DEFAULT_TIMEOUT = 600.0
+DEFAULT_MEMORY_MB = 2048
+# Copied from a student's folder next to the notebook (anything else is left out).
+MAX_EXTRA_BYTES = 20 * 1024 * 1024
+SKIP_NAMES = {".ipynb_checkpoints", "__pycache__", ".git"}
+
+log = logging.getLogger("toipkit.grading")
+
+
+@dataclass
+class Submission:
+    student: str
+    notebook: Path
+    folder: Path | None = None  # a student's own folder: its other files are copied along
+
+
+@dataclass
+class GradeReport:
+    """Outcome of :func:`grade`: one :class:`SubmissionResult` per student, in student order."""
+
+    lab: str
+    points: dict[str, float]
+    results: list[report.SubmissionResult]
+    out: Path | None = None
+    seconds: float = 0.0
+    isolation: list[str] = field(default_factory=list)
+
+    def to_frame(self):
+        import pandas as pd
+
+        rows = [r.to_dict() for r in self.results]
+        columns = ["student", *self.points, "total", "percent", "status", "note"]
+        return pd.DataFrame.from_records(rows, columns=columns).set_index("student")
+
+    def result(self, student: str) -> report.SubmissionResult:
+        for r in self.results:
+            if r.student == student:
+                return r
+        raise KeyError(student)
+
+    def _repr_html_(self) -> str:
+        return self.to_frame()._repr_html_()
+
+
+# ----------------------------------------------------------------------------------------------
+# Submissions
+
+
+_SAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]+")
+
+
+def _student_id(name: str) -> str:
+    cleaned = _SAFE_ID.sub("_", name).strip("._") or "anonyme"
+    return cleaned[:80]
+
+
+def find_submissions(paths: list[str | Path], lab_id: str) -> list[Submission]:
+    """Submissions from files and folders.
+
+    * ``alice.ipynb`` → student ``alice``;
+    * a folder of notebooks ``alice.ipynb, bob.ipynb`` → one submission per notebook;
+    * a folder of folders ``alice/03-wireshark.ipynb`` → one submission per sub-folder (its
+      notebook of that lab, or its only notebook); the sub-folder's other files come along;
+    * a folder holding course-named notebooks (``NN-name.ipynb``) is one student's folder.
+    """
+    from toipkit.course import lab_id_of
+
+    def student_folder(folder: Path) -> Submission | None:
+        notebooks = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
+        if not notebooks:
+            return None
+        same_lab = [p for p in notebooks if lab_id_of(p) == lab_id]
+        chosen = (same_lab or notebooks)[0]
+        return Submission(_student_id(folder.name), chosen, folder)
+
+    found: list[Submission] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            if path.suffix != ".ipynb":
+                raise GradingError(f"{path}: not a notebook (.ipynb)")
+            found.append(Submission(_student_id(path.stem), path))
+        elif path.is_dir():
+            notebooks = sorted(p for p in path.glob("*.ipynb") if p.is_file())
+            subfolders = sorted(p for p in path.iterdir()
+                                if p.is_dir() and p.name not in SKIP_NAMES)
+            if notebooks and any(lab_id_of(p) for p in notebooks):
+                sub = student_folder(path)
+                if sub:
+                    found.append(sub)
+                continue
+            found.extend(Submission(_student_id(p.stem), p) for p in notebooks)
+            for folder in subfolders:
+                sub = student_folder(folder)
+                if sub:
+                    found.append(sub)
+        else:
+            raise GradingError(f"{path}: no such file or folder")
+    seen: dict[str, Path] = {}
+    for sub in found:
+        if sub.student in seen:
+            raise GradingError(f"student {sub.student!r} appears twice: {seen[sub.student]} and "
+                               f"{sub.notebook}")
+        seen[sub.student] = sub.notebook
+    if not found:
+        raise GradingError("no submitted notebook found in " + ", ".join(map(str, paths)))
+    return sorted(found, key=lambda s: s.student)
+
+
+# ----------------------------------------------------------------------------------------------
+# One submission
+
+
+@dataclass
+class _Settings:
+    lab: Lab
+    config: GradingConfig
+    points: dict[str, float]
+    out: Path
+    run_root: Path
+    cell_timeout: float
+    timeout: float
+    memory_mb: int
+    hide: list[str]
+    keep: list[str]
+    isolate: bool
+
+
+def _copy_extras(folder: Path, work: Path, notebook: Path) -> None:
+    budget = MAX_EXTRA_BYTES
+    for source in sorted(folder.rglob("*")):
+        rel = source.relative_to(folder)
+        if any(part in SKIP_NAMES or part.startswith(".") for part in rel.parts):
+            continue
+        if source.is_symlink() or source == notebook or source.suffix == ".ipynb":
+            continue
+        if source.is_file():
+            size = source.stat().st_size
+            if size > budget:
+                continue
+            budget -= size
+            target = work / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+
+
+def _stop_sandbox_server(toipkit_home: Path) -> None:
+    """Stop a XiVO sandbox server a submission may have started (its state is per submission)."""
+    if not toipkit_home.exists():
+        return
+    try:
+        from toipkit.xivo import sandbox as xivo_sandbox  # written by the xivo domain
+    except Exception:
+        return
+    stop = getattr(xivo_sandbox, "stop", None)
+    if stop is None:
+        return
+    candidates = [toipkit_home, toipkit_home / "sandbox", toipkit_home / "xivo-sandbox"]
+    for data_dir in candidates:
+        if data_dir.exists():
+            try:
+                stop(data_dir)
+            except Exception as exc:  # best effort: processes are killed anyway
+                log.debug("sandbox stop %s: %s", data_dir, exc)
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def run_one(sub: Submission, settings: _Settings, slot: int) -> tuple[report.SubmissionResult,
+                                                                        nbformat.NotebookNode | None,
+                                                                        dict[str, str]]:
+    """Grade one submission; returns its result, the executed notebook and scrub replacements."""
+    lab, config = settings.lab, settings.config
+    started = time.monotonic()
+    blank = [report.ExerciseResult(name, max_points=p) for name, p in settings.points.items()]
+
+    def finish(status: str, note: str = "", nb=None, exercises=None, error_cells=0, repl=None):
+        result = report.SubmissionResult(
+            student=sub.student, source=str(sub.notebook), status=status, note=note,
+            exercises=exercises if exercises is not None else blank, error_cells=error_cells,
+            seconds=round(time.monotonic() - started, 3))
+        return result, nb, repl or {}
+
+    try:
+        submitted = nbformat.read(sub.notebook, as_version=4)
+    except Exception as exc:
+        log.info("%s: unreadable notebook: %s", sub.student, exc)
+        return finish("error", "unreadable notebook")
+    prepared = prepare(submitted, lab, sub.notebook)
+    if prepared.notebook is None:
+        return finish(prepared.status, prepared.note)
+
+    box = Path(tempfile.mkdtemp(prefix=f"{sub.student[:20]}-", dir=settings.run_root))
+    work, private = box / "work", box / "private"
+    private.mkdir(mode=0o700)
+    (private / "staging").mkdir(mode=0o700)
+    work.mkdir(mode=0o700)
+    home = work / ".home"
+    for sub_dir in ("toipkit", "tmp", "ipython", "matplotlib", "runtime"):
+        (home / sub_dir).mkdir(parents=True, exist_ok=True)
+    if sub.folder is not None:
+        _copy_extras(sub.folder, work, sub.notebook)
+    parameters: dict[str, Any] = dict(config.parameters)
+    replacements: dict[str, str] = {}
+    inputs = work / ".inputs"
+    for name, original in config.files.items():
+        inputs.mkdir(exist_ok=True)
+        copy = inputs / original.name
+        if original.is_dir():
+            shutil.copytree(original, copy)
+        else:
+            shutil.copyfile(original, copy)
+        parameters[name] = str(copy)
+        replacements[str(original)] = "<hidden>"
+    parameters.update(student=sub.student, interactive=False)
+    uid = sandbox.slot_uid(slot) if settings.isolate else None
+    if uid is not None:
+        os.chmod(box, 0o711)
+        sandbox.chown_tree(work, uid, uid)
+    for value in config.parameters.values():
+        if isinstance(value, str) and len(value) >= 4:
+            replacements[value] = "<hidden>"
+    replacements.update({str(work): "<submission>", str(private): "<grader>",
+                         str(settings.run_root): "<grader>"})
+
+    input_nb, output_nb = private / "input.ipynb", private / "output.ipynb"
+    nbformat.write(prepared.notebook, input_nb)
+    spec = {
+        "input": str(input_nb), "output": str(output_nb), "result": str(private / "result.json"),
+        "private": str(private), "workdir": str(work), "parameters": parameters,
+        "cell_timeout": settings.cell_timeout, "memory_mb": settings.memory_mb, "uid": uid,
+        "hide": settings.hide if uid is not None else [],
+        "keep": settings.keep + [str(box)],
+    }
+    (private / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
+    env = sandbox.child_environment(home, passthrough=tuple(config.env))
+    env["JUPYTER_RUNTIME_DIR"] = str(home / "runtime")
+    if uid is not None:
+        sandbox.chown_tree(home, uid, uid)
+    # The worker must import toipkit even when it is not installed (e.g. run from a checkout).
+    package_parent = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = package_parent
+
+    timed_out = False
+    with open(private / "worker.log", "wb") as worker_log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "toipkit.grading.worker", str(private / "spec.json")],
+            cwd=str(private), env=env, stdin=subprocess.DEVNULL, stdout=worker_log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        try:
+            proc.wait(timeout=settings.timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            sandbox.kill_group(proc.pid)
+            proc.wait()
+    kernel_pid = _read_pid(private / "kernel.pid")
+    if kernel_pid:
+        sandbox.kill_group(kernel_pid)  # the kernel leads its own session
+    if uid is not None:
+        sandbox.kill_uid(uid)
+    _stop_sandbox_server(home / "toipkit")
+
+    try:
+        worker_result = json.loads((private / "result.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        worker_result = {"status": "error", "detail": "worker gave no result"}
+    try:
+        executed = nbformat.read(output_nb, as_version=4)
+    except Exception:
+        executed = None
+    tail = (private / "worker.log").read_text(encoding="utf-8", errors="replace")[-2000:]
+    if worker_result.get("detail") or worker_result.get("status") != "ok":
+        log.info("%s: worker: %s %s", sub.student, worker_result.get("status"),
+                 worker_result.get("detail", ""))
+    if tail.strip() and worker_result.get("status") != "ok":
+        log.debug("%s: worker output:\n%s", sub.student, tail)
+    fenced = worker_result.get("fenced") or []
+    if fenced:
+        log.debug("%s: hidden from the kernel: %s", sub.student, ", ".join(fenced))
+
+    exercises, error_cells = report.score_notebook(executed, settings.points)
+    errors = report.error_names(executed)
+    status, note = "ok", ""
+    if timed_out:
+        status, note = "timeout", f"notebook stopped after {report.fmt(settings.timeout)} s"
+    elif "CellTimeoutError" in errors:
+        status, note = "timeout", f"a cell ran longer than {report.fmt(settings.cell_timeout)} s"
+    elif "MemoryError" in errors:
+        status, note = "memory", f"memory limit ({settings.memory_mb} MB) reached"
+    elif worker_result.get("status") == "dead":
+        status, note = "memory", "kernel died (memory limit or crash)"
+    elif worker_result.get("status") != "ok" or executed is None:
+        status, note = "error", "the notebook could not be executed"
+    if settings.isolate and os.environ.get("TOIPKIT_GRADING_KEEP_WORK") != "1":
+        shutil.rmtree(box, ignore_errors=True)
+    elif os.environ.get("TOIPKIT_GRADING_KEEP_WORK") != "1":
+        shutil.rmtree(box, ignore_errors=True)
+    return finish(status, note, executed, exercises, error_cells, replacements)
+
+
+# ----------------------------------------------------------------------------------------------
+# The run
+
+
+def _hidden_and_kept(solutions: Path, out: Path, config: GradingConfig,
+                     submissions: list[Submission], run_root: Path) -> tuple[list[str], list[str]]:
+    from toipkit.paths import PACKAGE_DIR, data_dir, repo_root
+
+    hide = {solutions, out}
+    root = repo_root()
+    if (root / "pyproject.toml").exists() and (root / "toipkit").is_dir():
+        hide.add(root)  # .git, tests and notes may hold answers too
+    if config.path:
+        hide.add(config.path)
+    hide.update(config.files.values())
+    for sub in submissions:
+        hide.add(sub.folder if sub.folder else sub.notebook.parent)
+    keep = {PACKAGE_DIR, data_dir(), run_root, Path(sys.prefix), Path(sys.base_prefix),
+            Path(sys.exec_prefix), Path(os.path.realpath(sys.executable)).parent}
+    # Installed packages only: a checkout on sys.path (pytest, python -m) must stay hidden.
+    keep.update(Path(p) for p in sys.path
+                if p and os.path.isdir(p) and ("site-packages" in p or "dist-packages" in p))
+    if (root / "labs").is_dir():
+        keep.add(root / "labs")
+
+    def resolved(paths):
+        return sorted({os.path.realpath(p) for p in paths if os.path.exists(p)})
+
+    kept = resolved(keep)
+    # A kept path under a folder the sandbox uid cannot traverse (e.g. Python under /root):
+    # cover that folder too, the kept path is bound back inside it.
+    for path in kept:
+        for parent in Path(path).parents:
+            try:
+                mode = parent.stat().st_mode
+            except OSError:
+                continue
+            if not mode & stat.S_IXOTH:
+                hide.add(parent)
+    hidden = [p for p in resolved(hide) if len(Path(p).parts) > 2 or p == "/root"]
+    return hidden, kept
+
+
+def grade(
+    submissions: list[str | Path],
+    lab: str | None = None,
+    *,
+    params: str | Path | GradingConfig | None = None,
+    solutions: str | Path | None = None,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    cell_timeout: float | None = None,
+    timeout: float | None = None,
+    memory_mb: int | None = None,
+    progress: bool = True,
+    isolate: bool | None = None,
+) -> GradeReport:
+    """Grade submitted notebooks of one lab and write the reports into ``out``.
+
+    Writes ``grades.csv``, ``details.csv``, ``feedback/<student>.md|.html``,
+    ``notebooks/<student>.ipynb`` (executed, scrubbed) and ``grading.log``.
+    ``isolate`` (default: when running as root on Linux) runs each kernel as its own uid in a
+    private mount namespace; see :mod:`toipkit.grading.sandbox`.
+    """
+    from toipkit.paths import repo_root
+
+    config = params if isinstance(params, GradingConfig) else (
+        GradingConfig.load(params) if params else GradingConfig())
+    lab_id = str(lab or config.lab or "")
+    if not lab_id:
+        raise GradingError("which lab? give --lab NN (or 'lab:' in grading.yaml)")
+    solutions_path = Path(solutions) if solutions else repo_root() / "solutions"
+    the_lab = load_lab(lab_id, solutions_path)
+    points = dict(the_lab.points)
+    unknown = sorted(set(config.points) - set(points))
+    if unknown:
+        raise GradingError(f"grading parameters: points for unknown exercise(s) {', '.join(unknown)} "
+                           f"(lab {lab_id} has {', '.join(points)})")
+    points.update(config.points)
+    unknown_params = sorted((set(config.parameters) | set(config.files)) - set(the_lab.parameter_names))
+    subs = find_submissions(list(submissions), lab_id)
+    out_path = Path(out) if out else Path.cwd() / f"grading-{lab_id}"
+    out_path.mkdir(parents=True, exist_ok=True)
+    out_path = out_path.resolve()
+    isolate = sandbox.can_drop_privileges() if isolate is None else bool(isolate)
+    if isolate and not sandbox.can_drop_privileges():
+        raise GradingError("isolation needs root on Linux (run as root or pass isolate=False)")
+    workers = int(workers or config.workers or os.cpu_count() or 1)
+    workers = max(1, min(workers, len(subs)))
+
+    handler = logging.FileHandler(out_path / "grading.log", mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG)
+    started = time.monotonic()
+    run_root = Path(tempfile.mkdtemp(prefix="toipkit-grade-"))
+    try:
+        if isolate:
+            os.chmod(run_root, 0o711)
+        hide, keep = _hidden_and_kept(solutions_path.resolve(), out_path, config, subs, run_root)
+        settings = _Settings(
+            lab=the_lab, config=config, points=points, out=out_path, run_root=run_root,
+            cell_timeout=float(cell_timeout or config.timeout_cell or DEFAULT_CELL_TIMEOUT),
+            timeout=float(timeout or config.timeout or DEFAULT_TIMEOUT),
+            memory_mb=int(memory_mb or config.memory_mb or DEFAULT_MEMORY_MB),
+            hide=hide, keep=keep, isolate=isolate,
+        )
+        log.info("lab %s (%s): %d submission(s), %d worker(s), cell timeout %s s, "
+                 "notebook timeout %s s, memory %d MB, isolation %s",
+                 lab_id, the_lab.path.name, len(subs), workers, report.fmt(settings.cell_timeout),
+                 report.fmt(settings.timeout), settings.memory_mb,
+                 "uid + mount namespace" if isolate else "limits only (not root)")
+        if unknown_params:
+            log.warning("parameters not in the lab's parameters cell: %s", ", ".join(unknown_params))
+        if isolate:
+            log.info("hidden from student code: %s", ", ".join(hide))
+        results = _run_all(subs, settings, workers, progress, out_path, lab_id)
+    finally:
+        shutil.rmtree(run_root, ignore_errors=True)
+        seconds = round(time.monotonic() - started, 3)
+        log.info("done in %.1f s", seconds)
+        log.removeHandler(handler)
+        handler.close()
+
+    report.write_text(out_path / "grades.csv", report.grades_csv(results, points))
+    report.write_text(out_path / "details.csv", _details_csv(results))
+    return GradeReport(lab=lab_id, points=points, results=results, out=out_path, seconds=seconds,
+                       isolation=hide if isolate else [])
+
+
+def _details_csv(results: list[report.SubmissionResult]) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["student", "exercise", "passed", "points", "max_points", "detail"])
+    for r in results:
+        for e in r.exercises:
+            passed = "" if e.passed is None else str(e.passed).lower()
+            writer.writerow([r.student, e.exercise, passed, report.fmt(e.points),
+                             report.fmt(e.max_points), e.detail])
+    return buffer.getvalue()
+
+
+def _run_all(subs: list[Submission], settings: _Settings, workers: int, progress: bool,
+             out: Path, lab_id: str) -> list[report.SubmissionResult]:
+    from tqdm.auto import tqdm
+
+    slots: queue.Queue[int] = queue.Queue()
+    for slot in range(workers):
+        slots.put(slot)
+
+    def task(sub: Submission):
+        slot = slots.get()
+        try:
+            return run_one(sub, settings, slot)
+        finally:
+            slots.put(slot)
+
+    results: list[report.SubmissionResult] = []
+    (out / "feedback").mkdir(exist_ok=True)
+    (out / "notebooks").mkdir(exist_ok=True)
+    with ThreadPoolExecutor(max_workers=workers) as pool, \
+            tqdm(total=len(subs), desc=f"TP {lab_id}", unit="copie", disable=not progress) as bar:
+        futures = {pool.submit(task, sub): sub for sub in subs}
+        for future in as_completed(futures):
+            sub = futures[future]
+            try:
+                result, executed, replacements = future.result()
+            except Exception as exc:  # a grader bug must not lose the other submissions
+                log.exception("%s: grading failed", sub.student)
+                result = report.SubmissionResult(
+                    student=sub.student, source=str(sub.notebook), status="error",
+                    note=f"grader error: {type(exc).__name__}",
+                    exercises=[report.ExerciseResult(n, p) for n, p in settings.points.items()])
+                executed, replacements = None, {}
+            _write_outputs(result, executed, replacements, out, lab_id)
+            log.info("%s: %s %s/%s (%s %%) in %.1f s%s", result.student, result.status,
+                     report.fmt(result.total), report.fmt(result.max_total),
+                     report.fmt(result.percent), result.seconds,
+                     f" — {result.note}" if result.note else "")
+            results.append(result)
+            bar.update(1)
+    return sorted(results, key=lambda r: r.student)
+
+
+def _write_outputs(result: report.SubmissionResult, executed, replacements: dict[str, str],
+                   out: Path, lab_id: str) -> None:
+    report.write_text(out / "feedback" / f"{result.student}.md",
+                      report.feedback_markdown(result, lab_id))
+    report.write_text(out / "feedback" / f"{result.student}.html",
+                      report.feedback_html(result, lab_id))
+    if executed is not None:
+        clean = report.scrub_notebook(executed, replacements)
+        report.write_text(out / "notebooks" / f"{result.student}.ipynb",
+                          nbformat.writes(clean) + "\n")

@@ -1,0 +1,217 @@
+"""Operating-system fences around a student's kernel.
+
+What is applied (Linux; the parts that need root are skipped otherwise):
+
+* **Environment whitelist**: the worker and kernel get only :data:`ENV_WHITELIST` (plus names the
+  instructor lists), with ``HOME``/``TOIPKIT_HOME``/``TMPDIR`` pointing into the submission's own
+  folder. Tokens, passwords and cloud credentials of the grader's shell are not passed down.
+* **Resource limits** on the kernel process (set just before it starts, inherited by anything it
+  spawns): address space (``RLIMIT_AS``), no core files, a cap on file size and on processes.
+* **Process cleanup**: the whole-notebook timeout kills the worker's process group and the
+  kernel's (the kernel has its own session); as root, every process of the submission's uid.
+* **As root only**: the kernel runs as an unprivileged uid of its own (one per worker slot, no
+  login account, no groups), its folder is owned by that uid with mode 0700 (so concurrent
+  submissions cannot read each other), and the worker enters a private mount namespace in which
+  the instructor's paths (solutions, the repository checkout, submissions, output folder,
+  ``grading.yaml`` and hidden files) are covered by empty read-only tmpfs mounts; the paths the
+  kernel needs (Python, the toipkit package, ``data/``, its own folder) are bound back.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import pwd
+import signal
+import sys
+import time
+from pathlib import Path
+
+ENV_WHITELIST = (
+    "PATH", "LANG", "LC_ALL", "LC_CTYPE", "LANGUAGE", "TZ", "TERM",
+    "PYTHONHASHSEED", "PYTHONIOENCODING", "TOIPKIT_DATA",
+    "VIRTUAL_ENV", "SYSTEMROOT",
+)
+# First uid tried for the per-slot sandbox users (no account needed for setuid).
+SANDBOX_UID_BASE = 61000
+
+CLONE_NEWNS = 0x00020000
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+
+
+def can_drop_privileges() -> bool:
+    return sys.platform.startswith("linux") and hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def slot_uid(slot: int) -> int:
+    """A uid with no account, distinct per worker slot."""
+    uid = SANDBOX_UID_BASE + slot
+    while True:
+        try:
+            pwd.getpwuid(uid)
+        except KeyError:
+            return uid
+        uid += 100
+
+
+def child_environment(home: Path, extra: dict[str, str] | None = None,
+                      passthrough: tuple[str, ...] = ()) -> dict[str, str]:
+    """The environment of a worker: whitelisted names only, homes inside the submission."""
+    env = {k: v for k, v in os.environ.items() if k in ENV_WHITELIST or k in passthrough}
+    env.setdefault("PATH", "/usr/bin:/bin")
+    env.setdefault("LANG", "C.UTF-8")
+    env.update({
+        "HOME": str(home),
+        "TOIPKIT_HOME": str(home / "toipkit"),
+        "TMPDIR": str(home / "tmp"),
+        "IPYTHONDIR": str(home / "ipython"),
+        "MPLCONFIGDIR": str(home / "matplotlib"),
+        "MPLBACKEND": "Agg",
+        "PYTHONHASHSEED": "0",  # same set/dict order on every run: identical grades
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        "MALLOC_ARENA_MAX": "2",  # fewer malloc arenas: less address space per thread
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "JUPYTER_PLATFORM_DIRS": "1",
+    })
+    env.update(extra or {})
+    return env
+
+
+def apply_limits(memory_mb: int | None, max_processes: int | None = 256,
+                 max_file_mb: int | None = 1024) -> None:
+    """Resource limits of the current process (inherited by its children)."""
+    import resource
+
+    if memory_mb:
+        size = int(memory_mb) * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (size, size))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if max_file_mb:
+        size = int(max_file_mb) * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    if max_processes and os.geteuid() != 0:
+        # Counted per uid: meaningful only once we are the sandbox uid.
+        resource.setrlimit(resource.RLIMIT_NPROC, (max_processes, max_processes))
+
+
+def drop_privileges(uid: int, gid: int) -> None:
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+
+
+def chown_tree(path: Path, uid: int, gid: int) -> None:
+    for root, dirs, files in os.walk(path):
+        os.chown(root, uid, gid)
+        for name in dirs + files:
+            os.lchown(os.path.join(root, name), uid, gid)
+
+
+# ----------------------------------------------------------------------------------------------
+# Mount namespace (root on Linux)
+
+
+def _libc():
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def _mount(libc, source: str | None, target: str, fstype: str | None, flags: int,
+           data: str | None = None) -> None:
+    def enc(s):
+        return (s.encode() if s is not None else None)
+    if libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount {source} on {target}: {os.strerror(err)}")
+
+
+def _under(path: Path, parent: Path) -> bool:
+    return path == parent or parent in path.parents
+
+
+def hide_paths(hidden: list[str], keep: list[str], staging: str) -> list[str]:
+    """Enter a private mount namespace and cover ``hidden`` paths, keeping ``keep`` visible.
+
+    ``staging`` is an empty root-only directory used to hold the kept paths while their parent
+    is covered. Returns the paths actually covered. Raises OSError if namespaces are refused.
+    """
+    libc = _libc()
+    if libc.unshare(CLONE_NEWNS) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"unshare(CLONE_NEWNS): {os.strerror(err)}")
+    # Our mounts must not propagate back to the host.
+    _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
+    keep_paths = sorted({Path(os.path.realpath(k)) for k in keep if os.path.exists(k)})
+    covered = []
+    for index, item in enumerate(sorted({os.path.realpath(h) for h in hidden if os.path.exists(h)},
+                                        key=len)):
+        target = Path(item)
+        if any(_under(target, Path(done)) for done in covered):
+            # Already covered by a parent; re-exposed keeps are handled there.
+            continue
+        kept = [k for k in keep_paths if _under(k, target) and k != target]
+        if any(_under(k, target) and k == target for k in keep_paths):
+            continue  # never hide something the kernel needs
+        staged = []
+        for number, k in enumerate(kept):
+            hold = os.path.join(staging, f"{index}-{number}")
+            if k.is_dir():
+                os.makedirs(hold, exist_ok=True)
+            else:
+                open(hold, "a").close()
+            _mount(libc, str(k), hold, None, MS_BIND | MS_REC)
+            staged.append((k, hold))
+        if target.is_dir():
+            _mount(libc, "tmpfs", str(target), "tmpfs", MS_NOSUID | MS_NODEV,
+                   "size=64k,mode=0755")
+            for k, hold in staged:
+                rel = k.relative_to(target)
+                dest = target / rel
+                if Path(hold).is_dir():
+                    dest.mkdir(parents=True, exist_ok=True)
+                else:
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    dest.touch()
+                _mount(libc, hold, str(dest), None, MS_BIND | MS_REC)
+            # Read-only from now on (remount of the tmpfs itself).
+            _mount(libc, None, str(target), None, MS_RDONLY | MS_NOSUID | MS_NODEV | (1 << 5),
+                   None)  # MS_REMOUNT = 32
+        else:
+            _mount(libc, "/dev/null", str(target), None, MS_BIND)
+        covered.append(str(target))
+    return covered
+
+
+# ----------------------------------------------------------------------------------------------
+# Cleanup
+
+
+def kill_uid(uid: int) -> None:
+    """Kill every process of ``uid`` (root only): ``kill(-1)`` sent *as that uid* reaches
+    exactly the processes of that uid, wherever they moved (setsid, double fork)."""
+    if not can_drop_privileges():
+        return
+    import subprocess
+
+    for _ in range(2):
+        subprocess.run(
+            ["/bin/sh", "-c", "kill -9 -1 2>/dev/null"],
+            user=uid, group=uid, extra_groups=[], env={}, check=False,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        time.sleep(0.02)
+
+
+def kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
