@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from toipkit.xivo.sandbox import auth, confd, csvio, directory, wizard  # noqa: F401 (routes)
+from toipkit.xivo.sandbox import auth, confd, csvio, derived, wizard  # noqa: F401 (routes)
 from toipkit.xivo.sandbox.http import Request, Response
 from toipkit.xivo.sandbox.schema import ApiError
 from toipkit.xivo.sandbox.store import Store
@@ -159,7 +159,7 @@ class App:
             return Response(200, self.status())
         if sub == "/directory" and method in ("GET", "HEAD"):
             with self.store.transaction() as tx:
-                return Response(200, directory.build(tx, query.get("context") or "default"))
+                return Response(200, derived.build(tx, query.get("context") or "default"))
         if sub == "/requests" and method in ("GET", "HEAD"):
             since = query.get("since", "0")
             limit = query.get("limit", "")
