@@ -32,6 +32,7 @@ _EXPORTS = {
     "SoftphoneSettings": "toipkit.xivo.lab",
     "register_check": "toipkit.xivo.sip_register",
     "RegistrationResult": "toipkit.xivo.sip_register",
+    "registration_from_capture": "toipkit.xivo.sip_register",
     "delete_user_with_line": "toipkit.xivo.lab",
     "users_frame": "toipkit.xivo.lab",
     "XivoConnectionError": "toipkit.xivo.client",

@@ -292,8 +292,8 @@ def users_with_numbers(client: XivoClient) -> pd.DataFrame:
     for user in client.users.iter():
         exten, context = _user_number(client, user)
         rows.append({"prénom": user.get("firstname"), "nom": user.get("lastname") or "",
-                     "numéro": exten, "contexte": context, "langue": user.get("language"),
-                     "fuseau": user.get("timezone")})
+                     "numéro": exten, "contexte": context, "langue": user.get("language") or "",
+                     "fuseau": user.get("timezone") or ""})
     frame = pd.DataFrame(rows, columns=["prénom", "nom", "numéro", "contexte", "langue", "fuseau"])
     return frame.sort_values(["numéro", "nom", "prénom"], ignore_index=True)
 

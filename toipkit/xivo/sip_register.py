@@ -279,3 +279,70 @@ def _verdict(r: RegistrationResult) -> str:
         return (f"❌ Enregistrement interdit (403 {r.reason}) : le serveur refuse ce compte "
                 "sans même demander de mot de passe.")
     return f"❌ Réponse inattendue de {where} : {r.status} {r.reason}."
+
+
+def _default_register_capture():
+    """The sample REGISTER capture shipped in ``data/captures`` (from its manifest)."""
+    import json
+
+    from toipkit.paths import data_path
+
+    folder = data_path("captures")
+    manifest = folder / "manifest.json"
+    candidates = []
+    if manifest.exists():
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        entries = data.get("captures", data) if isinstance(data, dict) else data
+        if isinstance(entries, dict):
+            entries = [{"file": k, **(v if isinstance(v, dict) else {})} for k, v in entries.items()]
+        for entry in entries or []:
+            if not isinstance(entry, dict):
+                continue
+            name = str(entry.get("file") or entry.get("name") or entry.get("path") or "")
+            if "regist" in (name + json.dumps(entry)).lower():
+                candidates.append(folder / name)
+    candidates += sorted(folder.glob("*regist*.pcap*")) if folder.exists() else []
+    for path in candidates:
+        if path.is_file():
+            return path
+    from toipkit.errors import ToipkitError
+
+    raise ToipkitError(f"no REGISTER capture found in {folder} (see its manifest.json)")
+
+
+def registration_from_capture(path=None, user: str | None = None) -> RegistrationResult:
+    """The same :class:`RegistrationResult` as :func:`register_check`, read from a capture.
+
+    Without a XiVO (sandbox mode) the labs show the REGISTER → 401 → REGISTER + Authorization
+    → 200 exchange recorded in the sample capture (made with sipp against kamailio).
+    """
+    from toipkit.errors import ToipkitError
+    from toipkit.pcap import read_capture
+
+    path = path or _default_register_capture()
+    regs = [r for r in read_capture(path).registrations if user is None or r.user == user]
+    if not regs:
+        raise ToipkitError(f"{path}: no REGISTER exchange" + (f" for {user}" if user else ""))
+    reg = next((r for r in regs if r.challenged and r.success), regs[0])
+    steps = []
+    for m in reg.messages:
+        names = {name.lower() for name, _ in m.headers}
+        if m.is_request:
+            steps.append(SipStep("→", f"{m.method} {m.request_uri} SIP/2.0",
+                                 f"{m.cseq_num} {m.cseq_method}",
+                                 bool(names & {"authorization", "proxy-authorization"})))
+        else:
+            steps.append(SipStep("←", f"SIP/2.0 {m.status} {m.reason}",
+                                 f"{m.cseq_num} {m.cseq_method}"))
+    registrar = reg.registrar or (reg.messages[0].dst if reg.messages else "")
+    server, _, port = registrar.rpartition(":") if registrar.count(":") == 1 else (registrar, "", "")
+    last = reg.messages[-1] if reg.messages else None
+    status = reg.final_status
+    result = RegistrationResult(
+        server=server or registrar, port=int(port) if port.isdigit() else
+        (reg.messages[0].dport if reg.messages else 5060),
+        username=reg.user, status=status,
+        reason=last.reason if last is not None and last.status is not None else "",
+        verdict="", steps=steps, expires=reg.expires)
+    result.verdict = _verdict(result)
+    return result
