@@ -1,0 +1,714 @@
+"""Read a capture once and expose SIP messages, calls, registrations, RTP streams and DTMF."""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from toipkit.pcap import decode as dec
+from toipkit.pcap import reader
+from toipkit.pcap.rtp import (
+    SHORT_NAMES,
+    DtmfEvent,
+    RtpStream,
+    analyse_sequential,
+    clock_rate,
+    event_name,
+    rtp_streams_text,
+)
+from toipkit.pcap.sip import (
+    SipMessage,
+    SipStat,
+    build_calls,
+    build_registrations,
+    looks_like_sip,
+    parse_sip,
+    sip_stat,
+)
+
+SIP_PORTS = (5060,)
+MGCP_PORTS = (2427, 2727)
+_SIP_PREFIXES = np.array(
+    [int.from_bytes(p, "big") for p in (b"INVI", b"ACK ", b"BYE ", b"CANC", b"REGI", b"OPTI",
+                                        b"INFO", b"PRAC", b"SUBS", b"NOTI", b"UPDA", b"MESS",
+                                        b"REFE", b"PUBL", b"SIP/")], dtype=np.uint32)
+RTP, RTCP = 1, 2
+
+
+# Tables ----------------------------------------------------------------------------------------
+
+class _Table(list):
+    """A list of records with ``to_frame()`` and a notebook rendering."""
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame([r.as_dict() for r in self])
+
+    def _repr_html_(self):
+        if not self:
+            return "<p><em>(none)</em></p>"
+        return self.to_frame()._repr_html_()
+
+
+class StreamTable(_Table):
+    """RTP streams in ``rtp,streams`` order (newest first)."""
+
+    def text(self) -> str:
+        return rtp_streams_text(list(self))
+
+
+class CallTable(_Table):
+    pass
+
+
+class RegistrationTable(_Table):
+    pass
+
+
+class DtmfTable(_Table):
+    @property
+    def digits(self) -> str:
+        """The pressed keys in time order, e.g. ``"6789123"``."""
+        return "".join(e.digit for e in sorted(self, key=lambda e: e.start))
+
+
+class MessageTable(_Table):
+    def to_frame(self):
+        import pandas as pd
+
+        rows = [{
+            "frame": m.frame, "time": m.time, "src": f"{m.src}:{m.sport}",
+            "dst": f"{m.dst}:{m.dport}", "transport": m.transport,
+            "type": "request" if m.is_request else "response",
+            "method": m.method or m.cseq_method, "status": m.status, "info": m.summary,
+            "call_id": m.call_id, "cseq": f"{m.cseq_num} {m.cseq_method}".strip(),
+            "from": m.from_uri, "to": m.to_uri, "sdp": m.sdp is not None, "resent": m.resent,
+        } for m in self]
+        return pd.DataFrame(rows)
+
+
+@dataclass
+class MediaSetup:
+    """A media endpoint announced in SDP (what makes Wireshark decode UDP as RTP)."""
+
+    address: str
+    port: int
+    kind: str  # "rtp" or "rtcp"
+    frame: int  # frame of the SIP message carrying the SDP
+    setup_frame: int  # Wireshark's setup frame (the offer's frame for answers)
+    rtpmap: dict[int, tuple[str, int]]
+    call_id: str = ""
+
+    def as_dict(self) -> dict:
+        return {"address": self.address, "port": self.port, "kind": self.kind,
+                "frame": self.frame, "setup_frame": self.setup_frame,
+                "rtpmap": ", ".join(f"{pt} {n}/{r}" for pt, (n, r) in sorted(self.rtpmap.items())),
+                "call_id": self.call_id}
+
+
+@dataclass
+class Capture:
+    """Everything toipkit reads from one capture file."""
+
+    path: str
+    format: str
+    packet_count: int
+    linktypes: list[int]
+    sip_messages: MessageTable
+    rtp_streams: StreamTable
+    dtmf: DtmfTable
+    media: _Table
+    warnings: list[str] = field(default_factory=list)
+    _calls: CallTable | None = field(default=None, repr=False)
+    _regs: RegistrationTable | None = field(default=None, repr=False)
+
+    @property
+    def calls(self) -> CallTable:
+        if self._calls is None:
+            self._calls = CallTable(build_calls(list(self.sip_messages)))
+        return self._calls
+
+    dialogs = calls
+
+    @property
+    def registrations(self) -> RegistrationTable:
+        if self._regs is None:
+            self._regs = RegistrationTable(build_registrations(list(self.sip_messages)))
+        return self._regs
+
+    def sip_stat(self) -> SipStat:
+        return sip_stat(list(self.sip_messages))
+
+    def rtp_streams_text(self) -> str:
+        return rtp_streams_text(list(self.rtp_streams))
+
+    def sip_stat_text(self) -> str:
+        return self.sip_stat().to_text()
+
+    def stream(self, ssrc: int | str) -> RtpStream:
+        """The stream with this SSRC (int or ``"0x..."``); the first match if several."""
+        value = int(ssrc, 16) if isinstance(ssrc, str) else int(ssrc)
+        for s in self.rtp_streams:
+            if s.ssrc == value:
+                return s
+        raise KeyError(f"no RTP stream with SSRC 0x{value:08X}")
+
+    def summary(self) -> dict:
+        from toipkit.pcap.quality import stream_mos
+
+        return {
+            "file": os.path.basename(self.path), "format": self.format,
+            "packets": self.packet_count,
+            "sip_messages": len(self.sip_messages),
+            "calls": [c.as_dict() for c in self.calls],
+            "registrations": [r.as_dict() for r in self.registrations],
+            "rtp_streams": [dict(s.as_dict(), **{"mos": stream_mos(s).mos})
+                            for s in self.rtp_streams],
+            "dtmf": self.dtmf.digits,
+            "warnings": list(self.warnings),
+        }
+
+    def _repr_markdown_(self) -> str:
+        lines = [f"**{os.path.basename(self.path)}** — {self.packet_count} packets, "
+                 f"{len(self.sip_messages)} SIP messages, {len(self.calls)} calls, "
+                 f"{len(self.rtp_streams)} RTP streams"]
+        if self.dtmf:
+            lines.append(f"DTMF: `{self.dtmf.digits}`")
+        for w in self.warnings:
+            lines.append(f"⚠ {w}")
+        return "\n\n".join(lines)
+
+
+# Reading ---------------------------------------------------------------------------------------
+
+class _Media:
+    """SDP-established conversations, searchable per packet with numpy."""
+
+    def __init__(self):
+        self.entries: list[MediaSetup] = []
+        self.keys: list[int] = []
+        self.created: list[int] = []
+        self.kinds: list[int] = []
+        self.by_key: dict[int, list[int]] = {}
+        self._arrays = None
+
+    def add(self, key: int, setup: MediaSetup) -> None:
+        # Wireshark keeps one conversation per (address, port, setup frame)
+        for i in self.by_key.get(key, []):
+            e = self.entries[i]
+            if e.setup_frame == setup.setup_frame and e.kind == setup.kind:
+                e.rtpmap.update(setup.rtpmap)
+                return
+        self.by_key.setdefault(key, []).append(len(self.entries))
+        self.entries.append(setup)
+        self.keys.append(key)
+        self.created.append(setup.frame)
+        self.kinds.append(RTP if setup.kind == "rtp" else RTCP)
+        self._arrays = None
+
+    def lookup_one(self, key: int, frame: int) -> int:
+        best = -1
+        for i in self.by_key.get(key, []):
+            if self.created[i] < frame and (best < 0 or self.entries[i].setup_frame
+                                             >= self.entries[best].setup_frame):
+                best = i
+        return best
+
+    def lookup(self, keys: np.ndarray, frames: np.ndarray) -> np.ndarray:
+        """Index of the latest conversation on each endpoint created before each frame (-1: none)."""
+        out = np.full(len(keys), -1, np.int64)
+        if not self.entries or not len(keys):
+            return out
+        if self._arrays is None:
+            k = np.asarray(self.keys, np.uint64)
+            c = np.asarray(self.created, np.int64)
+            uk = np.unique(k)
+            kid = np.searchsorted(uk, k)
+            comp = (kid.astype(np.int64) << 32) | c
+            order = np.argsort(comp, kind="stable")
+            self._arrays = (uk, comp[order], order)
+        uk, comp, order = self._arrays
+        pos = np.searchsorted(uk, keys)
+        pos = np.minimum(pos, len(uk) - 1)
+        hit = uk[pos] == keys
+        if not hit.any():
+            return out
+        q = (pos[hit].astype(np.int64) << 32) | frames[hit].astype(np.int64)
+        j = np.searchsorted(comp, q, side="left") - 1
+        ok = (j >= 0) & ((comp[np.maximum(j, 0)] >> 32) == pos[hit])
+        res = np.full(len(q), -1, np.int64)
+        res[ok] = order[j[ok]]
+        out[hit] = res
+        return out
+
+
+class _AddrIds:
+    """Numeric endpoint keys: IPv4 address value, or 2**32 + id for IPv6 addresses."""
+
+    def __init__(self):
+        self.v6: dict[bytes, int] = {}
+        self.names: dict[int, str] = {}
+
+    def key_bytes(self, raw: bytes) -> int:
+        if len(raw) == 4:
+            return int.from_bytes(raw, "big")
+        k = self.v6.get(raw)
+        if k is None:
+            k = (1 << 32) + len(self.v6)
+            self.v6[raw] = k
+        return k
+
+    def keys_v6(self, rows: np.ndarray) -> np.ndarray:
+        if not len(rows):
+            return np.zeros(0, np.uint64)
+        uniq, inv = np.unique(rows, axis=0, return_inverse=True)
+        ids = np.array([self.key_bytes(bytes(r)) for r in uniq], np.uint64)
+        return ids[inv.reshape(-1)]
+
+    def text(self, key: int) -> str:
+        name = self.names.get(key)
+        if name is None:
+            if key < (1 << 32):
+                name = dec.addr_text(key.to_bytes(4, "big"))
+            else:
+                raw = next(r for r, k in self.v6.items() if k == key)
+                name = dec.addr_text(raw)
+            self.names[key] = name
+        return name
+
+
+def _rel_parts(rel_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Split relative ns into Wireshark's (secs, nsecs) with the same sign."""
+    secs = np.where(rel_ns >= 0, rel_ns // 1_000_000_000, -((-rel_ns) // 1_000_000_000))
+    return secs, rel_ns - secs * 1_000_000_000
+
+
+def read_capture(path, progress: bool = False, strict: bool = False) -> Capture:
+    """Read a pcap/pcapng file and analyse its SIP and RTP like TShark 4.0.17.
+
+    ``progress=True`` shows a progress bar (tqdm) for big files. With ``strict=True`` any damaged
+    record raises ``CaptureFormatError``; otherwise reading stops there with a warning.
+    """
+    path = os.fspath(path)
+    state = reader.ReadState(strict=strict)
+    bar = None
+    cb = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=os.path.getsize(path), unit="B", unit_scale=True,
+                   desc=os.path.basename(path), leave=False)
+        cb = bar.update
+    eng = _Engine(path)
+    try:
+        for batch in reader.iter_batches(path, state, progress=cb):
+            eng.process(batch)
+    finally:
+        if bar is not None:
+            bar.close()
+    return eng.finish(state)
+
+
+class _Engine:
+    def __init__(self, path: str):
+        self.path = path
+        self.t0: int | None = None
+        self.media = _Media()
+        self.addr = _AddrIds()
+        self.reasm = dec.Reassembly()
+        self.messages: list[SipMessage] = []
+        self.rtp_parts: list[dict] = []
+        self.events: list[tuple] = []
+        self.warnings: list[str] = []
+        self.seen_requests: dict[tuple, int] = {}
+        self.tcp_rest: dict[tuple, bytes] = {}
+        self.tcp_sip = 0
+        self.unsupported: set[int] = set()
+        self.request_frames: dict[tuple, int] = {}
+
+    # one chunk ---------------------------------------------------------------------------------
+    def process(self, batch: reader.Batch) -> None:
+        if self.t0 is None:
+            self.t0 = int(batch.ts_ns[0])
+        for lt in np.unique(batch.linktype):
+            if int(lt) not in dec.SUPPORTED_LINKTYPES and int(lt) not in self.unsupported:
+                self.unsupported.add(int(lt))
+                self.warnings.append(f"link type {int(lt)} is not supported; its packets are skipped")
+        fast, rest = dec.decode_batch_fast(batch)
+        buf = batch.buf
+        slow_udp: list[dec.Datagram] = []
+        tcp: list[dec.Datagram] = []
+        for i in rest.tolist():
+            try:
+                d = dec.decode_one(buf, int(batch.off[i]), int(batch.caplen[i]),
+                                   int(batch.linktype[i]), i, self.reasm)
+            except (IndexError, struct.error):
+                d = None
+            if d is None:
+                continue
+            (slow_udp if d.proto == dec.UDP else tcp).append(d)
+        # UDP arrays: fast ones plus the slow ones (their payloads appended to the buffer)
+        index = fast.index
+        sport, dport, poff, plen = fast.sport, fast.dport, fast.poff, fast.plen
+        skey = fast.src4.astype(np.uint64)
+        dkey = fast.dst4.astype(np.uint64)
+        if fast.v6.any():
+            skey = skey.copy()
+            dkey = dkey.copy()
+            skey[fast.v6] = self.addr.keys_v6(fast.src6[fast.v6])
+            dkey[fast.v6] = self.addr.keys_v6(fast.dst6[fast.v6])
+        if slow_udp:
+            extra = bytearray()
+            base = len(buf)
+            s_poff = []
+            for d in slow_udp:
+                s_poff.append(base + len(extra))
+                extra += d.payload
+            buf = bytes(buf) + bytes(extra)
+            index = np.concatenate([index, [d.index for d in slow_udp]]).astype(np.int64)
+            sport = np.concatenate([sport, [d.sport for d in slow_udp]]).astype(np.int32)
+            dport = np.concatenate([dport, [d.dport for d in slow_udp]]).astype(np.int32)
+            poff = np.concatenate([poff, s_poff]).astype(np.int64)
+            plen = np.concatenate([plen, [len(d.payload) for d in slow_udp]]).astype(np.int64)
+            skey = np.concatenate([skey, np.array([self.addr.key_bytes(d.src) for d in slow_udp],
+                                                  np.uint64)])
+            dkey = np.concatenate([dkey, np.array([self.addr.key_bytes(d.dst) for d in slow_udp],
+                                                  np.uint64)])
+            order = np.argsort(index, kind="stable")
+            index, sport, dport, poff, plen, skey, dkey = (
+                a[order] for a in (index, sport, dport, poff, plen, skey, dkey))
+        u8 = np.frombuffer(buf, dtype=np.uint8)
+        frames = index + batch.first_frame
+        rel_ns = batch.ts_ns[index] - self.t0
+        # SIP candidates
+        first4 = np.zeros(len(index), np.uint32)
+        has4 = plen >= 4
+        if has4.any():
+            b = u8[poff[has4][:, None] + np.arange(4)].astype(np.uint32)
+            first4[has4] = (b[:, 0] << 24) | (b[:, 1] << 16) | (b[:, 2] << 8) | b[:, 3]
+        cand = (np.isin(first4, _SIP_PREFIXES) | np.isin(sport, SIP_PORTS + MGCP_PORTS)
+                | np.isin(dport, SIP_PORTS + MGCP_PORTS))
+        is_sip = np.zeros(len(index), bool)
+        cand_idx = np.nonzero(cand)[0].tolist()
+        work = [(int(frames[j]), 0, j) for j in cand_idx]
+        work += [(d.index + batch.first_frame, 1, d) for d in tcp]
+        work.sort(key=lambda w: (w[0], w[1]))
+        for frame, kind, item in work:
+            if kind == 0:
+                j = item
+                sk, dk = int(skey[j]), int(dkey[j])
+                sp, dp = int(sport[j]), int(dport[j])
+                if (self.media.lookup_one((sk << 16) | sp, frame) >= 0
+                        or self.media.lookup_one((dk << 16) | dp, frame) >= 0):
+                    continue  # a media conversation takes precedence
+                payload = buf[int(poff[j]):int(poff[j]) + int(plen[j])]
+                if not looks_like_sip(payload):
+                    if sp in MGCP_PORTS or dp in MGCP_PORTS:
+                        self._mgcp(payload, frame, sk, dk)
+                    continue
+                abs_ns = int(batch.ts_ns[index[j]])
+                msgs, _ = parse_sip(payload, frame, self._sec(abs_ns), self.addr.text(sk), sp,
+                                    self.addr.text(dk), dp, "UDP", abs_ns)
+                if msgs:
+                    is_sip[j] = True
+                for m in msgs:
+                    self._add_message(m, sk, dk)
+            else:
+                self._tcp_segment(item, frame, batch)
+        # RTP
+        cand_rtp = ~is_sip & (plen >= 12)
+        if not cand_rtp.any() or not self.media.entries:
+            return
+        r = np.nonzero(cand_rtp)[0]
+        fr = frames[r]
+        s_conv = self.media.lookup((skey[r] << np.uint64(16)) | sport[r].astype(np.uint64), fr)
+        d_conv = self.media.lookup((dkey[r] << np.uint64(16)) | dport[r].astype(np.uint64), fr)
+        kinds = np.asarray(self.media.kinds + [0], np.int64)
+        chosen = np.where(s_conv >= 0, s_conv, d_conv)
+        is_rtp = kinds[chosen] == RTP
+        is_rtp &= chosen >= 0
+        r, fr, s_conv, d_conv = r[is_rtp], fr[is_rtp], s_conv[is_rtp], d_conv[is_rtp]
+        if not len(r):
+            return
+        p = poff[r]
+        b0 = u8[p]
+        b1 = u8[p + 1]
+        version = b0 >> 6
+        marker = (b1 >> 7).astype(np.uint8)
+        pt = (b1 & 0x7F).astype(np.int32)
+        cc = (b0 & 0x0F).astype(np.int64)
+        hdr = 12 + 4 * cc
+        ln = plen[r]
+        ok = (version == 2) & ~((marker == 1) & (pt >= 72) & (pt <= 76)) & (hdr <= ln)
+        ext = ((b0 >> 4) & 1).astype(bool) & ok
+        if ext.any():
+            eidx = np.nonzero(ext)[0]
+            hasx = hdr[eidx] + 4 <= ln[eidx]
+            xl = np.zeros(len(eidx), np.int64)
+            q = p[eidx][hasx] + hdr[eidx][hasx]
+            xl[hasx] = ((u8[q + 2].astype(np.int64) << 8) | u8[q + 3]) * 4 + 4
+            hdr[eidx] = np.where(hasx, hdr[eidx] + xl, ln[eidx] + 1)
+            ok &= hdr <= ln
+        sel = np.nonzero(ok)[0]
+        if not len(sel):
+            return
+        r, fr, p, pt, marker, hdr = r[sel], fr[sel], p[sel], pt[sel], marker[sel], hdr[sel]
+        s_conv, d_conv = s_conv[sel], d_conv[sel]
+        w = u8[p[:, None] + np.arange(2, 12)].astype(np.uint32)
+        seq = ((w[:, 0] << 8) | w[:, 1]).astype(np.int32)
+        ts = (w[:, 2] << 24) | (w[:, 3] << 16) | (w[:, 4] << 8) | w[:, 5]
+        ssrc = (w[:, 6] << 24) | (w[:, 7] << 16) | (w[:, 8] << 8) | w[:, 9]
+        # conversation whose SDP names the payload: the destination's, else the source's
+        dk = np.asarray(self.media.kinds + [0], np.int64)
+        name_conv = np.where((d_conv >= 0) & (dk[d_conv] == RTP), d_conv, s_conv)
+        rel = rel_ns[r]
+        part = {
+            "frame": fr, "rel_ns": rel, "skey": skey[r], "dkey": dkey[r],
+            "sport": sport[r], "dport": dport[r], "ssrc": ssrc, "pt": pt,
+            "marker": marker, "seq": seq, "ts": ts, "conv": name_conv,
+        }
+        self.rtp_parts.append(part)
+        # RFC 2833 events: payload bytes are needed now, while the buffer is here
+        ev_mask = self._event_mask(name_conv, pt)
+        if ev_mask.any():
+            for k in np.nonzero(ev_mask)[0].tolist():
+                off = int(p[k] + hdr[k])
+                if off + 4 <= int(poff[r[k]] + plen[r[k]]):
+                    evt, flags, dur = buf[off], buf[off + 1], (buf[off + 2] << 8) | buf[off + 3]
+                    self.events.append((int(fr[k]), int(rel[k]), int(ssrc[k]), int(ts[k]),
+                                        int(skey[r[k]]), int(dkey[r[k]]), evt, bool(flags & 0x80),
+                                        flags & 0x3F, dur, int(marker[k])))
+
+    def _event_mask(self, conv: np.ndarray, pt: np.ndarray) -> np.ndarray:
+        mask = np.zeros(len(pt), bool)
+        dyn = pt >= 96
+        if not dyn.any():
+            return mask
+        for c, t in set(zip(conv[dyn].tolist(), pt[dyn].tolist())):
+            name = self._pt_name(c, t)
+            if (name is not None and name.lower().startswith("telephone-event")) or (
+                    name is None and t in (100, 101)):
+                mask |= (conv == c) & (pt == t)
+        return mask
+
+    def _pt_name(self, conv: int, pt: int) -> str | None:
+        if conv < 0 or pt < 96:
+            return None
+        entry = self.media.entries[conv]
+        got = entry.rtpmap.get(pt)
+        return got[0] if got else None
+
+    def _pt_rate(self, conv: int, pt: int) -> int:
+        if conv < 0:
+            return 0
+        got = self.media.entries[conv].rtpmap.get(pt)
+        return got[1] if got else 0
+
+    def _sec(self, abs_ns: int) -> float:
+        rel = abs_ns - self.t0
+        secs = rel // 1_000_000_000 if rel >= 0 else -((-rel) // 1_000_000_000)
+        return secs + (rel - secs * 1_000_000_000) / 1e9
+
+    # SIP ---------------------------------------------------------------------------------------
+    def _add_message(self, m: SipMessage, sk: int, dk: int) -> None:
+        if m.transport == "UDP":
+            if m.is_request:
+                if m.method not in ("ACK", "CANCEL"):
+                    key = (m.call_id, m.src, m.sport, m.dst, m.dport, m.cseq_num, m.method)
+                    if key in self.seen_requests:
+                        m.resent = True
+                    self.seen_requests[key] = m.frame
+            else:
+                key = (m.call_id, m.src, m.sport, m.dst, m.dport, m.cseq_num, m.cseq_method,
+                       m.status)
+                if m.status >= 200:
+                    if key in self.seen_requests:
+                        m.resent = True
+                    self.seen_requests[key] = m.frame
+        if m.is_request:
+            self.request_frames[(m.call_id, m.cseq_num, m.method)] = m.frame
+        self.messages.append(m)
+        if m.sdp is None:
+            return
+        if m.is_request:
+            setup = m.frame
+        else:
+            setup = self.request_frames.get((m.call_id, m.cseq_num, m.cseq_method), m.frame)
+        self._add_sdp(m.sdp, m.frame, setup, m.call_id)
+
+    def _add_sdp(self, sdp, frame: int, setup: int, call_id: str) -> None:
+        for media in sdp.media:
+            if not media.is_rtp or media.address is None:
+                continue
+            raw = _addr_bytes(media.address)
+            if raw is None:
+                continue
+            akey = self.addr.key_bytes(raw)
+            self.media.add((akey << 16) | media.port, MediaSetup(
+                media.address, media.port, "rtp", frame, setup, dict(media.rtpmap), call_id))
+            rport = media.rtcp_port or media.port + 1
+            if rport < 65536:
+                self.media.add((akey << 16) | rport, MediaSetup(
+                    media.address, rport, "rtcp", frame, setup, {}, call_id))
+
+    def _mgcp(self, payload, frame: int, sk: int, dk: int) -> None:
+        """MGCP commands/responses carry SDP too (Wireshark sets up RTP from them)."""
+        from toipkit.pcap.sdp import parse_sdp
+
+        data = bytes(payload)
+        cut = data.find(b"\r\n\r\n")
+        sep = 4
+        if cut < 0:
+            cut, sep = data.find(b"\n\n"), 2
+        if cut < 0:
+            return
+        body = data[cut + sep:].decode("utf-8", "replace")
+        if not body.lstrip().startswith("v="):
+            return
+        self._add_sdp(parse_sdp(body), frame, frame, "")
+
+    def _tcp_segment(self, d: dec.Datagram, frame: int, batch) -> None:
+        if not len(d.payload):
+            return
+        key = (d.src, d.sport, d.dst, d.dport)
+        data = self.tcp_rest.pop(key, b"") + bytes(d.payload)
+        if not (d.sport in SIP_PORTS or d.dport in SIP_PORTS or looks_like_sip(data)):
+            return
+        abs_ns = int(batch.ts_ns[d.index])
+        sk, dk = self.addr.key_bytes(d.src), self.addr.key_bytes(d.dst)
+        msgs, rest = parse_sip(data, frame, self._sec(abs_ns), self.addr.text(sk), d.sport,
+                               self.addr.text(dk), d.dport, "TCP", abs_ns)
+        if msgs:
+            self.tcp_sip += len(msgs)
+        for m in msgs:
+            self._add_message(m, sk, dk)
+        if rest and len(rest) < 65536:
+            self.tcp_rest[key] = rest
+
+    # the end -----------------------------------------------------------------------------------
+    def finish(self, state: reader.ReadState) -> Capture:
+        warnings = list(state.warnings) + self.warnings
+        if self.tcp_sip:
+            warnings.append(f"{self.tcp_sip} SIP messages over TCP were read segment by segment; "
+                            "tshark's sip,stat counts them but gives them no setup time")
+        if self.reasm.pending:
+            warnings.append(f"{len(self.reasm.pending)} fragmented IP datagrams never completed")
+        streams = self._streams()
+        dtmf = self._dtmf()
+        media = _Table(self.media.entries)
+        return Capture(
+            path=self.path, format=state.format, packet_count=state.packets,
+            linktypes=sorted(state.linktypes), sip_messages=MessageTable(self.messages),
+            rtp_streams=StreamTable(streams), dtmf=DtmfTable(dtmf), media=media,
+            warnings=warnings)
+
+    def _streams(self) -> list[RtpStream]:
+        if not self.rtp_parts:
+            return []
+        cols = {k: np.concatenate([p[k] for p in self.rtp_parts]) for k in self.rtp_parts[0]}
+        self.rtp_parts = []
+        n = len(cols["frame"])
+        keys = np.empty(n, dtype=[("s", "u8"), ("sp", "i4"), ("d", "u8"), ("dp", "i4"),
+                                  ("ssrc", "u4")])
+        keys["s"], keys["sp"], keys["d"], keys["dp"], keys["ssrc"] = (
+            cols["skey"], cols["sport"], cols["dkey"], cols["dport"], cols["ssrc"])
+        _, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+        inv = inv.reshape(-1)
+        order = np.argsort(inv, kind="stable")
+        bounds = np.searchsorted(inv[order], np.arange(len(first) + 1))
+        secs, nsecs = _rel_parts(cols["rel_ns"])
+        ms = secs.astype(np.float64) * 1000 + nsecs.astype(np.float64) / 1000000
+        sec = secs.astype(np.float64) + nsecs.astype(np.float64) / 1e9
+        streams = []
+        for g in range(len(first)):
+            idx = order[bounds[g]:bounds[g + 1]]
+            pts = cols["pt"][idx]
+            convs = cols["conv"][idx]
+            names: dict[int, str] = {}
+            combos = {}
+            for c, t in set(zip(convs.tolist(), pts.tolist())):
+                nm = self._pt_name(c, t)
+                combos[(c, t)] = (nm, clock_rate(t, nm, self._pt_rate(c, t)))
+            # payload names: the name of the packet that introduced each PT (first seen)
+            for c, t in zip(convs.tolist(), pts.tolist()):
+                if t not in names:
+                    nm = combos[(c, t)][0]
+                    names[t] = nm if nm is not None else SHORT_NAMES.get(t, f"Unknown ({t})")
+            if len(combos) == 1:
+                clocks = np.full(len(idx), next(iter(combos.values()))[1], np.int64)
+            else:
+                clocks = np.array([combos[(c, t)][1] for c, t in zip(convs.tolist(),
+                                                                      pts.tolist())], np.int64)
+            data = {"frames": cols["frame"][idx], "ms": ms[idx], "sec": sec[idx], "pt": pts,
+                    "marker": cols["marker"][idx], "seq": cols["seq"][idx], "ts": cols["ts"][idx],
+                    "clock": clocks}
+            st, _ = analyse_sequential(data["frames"], data["ms"], data["pt"], data["marker"],
+                                       data["seq"], data["ts"], data["clock"])
+            k = keys[first[g]]
+            ptypes = list(dict.fromkeys(pts.tolist()))
+            rs = RtpStream(
+                src=self.addr.text(int(k["s"])), sport=int(k["sp"]),
+                dst=self.addr.text(int(k["d"])), dport=int(k["dp"]), ssrc=int(k["ssrc"]),
+                payload_types=ptypes, payload_names=names, start_time=float(sec[idx[0]]),
+                end_time=float(sec[idx[-1]]), first_frame=int(cols["frame"][idx[0]]), stats=st,
+                setup_frame=(self.media.entries[int(convs[0])].setup_frame
+                             if int(convs[0]) >= 0 else None),
+                _data=data)
+            rs._data["ptime"] = _ptime(data)
+            streams.append(rs)
+        streams.sort(key=lambda s: s.first_frame, reverse=True)
+        return streams
+
+    def _dtmf(self) -> list[DtmfEvent]:
+        groups: dict[tuple, list[tuple]] = {}
+        for e in self.events:
+            frame, rel, ssrc, ts, sk, dk, evt, end, vol, dur, mark = e
+            groups.setdefault((ssrc, sk, dk, ts), []).append(e)
+        out = []
+        for (ssrc, sk, dk, _ts), evs in groups.items():
+            evs.sort()
+            first = evs[0]
+            last = evs[-1]
+            dur = max(e[9] for e in evs)
+            out.append(DtmfEvent(
+                digit=event_name(first[6]), event=first[6], start=self._rel_sec(first[1]),
+                end=self._rel_sec(last[1]), duration_ms=dur / 8.0, volume=first[8], ssrc=ssrc,
+                src=self.addr.text(sk), dst=self.addr.text(dk), packets=len(evs),
+                ended=any(e[7] for e in evs), first_frame=first[0]))
+        out.sort(key=lambda e: (e.start, e.first_frame))
+        return out
+
+    @staticmethod
+    def _rel_sec(rel: int) -> float:
+        secs = rel // 1_000_000_000 if rel >= 0 else -((-rel) // 1_000_000_000)
+        return secs + (rel - secs * 1_000_000_000) / 1e9
+
+
+def _ptime(data: dict) -> float | None:
+    """Most common RTP-timestamp step between consecutive audio packets, in ms."""
+    clocks = data["clock"]
+    if not len(clocks) or clocks.max() <= 0:
+        return None
+    ts = data["ts"].astype(np.int64)
+    good = (clocks[1:] > 0) & (clocks[:-1] > 0)
+    steps = ((ts[1:] - ts[:-1]) & 0xFFFFFFFF)[good]
+    steps = steps[(steps > 0) & (steps < 1 << 20)]
+    if not len(steps):
+        return None
+    vals, counts = np.unique(steps, return_counts=True)
+    step = int(vals[np.argmax(counts)])
+    rate = int(clocks[clocks > 0][0])
+    return step * 1000.0 / rate
+
+
+def _addr_bytes(text: str) -> bytes | None:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(text).packed
+    except ValueError:
+        return None

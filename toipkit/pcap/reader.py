@@ -1,0 +1,287 @@
+"""Capture file reader: pcap (µs/ns, both byte orders) and pcapng (several interfaces).
+
+The file is read in large chunks. Walking the record headers is the only per-packet Python
+loop; everything else works on numpy arrays of record offsets (see ``decode``).
+
+A ``Batch`` holds one chunk: the raw bytes and, per record, its offset in the chunk, captured
+length, link type, absolute timestamp in nanoseconds and frame number (1-based, as Wireshark).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from toipkit.errors import CaptureFormatError
+
+CHUNK_SIZE = 32 * 1024 * 1024
+MAX_RECORD = 1 << 24  # larger records are taken as corruption (Wireshark caps at 256 KiB..16 MiB)
+
+PCAP_MAGICS = {
+    b"\xd4\xc3\xb2\xa1": ("<", 1000),  # little-endian, µs
+    b"\xa1\xb2\xc3\xd4": (">", 1000),
+    b"\x4d\x3c\xb2\xa1": ("<", 1),  # little-endian, ns
+    b"\xa1\xb2\x3c\x4d": (">", 1),
+}
+PCAPNG_SHB = 0x0A0D0D0A
+
+
+@dataclass
+class Batch:
+    """Records of one chunk of the file."""
+
+    buf: bytes
+    off: np.ndarray  # int64 offset of the packet data in buf
+    caplen: np.ndarray  # int64 captured length
+    linktype: np.ndarray  # int32 link-layer type
+    ts_ns: np.ndarray  # int64 absolute time, ns
+    first_frame: int  # frame number of the first record
+    file_offsets: np.ndarray | None = None  # int64 offset of each record header in the file
+
+    def __len__(self) -> int:
+        return len(self.off)
+
+
+@dataclass
+class ReadState:
+    """What the reader found besides packets."""
+
+    format: str = ""
+    warnings: list[str] = field(default_factory=list)
+    packets: int = 0
+    bytes_read: int = 0
+    linktypes: set[int] = field(default_factory=set)
+    strict: bool = False
+
+
+def _open_error(path, message, frame=None, offset=None):
+    return CaptureFormatError(message, frame=frame, offset=offset, path=str(path))
+
+
+def iter_batches(path, state: ReadState | None = None, chunk_size: int = CHUNK_SIZE,
+                 progress=None) -> Iterator[Batch]:
+    """Yield ``Batch`` objects for the capture at ``path`` (pcap or pcapng)."""
+    state = state if state is not None else ReadState()
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        raise CaptureFormatError(f"cannot open capture: {exc.strerror}", path=str(path)) from exc
+    with fh:
+        head = fh.read(24)
+        if len(head) < 4:
+            raise _open_error(path, "file too short to be a capture (no pcap/pcapng header)",
+                              offset=0)
+        magic = head[:4]
+        fh.seek(0)
+        if magic in PCAP_MAGICS:
+            state.format = "pcap"
+            yield from _iter_pcap(fh, path, state, chunk_size, progress)
+        elif struct.unpack("<I", magic)[0] == PCAPNG_SHB:
+            state.format = "pcapng"
+            yield from _iter_pcapng(fh, path, state, chunk_size, progress)
+        else:
+            raise _open_error(
+                path, f"not a pcap or pcapng file (magic {magic.hex()})", offset=0)
+
+
+def _iter_pcap(fh, path, state: ReadState, chunk_size: int, progress) -> Iterator[Batch]:
+    head = fh.read(24)
+    if len(head) < 24:
+        raise _open_error(path, "truncated pcap file header", offset=len(head))
+    endian, ns_mult = PCAP_MAGICS[head[:4]]
+    network = struct.unpack(endian + "I", head[20:24])[0]
+    linktype = network & 0x0FFFFFFF
+    state.linktypes.add(linktype)
+    incl_at = struct.Struct(endian + "I").unpack_from
+    dt32 = np.dtype(endian + "u4")
+    cols = np.arange(16)
+    file_pos = 24
+    frame = 1
+    carry = b""
+    eof = False
+    while True:
+        data = b"" if eof else fh.read(chunk_size)
+        if not data:
+            eof = True
+        buf = carry + data if carry else data
+        n = len(buf)
+        offs: list[int] = []
+        app = offs.append
+        pos = 0
+        bad = None
+        while pos + 16 <= n:
+            incl = incl_at(buf, pos + 8)[0]
+            if incl > MAX_RECORD:
+                bad = incl
+                break
+            end = pos + 16 + incl
+            if end > n:
+                break
+            app(pos)
+            pos = end
+        if offs:
+            o = np.asarray(offs, dtype=np.int64)
+            u8 = np.frombuffer(buf, dtype=np.uint8)
+            raw = u8[o[:, None] + cols].view(dt32).astype(np.int64)
+            ts_ns = raw[:, 0] * 1_000_000_000 + raw[:, 1] * ns_mult
+            batch = Batch(
+                buf=buf, off=o + 16, caplen=raw[:, 2],
+                linktype=np.full(len(o), linktype, np.int32),
+                ts_ns=ts_ns, first_frame=frame, file_offsets=o + file_pos)
+            frame += len(o)
+            state.packets += len(o)
+            yield batch
+        file_pos += pos
+        state.bytes_read = file_pos
+        if progress is not None:
+            progress(pos)
+        carry = buf[pos:]
+        if bad is not None:
+            _corrupt(state, path, f"corrupt pcap record header (captured length {bad})",
+                     frame, file_pos)
+            return
+        if eof:
+            break
+    if carry:
+        _corrupt(state, path, f"capture truncated: record incomplete ({len(carry)} bytes)",
+                 frame, file_pos)
+
+
+def _corrupt(state: ReadState, path, message: str, frame: int, offset: int) -> None:
+    """Stop at a damaged record: error if nothing was read, else keep what we have and warn."""
+    if frame <= 1 or state.strict:
+        raise _open_error(path, message, frame=frame, offset=offset)
+    state.warnings.append(
+        f"{message} at frame {frame}, offset {offset}; results cover frames 1-{frame - 1}")
+
+
+# pcapng ------------------------------------------------------------------------------------
+
+def _tsresol_to_ns(value: int) -> tuple[int, int]:
+    """Return (multiplier, divisor) converting timestamp units to nanoseconds."""
+    if value & 0x80:
+        return 1_000_000_000, 1 << (value & 0x7F)
+    exp = value & 0x7F
+    if exp <= 9:
+        return 10 ** (9 - exp), 1
+    return 1, 10 ** (exp - 9)
+
+
+def _iter_pcapng(fh, path, state: ReadState, chunk_size: int, progress) -> Iterator[Batch]:
+    endian = "<"
+    ifaces: list[tuple[int, int, int, int]] = []  # linktype, mult, div, tsoffset_ns
+    frame = 1
+    file_pos = 0
+    carry = b""
+    eof = False
+    seen_shb = False
+    while True:
+        data = b"" if eof else fh.read(chunk_size)
+        if not data:
+            eof = True
+        buf = carry + data if carry else data
+        n = len(buf)
+        offs: list[int] = []
+        caps: list[int] = []
+        lts: list[int] = []
+        tss: list[int] = []
+        pos = 0
+        bad = None
+        while pos + 12 <= n:
+            btype = struct.unpack_from(endian + "I", buf, pos)[0]
+            if not seen_shb or btype == PCAPNG_SHB:
+                if struct.unpack_from("<I", buf, pos)[0] != PCAPNG_SHB:
+                    bad = "pcapng file does not start with a section header block"
+                    break
+                bom = buf[pos + 8:pos + 12]
+                if bom == b"\x4d\x3c\x2b\x1a":
+                    endian = "<"
+                elif bom == b"\x1a\x2b\x3c\x4d":
+                    endian = ">"
+                else:
+                    bad = "bad pcapng byte-order magic"
+                    break
+            btype, blen = struct.unpack_from(endian + "II", buf, pos)
+            if blen < 12 or blen % 4 or blen > MAX_RECORD:
+                bad = f"corrupt pcapng block (type {btype:#x}, length {blen})"
+                break
+            if pos + blen > n:
+                break
+            body = pos + 8
+            bend = pos + blen - 4
+            try:
+                if btype == PCAPNG_SHB:
+                    seen_shb = True
+                    ifaces = []  # interface ids are per section
+                elif btype == 1:  # interface description block
+                    linktype = struct.unpack_from(endian + "H", buf, body)[0]
+                    mult, div, tsoff = 1000, 1, 0
+                    opos = body + 8
+                    while opos + 4 <= bend:
+                        code, olen = struct.unpack_from(endian + "HH", buf, opos)
+                        if code == 0:
+                            break
+                        if code == 9 and olen >= 1:
+                            mult, div = _tsresol_to_ns(buf[opos + 4])
+                        elif code == 14 and olen >= 8:
+                            tsoff = struct.unpack_from(endian + "q", buf, opos + 4)[0] * 10**9
+                        opos += 4 + ((olen + 3) & ~3)
+                    ifaces.append((linktype, mult, div, tsoff))
+                    state.linktypes.add(linktype)
+                elif btype in (6, 2):  # enhanced / obsolete packet block
+                    if btype == 6:
+                        iface, tsh, tsl, cap = struct.unpack_from(endian + "IIII", buf, body)
+                    else:
+                        iface, _drops, tsh, tsl, cap = struct.unpack_from(
+                            endian + "HHIII", buf, body)
+                    if iface >= len(ifaces):
+                        bad = f"packet on undeclared interface {iface}"
+                        break
+                    if body + 20 + cap > bend:
+                        bad = "pcapng packet longer than its block"
+                        break
+                    lt, mult, div, tsoff = ifaces[iface]
+                    ts = (tsh << 32) | tsl
+                    offs.append(body + 20)
+                    caps.append(cap)
+                    lts.append(lt)
+                    tss.append((ts * mult) // div + tsoff)
+                elif btype == 3:  # simple packet block: no timestamp, interface 0
+                    if not ifaces:
+                        bad = "simple packet block before any interface description"
+                        break
+                    orig = struct.unpack_from(endian + "I", buf, body)[0]
+                    offs.append(body + 4)
+                    caps.append(min(orig, blen - 16))
+                    lts.append(ifaces[0][0])
+                    tss.append(0)
+            except struct.error:
+                bad = f"corrupt pcapng block (type {btype:#x})"
+                break
+            pos += blen
+        if offs:
+            count = len(offs)
+            yield Batch(
+                buf=buf, off=np.asarray(offs, np.int64), caplen=np.asarray(caps, np.int64),
+                linktype=np.asarray(lts, np.int32), ts_ns=np.asarray(tss, np.int64),
+                first_frame=frame)
+            frame += count
+            state.packets += count
+        file_pos += pos
+        state.bytes_read = file_pos
+        if progress is not None:
+            progress(pos)
+        carry = buf[pos:]
+        if bad is not None:
+            if not seen_shb:
+                raise _open_error(path, bad, offset=file_pos)
+            _corrupt(state, path, bad, frame, file_pos)
+            return
+        if eof:
+            break
+    if carry:
+        _corrupt(state, path, f"capture truncated: block incomplete ({len(carry)} bytes)",
+                 frame, file_pos)

@@ -1,0 +1,380 @@
+"""RTP stream statistics exactly as TShark 4.0's ``rtp,streams`` tap computes them.
+
+The per-packet rules follow Wireshark 4.0.17 ``ui/tap-rtp-analysis.c`` (see
+``docs/pcap.md``): delta and jitter in milliseconds on the capture clock, the integer
+``clock_rate/1000`` divisor, running means divided by the number of packets already counted,
+min values starting at -1, "regular" packets only feeding min/max/mean, Lost = expected -
+received (can be negative), rows printed newest stream first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# RFC 3551 clock rates used by Wireshark for static payload types
+STATIC_CLOCK = {0: 8000, 1: 8000, 2: 8000, 3: 8000, 4: 8000, 5: 8000, 6: 16000, 7: 8000, 8: 8000,
+                9: 8000, 10: 44100, 11: 44100, 12: 8000, 13: 8000, 14: 90000, 15: 8000,
+                16: 11025, 17: 22050, 18: 8000, 19: 8000, 25: 90000, 26: 90000, 28: 90000,
+                31: 90000, 32: 90000, 33: 90000, 34: 90000}
+# Wireshark's dynamic-PT MIME table (name prefix -> clock), searched in reverse order
+MIME_CLOCK = [("AMR", 8000), ("AMR-WB", 16000), ("BMPEG", 90000), ("BT656", 90000),
+              ("DV", 90000), ("EVRC", 8000), ("EVRC0", 8000), ("EVRC1", 8000), ("EVRCB", 8000),
+              ("EVRCB0", 8000), ("EVRCB1", 8000), ("EVRCWB", 16000), ("EVRCWB0", 16000),
+              ("EVRCWB1", 16000), ("EVS", 16000), ("G7221", 16000), ("G726-16", 8000),
+              ("G726-24", 8000), ("G726-32", 8000), ("G726-40", 8000), ("G729D", 8000),
+              ("G729E", 8000), ("GSM-EFR", 8000), ("H263-1998", 90000), ("H263-2000", 90000),
+              ("H264", 90000), ("MP1S", 90000), ("MP2P", 90000), ("MP4V-ES", 90000),
+              ("mpa-robust", 90000), ("pointer", 90000), ("raw", 90000), ("red", 1000),
+              ("SMV", 8000), ("SMV0", 8000), ("t140", 1000), ("telephone-event", 8000),
+              ("opus", 48000)]
+# Wireshark's short payload names (rtp_payload_type_short_vals)
+SHORT_NAMES = {0: "g711U", 1: "fs-1016", 2: "g721", 3: "GSM", 4: "g723", 5: "DVI4 8k",
+               6: "DVI4 16k", 7: "Exp. from Xerox PARC", 8: "g711A", 9: "g722",
+               10: "16-bit audio, stereo", 11: "16-bit audio, monaural", 12: "Qualcomm", 13: "CN",
+               14: "MPEG-I/II Audio", 15: "g728", 16: "DVI4 11k", 17: "DVI4 22k", 18: "g729",
+               19: "CN(old)", 25: "CellB", 26: "JPEG", 28: "NV", 31: "h261",
+               32: "MPEG-I/II Video", 33: "MPEG-II streams", 34: "h263"}
+for _pt in range(20, 96):
+    if _pt not in SHORT_NAMES:
+        SHORT_NAMES[_pt] = ("Reserved for RTCP conflict avoidance" if 72 <= _pt <= 76
+                            else "Unassigned")
+for _pt in range(96, 128):
+    SHORT_NAMES[_pt] = f"RTPType-{_pt}"
+# SDP encoding names of static payload types (for codec lists)
+STATIC_ENCODINGS = {0: "PCMU", 3: "GSM", 4: "G723", 8: "PCMA", 9: "G722", 13: "CN", 18: "G729",
+                    34: "H263", 26: "JPEG", 31: "H261", 15: "G728"}
+
+FLAG_FIRST, FLAG_MARKER, FLAG_WRONG_SEQ, FLAG_WRONG_TS = 0x01, 0x02, 0x04, 0x08
+FLAG_PT_CN, FLAG_FOLLOW_CN, FLAG_PT_CHANGE = 0x10, 0x20, 0x40
+
+
+def mime_clock(name: str) -> int:
+    low = name.lower()
+    for prefix, rate in reversed(MIME_CLOCK):
+        if low.startswith(prefix.lower()):
+            return rate
+    return 0
+
+
+def clock_rate(pt: int, name: str | None, rate: int) -> int:
+    """Clock rate Wireshark 4.0 uses for jitter (0 = no jitter for this packet)."""
+    if pt < 96:
+        return STATIC_CLOCK.get(pt, 0)
+    if name is None:
+        return 0
+    if name.lower().startswith("telephone-event"):
+        return 0
+    return rate if rate else mime_clock(name)
+
+
+@dataclass
+class StreamStats:
+    """Numbers of one ``rtp,streams`` row plus RTP Stream Analysis extras."""
+
+    packets: int = 0
+    expected: int = 0
+    lost: int = 0
+    min_delta: float = -1.0
+    mean_delta: float = 0.0
+    max_delta: float = 0.0
+    max_delta_frame: int = 0
+    min_jitter: float = -1.0
+    mean_jitter: float = 0.0
+    max_jitter: float = 0.0
+    max_skew: float = 0.0
+    sequence_errors: int = 0
+    problem: bool = False
+    start_seq: int = 0
+    stop_seq: int = 0
+    cycles: int = 0
+    clock_rate: int = 0
+
+    @property
+    def lost_percent(self) -> float:
+        return self.lost * 100.0 / self.expected if self.expected else 0.0
+
+
+def analyse_sequential(frames, ms, pts, markers, seqs, tss, clocks, want_series: bool = False):
+    """Reference per-packet implementation of Wireshark 4.0's RTP analysis.
+
+    All arguments are sequences of one stream's packets in capture order. Returns
+    ``(StreamStats, series)`` where series (if asked) holds per-packet delta/jitter/skew.
+    """
+    st = StreamStats()
+    n = len(frames)
+    if n == 0:
+        return st, None
+    seq0 = int(seqs[0])
+    first_ts = int(tss[0])
+    start_time = time_prev = float(ms[0])
+    start_seq = stop_seq = last_seq = seq0
+    prev_pt = reg_pt = int(pts[0])
+    jitter = 0.0
+    delta = 0.0
+    max_delta = 0.0
+    min_delta = -1.0
+    mean_delta = 0.0
+    min_jitter = -1.0
+    max_jitter = 0.0
+    mean_jitter = 0.0
+    max_delta_frame = 0
+    lastnominal = 0.0
+    max_skew = 0.0
+    total_nr = 1
+    cycles = 0
+    under = False
+    sequence = 0
+    problem = False
+    clock_seen = int(clocks[0])
+    if want_series:
+        s_delta = np.zeros(n)
+        s_jitter = np.zeros(n)
+        s_skew = np.zeros(n)
+        s_flags = np.zeros(n, np.int32)
+        s_flags[0] = FLAG_FIRST | (FLAG_MARKER if markers[0] else 0)
+    for i in range(1, n):
+        now = float(ms[i])
+        seq = int(seqs[i])
+        ts = int(tss[i])
+        pt = int(pts[i])
+        clock = int(clocks[i])
+        flags = 0
+        if first_ts <= ts:
+            in_seq = ts - first_ts < 0x80000000
+        else:
+            in_seq = (0xFFFFFFFF - first_ts) + ts < 0x80000000
+        if not in_seq:
+            flags |= FLAG_WRONG_TS
+        if in_seq and seq < start_seq and not under:
+            cycles += 1
+            under = True
+        elif in_seq and seq == 0 and stop_seq == 65535 and not under:
+            cycles += 1
+            under = True
+        elif in_seq and seq > start_seq and under:
+            under = False
+        if in_seq and seq == last_seq + 1:
+            last_seq = seq
+        elif in_seq and last_seq == 65535 and seq == 0:
+            last_seq = seq
+        elif in_seq and (last_seq + 1 < seq or ((last_seq - seq) & 0xFFFF) > 0xFF00):
+            last_seq = seq
+            sequence += 1
+            flags |= FLAG_WRONG_SEQ
+        elif last_seq + 1 > seq:
+            sequence += 1
+            flags |= FLAG_WRONG_SEQ
+        if pt == 13 or pt == 19:
+            flags |= FLAG_PT_CN
+        if prev_pt == 13 or prev_pt == 19:
+            flags |= FLAG_FOLLOW_CN
+        if pt != prev_pt:
+            flags |= FLAG_PT_CHANGE
+        prev_pt = pt
+        if clock:
+            clock_seen = clock
+        diff = 0.0
+        if in_seq:
+            if clock:
+                nominal = float((ts - first_ts) & 0xFFFFFFFF) / (clock // 1000)
+                expected = time_prev + (nominal - lastnominal)
+                diff = abs(now - expected)
+                jitter = (15 * jitter + diff) / 16
+                delta = now - time_prev
+                lastnominal = nominal
+                skew = nominal - (now - start_time)
+                if abs(skew) > abs(max_skew):
+                    max_skew = skew
+            else:
+                delta = now - time_prev
+        if markers[i]:
+            flags |= FLAG_MARKER
+        if not flags & (FLAG_MARKER | FLAG_PT_CN | FLAG_WRONG_TS | FLAG_FOLLOW_CN):
+            if delta > max_delta:
+                max_delta = delta
+                max_delta_frame = int(frames[i])
+            if delta < min_delta or min_delta == -1.0:
+                min_delta = delta
+            mean_delta = (mean_delta * (total_nr - 1) + delta) / total_nr
+            if clock:
+                j = jitter if in_seq else 0.0
+                if j > max_jitter:
+                    max_jitter = j
+                mean_jitter = (mean_jitter * (total_nr - 1) + j) / total_nr
+                if j < min_jitter or min_jitter == -1.0:
+                    min_jitter = j
+        if not (pt == 13 or pt == 19) and pt != reg_pt:
+            pass  # regular payload change (GUI only)
+        if not (pt == 13 or pt == 19):
+            reg_pt = pt
+        if in_seq:
+            time_prev = now
+        stop_seq = seq
+        total_nr += 1
+        if flags & (FLAG_WRONG_TS | FLAG_WRONG_SEQ):
+            problem = True
+        if want_series:
+            s_delta[i] = delta
+            s_jitter[i] = jitter
+            s_skew[i] = max_skew if False else (lastnominal - (now - start_time))
+            s_flags[i] = flags
+    expected = (stop_seq + cycles * 65536 - start_seq + 1) & 0xFFFFFFFF
+    st.packets = n
+    st.expected = expected
+    lost = expected - total_nr
+    st.lost = ((lost + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+    st.min_delta, st.mean_delta, st.max_delta = min_delta, mean_delta, max_delta
+    st.max_delta_frame = max_delta_frame
+    st.min_jitter, st.mean_jitter, st.max_jitter = min_jitter, mean_jitter, max_jitter
+    st.max_skew = max_skew
+    st.sequence_errors = sequence
+    st.problem = problem
+    st.start_seq, st.stop_seq, st.cycles = start_seq, stop_seq, cycles
+    st.clock_rate = clock_seen
+    series = None
+    if want_series:
+        series = {"delta": s_delta, "jitter": s_jitter, "skew": s_skew, "flags": s_flags}
+    return st, series
+
+
+# C printf formats of tshark's ui/cli/tap-rtp.c, kept verbatim
+ROW_FORMAT = ("%13.6f %13.6f %15s %5u %15s %5u 0x%08X %16s %5u %5d (%.1f%%) "
+              "%15.3f %15.3f %15.3f %15.3f %15.3f %15.3f %s")
+
+
+@dataclass
+class RtpStream:
+    """One RTP stream (src, sport, dst, dport, SSRC) and its statistics."""
+
+    src: str
+    sport: int
+    dst: str
+    dport: int
+    ssrc: int
+    payload_types: list[int]
+    payload_names: dict[int, str]
+    start_time: float
+    end_time: float
+    first_frame: int
+    stats: StreamStats
+    setup_frame: int | None = None
+    dtmf_packets: int = 0
+    _data: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def payload(self) -> str:
+        """Payload column text: names in ascending PT order joined by ", "."""
+        return ", ".join(self.payload_names[pt] for pt in sorted(self.payload_names))
+
+    @property
+    def codec(self) -> str:
+        """The main (first non-event, non-CN) payload name."""
+        for pt in self.payload_types:
+            name = self.payload_names[pt]
+            if pt not in (13, 19) and not name.lower().startswith("telephone-event"):
+                return name
+        return self.payload
+
+    @property
+    def packets(self) -> int:
+        return self.stats.packets
+
+    @property
+    def lost(self) -> int:
+        return self.stats.lost
+
+    @property
+    def duration(self) -> float:
+        return self.end_time - self.start_time
+
+    @property
+    def packetization_ms(self) -> float | None:
+        """Nominal packet interval from the RTP timestamps (ms), e.g. 20 for G.711/20 ms."""
+        return self._data.get("ptime")
+
+    def row_text(self) -> str:
+        s = self.stats
+        return ROW_FORMAT % (  # noqa: UP031 - C printf format of tshark's tap-rtp.c
+            self.start_time, self.end_time, self.src, self.sport, self.dst, self.dport,
+            self.ssrc, self.payload, s.packets, s.lost, s.lost_percent, s.min_delta,
+            s.mean_delta, s.max_delta, s.min_jitter, s.mean_jitter, s.max_jitter,
+            "X" if s.problem else "")
+
+    def as_dict(self) -> dict:
+        s = self.stats
+        return {
+            "start": self.start_time, "end": self.end_time, "src": self.src,
+            "sport": self.sport, "dst": self.dst, "dport": self.dport,
+            "ssrc": f"0x{self.ssrc:08X}", "payload": self.payload, "codec": self.codec,
+            "packets": s.packets, "expected": s.expected, "lost": s.lost,
+            "lost_pct": round(s.lost_percent, 1), "min_delta": s.min_delta,
+            "mean_delta": s.mean_delta, "max_delta": s.max_delta, "min_jitter": s.min_jitter,
+            "mean_jitter": s.mean_jitter, "max_jitter": s.max_jitter, "max_skew": s.max_skew,
+            "sequence_errors": s.sequence_errors, "problem": s.problem,
+            "clock_rate": s.clock_rate, "duration": self.duration,
+            "packetization_ms": self.packetization_ms, "first_frame": self.first_frame,
+        }
+
+    def series(self):
+        """Per-packet frame, time (s), delta, jitter, skew (ms) and flags, as a DataFrame."""
+        import pandas as pd
+
+        d = self._data
+        if "series" not in d:
+            _, ser = analyse_sequential(d["frames"], d["ms"], d["pt"], d["marker"], d["seq"],
+                                        d["ts"], d["clock"], want_series=True)
+            d["series"] = ser
+        ser = d["series"]
+        return pd.DataFrame({
+            "frame": d["frames"], "time": d["sec"], "seq": d["seq"], "pt": d["pt"],
+            "marker": d["marker"].astype(bool), "delta_ms": ser["delta"],
+            "jitter_ms": ser["jitter"], "skew_ms": ser["skew"], "flags": ser["flags"]})
+
+
+HEADER_FORMAT = "%13s %13s %15s %5s %15s %5s %10s %16s %5s %12s %15s %15s %15s %15s %15s %15s %s"
+HEADER = (HEADER_FORMAT % (  # noqa: UP031
+    "Start time", "End time", "Src IP addr", "Port", "Dest IP addr", "Port", "SSRC", "Payload",
+    "Pkts", "Lost", "Min Delta(ms)", "Mean Delta(ms)", "Max Delta(ms)", "Min Jitter(ms)",
+    "Mean Jitter(ms)", "Max Jitter(ms)", "Problems?"))
+
+
+def rtp_streams_text(streams: list[RtpStream]) -> str:
+    """The exact text of ``tshark -q -z rtp,streams`` (streams newest first)."""
+    lines = ["========================= RTP Streams ========================", HEADER]
+    for s in sorted(streams, key=lambda s: s.first_frame, reverse=True):
+        lines.append(s.row_text())
+    lines.append("=" * 62)
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class DtmfEvent:
+    """One RFC 2833/4733 key press (all packets sharing the event's RTP timestamp)."""
+
+    digit: str
+    event: int
+    start: float  # seconds (first packet)
+    end: float  # seconds (last packet)
+    duration_ms: float  # from the event's duration field (timestamp units / clock)
+    volume: int  # -dBm0
+    ssrc: int
+    src: str
+    dst: str
+    packets: int
+    ended: bool
+    first_frame: int
+
+    def as_dict(self) -> dict:
+        return {"digit": self.digit, "start": self.start, "end": self.end,
+                "duration_ms": self.duration_ms, "volume": self.volume,
+                "ssrc": f"0x{self.ssrc:08X}", "src": self.src, "dst": self.dst,
+                "packets": self.packets, "ended": self.ended, "first_frame": self.first_frame}
+
+
+DTMF_DIGITS = "0123456789*#ABCD"
+
+
+def event_name(event: int) -> str:
+    return DTMF_DIGITS[event] if event < 16 else f"event-{event}"
