@@ -91,10 +91,7 @@ def quiet_stderr(capture: list[str] | None = None):
     Jupyter forwards fd-level output to the notebook, so Python's ``redirect_stderr`` is not
     enough. What was written is appended to ``capture`` (for error messages).
     """
-    try:
-        fd = sys.stderr.fileno() if sys.stderr is not None else 2
-    except (AttributeError, ValueError, OSError):
-        fd = 2
+    fd = 2  # the C library writes to fd 2 whatever sys.stderr is
     try:
         sys.stderr.flush()
     except Exception:  # noqa: BLE001 - best effort
