@@ -1,0 +1,343 @@
+"""Variable substitution (``${...}``) and ``$[ ... ]`` expressions, following Asterisk's rules.
+
+``substitute(text, lookup)`` expands ``${VAR}``, ``${VAR:offset:length}``, ``${FUNC(args)}`` (the
+``lookup`` callable receives ``VAR`` or ``FUNC(args)`` with inner expansions done) and ``$[expr]``.
+``evaluate(expr)`` computes a ``$[ ]`` expression (comparisons are numeric when both sides are
+numbers, else string; quoted strings keep their quotes, as in Asterisk).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+__all__ = ["substitute", "evaluate", "is_true", "ExpressionError"]
+
+_MAX_DEPTH = 50
+
+
+class ExpressionError(ValueError):
+    """A ``$[ ]`` expression Asterisk would reject (syntax error)."""
+
+
+def is_true(value: str) -> bool:
+    """``pbx_checkcondition``: non-empty, and not an integer equal to 0."""
+    v = value.strip()
+    if v == "":
+        return False
+    try:
+        return int(v) != 0
+    except ValueError:
+        return True
+
+
+def _find_close(text: str, start: int, open_c: str, close_c: str) -> int:
+    """Index of the bracket closing the one just before ``start`` (nesting aware), or -1."""
+    depth = 1
+    i = start
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == open_c:
+            depth += 1
+        elif c == close_c:
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+def substitute(text: str, lookup: Callable[[str], str | None], _depth: int = 0) -> str:
+    """Expand ``${...}`` and ``$[...]`` in ``text``."""
+    if "$" not in text or _depth > _MAX_DEPTH:
+        return text
+    out: list[str] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        j = text.find("$", i)
+        if j < 0 or j + 1 >= n:
+            out.append(text[i:])
+            break
+        nxt = text[j + 1]
+        if nxt not in "{[":
+            out.append(text[i:j + 1])
+            i = j + 1
+            continue
+        out.append(text[i:j])
+        close = _find_close(text, j + 2, nxt, "}" if nxt == "{" else "]")
+        if close < 0:
+            # Asterisk warns and keeps the rest as it is.
+            out.append(text[j:])
+            break
+        inner = substitute(text[j + 2:close], lookup, _depth + 1)
+        if nxt == "{":
+            out.append(_variable(inner, lookup))
+        else:
+            try:
+                out.append(evaluate(inner))
+            except ExpressionError:
+                out.append("")
+        i = close + 1
+    return "".join(out)
+
+
+def _variable(expr: str, lookup: Callable[[str], str | None]) -> str:
+    # ${VAR:offset:length}: the first ':' outside parentheses.
+    depth = 0
+    cut = -1
+    for k, c in enumerate(expr):
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == ":" and depth == 0:
+            cut = k
+            break
+    name, sub = (expr, None) if cut < 0 else (expr[:cut], expr[cut + 1:])
+    value = lookup(name)
+    value = "" if value is None else str(value)
+    if sub is None:
+        return value
+    parts = sub.split(":", 1)
+    try:
+        offset = int(parts[0]) if parts[0].strip() else 0
+        length = int(parts[1]) if len(parts) > 1 and parts[1].strip() else None
+    except ValueError:
+        return value
+    if offset < 0:
+        offset = max(0, len(value) + offset)
+    value = value[offset:]
+    if length is not None:
+        value = value[:length] if length >= 0 else value[:max(0, len(value) + length)]
+    return value
+
+
+# -- $[ ] expressions ------------------------------------------------------------------------
+
+_OPS = ("::", "=~", "~~", "!=", "<=", ">=", "==", "|", "&", "=", "<", ">", "+", "-", "*", "/",
+        "%", "!", ":", "?", "(", ")")
+_OP_CHARS = set("|&=<>+-*/%!:?()~")
+_NUM = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
+def _tokens(expr: str) -> list[tuple[str, str]]:
+    toks: list[tuple[str, str]] = []
+    i = 0
+    n = len(expr)
+    while i < n:
+        c = expr[i]
+        if c.isspace():
+            i += 1
+            continue
+        if c == '"':
+            j = expr.find('"', i + 1)
+            if j < 0:
+                raise ExpressionError("unterminated string")
+            toks.append(("s", expr[i:j + 1]))
+            i = j + 1
+            continue
+        for op in _OPS:
+            if expr.startswith(op, i):
+                toks.append(("op", op))
+                i += len(op)
+                break
+        else:
+            j = i
+            while j < n and not expr[j].isspace() and expr[j] not in _OP_CHARS and expr[j] != '"':
+                j += 1
+            if j == i:  # a lone '~'
+                j = i + 1
+            toks.append(("s", expr[i:j]))
+            i = j
+    return toks
+
+
+def _num(v: str):
+    if _NUM.match(v.strip()):
+        return float(v) if "." in v else int(v)
+    return None
+
+
+def _fmt(x) -> str:
+    if isinstance(x, float):
+        if x.is_integer():
+            return str(int(x))
+        return repr(x)
+    return str(x)
+
+
+class _Parser:
+    def __init__(self, toks):
+        self.toks = toks
+        self.i = 0
+
+    def peek(self):
+        return self.toks[self.i] if self.i < len(self.toks) else (None, None)
+
+    def take(self, op=None):
+        t = self.peek()
+        if op is not None and t != ("op", op):
+            raise ExpressionError(f"expected {op!r}")
+        self.i += 1
+        return t
+
+    def parse(self) -> str:
+        if not self.toks:
+            return ""
+        v = self.cond()
+        if self.i != len(self.toks):
+            raise ExpressionError(f"syntax error near {self.peek()[1]!r}")
+        return v
+
+    def cond(self) -> str:
+        c = self.orx()
+        if self.peek() == ("op", "?"):
+            self.take()
+            a = self.cond()
+            self.take("::")
+            b = self.cond()
+            return a if is_true(c) else b
+        return c
+
+    def orx(self) -> str:
+        a = self.andx()
+        while self.peek() == ("op", "|"):
+            self.take()
+            b = self.andx()
+            a = a if _truth(a) else b
+        return a
+
+    def andx(self) -> str:
+        a = self.cmp()
+        while self.peek() == ("op", "&"):
+            self.take()
+            b = self.cmp()
+            a = a if (_truth(a) and _truth(b)) else "0"
+        return a
+
+    def cmp(self) -> str:
+        a = self.add()
+        while self.peek()[0] == "op" and self.peek()[1] in ("=", "==", "!=", "<", ">", "<=", ">="):
+            op = self.take()[1]
+            b = self.add()
+            x, y = _num(a), _num(b)
+            if x is not None and y is not None:
+                lhs, rhs = x, y
+            else:
+                lhs, rhs = a, b
+            res = {"=": lhs == rhs, "==": lhs == rhs, "!=": lhs != rhs, "<": lhs < rhs,
+                   ">": lhs > rhs, "<=": lhs <= rhs, ">=": lhs >= rhs}[op]
+            a = "1" if res else "0"
+        return a
+
+    def add(self) -> str:
+        a = self.mul()
+        while self.peek()[0] == "op" and self.peek()[1] in ("+", "-"):
+            op = self.take()[1]
+            b = self.mul()
+            x, y = _num(a), _num(b)
+            if x is None or y is None:
+                a = "0"  # Asterisk: "non-numeric argument"
+            else:
+                a = _fmt(x + y if op == "+" else x - y)
+        return a
+
+    def mul(self) -> str:
+        a = self.unary()
+        while self.peek()[0] == "op" and self.peek()[1] in ("*", "/", "%"):
+            op = self.take()[1]
+            b = self.unary()
+            x, y = _num(a), _num(b)
+            if x is None or y is None:
+                a = "0"
+            elif op == "*":
+                a = _fmt(x * y)
+            elif y == 0:
+                a = "0"  # Asterisk warns "division by zero"
+            elif op == "/":
+                if isinstance(x, int) and isinstance(y, int):
+                    q = abs(x) // abs(y)
+                    a = _fmt(q if (x >= 0) == (y >= 0) else -q)
+                else:
+                    a = _fmt(x / y)
+            else:
+                a = _fmt(int(x) - int(y) * int(x / y)) if isinstance(x, int) and isinstance(
+                    y, int) else _fmt(x % y)
+        return a
+
+    def unary(self) -> str:
+        t = self.peek()
+        if t == ("op", "!"):
+            self.take()
+            v = self.unary()
+            return "0" if _truth(v) else "1"
+        if t == ("op", "-"):
+            self.take()
+            v = self.unary()
+            x = _num(v)
+            return _fmt(-x) if x is not None else "0"
+        return self.regex()
+
+    def regex(self) -> str:
+        a = self.concat()
+        while self.peek()[0] == "op" and self.peek()[1] in (":", "=~"):
+            op = self.take()[1]
+            b = self.concat()
+            a = _regex(a, b, anchored=(op == ":"))
+        return a
+
+    def concat(self) -> str:
+        a = self.atom()
+        while self.peek() == ("op", "~~"):
+            self.take()
+            a = a + self.atom()
+        return a
+
+    def atom(self) -> str:
+        t = self.peek()
+        if t == ("op", "("):
+            self.take()
+            v = self.cond()
+            self.take(")")
+            return v
+        if t[0] == "s":
+            self.take()
+            return t[1]
+        if t[0] is None:
+            raise ExpressionError("unexpected end of expression")
+        raise ExpressionError(f"syntax error near {t[1]!r}")
+
+
+def _truth(v: str) -> bool:
+    """Truth inside an expression: empty string and numeric zero are false."""
+    if v == "" or v == '""':
+        return False
+    x = _num(v)
+    return x != 0 if x is not None else True
+
+
+def _regex(s: str, pattern: str, anchored: bool) -> str:
+    s = s[1:-1] if len(s) >= 2 and s[0] == s[-1] == '"' else s
+    pattern = pattern[1:-1] if len(pattern) >= 2 and pattern[0] == pattern[-1] == '"' else pattern
+    try:
+        rx = re.compile(pattern)
+    except re.error:
+        return "0"
+    m = rx.match(s) if anchored else rx.search(s)
+    if m is None:
+        return "" if rx.groups else "0"
+    if rx.groups:
+        return m.group(1) or ""
+    return str(m.end() - m.start())
+
+
+def evaluate(expr: str) -> str:
+    """Evaluate a ``$[ ]`` expression (variables already substituted)."""
+    if len(expr) > 100_000:
+        raise ExpressionError("expression too long")
+    try:
+        return _Parser(_tokens(expr)).parse()
+    except RecursionError as exc:
+        raise ExpressionError("expression nested too deeply") from exc

@@ -1,0 +1,748 @@
+"""Dialplan linter: what Asterisk would do wrong with this dialplan, at its line, with a fix.
+
+``lint(dialplan, lang="fr")`` returns a :class:`Findings` list (rule id, severity, position,
+message, hint). Messages exist in French (students) and English.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from toipkit.dialplan.apps import DEPRECATED_APPS, KNOWN_APPS, REMOVED_APPS
+from toipkit.dialplan.lookup import Lookup, find_priority
+from toipkit.dialplan.model import Context, Dialplan, Extension, Priority, split_args
+from toipkit.dialplan.patterns import match, pattern_error
+
+__all__ = ["lint", "Finding", "Findings", "RULES", "SEVERITIES"]
+
+SEVERITIES = ("error", "warning", "info")
+_SEV_ORDER = {s: i for i, s in enumerate(SEVERITIES)}
+
+SOUND_DIRS = ("/var/lib/asterisk/sounds/", "/usr/share/asterisk/sounds/",
+              "/var/lib/xivo/sounds/", "/usr/share/xivo/sounds/", "/var/lib/wazo/sounds/")
+
+
+@dataclass
+class Finding:
+    rule: str
+    severity: str  # error, warning, info
+    file: str
+    line: int
+    column: int
+    message: str
+    hint: str = ""
+    context: str | None = None
+    exten: str | None = None
+
+    def __str__(self) -> str:
+        h = f" ({self.hint})" if self.hint else ""
+        return f"{self.file}:{self.line}:{self.column}: {self.severity} [{self.rule}] " \
+               f"{self.message}{h}"
+
+
+class Findings(list):
+    """A list of :class:`Finding` that shows as a table in Jupyter."""
+
+    def to_frame(self):
+        import pandas as pd
+
+        cols = ["line", "column", "severity", "rule", "message", "hint", "context", "exten",
+                "file"]
+        return pd.DataFrame([asdict(f) for f in self], columns=cols)
+
+    def rules(self) -> set[str]:
+        return {f.rule for f in self}
+
+    def at(self, line: int) -> list[Finding]:
+        return [f for f in self if f.line == line]
+
+    def _repr_markdown_(self) -> str:
+        if not self:
+            return "✅ aucun problème / no problem found"
+        icon = {"error": "❌", "warning": "⚠️", "info": "ℹ️"}
+        rows = ["| ligne | | règle | message | correction |", "|---|---|---|---|---|"]
+        for f in self:
+            rows.append(f"| {f.line} | {icon.get(f.severity, '')} | `{f.rule}` | "
+                        f"{_md(f.message)} | {_md(f.hint)} |")
+        return "\n".join(rows)
+
+    def __str__(self) -> str:
+        return "\n".join(str(f) for f in self)
+
+
+def _md(s: str) -> str:
+    return s.replace("|", "\\|").replace("\n", " ")
+
+
+# rule -> (severity, message fr, message en, hint fr, hint en)
+RULES: dict[str, tuple[str, str, str, str, str]] = {
+    "syntax": ("error", "{msg}", "{msg}", "{hint}", "{hint}"),
+    "duplicate-priority": (
+        "error",
+        "priorité {prio} déjà utilisée dans l'extension {ext} (ligne {other}) : Asterisk ignore "
+        "cette ligne",
+        "priority {prio} already used in extension {ext} (line {other}): Asterisk ignores this "
+        "line",
+        "changer le numéro ou utiliser « same => n,... »",
+        "change the number or use 'same => n,...'"),
+    "duplicate-label": ("error", "label « {label} » défini deux fois dans l'extension {ext}",
+                        "label '{label}' defined twice in extension {ext}",
+                        "renommer l'un des deux labels", "rename one of the labels"),
+    "duplicate-hint": ("warning", "deuxième hint pour l'extension {ext}, ignoré",
+                       "second hint for extension {ext}, ignored", "", ""),
+    "unknown-directive": ("warning", "{msg}", "{msg}",
+                          "utiliser exten =>, same =>, include =>, switch => ou ignorepat =>",
+                          "use exten =>, same =>, include =>, switch => or ignorepat =>"),
+    "no-closing-paren": ("warning", "parenthèse fermante manquante après {app}(",
+                         "missing closing parenthesis after {app}(", "ajouter « ) »",
+                         "add ')'"),
+    "directive": ("warning", "{msg}", "{msg}", "", ""),
+    "exec": ("warning", "#exec n'est exécuté qu'avec execincludes=yes dans asterisk.conf",
+             "#exec only runs with execincludes=yes in asterisk.conf", "", ""),
+    "unterminated-comment": ("error", "commentaire ;-- jamais fermé par --;",
+                             "block comment ;-- never closed with --;",
+                             "ajouter --; à la fin du commentaire", "add --; after the comment"),
+    "removed-app": (
+        "error",
+        "l'application {app} n'existe plus ({why}) : à l'exécution Asterisk écrit « No "
+        "application '{app}' » et raccroche",
+        "application {app} no longer exists ({why}): at run time Asterisk logs \"No application "
+        "'{app}'\" and hangs up",
+        "remplacer par {repl}", "replace with {repl}"),
+    "deprecated-app": ("warning", "l'application {app} est dépréciée ({why})",
+                       "application {app} is deprecated ({why})",
+                       "préférer {repl}", "prefer {repl}"),
+    "unknown-app": (
+        "error",
+        "application « {app} » inconnue d'Asterisk (faute de frappe ?) : l'appel serait "
+        "raccroché",
+        "application '{app}' unknown to Asterisk (typo?): the call would be hung up",
+        "vérifier le nom (core show applications)", "check the name (core show applications)"),
+    "old-syntax": (
+        "error",
+        "ancienne syntaxe « {text} » : Asterisk cherche une application nommée « {app} »",
+        "old syntax '{text}': Asterisk looks for an application named '{app}'",
+        "écrire {fixed}", "write {fixed}"),
+    "goto-context": (
+        "error",
+        "{app} vers le contexte [{ctx}] qui n'existe pas : l'appel sera raccroché (« sent to "
+        "invalid extension but no invalid handler »)",
+        "{app} to context [{ctx}] which does not exist: the call will be hung up (\"sent to "
+        "invalid extension but no invalid handler\")",
+        "créer [{ctx}] ou corriger le nom", "create [{ctx}] or fix the name"),
+    "goto-extension": (
+        "error",
+        "{app} vers l'extension {ext} absente de [{ctx}] : pas de « i » dans [{ctx}], l'appel "
+        "sera raccroché",
+        "{app} to extension {ext} missing from [{ctx}]: no 'i' in [{ctx}], the call will be hung "
+        "up",
+        "définir exten => {ext},1,... dans [{ctx}] (ou vérifier le numéro)",
+        "define exten => {ext},1,... in [{ctx}] (or check the number)"),
+    "goto-priority": (
+        "error",
+        "{app} vers {ctx},{ext},{prio} : l'extension existe mais pas la priorité {prio} "
+        "(autofallthrough → raccroché)",
+        "{app} to {ctx},{ext},{prio}: the extension exists but not priority {prio} "
+        "(autofallthrough → hangup)",
+        "sauter vers une priorité existante (souvent 1)", "jump to an existing priority (often 1)"),
+    "goto-label": (
+        "error",
+        "{app} : « {prio} » n'est ni un numéro ni un label de l'extension {ext} de [{ctx}] : "
+        "« Priority '{prio}' must be a number > 0, or valid label », l'appel est raccroché",
+        "{app}: '{prio}' is neither a number nor a label of extension {ext} in [{ctx}]: "
+        "\"Priority '{prio}' must be a number > 0, or valid label\", the call is hung up",
+        "{fix}", "{fix}"),
+    "goto-label-is-extension": (
+        "error",
+        "{app} : « {dest} » seul désigne une priorité/un label de l'extension courante, pas "
+        "l'extension {prio} ; aucun label « {prio} » ici → l'appel est raccroché",
+        "{app}: a lone '{dest}' is a priority/label of the current extension, not extension "
+        "{prio}; there is no label '{prio}' here → the call is hung up",
+        "écrire {fix}", "write {fix}"),
+    "goto-arguments": (
+        "error",
+        "{app}({dest}) à deux arguments = extension « {ext} », priorité « {prio} » (pas "
+        "contexte,extension) : pas d'extension {ext} dans [{ctx}] → l'appel est raccroché",
+        "{app}({dest}) with two arguments = extension '{ext}', priority '{prio}' (not "
+        "context,extension): no extension {ext} in [{ctx}] → the call is hung up",
+        "écrire {fix}", "write {fix}"),
+    "goto-whitespace": (
+        "warning", "espaces dans la destination « {dest} » : Asterisk ne les enlève pas",
+        "spaces in destination '{dest}': Asterisk does not strip them",
+        "écrire {fix}", "write {fix}"),
+    "include-context": (
+        "error", "include => {ctx} : ce contexte n'existe pas",
+        "include => {ctx}: this context does not exist",
+        "créer [{ctx}] ou supprimer l'include", "create [{ctx}] or remove the include"),
+    "missing-priority-1": (
+        "error",
+        "l'extension {ext} n'a pas de priorité 1 : elle n'existe pas pour Asterisk (appel "
+        "invalide)",
+        "extension {ext} has no priority 1: Asterisk treats it as missing (invalid extension)",
+        "numéroter à partir de 1", "number from 1"),
+    "priority-gap": (
+        "error",
+        "trou dans la numérotation de {ext} : après la priorité {prev} vient {next}, "
+        "l'exécution s'arrête à {prev} (autofallthrough)",
+        "gap in the numbering of {ext}: priority {prev} is followed by {next}, execution stops "
+        "after {prev} (autofallthrough)",
+        "utiliser « same => n,... » au lieu de numéros", "use 'same => n,...' instead of numbers"),
+    "explicit-numbering": (
+        "info",
+        "priorités numérotées à la main dans {ext} : une ligne oubliée ou insérée casse la suite",
+        "hand-numbered priorities in {ext}: a missing or inserted line breaks the sequence",
+        "écrire « exten => {ext},1,... » puis « same => n,... »",
+        "write 'exten => {ext},1,...' then 'same => n,...'"),
+    "background-no-wait": (
+        "warning",
+        "{app} est la dernière priorité de {ext} : avec autofallthrough=yes l'appel est "
+        "raccroché dès la fin de l'annonce, l'appelant n'a que sa durée pour taper",
+        "{app} is the last priority of {ext}: with autofallthrough=yes the call is hung up as "
+        "soon as the prompt ends, the caller only has its duration to press a key",
+        "ajouter « same => n,WaitExten(5) »", "add 'same => n,WaitExten(5)'"),
+    "dead-end": (
+        "warning",
+        "l'extension {ext} se termine par {app} sans saut : après l'annonce l'appel est "
+        "raccroché (autofallthrough)",
+        "extension {ext} ends with {app} and no jump: after the prompt the call is hung up "
+        "(autofallthrough)",
+        "ajouter « same => n,Goto({back}) »", "add 'same => n,Goto({back})'"),
+    "ivr-no-i": (
+        "warning",
+        "menu [{ctx}] sans extension « i » : les touches {keys} ne mènent nulle part (« Invalid "
+        "extension, but no rule 'i' or 'e' » → raccroché)",
+        "menu [{ctx}] has no 'i' extension: keys {keys} lead nowhere (\"Invalid extension, but no "
+        "rule 'i' or 'e'\" → hangup)",
+        "ajouter exten => i,1,Playback(...) puis same => n,Goto(s,1)",
+        "add exten => i,1,Playback(...) then same => n,Goto(s,1)"),
+    "ivr-no-t": (
+        "warning",
+        "menu [{ctx}] sans extension « t » : si l'appelant ne tape rien, « Timeout but no rule "
+        "'t' or 'e' » → raccroché",
+        "menu [{ctx}] has no 't' extension: if the caller presses nothing, \"Timeout but no rule "
+        "'t' or 'e'\" → hangup",
+        "ajouter exten => t,1,... (avec un compteur d'essais)",
+        "add exten => t,1,... (with a retry counter)"),
+    "t-unreachable": (
+        "warning",
+        "l'extension « t » de [{ctx}] ne peut jamais servir : aucun WaitExten dans le contexte "
+        "et autofallthrough=yes raccroche à la fin de l'annonce",
+        "extension 't' of [{ctx}] can never run: no WaitExten in the context and "
+        "autofallthrough=yes hangs up when the prompt ends",
+        "ajouter WaitExten() après Background", "add WaitExten() after Background"),
+    "endless-loop": (
+        "warning",
+        "boucle sans fin : {ext} renvoie vers {dest} sans compteur d'essais ni Hangup — un "
+        "appelant muet tourne indéfiniment",
+        "endless loop: {ext} jumps back to {dest} with no retry counter nor Hangup — a silent "
+        "caller loops forever",
+        "compter les essais (Set(ESSAIS=$[${{ESSAIS}}+1]), GotoIf($[${{ESSAIS}}>=3]?fin,1)) puis "
+        "Hangup()",
+        "count the tries (Set(TRIES=$[${{TRIES}}+1]), GotoIf($[${{TRIES}}>=3]?end,1)) then "
+        "Hangup()"),
+    "variable-unset": (
+        "warning",
+        "la variable ${{{var}}} est utilisée mais jamais définie{why} : elle vaut « »",
+        "variable ${{{var}}} is used but never set{why}: it expands to ''",
+        "la définir dans [globals] (ou avec Set)", "set it in [globals] (or with Set)"),
+    "sounds-path": (
+        "warning",
+        "chemin de sons « {path} » hors du dossier d'Asterisk (/var/lib/asterisk/sounds) : les "
+        "fichiers ne seront pas trouvés",
+        "sounds path '{path}' outside Asterisk's folder (/var/lib/asterisk/sounds): files will "
+        "not be found",
+        "mettre les sons dans /var/lib/asterisk/sounds/fr/custom et écrire custom/nom",
+        "put the sounds in /var/lib/asterisk/sounds/fr/custom and write custom/name"),
+    "sound-extension": (
+        "warning",
+        "« {name} » : Playback/Background prennent le nom sans extension de fichier",
+        "'{name}': Playback/Background take the name without a file extension",
+        "écrire {fixed}", "write {fixed}"),
+    "say-language": (
+        "info",
+        "{app} utilise la langue du canal (par défaut « en ») : les chiffres seront dits en "
+        "anglais",
+        "{app} uses the channel language (default 'en'): digits will be spoken in English",
+        "Set(CHANNEL(language)=fr) au début (et installer les sons français)",
+        "Set(CHANNEL(language)=fr) first (and install the French sounds)"),
+    "external-dependency": (
+        "info",
+        "{script} dépend d'Internet (service Google non officiel), de perl/LWP, sox et mpg123 "
+        "au moment de l'appel",
+        "{script} needs the Internet (unofficial Google service), perl/LWP, sox and mpg123 at "
+        "call time",
+        "pré-générer les annonces (toipkit tts) et utiliser Background(custom/...)",
+        "pre-generate the prompts (toipkit tts) and use Background(custom/...)"),
+    "orphan-context": (
+        "info",
+        "le contexte [{ctx}] n'est atteint par aucun Goto/include depuis {entries}",
+        "context [{ctx}] is not reached by any Goto/include from {entries}",
+        "y envoyer les appels (Goto, include, ou context={ctx} sur une ligne SIP)",
+        "route calls to it (Goto, include, or context={ctx} on a SIP line)"),
+    "pattern-invalid": ("error", "motif {ext} invalide : {why}", "invalid pattern {ext}: {why}",
+                        "fermer le crochet ]", "close the bracket ]"),
+    "pattern-catchall": (
+        "warning",
+        "motif {ext} déconseillé : il capture aussi i, t, h... (Asterisk l'avertit au chargement)",
+        "pattern {ext} is discouraged: it also catches i, t, h... (Asterisk warns at load)",
+        "utiliser _X. à la place", "use _X. instead"),
+    "extension-whitespace": (
+        "warning", "l'extension « {ext} » contient des espaces (Asterisk les garde)",
+        "extension '{ext}' contains spaces (Asterisk keeps them)", "les enlever",
+        "remove them"),
+}
+
+_TERMINAL_APPS = {"goto", "gotoif", "hangup", "dial", "queue", "confbridge", "meetme",
+                  "voicemail", "voicemailmain", "waitexten", "return", "busy", "congestion",
+                  "gosub", "read", "agi", "transfer", "stasis", "directory", "followme",
+                  "gotoiftime", "park", "parkedcall", "pickup", "disa", "vmauthenticate",
+                  "execif", "macro", "exec", "tryexec", "echo", "readexten",
+                  "playtones", "background", "morsecode", "milliwatt", "chanspy"}
+_PROMPT_APPS = {"playback", "saynumber", "saydigits", "sayalpha", "sayphonetic", "noop",
+                "set", "wait", "answer", "verbose", "log"}
+_SAY_APPS = {"saynumber", "saydigits", "sayalpha", "sayphonetic", "saymoney", "sayordinal"}
+
+_BUILTIN_VARS = {
+    "EXTEN", "CONTEXT", "PRIORITY", "CHANNEL", "UNIQUEID", "DIALSTATUS", "INVALID_EXTEN",
+    "GOSUB_RETVAL", "HANGUPCAUSE", "DATETIME", "EPOCH", "TIMESTAMP", "SYSTEMNAME", "LANGUAGE",
+    "DIALEDPEERNUMBER", "DIALEDPEERNAME", "ANSWEREDTIME", "DIALEDTIME", "BACKGROUNDSTATUS",
+    "PLAYBACKSTATUS", "READSTATUS", "VMSTATUS", "QUEUESTATUS", "SIPDOMAIN", "CALLERID",
+    "CALLERIDNUM", "CALLERIDNAME", "RDNIS", "DNID", "ENV", "BLINDTRANSFER", "ATTENDEDTRANSFER",
+    "TRANSFER_CONTEXT", "MEETME_RECORDINGFILE", "AGISTATUS", "SYSTEMSTATUS", "SPEECH",
+    "CDR", "ARG1", "ARG2", "ARG3", "ARG4", "ARG5", "ARG6", "ARG7", "ARG8", "ARG9", "ARGC",
+    "ASTETCDIR", "ASTDATADIR", "ASTAGIDIR", "ASTVARLIBDIR", "ASTSPOOLDIR", "ASTLOGDIR",
+    "ASTRUNDIR", "ASTMODDIR", "ASTCACHEDIR", "INCOMINGEXTEN", "EXCEPTION", "AMDSTATUS",
+    "CONFBRIDGE_RESULT", "MIXMONITOR_FILENAME", "QUEUEPOSITION", "TRANSFERSTATUS", "MACRO_EXTEN",
+}
+
+_VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?=[}:])")
+
+
+def _msg(lang: str, rule: str, **kw) -> tuple[str, str, str]:
+    sev, mfr, men, hfr, hen = RULES[rule]
+    if lang == "fr":
+        return sev, mfr.format(**kw), hfr.format(**kw)
+    return sev, men.format(**kw), hen.format(**kw)
+
+
+class _Linter:
+    def __init__(self, dp: Dialplan, lang: str, directory, entry_contexts):
+        self.dp = dp
+        self.lang = lang if lang in ("fr", "en") else "en"
+        self.directory = {str(k) for k in (directory or {})}
+        self.out = Findings()
+        self.entries = list(entry_contexts) if entry_contexts else ["default"]
+
+    def add(self, rule, file, line, column, context=None, exten=None, severity=None, **kw):
+        sev, msg, hint = _msg(self.lang, rule, **kw)
+        self.out.append(Finding(rule, severity or sev, file, line, column, msg, hint, context,
+                                exten))
+
+    def at(self, rule, p: Priority, column=None, **kw):
+        self.add(rule, p.file, p.line, column or p.column, p.context, p.exten, **kw)
+
+    # ------------------------------------------------------------------------------------
+    def run(self) -> Findings:
+        dp = self.dp
+        for err in dp.errors:
+            self.add("syntax", err.file or "<string>", err.line or 0, err.column or 1,
+                     msg=err.message, hint=err.hint or "")
+        for iss in dp.issues:
+            self._issue(iss)
+        self.set_vars = self._collect_set_variables()
+        self.language_set = any(
+            p.app.lower() == "set" and p.data.replace(" ", "").upper().startswith(
+                "CHANNEL(LANGUAGE)=")
+            for p in self._all_priorities())
+        self.agi_reported: set[str] = set()
+        for ctx in dp.contexts.values():
+            self._context(ctx)
+        self._orphans()
+        self.out.sort(key=lambda f: (f.file, f.line, f.column, _SEV_ORDER.get(f.severity, 3),
+                                     f.rule))
+        return self.out
+
+    def _all_priorities(self) -> Iterable[Priority]:
+        for c in self.dp.contexts.values():
+            for e in c.extensions.values():
+                yield from e.priorities.values()
+
+    def _issue(self, iss):
+        code = iss.code
+        if code == "duplicate-priority":
+            m = re.search(r"priority (\d+) in '.*', already in use \(line (\d+)\)", iss.message)
+            ext = re.search(r"extension '(.*?)' priority", iss.message)
+            self.add(code, iss.file, iss.line, iss.column, iss.context,
+                     prio=m.group(1) if m else "?", other=m.group(2) if m else "?",
+                     ext=ext.group(1) if ext else "?")
+        elif code == "duplicate-label":
+            m = re.search(r"label '(.*?)' already defined in extension '(.*?)'", iss.message)
+            self.add(code, iss.file, iss.line, iss.column, iss.context,
+                     label=m.group(1) if m else "?", ext=m.group(2) if m else "?")
+        elif code == "duplicate-hint":
+            m = re.search(r"extension '(.*?)'", iss.message)
+            self.add(code, iss.file, iss.line, iss.column, iss.context,
+                     ext=m.group(1) if m else "?")
+        elif code == "no-closing-paren":
+            self.add(code, iss.file, iss.line, iss.column, iss.context, app="")
+        elif code in RULES:
+            self.add(code, iss.file, iss.line, iss.column, iss.context, msg=iss.message)
+        else:
+            self.add("directive", iss.file, iss.line, iss.column, iss.context, msg=iss.message)
+
+    def _collect_set_variables(self) -> set[str]:
+        names = set(self.dp.globals)
+        for p in self._all_priorities():
+            a = p.app.lower()
+            if a in ("set", "mset"):
+                parts = [p.data] if a == "set" else split_args(p.data)
+                for part in parts:
+                    name = part.partition("=")[0].strip().lstrip("_")
+                    up = name.upper()
+                    if up.startswith("GLOBAL(") and name.endswith(")"):
+                        name = name[7:-1].strip()
+                    names.add(name)
+            elif a == "read":
+                names.add(split_args(p.data)[0].strip())
+            elif a in ("agi", "eagi") and "set variable" in p.data.lower():
+                pass
+        return names
+
+    # ------------------------------------------------------------------------------------
+    def _context(self, ctx: Context):
+        has_wait = False
+        has_menu = False
+        for ex in ctx.sorted_extensions():
+            self._extension(ctx, ex)
+            for p in ex.priorities.values():
+                a = p.app.lower()
+                if a in ("waitexten", "read"):
+                    has_wait = True
+                if a in ("background", "waitexten"):
+                    has_menu = True
+                if a == "agi" and _agi_intkey(p):
+                    has_menu = True
+        for inc in ctx.includes:
+            if inc.name not in self.dp.contexts:
+                self.add("include-context", inc.file, inc.line, inc.column, ctx.name, ctx=inc.name)
+        if has_menu:
+            self._menu(ctx, has_wait)
+
+    def _menu(self, ctx: Context, has_wait: bool):
+        keys = "0123456789*#"
+        has_i = find_priority(self.dp, ctx.name, "i", 1) is not None
+        has_e = find_priority(self.dp, ctx.name, "e", 1) is not None
+        has_t = find_priority(self.dp, ctx.name, "t", 1) is not None
+        if not has_i and not has_e:
+            missing = [k for k in keys if find_priority(self.dp, ctx.name, k, 1) is None and
+                       not _could_grow(ctx, k)]
+            if missing:
+                self.add("ivr-no-i", ctx.file, ctx.line, ctx.column, ctx.name,
+                         ctx=ctx.name, keys=", ".join(missing))
+        if not has_t and not has_e:
+            sev = "warning" if (has_wait or not self.dp.autofallthrough) else "info"
+            self.add("ivr-no-t", ctx.file, ctx.line, ctx.column, ctx.name, severity=sev,
+                     ctx=ctx.name)
+        if has_t and not has_wait and self.dp.autofallthrough:
+            t = ctx.extension("t")
+            if t is not None:
+                self.add("t-unreachable", t.file, t.line, t.column, ctx.name, "t", ctx=ctx.name)
+
+    def _extension(self, ctx: Context, ex: Extension):
+        name = ex.name
+        if ex.is_pattern:
+            why = pattern_error(name)
+            if why:
+                self.add("pattern-invalid", ex.file, ex.line, ex.column, ctx.name, name,
+                         ext=name, why=why)
+            if name in ("_.", "_!"):
+                self.add("pattern-catchall", ex.file, ex.line, ex.column, ctx.name, name,
+                         ext=name)
+        if name != name.strip() or " " in name:
+            self.add("extension-whitespace", ex.file, ex.line, ex.column, ctx.name, name,
+                     ext=name)
+        nums = sorted(ex.priorities)
+        if not nums:
+            return
+        if nums[0] != 1:
+            p = ex.priorities[nums[0]]
+            self.at("missing-priority-1", p, ext=ex.display_name)
+        for a, b in zip(nums, nums[1:]):
+            if b != a + 1:
+                p = ex.priorities[b]
+                self.at("priority-gap", p, ext=ex.display_name, prev=a, next=b)
+        numbered = [p for p in ex.priorities.values() if p.priority_text.isdigit()]
+        if len(numbered) >= 4:
+            first = ex.priorities[nums[0]]
+            self.at("explicit-numbering", first, ext=ex.display_name)
+        for p in ex.priorities.values():
+            self._priority(ctx, ex, p)
+        last = ex.priorities[nums[-1]]
+        la = last.app.lower()
+        if la == "background" and self.dp.autofallthrough:
+            self.at("background-no-wait", last, column=last.app_column, app=last.app,
+                    ext=ex.display_name)
+        elif name in ("i", "t") and la in _PROMPT_APPS:
+            back = "s,1"
+            self.at("dead-end", last, column=last.app_column, app=last.app, ext=name, back=back)
+        if name in ("t", "i"):
+            self._loop_check(ctx, ex)
+
+    def _loop_check(self, ctx: Context, ex: Extension):
+        apps = [p.app.lower() for p in ex.steps()]
+        if any(a in ("gotoif", "hangup", "execif", "gosubif", "dial", "queue", "voicemail")
+               for a in apps):
+            return
+        for p in ex.steps():
+            if p.app.lower() != "goto" or "$" in p.data:
+                continue
+            dest = self._resolve(p, p.data)
+            if dest is None:
+                continue
+            dctx, dext, _ = dest
+            if dctx == ctx.name and dext not in ("i", "t"):
+                # Does the target extension give the caller a chance to time out again?
+                if self._can_time_out(ctx, dext):
+                    self.at("endless-loop", p, column=p.app_column, ext=ex.name,
+                            dest=f"{dctx},{dext}")
+
+    def _can_time_out(self, ctx: Context, exten: str) -> bool:
+        target = ctx.extension(exten)
+        if target is None:
+            return False
+        apps = [q.app.lower() for q in target.steps()]
+        if "hangup" in apps or "gotoif" in apps:
+            return False
+        return "waitexten" in apps or "background" in apps or not self.dp.autofallthrough
+
+    # ------------------------------------------------------------------------------------
+    def _priority(self, ctx: Context, ex: Extension, p: Priority):
+        app = p.app
+        la = app.lower()
+        if not app:
+            return
+        if la in REMOVED_APPS:
+            why, repl = REMOVED_APPS[la]
+            self.at("removed-app", p, column=p.app_column, app=app, why=why, repl=repl)
+        elif la in DEPRECATED_APPS:
+            why, repl = DEPRECATED_APPS[la]
+            self.at("deprecated-app", p, column=p.app_column, app=app, why=why, repl=repl)
+        elif "," in app and not p.has_parens:
+            name, _, rest = app.partition(",")
+            self.at("old-syntax", p, column=p.app_column, text=app, app=app,
+                    fixed=f"{name.strip()}({rest.strip()})")
+        elif la not in KNOWN_APPS and "$" not in app:
+            self.at("unknown-app", p, column=p.app_column, app=app)
+        if la == "goto":
+            self._check_dest(p, p.data, app)
+        elif la in ("gotoif", "gosubif", "gotoiftime"):
+            _, _, branches = p.data.partition("?")
+            b1, _, b2 = branches.partition(":")
+            for b in (b1, b2):
+                if b.strip():
+                    self._check_dest(p, b, app)
+        elif la == "gosub":
+            dest = p.data.partition("(")[0]
+            self._check_dest(p, dest, app)
+        elif la in ("playback", "background", "controlplayback"):
+            self._sounds(p)
+        elif la in _SAY_APPS and not self.language_set:
+            self.at("say-language", p, column=p.app_column, app=app)
+        elif la == "agi":
+            script = split_args(p.data)[0].strip()
+            if "googletts" in script.lower() and ctx.name not in self.agi_reported:
+                self.agi_reported.add(ctx.name)
+                self.at("external-dependency", p, column=p.app_column, script=script)
+        if la == "set":
+            value = p.data.partition("=")[2]
+            self._path_value(p, value)
+        if la in REMOVED_APPS and la == "setglobalvar":
+            self._path_value(p, p.data.partition("=")[2])
+        self._variables(p)
+
+    def _variables(self, p: Priority):
+        for m in _VAR_RE.finditer(p.data):
+            var = m.group(1)
+            if var.upper() in _BUILTIN_VARS or var in self.set_vars:
+                continue
+            if var.upper().startswith(("XIVO_", "WAZO_", "ARG")):
+                continue
+            why = ""
+            if any(q.app.lower() == "setglobalvar" and q.data.partition("=")[0].strip() == var
+                   for q in self._all_priorities()):
+                why = (" (seulement par SetGlobalVar, qui n'existe plus)" if self.lang == "fr"
+                       else " (only by SetGlobalVar, which no longer exists)")
+            self.at("variable-unset", p, column=p.app_column, var=var, why=why)
+
+    def _path_value(self, p: Priority, value: str):
+        v = value.strip()
+        if v.startswith("/") and "sound" in v.lower() and not v.startswith(SOUND_DIRS):
+            self.at("sounds-path", p, column=p.app_column, path=v)
+
+    def _sounds(self, p: Priority):
+        files = split_args(p.data)[0]
+        for f in files.split("&"):
+            f = f.strip()
+            if not f or "${" in f:
+                continue
+            if f.startswith("/") and not f.startswith(SOUND_DIRS):
+                self.at("sounds-path", p, column=p.app_column, path=f)
+            m = re.search(r"\.(wav|gsm|ulaw|alaw|sln|sln16|g722|mp3|ogg|wav16)$", f, re.I)
+            if m:
+                self.at("sound-extension", p, column=p.app_column, name=f, fixed=f[:m.start()])
+
+    # -- destinations ----------------------------------------------------------------------
+    def _resolve(self, p: Priority, dest: str):
+        parts = dest.split(",")
+        if len(parts) == 1:
+            return (p.context, p.exten, parts[0])
+        if len(parts) == 2:
+            return (p.context, parts[0], parts[1])
+        return (parts[0], parts[1], parts[2])
+
+    def _check_dest(self, p: Priority, dest: str, app: str):
+        if "$" in dest:
+            return
+        if dest.strip() == "":
+            return
+        parts = dest.split(",")
+        if any(x != x.strip() for x in parts):
+            self.at("goto-whitespace", p, column=p.app_column, dest=dest,
+                    fix=",".join(x.strip() for x in parts))
+            parts = [x.strip() for x in parts]
+        n = len(parts)
+        ctx, exten, prio = self._resolve(p, ",".join(parts))
+        prio_s = prio.lstrip("+-")
+        is_num = prio_s.isdigit()
+        dp = self.dp
+        if ctx not in dp.contexts:
+            if exten in self.directory or f"{exten}@{ctx}" in self.directory:
+                return
+            self.at("goto-context", p, column=p.app_column, app=app, ctx=ctx)
+            return
+        if n == 1:
+            if is_num:
+                return
+            # A label of the current extension (any extension entry matching what was dialed).
+            if self._label_exists(p, ctx, p.exten, prio):
+                return
+            c = dp.contexts[ctx]
+            if any(e.name == prio for e in c.extensions.values()):
+                self.at("goto-label-is-extension", p, column=p.app_column, app=app, dest=dest,
+                        prio=prio, fix=f"{prio},1")
+            else:
+                self.at("goto-label", p, column=p.app_column, app=app, prio=prio,
+                        ext=p.exten, ctx=ctx, fix=self._label_fix(ctx, prio))
+            return
+        if exten.startswith("_") or "$" in exten:
+            return
+        if find_priority(dp, ctx, exten, 1) is None:
+            if exten in self.directory or f"{exten}@{ctx}" in self.directory:
+                return
+            if n == 2 and exten in dp.contexts:
+                fix = (f"Goto({exten},{prio},1)" if not is_num else f"Goto({exten},s,{prio})")
+                self.at("goto-arguments", p, column=p.app_column, app=app, dest=dest,
+                        ext=exten, prio=prio, ctx=ctx, fix=fix)
+            else:
+                self.at("goto-extension", p, column=p.app_column, app=app, ext=exten, ctx=ctx)
+            return
+        if is_num:
+            if prio[0] in "+-":
+                return
+            if find_priority(dp, ctx, exten, int(prio)) is None:
+                self.at("goto-priority", p, column=p.app_column, app=app, ctx=ctx, ext=exten,
+                        prio=prio)
+        else:
+            q = Lookup()
+            if find_priority(dp, ctx, exten, 0, label=prio, lookup=q) is None:
+                self.at("goto-label", p, column=p.app_column, app=app, prio=prio, ext=exten,
+                        ctx=ctx, fix=self._label_fix(ctx, prio))
+
+    def _label_exists(self, p, ctx, exten_pattern, label) -> bool:
+        c = self.dp.contexts.get(ctx)
+        if c is None:
+            return False
+        ex = c.extensions.get((p.exten, p.cid))
+        if ex is not None and label in ex.labels:
+            return True
+        # A literal extension: full lookup also finds labels in less specific patterns.
+        if not exten_pattern.startswith("_"):
+            return find_priority(self.dp, ctx, exten_pattern, 0, label=label) is not None
+        return False
+
+    def _label_fix(self, ctx: str, prio: str) -> str:
+        c = self.dp.contexts.get(ctx)
+        if c is not None and any(e.name == prio for e in c.extensions.values()):
+            return (f"{prio},1" if self.lang == "en" else f"{prio},1 (extension {prio}, "
+                    "priorité 1)")
+        return ("define the label with n(" + prio + ") or jump to a number" if self.lang == "en"
+                else "définir le label avec n(" + prio + ") ou sauter vers un numéro")
+
+    # -- reachability ---------------------------------------------------------------------
+    def _orphans(self):
+        dp = self.dp
+        edges: dict[str, set[str]] = {c: set() for c in dp.contexts}
+        for c in dp.contexts.values():
+            for inc in c.includes:
+                edges[c.name].add(inc.name)
+            for p in (q for e in c.extensions.values() for q in e.priorities.values()):
+                la = p.app.lower()
+                dests = []
+                if la in ("goto", "gosub"):
+                    dests = [p.data.partition("(")[0] if la == "gosub" else p.data]
+                elif la in ("gotoif", "gosubif", "gotoiftime"):
+                    b = p.data.partition("?")[2]
+                    dests = list(b.partition(":")[::2])
+                elif la == "dial":
+                    for d in split_args(p.data)[0].split("&"):
+                        if d.upper().startswith("LOCAL/") and "@" in d:
+                            dests.append(d.split("@", 1)[1].split("/")[0] + ",x,1")
+                for d in dests:
+                    parts = d.split(",")
+                    if len(parts) >= 3 and "$" not in parts[0]:
+                        edges[c.name].add(parts[0].strip())
+                    elif any("$" in x for x in parts):
+                        pass
+        entries = [e for e in self.entries if e in dp.contexts]
+        if not entries:
+            return
+        seen = set()
+        todo = list(entries)
+        while todo:
+            c = todo.pop()
+            if c in seen:
+                continue
+            seen.add(c)
+            todo.extend(x for x in edges.get(c, ()) if x in dp.contexts)
+        for c in dp.contexts.values():
+            if c.name not in seen:
+                self.add("orphan-context", c.file, c.line, c.column, c.name, ctx=c.name,
+                         entries=", ".join(f"[{e}]" for e in entries))
+
+
+def _could_grow(ctx: Context, key: str) -> bool:
+    """Is ``key`` the start of a longer extension (so Asterisk waits for more digits)?"""
+    return any(e.name != key and match(e.name, key) == 0 and e.name.lstrip("_")[:1] == key
+               for e in ctx.extensions.values())
+
+
+def _agi_intkey(p: Priority) -> bool:
+    a = split_args(p.data)
+    return len(a) > 3 and a[3].strip() != ""
+
+
+def lint(dialplan: Dialplan, lang: str = "fr", directory: Mapping[str, Any] | None = None,
+         entry_contexts: Iterable[str] | None = None) -> Findings:
+    """Check a dialplan the way an Asterisk expert would.
+
+    ``lang``: ``"fr"`` or ``"en"`` messages. ``directory``: numbers the PBX knows outside this
+    dialplan (same shape as :func:`simulate`'s), so ``Goto(default,201,1)`` is not reported when
+    201 is a XiVO group. ``entry_contexts``: where calls enter (default ``["default"]``), for the
+    unreachable-context rule.
+    """
+    if not isinstance(dialplan, Dialplan):
+        raise TypeError("lint() needs a Dialplan (use parse() or parse_file() first)")
+    return _Linter(dialplan, lang, directory, entry_contexts).run()

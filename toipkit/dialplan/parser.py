@@ -1,0 +1,603 @@
+"""``extensions.conf`` reader with source positions.
+
+Two layers, like Asterisk: the generic config reader (comments, ``[category](options)``,
+``#include``) builds categories of ``name = value`` items; the pbx_config layer turns them into
+contexts, extensions and priorities. Fatal problems (those that make Asterisk reject the file, or
+skip a line) raise :class:`DialplanSyntaxError`; in lenient mode they are collected in
+``Dialplan.errors`` and parsing goes on. Softer load warnings go to ``Dialplan.issues``.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from toipkit.dialplan.model import (
+    HINT,
+    Context,
+    Dialplan,
+    Extension,
+    IgnorePattern,
+    Include,
+    LoadIssue,
+    Priority,
+    Setting,
+    Switch,
+)
+from toipkit.dialplan.patterns import shrink_phone_number
+from toipkit.errors import DialplanSyntaxError
+
+__all__ = ["parse", "parse_file"]
+
+_MAX_INCLUDE_DEPTH = 32
+
+
+@dataclass(slots=True)
+class _Item:
+    name: str
+    value: str
+    file: str
+    line: int
+    col: int  # column of the name (1-based)
+    vcol: int  # column of the value (1-based)
+    cols: list | None  # processed-offset -> original 0-based column, when not identity
+    voff: int  # offset of the value in the processed line
+    source: str  # the original line (for errors)
+
+    def col_at(self, offset_in_value: int) -> int:
+        o = self.voff + offset_in_value
+        if self.cols is None:
+            return o + 1
+        if not self.cols:
+            return 1
+        return self.cols[min(o, len(self.cols) - 1)] + 1
+
+
+@dataclass
+class _Category:
+    name: str
+    file: str
+    line: int
+    column: int
+    template: bool = False
+    items: list[_Item] = field(default_factory=list)
+
+
+class _Reader:
+    """The generic config layer."""
+
+    def __init__(self, lenient: bool, dialplan: Dialplan):
+        self.lenient = lenient
+        self.dp = dialplan
+        self.categories: list[_Category] = []
+        self.by_name: dict[str, _Category] = {}
+        self.current: _Category | None = None
+        self.stack: list[str] = []
+
+    def error(self, message, file, line, column=None, source=None, hint=None):
+        err = DialplanSyntaxError(message, file=file, line=line, column=column,
+                                  source_line=source, hint=hint)
+        if not self.lenient:
+            raise err
+        self.dp.errors.append(err)
+
+    def warn(self, code, message, file, line, column, hint=None, context=None):
+        self.dp.issues.append(LoadIssue(code, message, file, line, column, context, hint))
+
+    def read_text(self, text: str, filename: str, basedir: Path, depth: int = 0) -> None:
+        self.dp.files.append(filename)
+        if text.startswith("\ufeff"):
+            text = text[1:]
+        depth_comment = 0
+        pending: list[str] = []
+        pending_cols: list[int] = []
+        pending_line = 0
+        pending_src = ""
+        lines = text.split("\n")
+        for lineno, raw in enumerate(lines, 1):
+            if raw.endswith("\r"):
+                raw = raw[:-1]
+            if depth_comment == 0 and ";" not in raw:
+                processed, cols = raw, None
+            else:
+                processed, cols, depth_comment = _strip_comments(raw, depth_comment)
+                if depth_comment > 0:
+                    # A block comment goes on: keep the text outside it and join it later.
+                    if not pending:
+                        pending_line, pending_src = lineno, raw
+                    if processed.strip():
+                        pending.append(processed)
+                        pending_cols.extend(cols if cols is not None else range(len(processed)))
+                    continue
+                if pending:
+                    processed = "".join(pending) + processed
+                    cols = pending_cols + (cols if cols is not None else list(range(len(raw))))
+                    lineno_eff, src = pending_line, pending_src
+                    pending, pending_cols = [], []
+                    self._line(processed, cols, filename, lineno_eff, src, basedir, depth)
+                    continue
+            self._line(processed, cols, filename, lineno, raw, basedir, depth)
+        if depth_comment > 0:
+            self.warn("unterminated-comment", "block comment ';--' is never closed with '--;'",
+                      filename, pending_line or len(lines), 1)
+
+    def _line(self, text, cols, filename, lineno, source, basedir, depth):
+        # Leading/trailing whitespace removal, keeping track of the offset.
+        stripped = text.strip()
+        if not stripped:
+            return
+        lead = len(text) - len(text.lstrip())
+        first = stripped[0]
+
+        def col(off: int) -> int:
+            o = lead + off
+            if cols is None:
+                return o + 1
+            if not cols:
+                return 1
+            return cols[min(o, len(cols) - 1)] + 1
+
+        if first == "[":
+            self._category(stripped, col, filename, lineno, source)
+        elif first == "#":
+            self._directive(stripped, col, filename, lineno, source, basedir, depth)
+        else:
+            eq = stripped.find("=")
+            if eq < 0:
+                self.error("line without '=' (Asterisk ignores it)", filename, lineno, col(0),
+                           source, hint="write 'exten => EXT,PRIO,App(args)' or 'name = value'")
+                return
+            name_end = eq
+            if eq > 0 and stripped[eq - 1] == "+":
+                name_end = eq - 1
+                appending = True
+            else:
+                appending = False
+            vstart = eq + 1
+            if vstart < len(stripped) and stripped[vstart] == ">":
+                vstart += 1
+            name = stripped[:name_end].strip()
+            rest = stripped[vstart:]
+            value = rest.strip()
+            voff = lead + vstart + (len(rest) - len(rest.lstrip()))
+            if self.current is None:
+                self.error(f"no [context] before this line (line {lineno})", filename, lineno,
+                           col(0), source, hint="start the file with a [context] header")
+                return
+            if appending:
+                for it in reversed(self.current.items):
+                    if it.name == name:
+                        it.value += value
+                        return
+            item = _Item(name, value, filename, lineno, col(0), col(voff - lead), cols, voff,
+                         source)
+            self.current.items.append(item)
+
+    def _category(self, stripped, col, filename, lineno, source):
+        close = stripped.find("]")
+        if close < 0:
+            self.error("no closing ']' in context header", filename, lineno, col(0), source,
+                       hint="write [name]")
+            self.current = None
+            return
+        name = stripped[1:close]
+        options: list[str] = []
+        if close + 1 < len(stripped) and stripped[close + 1] == "(":
+            end = stripped.find(")", close + 2)
+            if end < 0:
+                self.error("no closing ')' after the context header options", filename, lineno,
+                           col(close + 1), source, hint="write [name](!) or [name](base1,base2)")
+                self.current = None
+                return
+            options = [o.strip() for o in stripped[close + 2:end].split(",")]
+        template = "!" in options
+        if "+" in options:
+            target = self.by_name.get(name)
+            if target is None:
+                self.error(f"[{name}](+) appends to a context that does not exist yet", filename,
+                           lineno, col(0), source, hint=f"define [{name}] before extending it")
+                self.current = None
+                return
+            self.current = target
+            return
+        cat = _Category(name, filename, lineno, col(1), template)
+        for base in options:
+            if base in ("!", "+", ""):
+                continue
+            b = self.by_name.get(base)
+            if b is None:
+                self.error(f"inheritance requested, but category '{base}' does not exist",
+                           filename, lineno, col(0), source,
+                           hint=f"define the template [{base}](!) above this context")
+                continue
+            cat.items.extend(b.items)
+        self.categories.append(cat)
+        self.by_name[name] = cat
+        self.current = cat
+
+    def _directive(self, stripped, col, filename, lineno, source, basedir, depth):
+        parts = stripped[1:].split(None, 1)
+        kind = parts[0].lower() if parts else ""
+        arg = parts[1].strip() if len(parts) > 1 else ""
+        if len(arg) >= 2 and ((arg[0] == '"' and arg[-1] == '"') or
+                              (arg[0] == "<" and arg[-1] == ">")):
+            arg = arg[1:-1]
+        if kind == "exec":
+            self.warn("exec", "#exec runs only with execincludes=yes in asterisk.conf; ignored "
+                      "here", filename, lineno, col(0))
+            return
+        if kind not in ("include", "tryinclude"):
+            self.warn("directive", f"unknown directive '#{kind}', ignored", filename, lineno,
+                      col(0))
+            return
+        if not arg:
+            self.error(f"#{kind} needs a file name", filename, lineno, col(0), source)
+            return
+        path = Path(arg)
+        if not path.is_absolute():
+            path = basedir / path
+        if any(ch in arg for ch in "*?["):
+            matches = sorted(glob.glob(str(path)))
+        else:
+            matches = [str(path)] if path.exists() else []
+        if not matches:
+            if kind == "include":
+                self.error(f"the file '{arg}' was listed as a #include but it does not exist",
+                           filename, lineno, col(0), source,
+                           hint="check the path (relative to the including file) or use "
+                                "#tryinclude")
+            return
+        for m in matches:
+            real = os.path.realpath(m)
+            if real in self.stack or depth >= _MAX_INCLUDE_DEPTH:
+                self.error(f"#include cycle: '{arg}' is already being read", filename, lineno,
+                           col(0), source, hint="remove the #include that loops back")
+                continue
+            try:
+                text = Path(m).read_text(encoding="utf-8", errors="surrogateescape")
+            except (OSError, UnicodeError) as exc:
+                self.error(f"cannot read included file '{arg}': {exc}", filename, lineno,
+                           col(0), source)
+                continue
+            self.stack.append(real)
+            try:
+                self.read_text(text, m, Path(m).parent, depth + 1)
+            finally:
+                self.stack.pop()
+
+
+def _strip_comments(line: str, depth: int):
+    """Remove ``;`` comments and ``;-- --;`` block comments; ``\\;`` is a literal ``;``.
+
+    Returns (text, columns, depth) where ``columns[i]`` is the original column of ``text[i]``.
+    """
+    out: list[str] = []
+    cols: list[int] = []
+    i = 0
+    n = len(line)
+    min_close = 0
+    while i < n:
+        c = line[i]
+        if depth > 0:
+            if c == ";":
+                if i >= 2 and i - 2 >= min_close and line[i - 2:i] == "--":
+                    depth -= 1
+                    i += 1
+                    continue
+                if line.startswith("--", i + 1) and not line.startswith("---", i + 1):
+                    depth += 1
+                    i += 3
+                    min_close = i
+                    continue
+            i += 1
+            continue
+        if c == ";":
+            if out and out[-1] == "\\":
+                out[-1] = ";"
+                cols[-1] = i
+                i += 1
+                continue
+            if line.startswith("--", i + 1) and not line.startswith("---", i + 1):
+                depth += 1
+                i += 3
+                min_close = i
+                continue
+            break
+        out.append(c)
+        cols.append(i)
+        i += 1
+    text = "".join(out)
+    return text, cols, depth
+
+
+# ------------------------------------------------------------------------------------------
+# pbx_config layer
+
+_CONTEXT_KEYS = ("exten", "same", "include", "ignorepat", "switch", "lswitch", "eswitch",
+                 "autohints")
+
+
+def _strsep(s: str, start: int) -> tuple[str, int]:
+    """Bracket-aware split at the next ',' (``pbx_strsep``); returns (field, next_start)."""
+    square = 0
+    i = start
+    n = len(s)
+    while i < n:
+        c = s[i]
+        if c == "[":
+            square += 1
+        elif c == "]":
+            if square:
+                square -= 1
+        elif c == "\\":
+            i += 1
+        elif c == "," and not square:
+            return s[start:i], i + 1
+        i += 1
+    return s[start:], -1
+
+
+class _Loader:
+    def __init__(self, reader: _Reader, dp: Dialplan):
+        self.r = reader
+        self.dp = dp
+
+    def load(self) -> None:
+        cats = [c for c in self.r.categories if not c.template]
+        self.dp.templates = [c.name for c in self.r.categories if c.template]
+        for cat in cats:
+            if cat.name == "general":
+                for it in cat.items:
+                    self.dp.general[it.name] = Setting(it.name, it.value, it.file, it.line, it.col)
+        for cat in cats:
+            if cat.name == "globals":
+                for it in cat.items:
+                    value = self._subst_globals(it.value)
+                    self.dp.globals[it.name] = Setting(it.name, value, it.file, it.line, it.col)
+        for cat in cats:
+            if cat.name in ("general", "globals"):
+                continue
+            self._context(cat)
+
+    def _subst_globals(self, text: str) -> str:
+        if "${" not in text:
+            return text
+        from toipkit.dialplan.expr import substitute
+
+        return substitute(text, lambda name: (self.dp.globals[name].value
+                                              if name in self.dp.globals else ""))
+
+    def _context(self, cat: _Category) -> None:
+        ctx = self.dp.contexts.get(cat.name)
+        if ctx is None:
+            ctx = Context(cat.name, cat.file, cat.line, cat.column)
+            self.dp.contexts[cat.name] = ctx
+        lastpri = -2
+        last_ext: str | None = None
+        last_cid: str | None = None
+        last_ext_set = False
+        name = cat.name
+        for it in cat.items:
+            key = it.name.lower()
+            if key == "exten" or key.startswith("same"):
+                is_same = key != "exten"
+                value = it.value
+                if is_same:
+                    if not last_ext_set:
+                        self.r.error("'same =>' with no previous 'exten =>' in this context",
+                                     it.file, it.line, it.col, it.source,
+                                     hint="start the extension with 'exten => EXT,1,...'")
+                        continue
+                    ext, cid = last_ext, last_cid
+                    pri_start = 0
+                else:
+                    c1 = value.find(",")
+                    if c1 >= 0 and "[" not in value[:c1] and "\\" not in value[:c1]:
+                        ext = value[:c1]
+                        pri_start = c1 + 1
+                    else:
+                        ext, pri_start = _strsep(value, 0)
+                    cid = None
+                    slash = ext.find("/")
+                    if slash >= 0:
+                        cid = shrink_phone_number(ext[slash + 1:])
+                        ext = ext[:slash]
+                    if "${" in ext:
+                        ext = self._subst_globals(ext)
+                    if ext == "" or pri_start < 0:
+                        self.r.error("incomplete extension line: expected EXT,PRIORITY,App(...)",
+                                     it.file, it.line, it.vcol, it.source,
+                                     hint="e.g. exten => 100,1,Answer()")
+                        continue
+                if pri_start < 0:
+                    self.r.error("missing priority", it.file, it.line, it.vcol, it.source,
+                                 hint="e.g. same => n,Hangup()")
+                    continue
+                c2 = value.find(",", pri_start)
+                if c2 >= 0 and "[" not in value[pri_start:c2] and "\\" not in value[pri_start:c2]:
+                    pri_raw = value[pri_start:c2]
+                    app_start = c2 + 1
+                else:
+                    pri_raw, app_start = _strsep(value, pri_start)
+                pri = pri_raw.strip()
+                pri_text = pri
+                label = None
+                lp = pri.find("(")
+                if lp >= 0:
+                    rp = pri.find(")", lp)
+                    if rp < 0:
+                        self.r.error(f"label '{pri[lp + 1:]}' misses its closing ')'", it.file,
+                                     it.line, it.col_at(pri_start), it.source,
+                                     hint="write n(label)")
+                        continue
+                    label = pri[lp + 1:rp]
+                    pri = pri[:lp]
+                plus = 0
+                pp = pri.find("+")
+                if pp >= 0:
+                    plus = _leading_int(pri[pp + 1:]) or 0
+                    pri = pri[:pp]
+                pri = pri.strip()
+                if pri == "hint":
+                    number = HINT
+                elif pri in ("n", "next"):
+                    if lastpri <= -2:
+                        self.r.error("can't use 'next' priority on the first entry of a context",
+                                     it.file, it.line, it.col_at(pri_start), it.source,
+                                     hint="the first line of a context needs priority 1")
+                        continue
+                    number = lastpri + 1
+                elif pri in ("s", "same"):
+                    if lastpri <= -2:
+                        self.r.error("can't use 'same' priority on the first entry of a context",
+                                     it.file, it.line, it.col_at(pri_start), it.source,
+                                     hint="the first line of a context needs priority 1")
+                        continue
+                    number = lastpri
+                else:
+                    number = _leading_int(pri)
+                    if number is None:
+                        ex = ctx.extensions.get((ext, cid))
+                        number = ex.labels.get(pri) if ex is not None else None
+                        if number is None:
+                            self.r.error(f"invalid priority/label '{pri}'", it.file, it.line,
+                                         it.col_at(pri_start), it.source,
+                                         hint="use a number >= 1, n, s, hint or a label defined "
+                                              "earlier in the same extension")
+                            continue
+                    elif number < 1:
+                        self.r.error(f"invalid priority '{pri}' (must be >= 1)", it.file,
+                                     it.line, it.col_at(pri_start), it.source,
+                                     hint="priorities start at 1")
+                        continue
+                if number != HINT:
+                    number += plus
+                appl = value[app_start:] if app_start >= 0 else ""
+                self._add(ctx, it, ext, cid, number, label, appl, app_start, pri_text,
+                          "same" if is_same else "exten")
+                lastpri = number
+                last_ext, last_cid, last_ext_set = ext, cid, True
+            elif key == "include":
+                v = it.value
+                parts = v.replace("|", ",").split(",", 1)
+                inc_name = parts[0].strip()
+                ctx.includes.append(Include(inc_name, parts[1].strip() if len(parts) > 1
+                                            else None, name, it.file, it.line, it.vcol))
+            elif key == "ignorepat":
+                ctx.ignorepats.append(IgnorePattern(it.value, name, it.file, it.line, it.vcol))
+            elif key in ("switch", "lswitch", "eswitch"):
+                mod, _, data = it.value.partition("/")
+                ctx.switches.append(Switch(key, mod, data, name, it.file, it.line, it.vcol))
+            elif key == "autohints":
+                pass
+            else:
+                self.r.warn("unknown-directive", f"unknown directive '{it.name}' in context "
+                            f"[{name}], ignored", it.file, it.line, it.col,
+                            hint="use exten =>, same =>, include =>, switch => or ignorepat =>",
+                            context=name)
+
+    def _add(self, ctx, it, ext, cid, number, label, appl, app_start, pri_text, keyword):
+        # Application: name up to the first '(', data up to the last ')'.
+        lead = len(appl) - len(appl.lstrip())
+        a = appl.strip()
+        app_col = it.col_at(app_start + lead) if app_start >= 0 else it.vcol
+        has_parens = True
+        lpar = a.find("(")
+        if number == HINT:
+            app, data = a, ""
+        elif lpar < 0:
+            app, data = a, ""
+            has_parens = False
+        else:
+            head = a[:lpar]
+            if "${" in head or "$[" in head:
+                app, data = a, ""
+            else:
+                app = head.strip()
+                rpar = a.rfind(")")
+                if rpar < lpar:
+                    self.r.warn("no-closing-paren", "no closing parenthesis found? (Asterisk "
+                                "keeps the rest as the arguments)", it.file, it.line, app_col,
+                                hint="add the missing ')'", context=ctx.name)
+                    data = a[lpar + 1:]
+                else:
+                    data = a[lpar + 1:rpar]
+        p = Priority(ctx.name, ext, cid, number, label, app, data, it.file, it.line, it.col,
+                     pri_text, app_col, keyword, has_parens)
+        key = (ext, cid)
+        ex = ctx.extensions.get(key)
+        if ex is None:
+            ex = Extension(ext, cid, ctx.name, it.file, it.line, it.col)
+            ctx.extensions[key] = ex
+        if number == HINT:
+            if ex.hint is not None:
+                self.r.warn("duplicate-hint", f"extension '{ext}' already has a hint",
+                            it.file, it.line, it.col, context=ctx.name)
+                return
+            ex.hint = p
+            return
+        old = ex.priorities.get(number)
+        if old is not None:
+            self.r.warn("duplicate-priority",
+                        f"unable to register extension '{ext}' priority {number} in "
+                        f"'{ctx.name}', already in use (line {old.line})", it.file, it.line,
+                        it.col, hint="give this line another priority, or use 'n'",
+                        context=ctx.name)
+            return
+        ex.priorities[number] = p
+        if label is not None:
+            if label in ex.labels:
+                self.r.warn("duplicate-label", f"label '{label}' already defined in extension "
+                            f"'{ext}'", it.file, it.line, it.col, context=ctx.name)
+            else:
+                ex.labels[label] = number
+
+
+def _leading_int(s: str) -> int | None:
+    """``sscanf("%d")``: optional sign and leading digits, else None."""
+    s = s.lstrip()
+    i = 0
+    if s[:1] in ("+", "-"):
+        i = 1
+    j = i
+    while j < len(s) and s[j].isdigit() and s[j].isascii():
+        j += 1
+    if j == i:
+        return None
+    try:
+        return int(s[:j])
+    except ValueError:
+        return None
+
+
+def parse(text: str, filename: str | os.PathLike | None = None, lenient: bool = False) -> Dialplan:
+    """Parse ``extensions.conf`` text.
+
+    ``filename`` is used for positions and to resolve ``#include`` (relative to its folder;
+    to the current folder without it). In ``lenient`` mode errors are collected in
+    ``Dialplan.errors`` instead of raised.
+    """
+    if not isinstance(text, str):
+        raise TypeError("parse() expects the text of extensions.conf; use parse_file() for a path")
+    dp = Dialplan()
+    reader = _Reader(lenient, dp)
+    name = str(filename) if filename is not None else "<string>"
+    basedir = Path(filename).parent if filename is not None else Path.cwd()
+    if filename is not None:
+        reader.stack.append(os.path.realpath(str(filename)))
+    reader.read_text(text, name, basedir)
+    _Loader(reader, dp).load()
+    return dp
+
+
+def parse_file(path: str | os.PathLike, lenient: bool = False) -> Dialplan:
+    """Parse an ``extensions.conf`` file (and the files it ``#include``\\ s)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError as exc:
+        raise DialplanSyntaxError(f"cannot read dialplan: {exc.strerror or exc}", file=str(p),
+                                  hint="check the path") from exc
+    return parse(text, filename=str(p), lenient=lenient)
