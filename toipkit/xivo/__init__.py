@@ -57,6 +57,8 @@ _EXPORTS = {
     "groups_frame": "toipkit.xivo.lab",
     "connect_lab": "toipkit.xivo.lab",
     "connection_summary": "toipkit.xivo.lab",
+    "context_ranges": "toipkit.xivo.lab",
+    "registration_demo": "toipkit.xivo.lab",
     "kamailio_registrar": "toipkit.xivo.registrar",
     "interfaces_stanza": "toipkit.xivo.network",
     "parse_interfaces": "toipkit.xivo.network",

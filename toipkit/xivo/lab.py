@@ -520,3 +520,33 @@ def connection_summary(client: XivoClient) -> str:
     label = getattr(client, "label", None) or f"le serveur {client.confd_url}"
     return (f"Connecté à {label} : jeton d'authentification obtenu (backend {client.backend}), "
             f"API de configuration confd 1.1.")
+
+
+def context_ranges(client: XivoClient, name: str = "default") -> pd.DataFrame:
+    """The number ranges of a context (users, groups, conference rooms...) as a table."""
+    import pandas as pd
+
+    labels = {"user_ranges": "utilisateurs", "group_ranges": "groupes",
+              "queue_ranges": "files d'attente", "conference_room_ranges": "conférences",
+              "incall_ranges": "appels entrants"}
+    ctx = client.contexts.find(name=name)
+    if ctx is None:
+        raise ToipkitError(f"no context named {name!r}")
+    rows = [{"type": label, "début": str(r.get("start")), "fin": str(r.get("end"))}
+            for key, label in labels.items() for r in ctx.get(key) or []]
+    return pd.DataFrame(rows, columns=["type", "début", "fin"])
+
+
+def registration_demo(settings: SoftphoneSettings, *, from_capture: bool, **kwargs: Any):
+    """The REGISTER → 401 → REGISTER + Authorization → 200 exchange of a line.
+
+    With a real XiVO (``from_capture=False``) a REGISTER is really sent with the line's
+    credentials; in the sandbox (no SIP server) the same exchange is read from the sample
+    capture ``data/captures/register.pcap``.
+    """
+    from toipkit.xivo.sip_register import register_check, registration_from_capture
+
+    if from_capture:
+        return registration_from_capture(user=kwargs.pop("user", None), **kwargs)
+    return register_check(settings.server, settings.username, settings.password,
+                          port=settings.port, **kwargs)

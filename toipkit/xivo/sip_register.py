@@ -282,32 +282,25 @@ def _verdict(r: RegistrationResult) -> str:
 
 
 def _default_register_capture():
-    """The sample REGISTER capture shipped in ``data/captures`` (from its manifest)."""
+    """The sample REGISTER capture shipped in ``data/`` (``captures/register.pcap``)."""
     import json
 
-    from toipkit.paths import data_path
+    from toipkit.errors import ToipkitError
+    from toipkit.paths import data_dir
 
-    folder = data_path("captures")
-    manifest = folder / "manifest.json"
-    candidates = []
+    root = data_dir()
+    candidates = [root / "captures" / "register.pcap"]
+    manifest = root / "manifest.json"
     if manifest.exists():
         data = json.loads(manifest.read_text(encoding="utf-8"))
-        entries = data.get("captures", data) if isinstance(data, dict) else data
-        if isinstance(entries, dict):
-            entries = [{"file": k, **(v if isinstance(v, dict) else {})} for k, v in entries.items()]
-        for entry in entries or []:
-            if not isinstance(entry, dict):
-                continue
-            name = str(entry.get("file") or entry.get("name") or entry.get("path") or "")
-            if "regist" in (name + json.dumps(entry)).lower():
-                candidates.append(folder / name)
-    candidates += sorted(folder.glob("*regist*.pcap*")) if folder.exists() else []
+        for entry in data.get("captures", []) if isinstance(data, dict) else []:
+            if isinstance(entry, dict) and "REGISTER" in " ".join(map(str, entry.get("shows", []))):
+                candidates.append(root / str(entry.get("file", "")))
     for path in candidates:
         if path.is_file():
             return path
-    from toipkit.errors import ToipkitError
-
-    raise ToipkitError(f"no REGISTER capture found in {folder} (see its manifest.json)")
+    raise ToipkitError(f"no REGISTER capture in {root / 'captures'} "
+                       "(made by scripts/make_captures.py --only register)")
 
 
 def registration_from_capture(path=None, user: str | None = None) -> RegistrationResult:

@@ -160,7 +160,7 @@ def _run_rows(tx: Tx, rows: list[dict[str, str]], fn) -> tuple[list[dict], list[
             done.append(fn(tx, row, number))
         except (ApiError, RowError) as exc:
             tx.conn.execute("ROLLBACK TO SAVEPOINT csv_row")
-            tx._cache.clear()
+            tx.forget_all()
             message = exc.message if isinstance(exc, RowError) else "; ".join(exc.messages)
             errors.append(_row_error(message, row, number))
         finally:

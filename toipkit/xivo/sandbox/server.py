@@ -199,6 +199,7 @@ class App:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes
     server_version = "toipkit-sandbox"
     app: App  # set on the subclass by make_server
 

@@ -180,6 +180,17 @@ class Tx:
         self.rollback_only = False
         self._cache: dict[str, Any] = {}
 
+    def _forget(self, kind: str) -> None:
+        self._cache.pop("all:" + kind, None)
+        self._cache.pop("byid:" + kind, None)
+
+    def _forget_rel(self, rel: str) -> None:
+        self._cache.pop("links:" + rel, None)
+        self._cache.pop("index:" + rel, None)
+
+    def forget_all(self) -> None:
+        self._cache.clear()
+
     # -- meta --------------------------------------------------------------------------------
     def meta(self, key: str, default: str | None = None) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -209,18 +220,18 @@ class Tx:
             "INSERT INTO objects(kind, id, uuid, body) VALUES (?, ?, ?, ?)",
             (kind, new_id, uuid, json.dumps(body)),
         )
-        self._cache.clear()
+        self._forget(kind)
         return new_id
 
     def update(self, kind: str, obj_id: int, body: dict) -> None:
         self.conn.execute(
             "UPDATE objects SET body=? WHERE kind=? AND id=?", (json.dumps(body), kind, obj_id)
         )
-        self._cache.clear()
+        self._forget(kind)
 
     def delete(self, kind: str, obj_id: int) -> None:
         self.conn.execute("DELETE FROM objects WHERE kind=? AND id=?", (kind, obj_id))
-        self._cache.clear()
+        self._forget(kind)
 
     def get(self, kind: str, obj_id: int) -> dict | None:
         row = self.conn.execute(
@@ -250,7 +261,22 @@ class Tx:
         return self._cache[key]
 
     def find(self, kind: str, **fields: Any) -> list[dict]:
-        return [o for o in self.all(kind) if all(o.get(k) == v for k, v in fields.items())]
+        """Objects whose body fields equal the given values (evaluated by SQLite)."""
+        if ("all:" + kind) in self._cache:
+            return [o for o in self.all(kind) if all(o.get(k) == v for k, v in fields.items())]
+        sql = "SELECT id, uuid, body FROM objects WHERE kind=?"
+        args: list[Any] = [kind]
+        for name, value in fields.items():
+            if not name.isidentifier():
+                raise ValueError(name)
+            if value is None:
+                sql += f" AND json_extract(body, '$.{name}') IS NULL"
+            else:
+                sql += f" AND json_extract(body, '$.{name}') = ?"
+                args.append(value)
+        rows = self.conn.execute(sql + " ORDER BY id", args).fetchall()
+        return [o for o in (_row(r) for r in rows)
+                if o is not None and all(o.get(k) == v for k, v in fields.items())]
 
     def count(self, kind: str) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM objects WHERE kind=?", (kind,)).fetchone()[0]
@@ -261,7 +287,7 @@ class Tx:
             "INSERT OR REPLACE INTO links(rel, a, b, pos, extra) VALUES (?, ?, ?, ?, ?)",
             (rel, a, b, pos, json.dumps(extra) if extra is not None else None),
         )
-        self._cache.clear()
+        self._forget_rel(rel)
 
     def unlink(self, rel: str, a: int | None = None, b: int | None = None) -> None:
         if a is not None and b is not None:
@@ -270,7 +296,7 @@ class Tx:
             self.conn.execute("DELETE FROM links WHERE rel=? AND a=?", (rel, a))
         elif b is not None:
             self.conn.execute("DELETE FROM links WHERE rel=? AND b=?", (rel, b))
-        self._cache.clear()
+        self._forget_rel(rel)
 
     def links(self, rel: str) -> list[tuple[int, int, int, dict | None]]:
         """All links of one relation as (a, b, pos, extra), ordered by a, pos."""
@@ -284,11 +310,22 @@ class Tx:
             ]
         return self._cache[key]
 
+    def _index(self, rel: str) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+        key = "index:" + rel
+        if key not in self._cache:
+            fwd: dict[int, list[int]] = {}
+            back: dict[int, list[int]] = {}
+            for a, b, _p, _e in self.links(rel):
+                fwd.setdefault(a, []).append(b)
+                back.setdefault(b, []).append(a)
+            self._cache[key] = (fwd, back)
+        return self._cache[key]
+
     def targets(self, rel: str, a: int) -> list[int]:
-        return [b for (x, b, _p, _e) in self.links(rel) if x == a]
+        return list(self._index(rel)[0].get(a, ()))
 
     def sources(self, rel: str, b: int) -> list[int]:
-        return [a for (a, y, _p, _e) in self.links(rel) if y == b]
+        return list(self._index(rel)[1].get(b, ()))
 
     def link_extra(self, rel: str, a: int, b: int) -> dict | None:
         for x, y, _p, extra in self.links(rel):
