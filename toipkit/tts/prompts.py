@@ -13,6 +13,7 @@ each prompt: sound name → text → files → duration.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -259,10 +260,30 @@ def tts_duration(text: str, lang: str = "fr", *, engine: str | Engine = "auto",
 
 
 def _copy_atomic(src: Path, dst: Path) -> None:
+    """Put the cached file ``src`` at ``dst`` atomically.
+
+    A hard link when possible (cache and output on the same file system): no data copied, and a
+    destination already linked to the same cache entry is left alone, so re-rendering a sounds
+    folder costs a ``stat`` per file. Cache entries are never modified in place (new content
+    gets a new key), so sharing the inode is safe as long as nobody edits the output in place.
+    """
+    try:
+        if dst.exists() and os.path.samefile(src, dst):
+            return
+    except OSError:
+        pass
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
+    try:
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 # ---------------------------------------------------------------------------------------------
