@@ -27,6 +27,7 @@ PCAP_MAGICS = {
     b"\xa1\xb2\x3c\x4d": (">", 1),
 }
 PCAPNG_SHB = 0x0A0D0D0A
+TS_LIMIT = 1 << 62  # absurd timestamps are clamped (int64 ns)
 
 
 @dataclass
@@ -61,10 +62,11 @@ def _open_error(path, message, frame=None, offset=None):
     return CaptureFormatError(message, frame=frame, offset=offset, path=str(path))
 
 
-def iter_batches(path, state: ReadState | None = None, chunk_size: int = CHUNK_SIZE,
+def iter_batches(path, state: ReadState | None = None, chunk_size: int | None = None,
                  progress=None) -> Iterator[Batch]:
     """Yield ``Batch`` objects for the capture at ``path`` (pcap or pcapng)."""
     state = state if state is not None else ReadState()
+    chunk_size = chunk_size or CHUNK_SIZE
     try:
         fh = open(path, "rb")
     except OSError as exc:
@@ -248,7 +250,8 @@ def _iter_pcapng(fh, path, state: ReadState, chunk_size: int, progress) -> Itera
                     offs.append(body + 20)
                     caps.append(cap)
                     lts.append(lt)
-                    tss.append((ts * mult) // div + tsoff)
+                    v = (ts * mult) // div + tsoff
+                    tss.append(v if -TS_LIMIT < v < TS_LIMIT else TS_LIMIT)
                 elif btype == 3:  # simple packet block: no timestamp, interface 0
                     if not ifaces:
                         bad = "simple packet block before any interface description"
