@@ -193,6 +193,11 @@ def _stop_sandbox_server(toipkit_home: Path) -> None:
                 log.debug("sandbox stop %s: %s", data_dir, exc)
 
 
+def _keep_work() -> bool:
+    """TOIPKIT_GRADING_KEEP_WORK=1 keeps the per-submission folders (debugging the grader)."""
+    return os.environ.get("TOIPKIT_GRADING_KEEP_WORK") == "1"
+
+
 def _read_pid(path: Path) -> int | None:
     try:
         return int(path.read_text().strip())
@@ -318,7 +323,7 @@ def run_one(sub: Submission, settings: _Settings, slot: int) -> tuple[report.Sub
     status, note = "ok", ""
     if timed_out:
         status, note = "timeout", f"notebook stopped after {report.fmt(settings.timeout)} s"
-    elif "CellTimeoutError" in errors:
+    elif "CellTimeoutError" in errors or worker_result.get("timeouts"):
         status, note = "timeout", f"a cell ran longer than {report.fmt(settings.cell_timeout)} s"
     elif "MemoryError" in errors:
         status, note = "memory", f"memory limit ({settings.memory_mb} MB) reached"
@@ -326,9 +331,7 @@ def run_one(sub: Submission, settings: _Settings, slot: int) -> tuple[report.Sub
         status, note = "memory", "kernel died (memory limit or crash)"
     elif worker_result.get("status") != "ok" or executed is None:
         status, note = "error", "the notebook could not be executed"
-    if settings.isolate and os.environ.get("TOIPKIT_GRADING_KEEP_WORK") != "1":
-        shutil.rmtree(box, ignore_errors=True)
-    elif os.environ.get("TOIPKIT_GRADING_KEEP_WORK") != "1":
+    if not _keep_work():
         shutil.rmtree(box, ignore_errors=True)
     return finish(status, note, executed, exercises, error_cells, replacements)
 
@@ -451,7 +454,8 @@ def grade(
             log.info("hidden from student code: %s", ", ".join(hide))
         results = _run_all(subs, settings, workers, progress, out_path, lab_id)
     finally:
-        shutil.rmtree(run_root, ignore_errors=True)
+        if not _keep_work():
+            shutil.rmtree(run_root, ignore_errors=True)
         seconds = round(time.monotonic() - started, 3)
         log.info("done in %.1f s", seconds)
         log.removeHandler(handler)

@@ -57,9 +57,22 @@ def run(spec: dict) -> dict:
     # nbformat's schema validation pulls jsonschema's URI grammar (about a second of import
     # time per process); the grader does not need that format check.
     sys.modules.setdefault("rfc3987_syntax", None)
+    import nbformat
     import papermill
     from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
+
+    timeouts: list[int] = []
+
+    def on_cell_executed(cell, cell_index, execute_reply):
+        # nbclient answers a timed-out cell with our error_on_timeout reply but adds no output;
+        # make the timeout visible in the notebook (and to the grader).
+        content = (execute_reply or {}).get("content", {})
+        if content.get("ename") == TIMEOUT_ENAME:
+            timeouts.append(cell_index)
+            cell.outputs.append(nbformat.v4.new_output(
+                "error", ename=TIMEOUT_ENAME, evalue=content.get("evalue", ""),
+                traceback=list(content.get("traceback", []))))
 
     try:
         papermill.execute_notebook(
@@ -74,6 +87,7 @@ def run(spec: dict) -> dict:
             execution_timeout=spec.get("cell_timeout"),
             allow_errors=True,
             interrupt_on_timeout=True,
+            on_cell_executed=on_cell_executed,
             error_on_timeout={
                 "ename": TIMEOUT_ENAME,
                 "evalue": f"cell stopped after {spec.get('cell_timeout')} s",
@@ -87,6 +101,7 @@ def run(spec: dict) -> dict:
     except Exception as exc:  # report, the grader decides
         result.update(status="error", detail=f"{type(exc).__name__}: {exc}")
         traceback.print_exc()
+    result["timeouts"] = timeouts
     return result
 
 

@@ -1,0 +1,266 @@
+"""End-to-end grading of synthetic submissions built from real teacher notebooks.
+
+The fixture lab (tests/grading/fixtures) and lab 00 get the whole matrix (perfect, partial,
+untouched, syntax error, infinite loop, memory bomb, deleted / edited check cells, reads
+solutions, stderr, wrong lab); other labs found in solutions/ get a smoke run.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from grading_synthetic import BUILDERS, Expected, perfect, reads_solutions, untouched, wrong_lab
+
+from toipkit.course import lab_id_of, lab_notebooks
+from toipkit.grading import grade, load_lab
+from toipkit.grading.sandbox import can_drop_privileges
+from toipkit.paths import repo_root
+
+HERE = Path(__file__).resolve().parent
+FIXTURE_SOLUTIONS = HERE / "fixtures" / "solutions"
+REPO_SOLUTIONS = repo_root() / "solutions"
+FULL_MATRIX_LABS = {"90", "00"}
+SECRET_ENV = "TOIPKIT_GRADING_TEST_TOKEN"
+SECRET_ENV_VALUE = "tok-7f3a9c1e5b"
+HIDDEN_WORD = "sesame-cache"
+ISOLATED = can_drop_privileges()
+
+
+def _labs():
+    labs = [pytest.param(("90", FIXTURE_SOLUTIONS), id="fixture-90")]
+    for path in lab_notebooks(REPO_SOLUTIONS) if REPO_SOLUTIONS.is_dir() else []:
+        lab_id = lab_id_of(path)
+        marks = [] if lab_id in FULL_MATRIX_LABS else [pytest.mark.slow]
+        labs.append(pytest.param((lab_id, REPO_SOLUTIONS), id=f"lab-{lab_id}", marks=marks))
+    return labs
+
+
+def _secrets(teacher, lab):
+    """Perfect answers plus a cell printing what it can find: env secret, hidden input, cwd."""
+    nb, expected = perfect(teacher, lab)
+    code = (f"import os\nprint('token:', os.environ.get({SECRET_ENV!r}))\n"
+            "print('cwd:', os.getcwd())\n"
+            "print('word:', globals().get('secret_word'))")
+    nb.cells.append(nbformat.v4.new_code_cell(code))
+    return nb, expected
+
+
+@pytest.fixture(scope="module", params=_labs())
+def graded(request, tmp_path_factory):
+    lab_id, solutions = request.param
+    lab = load_lab(lab_id, solutions)
+    teacher = nbformat.read(lab.path, as_version=4)
+    base = tmp_path_factory.mktemp(f"grade-{lab_id}")
+    subs = base / "submissions"
+    subs.mkdir()
+    if lab_id in FULL_MATRIX_LABS:
+        builders = dict(BUILDERS)
+        builders["readsol"] = lambda t, lb: reads_solutions(t, lb, str(lab.path), ISOLATED)
+        builders["secrets"] = _secrets
+    else:
+        builders = {"perfect": perfect, "untouched": untouched, "wronglab": wrong_lab}
+    expected: dict[str, Expected] = {}
+    for name, build in builders.items():
+        nb, expected[name] = build(teacher, lab)
+        nbformat.write(nb, subs / f"{name}.ipynb")
+    params = base / "grading.yaml"
+    params.write_text(f"parameters:\n  secret_word: {HIDDEN_WORD}\n" if lab_id == "90" else "",
+                      encoding="utf-8")
+    old = os.environ.get(SECRET_ENV)
+    os.environ[SECRET_ENV] = SECRET_ENV_VALUE
+    try:
+        report = grade([subs], lab_id, params=params, solutions=solutions, out=base / "out",
+                       workers=2, cell_timeout=10, timeout=120, memory_mb=1024, progress=False)
+    finally:
+        if old is None:
+            os.environ.pop(SECRET_ENV, None)
+        else:
+            os.environ[SECRET_ENV] = old
+    return report, expected, lab, teacher
+
+
+def test_every_submission_gets_its_score_and_status(graded):
+    report, expected, lab, _ = graded
+    assert {r.student for r in report.results} == set(expected)
+    problems = []
+    for result in report.results:
+        want = expected[result.student]
+        got = {e.exercise for e in result.exercises if e.passed}
+        points = sum(lab.points[name] for name in want.passing)
+        if got != want.passing or result.status != want.status or result.total != points:
+            problems.append(f"{result.student}: got {sorted(got)} {result.status} {result.total}, "
+                            f"want {sorted(want.passing)} {want.status} {points} ({result.note})")
+    assert not problems, "\n".join(problems)
+
+
+def test_grades_csv_has_points_row_then_students(graded):
+    report, expected, lab, _ = graded
+    with open(report.out / "grades.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows[0]["student"] == "points-possible"
+    assert float(rows[0]["total"]) == lab.total_points()
+    assert [r["student"] for r in rows[1:]] == sorted(expected)
+    for row in rows[1:]:
+        assert float(row["total"]) == sum(float(row[name]) for name in lab.points)
+        assert row["status"] in {"ok", "timeout", "memory", "error", "wrong-lab"}
+
+
+def _expected_literals(lab) -> set[str]:
+    """Expected values written in the official check cells (3rd argument or expected=)."""
+    import ast
+
+    values = set()
+    for check in lab.checks:
+        for node in ast.walk(ast.parse(check.source)):
+            if isinstance(node, ast.Call):
+                args = list(node.args[2:3]) + [k.value for k in node.keywords if k.arg == "expected"]
+                for arg in args:
+                    try:
+                        value = ast.literal_eval(arg)
+                    except ValueError:
+                        continue
+                    items = value if isinstance(value, (set, list, tuple)) else [value]
+                    values.update(str(v) for v in items)
+    return {v for v in values if len(v) >= 2}
+
+
+def _review_section(text: str) -> str:
+    """The per-exercise part of a feedback file (the header holds notes and percentages)."""
+    for marker in ("## À revoir", "<h2>À revoir</h2>"):
+        if marker in text:
+            return text.split(marker, 1)[1]
+    return ""
+
+
+def test_feedback_never_shows_expected_values(graded):
+    report, _, lab, _ = graded
+    hidden = _expected_literals(lab)
+    if lab.lab_id == "90":
+        hidden |= {HIDDEN_WORD, HIDDEN_WORD.upper(), "42"}
+    feedback = sorted((report.out / "feedback").glob("*.*"))
+    assert len(feedback) == 2 * len(report.results)
+    for path in feedback:
+        text = path.read_text(encoding="utf-8")
+        assert HIDDEN_WORD not in text and HIDDEN_WORD.upper() not in text
+        review = _review_section(text)
+        for value in hidden:
+            assert not re.search(rf"(?<![\w.]){re.escape(value)}(?![\w.])", review), (path.name, value)
+
+
+def test_feedback_gives_hints_for_missed_exercises(graded):
+    report, _, lab, teacher = graded
+    text = (report.out / "feedback" / "untouched.md").read_text(encoding="utf-8")
+    assert "0 / " in text and "Indice" in text or "La vérification a échoué" in text
+    html = (report.out / "feedback" / "untouched.html").read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "TP " + lab.lab_id in html
+
+
+def test_kept_notebooks_are_scrubbed(graded):
+    report, expected, lab, _ = graded
+    if "secrets" not in expected:
+        pytest.skip("smoke run")
+    text = (report.out / "notebooks" / "secrets.ipynb").read_text(encoding="utf-8")
+    nb = nbformat.reads(text, as_version=4)
+    assert "papermill" not in nb.metadata
+    assert not any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
+    assert SECRET_ENV_VALUE not in text  # not passed down at all
+    assert "token: None" in text
+    assert "cwd: <submission>" in text
+    assert "/tmp/" not in text and "toipkit-grade-" not in text
+    if lab.lab_id == "90":
+        assert HIDDEN_WORD not in text and "word: <hidden>" in text
+
+
+def test_run_log_written(graded):
+    report, expected, _, _ = graded
+    log = (report.out / "grading.log").read_text(encoding="utf-8")
+    for student in expected:
+        assert f"{student}: " in log
+
+
+@pytest.mark.skipif(not ISOLATED, reason="isolation needs root on Linux")
+def test_student_code_cannot_read_instructor_files(tmp_path):
+    """A probing submission: solutions/, grading.yaml, output folder, other submissions."""
+    lab = load_lab("90", FIXTURE_SOLUTIONS)
+    teacher = nbformat.read(lab.path, as_version=4)
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    out = tmp_path / "out"
+    params = tmp_path / "instructor" / "grading.yaml"
+    params.parent.mkdir()
+    params.write_text("parameters:\n  secret_word: zz-top-secret\n", encoding="utf-8")
+    targets = [str(lab.path), str(params), str(out), str(subs / "other.ipynb"),
+               str(repo_root() / ".git" / "HEAD")]
+    probe = (
+        "import os\nresults = {}\n"
+        f"for target in {targets!r}:\n"
+        "    try:\n"
+        "        if os.path.isdir(target):\n"
+        "            results[target] = len(os.listdir(target))\n"
+        "        else:\n"
+        "            results[target] = len(open(target, 'rb').read())\n"
+        "    except OSError as exc:\n"
+        "        results[target] = type(exc).__name__\n"
+        "for target, value in results.items():\n"
+        "    print(target, '=>', value)\n"
+        "print('uid', os.getuid())"
+    )
+    nb, _ = perfect(teacher, lab)
+    nb.cells.append(nbformat.v4.new_code_cell(probe))
+    nbformat.write(nb, subs / "probe.ipynb")
+    nbformat.write(nb, subs / "other.ipynb")
+    report = grade([subs], "90", params=params, solutions=FIXTURE_SOLUTIONS, out=out, workers=2,
+                   cell_timeout=20, timeout=60, progress=False)
+    assert report.result("probe").status == "ok"
+    executed = nbformat.read(out / "notebooks" / "probe.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for o in executed.cells[-1].outputs)
+    assert "uid 0" not in printed
+    values = dict(line.split(" => ") for line in printed.splitlines() if " => " in line)
+    assert len(values) == len(targets), printed
+    for target, value in values.items():
+        # Covered folders look empty; files are gone, empty or unreadable.
+        assert value in {"0", "FileNotFoundError", "PermissionError"}, (target, value)
+
+
+def test_rerun_gives_identical_grades(tmp_path):
+    lab = load_lab("90", FIXTURE_SOLUTIONS)
+    teacher = nbformat.read(lab.path, as_version=4)
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for name in ("perfect", "partial", "untouched"):
+        nb, _ = BUILDERS[name](teacher, lab)
+        nbformat.write(nb, subs / f"{name}.ipynb")
+    outputs = []
+    for run in (1, 2):
+        report = grade([subs], "90", solutions=FIXTURE_SOLUTIONS, out=tmp_path / f"out{run}",
+                       workers=2, cell_timeout=20, timeout=60, progress=False)
+        outputs.append([(report.out / name).read_text(encoding="utf-8")
+                        for name in ("grades.csv", "details.csv", "feedback/partial.md")])
+    assert outputs[0] == outputs[1]
+
+
+def test_whole_notebook_timeout_keeps_earlier_exercises(tmp_path):
+    """A loop that outlives the notebook limit: the process tree is killed, earlier checks count."""
+    lab = load_lab("90", FIXTURE_SOLUTIONS)
+    teacher = nbformat.read(lab.path, as_version=4)
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    nb, expected = BUILDERS["loop"](teacher, lab)
+    # Ignore interrupts and leave a detached child behind: only a kill of the tree stops it.
+    for cell in nb.cells:
+        if cell.source.startswith("while True:"):
+            cell.source = ("import subprocess, signal\n"
+                           "subprocess.Popen(['sleep', '300'], start_new_session=True)\n"
+                           "signal.signal(signal.SIGINT, signal.SIG_IGN)\n" + cell.source)
+    nbformat.write(nb, subs / "stubborn.ipynb")
+    report = grade([subs], "90", solutions=FIXTURE_SOLUTIONS, out=tmp_path / "out", workers=1,
+                   cell_timeout=60, timeout=8, progress=False)
+    result = report.result("stubborn")
+    assert result.status == "timeout"
+    assert {e.exercise for e in result.exercises if e.passed} == expected.passing
+    assert report.seconds < 40
