@@ -555,8 +555,8 @@ def dtmf_digits(path: Path) -> str:
 
 
 def describe(spec: Spec, path: Path, info: dict) -> dict:
-    rtp_text = tshark("-q", "-r", str(path), "-z", "rtp,streams")
-    sip_text = tshark("-q", "-r", str(path), "-z", "sip,stat")
+    rtp_text = tshark("-n", "-q", "-r", str(path), "-z", "rtp,streams")
+    sip_text = tshark("-n", "-q", "-r", str(path), "-z", "sip,stat")
     frames = int(tshark("-r", str(path), "-T", "fields", "-e", "frame.number").split()[-1])
     rows = [ln for ln in rtp_text.splitlines()[2:-1] if ln.strip()]
     msgs = sip_messages(path)
