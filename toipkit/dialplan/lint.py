@@ -488,7 +488,7 @@ class _Linter:
         elif name in ("i", "t") and la in _PROMPT_APPS:
             back = "s,1"
             self.at("dead-end", last, column=last.app_column, app=last.app, ext=name, back=back)
-        if name in ("t", "i"):
+        if name == "t":
             self._loop_check(ctx, ex)
 
     def _loop_check(self, ctx: Context, ex: Extension):

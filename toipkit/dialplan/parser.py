@@ -589,6 +589,9 @@ def parse(text: str, filename: str | os.PathLike | None = None, lenient: bool = 
         reader.stack.append(os.path.realpath(str(filename)))
     reader.read_text(text, name, basedir)
     _Loader(reader, dp).load()
+    order = {f: i for i, f in enumerate(dp.files)}
+    dp.errors.sort(key=lambda e: (order.get(e.file, len(order)), e.line or 0, e.column or 0))
+    dp.issues.sort(key=lambda e: (order.get(e.file, len(order)), e.line or 0, e.column or 0))
     return dp
 
 

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from toipkit.paths import data_path
+
+REPO = Path(__file__).resolve().parents[2]
+HANDOUT = REPO.parent / "shared" / "seed" / "000_b4c507750b56f12a.txt"
+
+# Handout line of the first line of each stored file (file line n = handout line n + offset).
+S15_OFFSET = 152
+S17_OFFSET = 187
+
+XIVO_DIRECTORY = {
+    "201": {"kind": "group", "name": "accueil", "members": ["101", "102"]},
+    "202": {"kind": "group", "name": "support", "members": ["103"]},
+    "203": {"kind": "group", "name": "communication", "members": ["104"]},
+    "200": {"kind": "group", "name": "technique", "members": ["103"]},
+    "101": {"kind": "user", "name": "Geralt Deriv"},
+    "102": {"kind": "user", "name": "Judy Alvarez"},
+    "103": {"kind": "user", "name": "Panam Palmer"},
+    "104": {"kind": "user", "name": "Evelyn Parker"},
+    "105": {"kind": "user", "name": "Hanako Arasaka"},
+    "301": {"kind": "conference", "name": "Afterlife"},
+}
+
+
+@pytest.fixture
+def dialplans() -> Path:
+    return data_path("dialplans")
+
+
+@pytest.fixture
+def directory():
+    return dict(XIVO_DIRECTORY)
+
+
+@pytest.fixture
+def handout_text() -> str:
+    if not HANDOUT.exists():
+        pytest.skip("../shared handout not available")
+    return HANDOUT.read_text(encoding="utf-8")

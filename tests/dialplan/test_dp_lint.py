@@ -1,0 +1,147 @@
+"""Every problem of the handout's dialplans is reported at its line; fixed versions are clean."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import S15_OFFSET, S17_OFFSET
+
+from toipkit.dialplan import lint, parse, parse_file
+
+# (rule, handout line) — see the reference note A6 and docs/dialplan.md.
+S15_EXPECTED = {
+    ("removed-app", 159),  # SetGlobalVar removed in 1.6
+    ("sounds-path", 159),  # /var/asterisk/sounds/ is not Asterisk's sounds folder
+    ("background-no-wait", 160),  # accueil: Background with nothing after it
+    ("variable-unset", 160),  # ${sounds_path} only set by the missing SetGlobalVar
+    ("dead-end", 162),  # i: Playback then autofallthrough hangup
+    ("variable-unset", 162),
+    ("t-unreachable", 163),  # no WaitExten: t never fires
+    ("endless-loop", 163),  # t -> s,1 without a retry counter
+    ("ivr-no-i", 165),  # menu: keys other than 1,2,3 hang up
+    ("ivr-no-t", 165),
+    ("background-no-wait", 166),
+    ("variable-unset", 166),
+    ("goto-context", 167),  # [appel] undefined
+    ("goto-context", 168),  # [message] undefined
+    ("goto-context", 169),  # [support] undefined
+}
+
+S17_EXPECTED = {
+    ("explicit-numbering", 189),  # s,1..s,9 hand-numbered
+    ("external-dependency", 191),  # googletts.agi needs Internet, perl, sox, mpg123
+    ("say-language", 200), ("say-language", 204), ("say-language", 208),
+    ("say-language", 212), ("say-language", 216), ("say-language", 223),
+    ("goto-context", 201), ("goto-context", 205), ("goto-context", 209),  # no [default] here
+    ("goto-context", 213), ("goto-context", 217),
+    ("explicit-numbering", 220),
+    ("goto-label-is-extension", 221),  # ?say_star = label of the current extension
+    ("goto-label-is-extension", 222),  # ?say_hash
+    ("goto-arguments", 224), ("goto-arguments", 228),  # Goto(ivr,say_invalid) = ext ivr
+    ("goto-arguments", 232),
+    ("endless-loop", 239),  # t -> s,3 forever
+}
+
+
+def found(findings, offset):
+    return {(f.rule, f.line + offset) for f in findings}
+
+
+def test_s15_every_problem_at_its_line(dialplans):
+    fs = lint(parse_file(dialplans / "handout-s15.conf"))
+    assert found(fs, S15_OFFSET) == S15_EXPECTED
+
+
+def test_s17_every_problem_at_its_line(dialplans):
+    fs = lint(parse_file(dialplans / "handout-s17-ivr.conf"))
+    assert found(fs, S17_OFFSET) == S17_EXPECTED
+
+
+def test_whole_handout_file(dialplans):
+    """§15 and §17 in one extensions.conf, as a student would type them."""
+    s15 = (dialplans / "handout-s15.conf").read_text(encoding="utf-8")
+    s17 = (dialplans / "handout-s17-ivr.conf").read_text(encoding="utf-8")
+    dp = parse(s15 + "\n" + s17, filename="extensions.conf")
+    n15 = s15.count("\n") + 1
+    fs = lint(dp)
+    got = {(f.rule, f.line + (S15_OFFSET if f.line <= n15 else 188 - (n15 + 1)))
+           for f in fs}
+    expected = set(S15_EXPECTED)
+    for rule, line in S17_EXPECTED:
+        if rule == "goto-context":
+            rule = "goto-extension"  # [default] exists now, but has only 100
+        expected.add((rule, line))
+    expected.add(("orphan-context", 188))  # nothing leads to [ivr]
+    assert got == expected
+
+
+def test_at_least_nine_distinct_errors(dialplans):
+    errors = set()
+    for name, off in (("handout-s15.conf", S15_OFFSET), ("handout-s17-ivr.conf", S17_OFFSET)):
+        for f in lint(parse_file(dialplans / name)):
+            if f.severity in ("error", "warning"):
+                errors.add((f.rule, f.line + off))
+    assert len(errors) >= 9
+
+
+def test_handout_matches_seed(dialplans, handout_text):
+    lines = handout_text.split("\n")
+    for name, off in (("handout-s15.conf", S15_OFFSET), ("handout-s17-ivr.conf", S17_OFFSET)):
+        stored = (dialplans / name).read_text(encoding="utf-8").rstrip("\n").split("\n")
+        assert stored == lines[off:off + len(stored)]
+
+
+@pytest.mark.parametrize("name", ["fixed-s15.conf", "fixed-s17-ivr.conf"])
+def test_fixed_versions_are_clean(dialplans, directory, name):
+    fs = lint(parse_file(dialplans / name), directory=directory)
+    assert [f for f in fs if f.severity != "info"] == []
+
+
+def test_fixed_without_directory_reports_xivo_numbers(dialplans):
+    fs = lint(parse_file(dialplans / "fixed-s17-ivr.conf"))
+    assert {f.rule for f in fs if f.severity == "error"} == {"goto-extension"}
+
+
+def test_messages_in_both_languages(dialplans):
+    dp = parse_file(dialplans / "handout-s15.conf")
+    fr = lint(dp, lang="fr")
+    en = lint(dp, lang="en")
+    assert [(f.rule, f.line) for f in fr] == [(f.rule, f.line) for f in en]
+    removed_fr = next(f for f in fr if f.rule == "removed-app")
+    removed_en = next(f for f in en if f.rule == "removed-app")
+    assert "n'existe plus" in removed_fr.message and "no longer exists" in removed_en.message
+    assert "Set(GLOBAL(" in removed_fr.hint
+    assert removed_fr.column == 14
+
+
+def test_other_rules():
+    dp = parse("""[default]
+exten => 100,1,Answer()
+exten => 100,3,Hangup()
+exten => 200,2,NoOp()
+exten => 300,1,Backgroud(x)
+exten => 400,1,Wait,2
+exten => 500,1,Macro(foo)
+exten => 600,1,MeetMe(1)
+exten => 700,1,Goto(nowhere,1)
+exten => 800,1,Goto(100,7)
+exten => 900,1,Goto(100,lab)
+exten => 901,1,Playback(/tmp/x.wav)
+exten => 902,1,Goto(default, 100, 1)
+include => missing
+[other]
+exten => _.,1,NoOp()
+""")
+    rules = {(f.rule, f.line) for f in lint(dp, lang="en")}
+    for expected in [("priority-gap", 3), ("missing-priority-1", 4), ("unknown-app", 5),
+                     ("old-syntax", 6), ("removed-app", 7), ("deprecated-app", 8),
+                     ("goto-extension", 9), ("goto-priority", 10), ("goto-label", 11),
+                     ("pattern-catchall", 16), ("sounds-path", 12), ("sound-extension", 12),
+                     ("goto-whitespace", 13), ("include-context", 14)]:
+        assert expected in rules, expected
+
+
+def test_findings_frame_and_markdown(dialplans):
+    fs = lint(parse_file(dialplans / "handout-s15.conf"))
+    df = fs.to_frame()
+    assert list(df.columns[:5]) == ["line", "column", "severity", "rule", "message"]
+    assert "removed-app" in fs._repr_markdown_()

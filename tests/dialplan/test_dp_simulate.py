@@ -1,0 +1,270 @@
+"""Simulated calls give Asterisk's outcome (reference note A3/A6)."""
+
+from __future__ import annotations
+
+import pytest
+
+from toipkit.dialplan import DirectoryEntry, Sound, parse, parse_file, simulate
+from toipkit.dialplan.expr import evaluate, substitute
+
+KEYS = list("0123456789*#")
+
+
+def tts(text, lang):
+    return 0.1 * len(text)
+
+
+@pytest.fixture
+def buggy_ivr(dialplans):
+    return parse_file(dialplans / "handout-s17-ivr.conf")
+
+
+@pytest.fixture
+def fixed_ivr(dialplans):
+    return parse_file(dialplans / "fixed-s17-ivr.conf")
+
+
+# --- buggy [ivr] (handout §17) -----------------------------------------------------------------
+
+BUGGY_LAST = {
+    "1": "1@ivr:2", "2": "2@ivr:2", "3": "3@ivr:2", "4": "4@ivr:2", "5": "5@ivr:2",
+    "0": "0@ivr:5", "6": "6@ivr:5", "7": "7@ivr:5", "8": "8@ivr:5", "9": "9@ivr:5",
+    "*": "*@ivr:2", "#": "#@ivr:3",
+}
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_buggy_ivr_each_key_hangs_up(buggy_ivr, key):
+    t = simulate(buggy_ivr, "ivr", "s", dtmf=key, tts_duration=tts, lang="en")
+    assert t.outcome == "hangup"
+    # The key interrupts the first googletts prompt: SET EXTENSION <key>, SET PRIORITY 1.
+    assert t.path[:4] == ["s@ivr:1", "s@ivr:2", "s@ivr:3", f"{key}@ivr:1"]
+    assert t.path[-1] == BUGGY_LAST[key]
+    if key in "12345":
+        assert "sent to invalid extension but no invalid handler" in t.reason
+    elif key in "*#":
+        label = "say_star" if key == "*" else "say_hash"
+        assert f"Priority '{label}' must be a number > 0, or valid label" in t.reason
+    else:
+        assert "Priority 'say_invalid' must be a number > 0" in t.reason
+        assert "extension ivr" in t.reason
+
+
+def test_buggy_ivr_key_1_with_xivo_directory_rings_group(buggy_ivr, directory):
+    t = simulate(buggy_ivr, "ivr", "s", dtmf="1", directory=directory, lang="en")
+    assert t.outcome == "dial"
+    assert t.target == "group accueil (201): 101 (Geralt Deriv), 102 (Judy Alvarez)"
+
+
+def test_buggy_ivr_timeout_loops_forever(buggy_ivr):
+    t = simulate(buggy_ivr, "ivr", "s", dtmf="", tts_duration=tts, max_steps=200)
+    assert t.outcome == "step-limit"
+    assert t.path.count("t@ivr:1") >= 10
+    # WaitExten() uses TIMEOUT(response)=20 set at s,2.
+    wait = next(s for s in t.steps if s.app == "WaitExten")
+    assert wait.duration == 20
+
+
+def test_buggy_ivr_key_after_prompts(buggy_ivr):
+    """A key pressed during WaitExten, after all the prompts."""
+    t = simulate(buggy_ivr, "ivr", "s", dtmf=[(30.0, "2")], tts_duration=tts, lang="en")
+    wait = next(s for s in t.steps if s.app == "WaitExten")
+    prompts = sum(s.duration for s in t.steps if s.app == "agi")
+    assert wait.start == pytest.approx(prompts)
+    assert wait.elapsed == pytest.approx(30.0) and wait.digits == "2"
+    assert t.outcome == "hangup" and t.path[-1] == "2@ivr:2"
+
+
+# --- fixed [ivr] ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("key,target", [
+    ("1", "group accueil (201): 101 (Geralt Deriv), 102 (Judy Alvarez)"),
+    ("2", "group technique (200): 103 (Panam Palmer)"),
+    ("3", "group support (202): 103 (Panam Palmer)"),
+    ("4", "group communication (203): 104 (Evelyn Parker)"),
+    ("5", "105 (Hanako Arasaka)"),
+])
+def test_fixed_ivr_menu_keys_ring(fixed_ivr, directory, key, target):
+    t = simulate(fixed_ivr, "ivr", "s", dtmf=key, directory=directory, lang="en")
+    assert (t.outcome, t.target) == ("dial", target)
+
+
+@pytest.mark.parametrize("key", list("06789*#"))
+def test_fixed_ivr_invalid_keys_return_to_menu(fixed_ivr, directory, key):
+    t = simulate(fixed_ivr, "ivr", "s", dtmf=key, directory=directory, tts_duration=tts)
+    assert "say_invalid@ivr:1" in t.path
+    after = t.path[t.path.index("say_invalid@ivr:2") + 1]
+    assert after == "s@ivr:5"  # back to the label "menu"
+    if key == "*":
+        assert "say_star@ivr:1" in t.path
+    if key == "#":
+        assert "say_hash@ivr:1" in t.path
+    # then the caller stays silent: three timeouts and goodbye
+    assert t.outcome == "hangup" and t.path[-1] == "fin@ivr:2"
+    assert t.path.count("t@ivr:1") == 3
+
+
+def test_fixed_ivr_timeout_three_tries(fixed_ivr):
+    t = simulate(fixed_ivr, "ivr", "s", dtmf="", tts_duration=tts)
+    assert t.outcome == "hangup"
+    assert t.path.count("t@ivr:1") == 3 and t.path[-1] == "fin@ivr:2"
+    prompts = sum(s.duration for s in t.steps if s.app == "agi")
+    assert t.elapsed == pytest.approx(prompts + 3 * 20)
+
+
+def test_fixed_ivr_without_directory_hangs_up(fixed_ivr):
+    t = simulate(fixed_ivr, "ivr", "s", dtmf="1")
+    assert t.outcome == "hangup" and t.path[-1] == "1@ivr:2"
+
+
+# --- §15 circuit ---------------------------------------------------------------------------------
+
+def test_buggy_circuit_ends_at_setglobalvar(dialplans):
+    dp = parse_file(dialplans / "handout-s15.conf")
+    t = simulate(dp, "default", "100", dtmf="#1", lang="en")
+    assert t.outcome == "hangup"
+    assert t.path == ["100@default:1", "100@default:2", "100@default:3", "s@accueil:1"]
+    assert "No application 'SetGlobalVar' for extension (accueil, s, 1)" in t.reason
+    assert t.elapsed == 4.0
+
+
+def test_circuit_without_setglobalvar_still_fails(dialplans):
+    """Even with SetGlobalVar replaced, no WaitExten: the call ends after the prompt."""
+    text = (dialplans / "handout-s15.conf").read_text(encoding="utf-8")
+    dp = parse(text.replace("SetGlobalVar(sounds_path=/var/asterisk/sounds/)",
+                            "Set(GLOBAL(sounds_path)=custom/)"))
+    t = simulate(dp, "default", "100", dtmf="", sounds={"custom/welcome": Sound("Bienvenue", 2.5)},
+                 lang="en")
+    assert t.outcome == "hangup" and "autofallthrough" in t.reason
+    assert t.elapsed == pytest.approx(6.5)
+    # '#' during the welcome: menu, then '1' during the menu prompt -> [appel] is missing
+    t = simulate(dp, "default", "100", dtmf="#1", lang="en")
+    assert t.path[-1] == "1@menu:1" and "context [appel] does not exist" in t.reason
+    # an invalid key in [menu]: no i
+    t = simulate(dp, "default", "100", dtmf="#5", lang="en")
+    assert "Invalid extension '5', but no rule 'i' or 'e' in context 'menu'" in t.reason
+    # invalid key in [accueil]: i plays the error prompt then falls off the end
+    t = simulate(dp, "default", "100", dtmf="5", lang="en")
+    assert t.path[-1] == "i@accueil:1" and "autofallthrough" in t.reason
+
+
+def test_fixed_circuit_flows(dialplans, directory):
+    dp = parse_file(dialplans / "fixed-s15.conf")
+    sounds = {"custom/welcome": Sound("Bienvenue chez Arasaka", 3.2),
+              "custom/menu": Sound("Tapez 1, 2 ou 3", 4.0),
+              "custom/erreur-saisie": Sound("Erreur de saisie", 1.5),
+              "vm-goodbye": Sound("Au revoir", 1.0)}
+    t = simulate(dp, "default", "100", dtmf="#1", directory=directory, sounds=sounds, lang="en")
+    assert t.outcome == "dial" and t.target == "101 (Geralt Deriv), 102 (Judy Alvarez)"
+    # listen to the whole welcome, then press # during WaitExten, then 1 during the menu
+    t = simulate(dp, "default", "100", dtmf=[(9.0, "#"), (10.0, "1")], directory=directory,
+                 sounds=sounds, lang="en")
+    bg = next(s for s in t.steps if s.app == "Background")
+    assert bg.prompt == "Bienvenue chez Arasaka" and bg.elapsed == pytest.approx(7.2)
+    assert t.outcome == "dial" and t.elapsed == pytest.approx(10.0)
+    # invalid key: error prompt, back to the menu
+    t = simulate(dp, "default", "100", dtmf="#9", directory=directory, sounds=sounds)
+    assert "i@menu:1" in t.path and t.path[t.path.index("i@menu:2") + 1] == "s@menu:2"
+    # silent caller: three timeouts and goodbye
+    t = simulate(dp, "default", "100", dtmf="", sounds=sounds)
+    assert t.outcome == "hangup" and t.path.count("t@accueil:1") == 3
+    assert t.elapsed == pytest.approx(4 + 3 * (3.2 + 5) + 1.0)
+    # missing sound file: Background fails and continues
+    t = simulate(dp, "default", "100", dtmf="", sounds={})
+    assert "BACKGROUNDSTATUS=FAILED" in next(s for s in t.steps if s.app == "Background").outcome
+
+
+# --- semantics details -----------------------------------------------------------------------------
+
+def test_keys_pressed_while_nobody_listens_are_lost():
+    dp = parse("[c]\nexten => s,1,Wait(5)\n same => n,WaitExten(3)\nexten => 1,1,Hangup()\n"
+               "exten => t,1,Busy()\n")
+    t = simulate(dp, "c", "s", dtmf=[(1.0, "1")], lang="en")
+    assert t.outcome == "busy" and "keys lost" in t.reason
+    t = simulate(dp, "c", "s", dtmf=[(6.0, "1")])
+    assert t.path[-1] == "1@c:1"
+
+
+def test_multi_digit_collection_and_digit_timeout():
+    dp = parse("""[c]
+exten => s,1,Set(TIMEOUT(digit)=2)
+ same => n,WaitExten(10)
+exten => 1,1,Hangup()
+exten => 12,1,Busy()
+exten => 123,1,Congestion()
+""")
+    assert simulate(dp, "c", "s", dtmf="123").outcome == "congestion"
+    t = simulate(dp, "c", "s", dtmf="12")  # waits TIMEOUT(digit) for a third digit
+    assert t.outcome == "busy" and t.elapsed == 2.0
+    t = simulate(dp, "c", "s", dtmf=[(1, "1"), (4, "2")])  # 2nd digit too late
+    assert t.outcome == "hangup" and t.elapsed == 3.0
+
+
+def test_autofallthrough_no_waits_for_digits():
+    dp = parse("[general]\nautofallthrough=no\n[c]\nexten => s,1,Answer()\n"
+               "exten => t,1,Busy()\nexten => 5,1,Congestion()\n")
+    t = simulate(dp, "c", "s", dtmf="")
+    assert t.outcome == "busy" and t.elapsed == 10.0
+    assert simulate(dp, "c", "s", dtmf="5").outcome == "congestion"
+
+
+def test_gosub_return_read_and_expressions():
+    dp = parse("""[c]
+exten => s,1,Gosub(sub,s,1(21))
+ same => n,GotoIf($[${GOSUB_RETVAL} = 42]?ok,1:ko,1)
+exten => ok,1,Read(CODE,,4)
+ same => n,GotoIf($["${CODE}" = "1234"]?good,1)
+ same => n,Hangup()
+exten => good,1,Dial(PJSIP/101)
+exten => ko,1,Busy()
+[sub]
+exten => s,1,Return($[${ARG1} * 2])
+""")
+    t = simulate(dp, "c", "s", dtmf="1234", directory={"101": DirectoryEntry("user", "Geralt")},
+                 lang="en")
+    assert t.outcome == "dial" and t.target == "101 (Geralt)"
+    assert simulate(dp, "c", "s", dtmf="9999").outcome == "hangup"
+
+
+def test_h_extension_runs_after_hangup():
+    dp = parse("[c]\nexten => s,1,Hangup()\nexten => h,1,NoOp(bye)\n")
+    t = simulate(dp, "c", "s")
+    assert t.path == ["s@c:1", "h@c:1"] and t.outcome == "hangup"
+
+
+def test_unknown_app_ends_call_known_app_skipped():
+    dp = parse("[c]\nexten => s,1,MixMonitor(x.wav)\n same => n,UserEvent(x)\n"
+               " same => n,Backgroud(x)\n")
+    t = simulate(dp, "c", "s", lang="en")
+    assert t.path == ["s@c:1", "s@c:2", "s@c:3"]
+    assert t.steps[2].outcome == "not simulated, skipped"
+    assert "unknown to Asterisk" in t.reason
+
+
+def test_trace_renderings(buggy_ivr):
+    t = simulate(buggy_ivr, "ivr", "s", dtmf="1")
+    df = t.to_frame()
+    assert list(df["app"])[1:4] == ["Answer", "Set", "agi"]
+    assert "| # |" in t._repr_markdown_()
+    assert 'Executing [s@ivr:1] Answer("SIP/sim-00000001", "")' in t.verbose()
+    assert str(t).startswith("Appel s@ivr : hangup")
+
+
+@pytest.mark.parametrize("expr,result", [
+    ("2 + 2", "4"), ("      2     +       2         ", "4"), ("2 - 4", "-2"),
+    ("4 - 2", "2"), ("-4 - -2", "-2"), ("4 + 2 * 8", "20"), ("(4 + 2) * 8", "48"),
+    ("4 + (2 * 8)", "20"), ("4 + (2 * 8) ? 3 :: 6", "3"), ("4 + 8 / 2", "8"),
+    ("234 > 432", "0"), ("234 < 432", "1"), ("234 <= 432", "1"), ("234 >= 432", "0"),
+    ("234 = 234", "1"), ("234 != 234", "0"), ("234 != 432", "1"), ("1 | 0", "1"),
+    ("0 & 4", "0"), ("3 = 3", "1"), ("!00", "1"), ('"*"="*"', "1"), ('"0"="*"', "0"),
+    ('"011043567857575" : "011(..)"', "04"), ("abc < abd", "1"), ("3 % 2", "1"),
+])
+def test_expressions(expr, result):
+    assert evaluate(expr) == result
+
+
+def test_substitution():
+    look = {"X": "hello", "N": "5"}.get
+    assert substitute("${X:1:3}-${X:-2}", look) == "ell-lo"
+    assert substitute("$[${N} + 1]", look) == "6"
+    assert substitute("${UNSET}x", look) == "x"
