@@ -27,6 +27,7 @@ _EXPORTS = {
     "FORMATS": "toipkit.tts.audio",
     "DEFAULT_FORMATS": "toipkit.tts.audio",
     "get_format": "toipkit.tts.audio",
+    "formats_frame": "toipkit.tts.audio",
     "read_sound": "toipkit.tts.audio",
     "sound_duration": "toipkit.tts.audio",
     "resample": "toipkit.tts.audio",

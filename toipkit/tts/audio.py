@@ -68,6 +68,19 @@ _EXT_TO_FORMAT.update({"ul": FORMATS["ulaw"], "mu": FORMATS["ulaw"], "pcm": FORM
                        "al": FORMATS["alaw"], "raw": FORMATS["sln"], "slin": FORMATS["sln"]})
 
 
+def formats_frame():
+    """The Asterisk sound formats as a table (name, extension, rate, bytes per second)."""
+    import pandas as pd
+
+    french = {"wav": "WAV PCM 16 bits mono", "pcm16": "brut, linéaire 16 bits (petit-boutiste)",
+              "ulaw": "brut, G.711 loi µ (PCMU)", "alaw": "brut, G.711 loi A (PCMA)",
+              "gsm": "brut, GSM 06.10 (trames de 33 octets / 20 ms, via sox)"}
+    rows = [{"format": f.name, "extension": f".{f.ext}", "fréquence (Hz)": f.rate,
+             "octets par seconde": int(f.bytes_per_second), "contenu": french[f.encoding]}
+            for f in FORMATS.values()]
+    return pd.DataFrame(rows)
+
+
 def get_format(name: str) -> SoundFormat:
     """The :class:`SoundFormat` for a name or an extension (``"ulaw"``, ``".ul"``, ``"sln16"``)."""
     key = name.lower().lstrip(".")
