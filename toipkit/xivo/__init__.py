@@ -65,6 +65,7 @@ _EXPORTS = {
     "check_network": "toipkit.xivo.network",
     "check_stanza": "toipkit.xivo.network",
     "vm_checklist": "toipkit.xivo.network",
+    "vm_ok": "toipkit.xivo.network",
     "WizardSettings": "toipkit.xivo.network",
 }
 

@@ -154,7 +154,7 @@ class ImportOutcome:
             if not self.attempted:
                 return "Rien à importer : tous ces utilisateurs existent déjà."
             return f"✅ Import réussi : {self.created} utilisateur(s) créé(s)."
-        lines = [f"❌ Import refusé : rien n'a été créé ({self.attempted} ligne(s) envoyée(s))."]
+        lines = ["❌ Import refusé : rien n'a été créé (tout ou rien)."]
         if self.message:
             lines.append(f"   {self.message}")
         for number, errors in sorted(self.rows.items()):

@@ -499,7 +499,7 @@ def connect_lab(xivo_url: str | None = None, *, interactive: bool = True, **kwar
 
     if xivo_url is None:
         client = connect(None, **kwargs)
-        client.label = "le bac à sable XiVO local"
+        client.label = "au bac à sable XiVO local"
         return client
     username = kwargs.pop("username", None) or os.environ.get("XIVO_USERNAME") or "toipkit"
     password = kwargs.pop("password", None) or os.environ.get("XIVO_PASSWORD")
@@ -511,14 +511,14 @@ def connect_lab(xivo_url: str | None = None, *, interactive: bool = True, **kwar
 
         password = getpass.getpass(f"Mot de passe du compte de services web {username!r} : ")
     client = connect(xivo_url, username=username, password=password, **kwargs)
-    client.label = f"le XiVO {xivo_url}"
+    client.label = f"au XiVO {xivo_url}"
     return client
 
 
 def connection_summary(client: XivoClient) -> str:
     """A French one-liner about the connection (no secret, no port, no token)."""
-    label = getattr(client, "label", None) or f"le serveur {client.confd_url}"
-    return (f"Connecté à {label} : jeton d'authentification obtenu (backend {client.backend}), "
+    label = getattr(client, "label", None) or f"au serveur {client.confd_url}"
+    return (f"Connecté {label} : jeton d'authentification obtenu (backend {client.backend}), "
             f"API de configuration confd 1.1.")
 
 
