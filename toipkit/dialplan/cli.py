@@ -1,0 +1,142 @@
+"""``toipkit dialplan lint|show|graph|simulate``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("dialplan", help="parse, lint, show and simulate extensions.conf")
+    sub = p.add_subparsers(dest="dialplan_command", metavar="ACTION")
+
+    lp = sub.add_parser("lint", help="report problems with file:line:column and a fix")
+    lp.add_argument("file")
+    lp.add_argument("--lang", choices=("fr", "en"), default="fr", help="message language")
+    lp.add_argument("--json", action="store_true", help="machine-readable output")
+    lp.add_argument("--directory", metavar="JSON",
+                    help="JSON file: numbers XiVO knows ({\"201\": {\"kind\": \"group\", ...}})")
+    lp.add_argument("--entry", action="append", metavar="CTX",
+                    help="context where calls enter (default: default); repeatable")
+    lp.set_defaults(handler=_lint)
+
+    sp = sub.add_parser("show", help="print the dialplan like Asterisk's `dialplan show`")
+    sp.add_argument("file")
+    sp.add_argument("target", nargs="?", help="CONTEXT or EXTEN@CONTEXT")
+    sp.add_argument("--file-order", action="store_true",
+                    help="contexts in file order (Asterisk lists them in reverse)")
+    sp.set_defaults(handler=_show)
+
+    gp = sub.add_parser("graph", help="Mermaid flowchart of contexts and jumps")
+    gp.add_argument("file")
+    gp.add_argument("--markdown", action="store_true", help="wrap in a ```mermaid block")
+    gp.set_defaults(handler=_graph)
+
+    mp = sub.add_parser("simulate", help="simulate a call (DTMF, timeouts) and print the trace")
+    mp.add_argument("file")
+    mp.add_argument("--context", required=True)
+    mp.add_argument("--exten", default="s")
+    mp.add_argument("--dtmf", default="",
+                    help="keys pressed as soon as the call listens (e.g. '#1'), or timed "
+                         "'2.5:1,8:#' (seconds:key)")
+    mp.add_argument("--callerid", default=None)
+    mp.add_argument("--directory", metavar="JSON", help="JSON file of known numbers")
+    mp.add_argument("--max-steps", type=int, default=500)
+    mp.add_argument("--lang", choices=("fr", "en"), default="fr")
+    mp.add_argument("--json", action="store_true")
+    mp.add_argument("--verbose", action="store_true", help="Asterisk-style console lines")
+    mp.set_defaults(handler=_simulate)
+    p.set_defaults(handler=lambda args: (p.print_help(), 2)[1])
+
+
+def _load(path: str, lenient: bool = False):
+    from toipkit.dialplan import parse_file
+
+    return parse_file(path, lenient=lenient)
+
+
+def _directory(path: str | None):
+    if not path:
+        return None
+    from toipkit.errors import ToipkitError
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise ToipkitError(f"cannot read directory {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ToipkitError(f"{path}: expected a JSON object number -> entry")
+    return data
+
+
+def _lint(args) -> int:
+    from toipkit.dialplan import lint
+
+    dp = _load(args.file, lenient=True)
+    findings = lint(dp, lang=args.lang, directory=_directory(args.directory),
+                    entry_contexts=args.entry)
+    if args.json:
+        json.dump([asdict(f) for f in findings], sys.stdout, ensure_ascii=False, indent=2)
+        print()
+    else:
+        for f in findings:
+            print(f)
+        n_err = sum(f.severity == "error" for f in findings)
+        n_warn = sum(f.severity == "warning" for f in findings)
+        print(f"{len(findings)} finding(s): {n_err} error(s), {n_warn} warning(s)")
+    return 1 if any(f.severity == "error" for f in findings) else 0
+
+
+def _show(args) -> int:
+    from toipkit.dialplan.render import show
+
+    print(show(_load(args.file), args.target, file_order=args.file_order))
+    return 0
+
+
+def _graph(args) -> int:
+    g = _load(args.file).graph()
+    print(g._repr_markdown_() if args.markdown else g.source)
+    return 0
+
+
+def _parse_dtmf(text: str):
+    from toipkit.errors import ToipkitError
+
+    if ":" not in text:
+        return text
+    out = []
+    for part in text.split(","):
+        t, _, key = part.partition(":")
+        try:
+            out.append((float(t), key.strip()))
+        except ValueError as exc:
+            raise ToipkitError(f"bad timed DTMF {part!r}: expected seconds:key") from exc
+    return out
+
+
+def _simulate(args) -> int:
+    from toipkit.dialplan import simulate
+    from toipkit.errors import ToipkitError
+
+    dp = _load(args.file)
+    try:
+        trace = simulate(dp, args.context, args.exten, dtmf=_parse_dtmf(args.dtmf),
+                         directory=_directory(args.directory), max_steps=args.max_steps,
+                         callerid=args.callerid, lang=args.lang)
+    except ValueError as exc:
+        raise ToipkitError(str(exc)) from exc
+    if args.json:
+        out = {"context": trace.context, "exten": trace.exten, "outcome": trace.outcome,
+               "reason": trace.reason, "target": trace.target, "elapsed": trace.elapsed,
+               "steps": [asdict(s) for s in trace.steps]}
+        json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
+        print()
+    elif args.verbose:
+        print(trace.verbose())
+        print(trace.summary())
+    else:
+        print(trace)
+    return 0
