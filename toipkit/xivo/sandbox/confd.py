@@ -138,7 +138,8 @@ def paginate(req: Request, rows: list[dict], *, columns: Iterable[str], searchab
     term = req.query.get("search", req.query.get("q"))
     if term:
         needle = term.lower()
-        rows = [r for r in rows if any(needle in _as_text(r.get(c)).lower() for c in searchable)]
+        rows = [r for r in rows
+                if needle in "\x1f".join([_as_text(r.get(c)) for c in searchable]).lower()]
     rows = sorted(rows, key=lambda r: (_sort_key(r.get(order)), r.get("id") or 0),
                   reverse=direction == "desc")
     total = len(rows)
@@ -275,11 +276,11 @@ class Kind:
 
         def list_(req: Request) -> Response:
             tx = _tx(req)
-            rendered = [self.render(req, o) for o in tx.all(self.kind)]
             columns = set(self.schema.names()) | {"id", "uuid"}
             searchable = [f.name for f in self.schema.fields if f.searchable and f.type == "str"]
-            return paginate(req, rendered, columns=columns, searchable=searchable,
-                            default_order=self.default_order)
+            return paginate(req, tx.all(self.kind), columns=columns, searchable=searchable,
+                            default_order=self.default_order,
+                            render=lambda o: self.render(req, o))
 
         def create(req: Request) -> Response:
             tx = _tx(req)
@@ -384,7 +385,7 @@ Kind("context", "/contexts", S.CONTEXT, default_order="name", render=render_cont
 
 
 def _user_lines(tx: Tx, user_id: int) -> list[int]:
-    return [b for (a, b, _p, _e) in tx.links(R_USER_LINE) if a == user_id]
+    return tx.targets(R_USER_LINE, user_id)  # ordered by position: main line first
 
 
 def _user_main_extension(tx: Tx, user_id: int) -> dict | None:
@@ -416,9 +417,9 @@ def render_user(req: Request, u: dict) -> dict:
 
 
 def _user_row(req: Request, u: dict) -> dict:
-    """A user plus the derived columns confd can search and sort on."""
+    """A user plus the derived columns confd can search and sort on (rendered later)."""
     tx = _tx(req)
-    row = render_user(req, u)
+    row = {**u, "_obj": u}
     ext = _user_main_extension(tx, u["id"])
     line_ids = _user_lines(tx, u["id"])
     line = tx.by_id("line").get(line_ids[0]) if line_ids else None
@@ -438,11 +439,9 @@ USER_COLUMNS = set(S.USER.names()) | {"id", "uuid", "fullname", "exten", "contex
                                       "provisioning_code"}
 
 
-def _user_view(view: str | None, row: dict) -> dict:
+def _user_view(view: str | None, row: dict, render: Callable[[dict], dict]) -> dict:
     if view in (None, "", "default"):
-        return {k: v for k, v in row.items()
-                if k not in ("fullname", "exten", "context", "provisioning_code", "line_id",
-                             "protocol")}
+        return render(row["_obj"])
     if view == "directory":
         keys = ("id", "uuid", "line_id", "firstname", "lastname", "email", "exten",
                 "mobile_phone_number", "userfield", "description", "context")
@@ -466,7 +465,8 @@ def list_users(req: Request) -> Response:
         raise S.input_error(f"view '{view}' does not exist")
     rows = [_user_row(req, u) for u in tx.all("user")]
     return paginate(req, rows, columns=USER_COLUMNS, searchable=USER_SEARCH,
-                    default_order="lastname", render=lambda r: _user_view(view, r))
+                    default_order="lastname",
+                    render=lambda r: _user_view(view, r, lambda u: render_user(req, u)))
 
 
 def _check_user_unique(tx: Tx, doc: dict, current: dict | None) -> None:
@@ -576,9 +576,10 @@ def create_sip_doc(tx: Tx, body: Any) -> dict:
 
 @router.route("GET", "/endpoints/sip", summary="List SIP endpoints")
 def list_sip(req: Request) -> Response:
-    rows = [render_sip(req, s) for s in _tx(req).all("endpoint_sip")]
-    return paginate(req, rows, columns=set(S.ENDPOINT_SIP.names()) | {"id"},
-                    searchable=("username", "type", "host"), default_order="username")
+    return paginate(req, _tx(req).all("endpoint_sip"),
+                    columns=set(S.ENDPOINT_SIP.names()) | {"id"},
+                    searchable=("username", "type", "host"), default_order="username",
+                    render=lambda o: render_sip(req, o))
 
 
 @router.route("POST", "/endpoints/sip", summary="Create a SIP endpoint")
@@ -690,11 +691,15 @@ def create_line_doc(tx: Tx, body: Any) -> dict:
 
 @router.route("GET", "/lines", summary="List lines")
 def list_lines(req: Request) -> Response:
-    rows = [render_line(req, line) for line in _tx(req).all("line")]
+    tx = _tx(req)
+    rows = []
+    for line in tx.all("line"):
+        name = _line_name(tx, line["id"])
+        rows.append({**line, "name": name, "protocol": "sip" if name else None, "_obj": line})
     return paginate(req, rows, columns=set(S.LINE.names()) | {"id", "name", "protocol"},
                     searchable=("name", "context", "provisioning_code", "caller_id_name",
                                 "caller_id_num", "protocol"),
-                    default_order="name")
+                    default_order="name", render=lambda r: render_line(req, r["_obj"]))
 
 
 @router.route("POST", "/lines", summary="Create a line")
@@ -1129,9 +1134,10 @@ def create_extension_doc(tx: Tx, body: Any) -> dict:
 
 @router.route("GET", "/extensions", summary="List extensions")
 def list_extensions(req: Request) -> Response:
-    rows = [render_extension(req, e) for e in _tx(req).all("extension")]
-    return paginate(req, rows, columns={"id", "exten", "context", "commented"},
-                    searchable=("exten", "context"), default_order="exten")
+    return paginate(req, _tx(req).all("extension"),
+                    columns={"id", "exten", "context", "commented"},
+                    searchable=("exten", "context"), default_order="exten",
+                    render=lambda e: render_extension(req, e))
 
 
 @router.route("POST", "/extensions", summary="Create an extension")

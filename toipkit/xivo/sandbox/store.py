@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import json
 import queue
+import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,9 @@ CREATE TABLE IF NOT EXISTS tokens (
     expires_at REAL NOT NULL,
     acls TEXT NOT NULL
 );
+-- A random stamp per object kind / relation, changed by every write: lets readers reuse
+-- parsed rows across requests while the data did not change.
+CREATE TABLE IF NOT EXISTS versions (name TEXT PRIMARY KEY, v INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS blobs (
     owner TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -88,6 +92,7 @@ class Store:
         self._all: list[sqlite3.Connection] = []
         self._all_guard = threading.Lock()
         self._lock = _write_lock(self.path)
+        self._shared: dict[str, tuple[int, Any]] = {}
         conn = self._connect()
         with self._lock:
             conn.execute("BEGIN IMMEDIATE")
@@ -155,7 +160,7 @@ class Store:
             lock.acquire()
         try:
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            tx = Tx(conn)
+            tx = Tx(conn, self._shared)
             try:
                 yield tx
             except BaseException:
@@ -175,18 +180,45 @@ class Store:
 class Tx:
     """Helpers over one open transaction."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection,
+                 shared: dict[str, tuple[int, Any]] | None = None) -> None:
         self.conn = conn
         self.rollback_only = False
         self._cache: dict[str, Any] = {}
+        self._shared = shared if shared is not None else {}
+
+    def _bump(self, name: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO versions(name, v) VALUES (?, ?)",
+                          (name, secrets.randbits(62)))
+
+    def _cached(self, key: str, version_name: str, load: Callable[[], Any]) -> Any:
+        """Per-transaction cache, backed by a cross-request cache keyed by data version.
+
+        Cached values are shared between requests: callers must not mutate them.
+        """
+        if key in self._cache:
+            return self._cache[key]
+        row = self.conn.execute("SELECT v FROM versions WHERE name=?", (version_name,)).fetchone()
+        version = row[0] if row else None
+        hit = self._shared.get(key)
+        if version is not None and hit is not None and hit[0] == version:
+            value = hit[1]
+        else:
+            value = load()
+            if version is not None:
+                self._shared[key] = (version, value)
+        self._cache[key] = value
+        return value
 
     def _forget(self, kind: str) -> None:
         self._cache.pop("all:" + kind, None)
         self._cache.pop("byid:" + kind, None)
+        self._bump("kind:" + kind)
 
     def _forget_rel(self, rel: str) -> None:
         self._cache.pop("links:" + rel, None)
         self._cache.pop("index:" + rel, None)
+        self._bump("rel:" + rel)
 
     def forget_all(self) -> None:
         self._cache.clear()
@@ -246,19 +278,31 @@ class Tx:
         return _row(row)
 
     def all(self, kind: str) -> list[dict]:
-        key = "all:" + kind
-        if key not in self._cache:
+        """Every object of a kind, by id (shared, read-only dicts)."""
+        def load() -> list[dict]:
             rows = self.conn.execute(
                 "SELECT id, uuid, body FROM objects WHERE kind=? ORDER BY id", (kind,)
             ).fetchall()
-            self._cache[key] = [_row(r) for r in rows]
-        return self._cache[key]
+            # Reuse the parsed dict of rows whose JSON text did not change.
+            parsed = self._shared.get("parsed:" + kind)
+            old = parsed[1] if parsed else {}
+            new: dict[int, tuple[str, dict]] = {}
+            out = []
+            for r in rows:
+                hit = old.get(r["id"])
+                if hit is not None and hit[0] == r["body"] and hit[1].get("uuid") == r["uuid"]:
+                    obj = hit[1]
+                else:
+                    obj = _row(r)
+                new[r["id"]] = (r["body"], obj)
+                out.append(obj)
+            self._shared["parsed:" + kind] = (0, new)
+            return out
+        return self._cached("all:" + kind, "kind:" + kind, load)
 
     def by_id(self, kind: str) -> dict[int, dict]:
-        key = "byid:" + kind
-        if key not in self._cache:
-            self._cache[key] = {o["id"]: o for o in self.all(kind)}
-        return self._cache[key]
+        return self._cached("byid:" + kind, "kind:" + kind,
+                            lambda: {o["id"]: o for o in self.all(kind)})
 
     def find(self, kind: str, **fields: Any) -> list[dict]:
         """Objects whose body fields equal the given values (evaluated by SQLite)."""
@@ -300,26 +344,22 @@ class Tx:
 
     def links(self, rel: str) -> list[tuple[int, int, int, dict | None]]:
         """All links of one relation as (a, b, pos, extra), ordered by a, pos."""
-        key = "links:" + rel
-        if key not in self._cache:
+        def load() -> list[tuple[int, int, int, dict | None]]:
             rows = self.conn.execute(
                 "SELECT a, b, pos, extra FROM links WHERE rel=? ORDER BY a, pos, b", (rel,)
             ).fetchall()
-            self._cache[key] = [
-                (r[0], r[1], r[2], json.loads(r[3]) if r[3] else None) for r in rows
-            ]
-        return self._cache[key]
+            return [(r[0], r[1], r[2], json.loads(r[3]) if r[3] else None) for r in rows]
+        return self._cached("links:" + rel, "rel:" + rel, load)
 
     def _index(self, rel: str) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
-        key = "index:" + rel
-        if key not in self._cache:
+        def load() -> tuple[dict[int, list[int]], dict[int, list[int]]]:
             fwd: dict[int, list[int]] = {}
             back: dict[int, list[int]] = {}
             for a, b, _p, _e in self.links(rel):
                 fwd.setdefault(a, []).append(b)
                 back.setdefault(b, []).append(a)
-            self._cache[key] = (fwd, back)
-        return self._cache[key]
+            return fwd, back
+        return self._cached("index:" + rel, "rel:" + rel, load)
 
     def targets(self, rel: str, a: int) -> list[int]:
         return list(self._index(rel)[0].get(a, ()))
@@ -361,7 +401,7 @@ class Tx:
     # -- whole-state operations --------------------------------------------------------------
     def wipe(self) -> None:
         """Delete every resource (tokens are kept: connected clients stay logged in)."""
-        for table in ("objects", "links", "counters", "blobs"):
+        for table in ("objects", "links", "counters", "blobs", "versions"):
             self.conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
         self.conn.execute("DELETE FROM meta WHERE key != 'schema'")
         self._cache.clear()
