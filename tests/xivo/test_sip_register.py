@@ -87,3 +87,16 @@ def test_parse_challenge():
                              'nonce="abc,def", qop="auth,auth-int", algorithm=MD5')
     assert params == {"realm": "xivo.local", "nonce": "abc,def", "qop": "auth,auth-int",
                       "algorithm": "MD5"}
+
+
+def test_capture_shows_the_same_exchange_as_a_live_registrar(registrar):
+    from toipkit.paths import data_path
+    from toipkit.xivo.sip_register import registration_from_capture
+
+    if not data_path("captures", "register.pcap").exists():
+        pytest.skip("data/captures/register.pcap not generated")
+    recorded = registration_from_capture(user="102")
+    live = register_check(registrar.host, "yen102", ACCOUNTS["yen102"], port=registrar.port)
+    shape = [(s.direction, s.status, s.with_credentials) for s in live.steps]
+    assert [(s.direction, s.status, s.with_credentials) for s in recorded.steps] == shape
+    assert recorded.ok and recorded.challenged and recorded.verdict.startswith("✅")

@@ -154,3 +154,26 @@ def test_secrets_absent_from_reprs():
 ])
 def test_url_bases(url, confd, auth):
     assert _bases(url) == (confd, auth)
+
+
+def test_missing_collection_names_the_web_ui_menu():
+    """A XiVO 16.13 publishes api.json without /groups: say so and point to the web UI."""
+    from toipkit.xivo import XivoUnsupportedError
+
+    spec = {"swagger": "2.0", "paths": {"/users": {}, "/users/{id}": {}, "/lines": {}}}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/1.1/api/api.yml":
+            return httpx.Response(404, json=["not found"])
+        if request.url.path == "/1.1/api/api.json":
+            return httpx.Response(200, json=spec)
+        return FakeServer()(request)
+
+    client = XivoClient("http://127.0.0.1:8999", "toipkit", PASSWORD,
+                        transport=httpx.MockTransport(handler))
+    assert client.supports("users") and not client.supports("groups")
+    with pytest.raises(XivoUnsupportedError) as info:
+        client.groups.list()
+    assert "Services > IPBX > IPBX settings > Groups" in str(info.value)
+    with pytest.raises(XivoUnsupportedError, match="Call filters"):
+        client.call_filters.create({"name": "x"})
