@@ -163,3 +163,27 @@ def test_capabilities_from_the_spec(client):
         client.require("queues", "queues", "Services > IPBX > Call center > Queues")
     assert info.value.status == 404
     assert "Services > IPBX > Call center > Queues" in str(info.value)
+
+
+def test_logs_never_show_token_or_password(sandbox_dir, client, caplog):
+    import logging
+
+    username, password = _credentials(sandbox_dir)
+    caplog.set_level(logging.DEBUG)
+    c = XivoClient(client.url, username, password)
+    c.users.list()
+    token = c._token
+    c.logout()
+    assert "/0.1/token/***" in caplog.text  # the revocation was logged, masked
+    assert token not in caplog.text and password not in caplog.text
+    # The revoked token no longer opens confd.
+    resp = c._http.get(f"{c.confd_url}/1.1/users", headers={"X-Auth-Token": token})
+    assert resp.status_code == 401
+
+
+def test_update_csv_and_bool_cells(client):
+    xivo.create_user_with_line(client, "Geralt", "Deriv", "101")
+    user = client.users.find(firstname="Geralt")
+    client.users.update_csv([{"uuid": user["uuid"], "firstname": "Geralt",
+                              "call_transfer_enabled": True}])
+    assert client.users.get(user["id"])["call_transfer_enabled"] is True

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import ssl
 import threading
 import time
@@ -42,6 +43,23 @@ from toipkit.xivo.resources import (
 )
 
 log = logging.getLogger("toipkit.xivo")
+
+
+class _RedactTokens(logging.Filter):
+    """httpx logs request URLs; a token revocation URL carries the token: mask it."""
+
+    _token_path = re.compile(r"(/token/)[^\s/?\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(self._token_path.sub(r"\1***", str(a)) if "/token/" in str(a)
+                                else a for a in record.args)
+        if isinstance(record.msg, str) and "/token/" in record.msg:
+            record.msg = self._token_path.sub(r"\1***", record.msg)
+        return True
+
+
+logging.getLogger("httpx").addFilter(_RedactTokens())
 
 CONFD_PREFIX = "/1.1"
 AUTH_PREFIX = "/0.1"

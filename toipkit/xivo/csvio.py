@@ -55,6 +55,7 @@ def to_csv_text(rows: Any) -> str:
         pd = None
     if pd is not None and isinstance(rows, pd.DataFrame):
         frame = rows.astype(object).where(rows.notna(), "")
+        frame = frame.map(_cell) if hasattr(frame, "map") else frame.applymap(_cell)
         return frame.to_csv(index=False, lineterminator="\n")
     rows = [dict(r) for r in rows]
     header: list[str] = []
@@ -66,8 +67,17 @@ def to_csv_text(rows: Any) -> str:
     writer = csv.DictWriter(buf, fieldnames=header, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+        writer.writerow({k: _cell(v) for k, v in row.items()})
     return buf.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    """CSV cell of the confd format: booleans as 1/0, None as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return "1" if value else "0"
+    return value
 
 
 def read_csv_text(text: str) -> pd.DataFrame:
@@ -84,7 +94,7 @@ def drop_internal_columns(frame: pd.DataFrame,
 
 
 def import_users(users: Users, data: Any, *, encoding: str = "utf-8",
-                 timeout: float = 300.0) -> ImportResult:
+                 timeout: float = 300.0, method: str = "POST") -> ImportResult:
     """POST CSV (text, bytes, DataFrame or list of dicts) to ``/users/import``.
 
     Raises :class:`CSVImportError` (nothing was created) with the failing rows.
@@ -98,7 +108,7 @@ def import_users(users: Users, data: Any, *, encoding: str = "utf-8",
     users._require()
     try:
         resp = users._client.request(
-            "POST", "users/import", content=raw, timeout=timeout,
+            method, "users/import", content=raw, timeout=timeout,
             headers={"Content-Type": f"text/csv; charset={encoding}"},
         )
     except XivoAPIError as exc:
@@ -111,7 +121,8 @@ def import_users(users: Users, data: Any, *, encoding: str = "utf-8",
             ) from None
         raise
     body = resp.json() if resp.content else {}
-    return ImportResult(created=[dict(c) for c in (body.get("created") or [])])
+    return ImportResult(created=[dict(c) for c in
+                                 (body.get("created") or body.get("updated") or [])])
 
 
 def _error_rows(exc: XivoAPIError) -> dict[int, list[str]]:

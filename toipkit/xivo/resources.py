@@ -284,6 +284,12 @@ class Users(Resource):
 
         return import_users(self, data, encoding=encoding, timeout=timeout)
 
+    def update_csv(self, data: Any, *, encoding: str = "utf-8", timeout: float = 300.0):
+        """PUT ``/users/import``: mass update by ``uuid`` column (XiVO 16.x; gone in Wazo 19.06)."""
+        from toipkit.xivo.csvio import import_users
+
+        return import_users(self, data, encoding=encoding, timeout=timeout, method="PUT")
+
     def export_csv(self) -> str:
         """GET ``/users/export`` as CSV text (contains SIP secrets: don't print it)."""
         self._require()
@@ -318,22 +324,24 @@ class Lines(Resource):
         try:
             body = self._json("GET", _ident(line), "endpoints", "sip")
         except XivoAPIError as exc:
-            if exc.status == 404 and self._line_exists(line):
+            if exc.status not in (404, 405):
+                raise
+            # Wazo 20.07+ dropped this route: the line itself carries ``endpoint_sip``.
+            try:
+                record = self.get(line)
+            except XivoAPIError as exc2:
+                if exc2.status == 404:
+                    raise exc from None
+                raise
+            sip = record.get("endpoint_sip")
+            if not sip:
                 return None
-            raise
+            return Record({"line_id": record.get("id"), "endpoint_id": sip.get("id"),
+                           "endpoint": "sip"})
         if isinstance(body, Mapping) and "items" in body:
             items = body.get("items") or []
             return _record(items[0]) if items else None
         return _record(body) if body else None
-
-    def _line_exists(self, line: Any) -> bool:
-        try:
-            self.get(line)
-        except XivoAPIError as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return True
 
     def add_extension(self, line: Any, extension: Any) -> None:
         ext_id = _ident(extension)
