@@ -473,8 +473,8 @@ def _check_user_unique(tx: Tx, doc: dict, current: dict | None) -> None:
     for name in ("email", "username"):
         if doc.get(name) is None:
             continue
-        for other in tx.all("user"):
-            if other.get(name) == doc[name] and (current is None or other["id"] != current["id"]):
+        for other in tx.find("user", **{name: doc[name]}):
+            if current is None or other["id"] != current["id"]:
                 raise S.resource_exists("User", **{name: doc[name]})
 
 
@@ -550,8 +550,8 @@ def render_sip(req: Request, s: dict) -> dict:
 
 
 def _check_sip_unique(tx: Tx, username: str, current_id: int | None) -> None:
-    for other in tx.all("endpoint_sip"):
-        if other.get("username") == username and other["id"] != current_id:
+    for other in tx.find("endpoint_sip", username=username):
+        if other["id"] != current_id:
             raise S.resource_exists("SIPEndpoint", username=username)
 
 
@@ -669,10 +669,9 @@ def render_line(req: Request, line: dict) -> dict:
 
 
 def _new_provisioning_code(tx: Tx) -> str:
-    used = {line.get("provisioning_code") for line in tx.all("line")}
     while True:
         code = f"{secrets.randbelow(900000) + 100000}"
-        if code not in used:
+        if not tx.find("line", provisioning_code=code):
             return code
 
 

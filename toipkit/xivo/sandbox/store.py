@@ -43,6 +43,13 @@ CREATE UNIQUE INDEX IF NOT EXISTS ux_objects_uuid ON objects(kind, uuid) WHERE u
 -- Defence in depth behind the confd-style checks done in Python.
 CREATE UNIQUE INDEX IF NOT EXISTS ux_extension ON objects(
     json_extract(body, '$.context'), json_extract(body, '$.exten')) WHERE kind = 'extension';
+-- Point lookups done by Tx.find() (uniqueness checks, extension by number).
+CREATE INDEX IF NOT EXISTS ix_obj_username ON objects(kind, json_extract(body, '$.username'));
+CREATE INDEX IF NOT EXISTS ix_obj_email ON objects(kind, json_extract(body, '$.email'));
+CREATE INDEX IF NOT EXISTS ix_obj_name ON objects(kind, json_extract(body, '$.name'));
+CREATE INDEX IF NOT EXISTS ix_obj_exten ON objects(kind, json_extract(body, '$.exten'));
+CREATE INDEX IF NOT EXISTS ix_obj_provcode ON objects(
+    kind, json_extract(body, '$.provisioning_code'));
 CREATE TABLE IF NOT EXISTS links (
     rel TEXT NOT NULL,
     a INTEGER NOT NULL,
@@ -186,8 +193,10 @@ class Tx:
         self.rollback_only = False
         self._cache: dict[str, Any] = {}
         self._shared = shared if shared is not None else {}
+        self.wrote = False  # after a write, point lookups go to SQLite instead of reloading
 
     def _bump(self, name: str) -> None:
+        self.wrote = True
         self.conn.execute("INSERT OR REPLACE INTO versions(name, v) VALUES (?, ?)",
                           (name, secrets.randbits(62)))
 
@@ -362,9 +371,17 @@ class Tx:
         return self._cached("index:" + rel, "rel:" + rel, load)
 
     def targets(self, rel: str, a: int) -> list[int]:
+        if self.wrote and ("index:" + rel) not in self._cache:
+            rows = self.conn.execute(
+                "SELECT b FROM links WHERE rel=? AND a=? ORDER BY pos, b", (rel, a)).fetchall()
+            return [r[0] for r in rows]
         return list(self._index(rel)[0].get(a, ()))
 
     def sources(self, rel: str, b: int) -> list[int]:
+        if self.wrote and ("index:" + rel) not in self._cache:
+            rows = self.conn.execute(
+                "SELECT a FROM links WHERE rel=? AND b=? ORDER BY a", (rel, b)).fetchall()
+            return [r[0] for r in rows]
         return list(self._index(rel)[1].get(b, ()))
 
     def link_extra(self, rel: str, a: int, b: int) -> dict | None:
