@@ -238,11 +238,19 @@ class Dumpcap:
             self.proc.stderr.close()
 
 
+def realtime_prefix() -> list[str]:
+    """Run SIPp and the relay with a real-time priority when possible: RTP pacing then does not
+    depend on the load of the machine (other processes would otherwise add jitter)."""
+    if shutil.which("chrt") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        return ["chrt", "-f", "10"]
+    return []
+
+
 def sipp(workdir: Path, scenario: str, party_ip: str, media_port: int, keys: dict[str, str],
          sets: dict[str, str] | None = None, remote: str | None = None,
          extra: list[str] | None = None) -> list[str]:
-    args = ["sipp", "-sf", str(SIPP_DIR / scenario), "-i", party_ip, "-p", "5060",
-            "-mi", party_ip, "-mp", str(media_port), "-m", "1", "-nostdin", "-t", "u1",
+    args = [*realtime_prefix(), "sipp", "-sf", str(SIPP_DIR / scenario), "-i", party_ip,
+            "-p", "5060", "-mi", party_ip, "-mp", str(media_port), "-m", "1", "-nostdin", "-t", "u1",
             "-timeout", "60s", "-timeout_error"]
     for k, v in keys.items():
         args += ["-key", k, str(v)]
@@ -477,7 +485,8 @@ def make_impaired(seed: int, work: Path, out: Path) -> dict:
     cfilter = (f"udp and (((host {caller.ip} or host {callee.ip}) and port 5060) or "
                f"(src host {RELAY_IP} and (port {RELAY_PORT_A} or port {RELAY_PORT_B})))")
     relay = subprocess.Popen(
-        [sys.executable, str(RELAY), "--ip", RELAY_IP, "--port-a", str(RELAY_PORT_A),
+        [*realtime_prefix(), sys.executable, str(RELAY), "--ip", RELAY_IP,
+         "--port-a", str(RELAY_PORT_A),
          "--port-b", str(RELAY_PORT_B), "--caller", f"{caller.ip}:{caller.media_port}",
          "--callee", f"{callee.ip}:{callee.media_port}", "--seed", str(relay_seed),
          "--loss", str(IMPAIRMENT["loss"]), "--delay", str(IMPAIRMENT["base_delay_ms"]),
