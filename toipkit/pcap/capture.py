@@ -14,6 +14,7 @@ from toipkit.pcap.rtp import (
     SHORT_NAMES,
     DtmfEvent,
     RtpStream,
+    analyse_fast,
     analyse_sequential,
     clock_rate,
     event_name,
@@ -611,12 +612,17 @@ class _Engine:
             return []
         cols = {k: np.concatenate([p[k] for p in self.rtp_parts]) for k in self.rtp_parts[0]}
         self.rtp_parts = []
-        n = len(cols["frame"])
-        keys = np.empty(n, dtype=[("s", "u8"), ("sp", "i4"), ("d", "u8"), ("dp", "i4"),
-                                  ("ssrc", "u4")])
-        keys["s"], keys["sp"], keys["d"], keys["dp"], keys["ssrc"] = (
-            cols["skey"], cols["sport"], cols["dkey"], cols["dport"], cols["ssrc"])
-        _, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+        # stream key (src, sport, dst, dport, SSRC) -> dense id, with plain uint64 sorts
+        src_ep = (cols["skey"] << np.uint64(16)) | cols["sport"].astype(np.uint64)
+        dst_ep = (cols["dkey"] << np.uint64(16)) | cols["dport"].astype(np.uint64)
+        eps, ep_inv = np.unique(np.concatenate([src_ep, dst_ep]), return_inverse=True)
+        ep_inv = ep_inv.reshape(-1).astype(np.uint64)
+        n = len(src_ep)
+        pair = ep_inv[:n] * np.uint64(len(eps)) + ep_inv[n:]
+        pairs, pair_inv = np.unique(pair, return_inverse=True)
+        skey_all = (pair_inv.reshape(-1).astype(np.uint64) << np.uint64(32)) | cols["ssrc"].astype(
+            np.uint64)
+        _, first, inv = np.unique(skey_all, return_index=True, return_inverse=True)
         inv = inv.reshape(-1)
         order = np.argsort(inv, kind="stable")
         bounds = np.searchsorted(inv[order], np.arange(len(first) + 1))
@@ -646,13 +652,17 @@ class _Engine:
             data = {"frames": cols["frame"][idx], "ms": ms[idx], "sec": sec[idx], "pt": pts,
                     "marker": cols["marker"][idx], "seq": cols["seq"][idx], "ts": cols["ts"][idx],
                     "clock": clocks}
-            st, _ = analyse_sequential(data["frames"], data["ms"], data["pt"], data["marker"],
-                                       data["seq"], data["ts"], data["clock"])
-            k = keys[first[g]]
+            args = (data["frames"], data["ms"], data["pt"], data["marker"], data["seq"],
+                    data["ts"], data["clock"])
+            st = analyse_fast(*args)
+            if st is None:
+                st, _ = analyse_sequential(*args)
+            f0 = first[g]
             ptypes = list(dict.fromkeys(pts.tolist()))
             rs = RtpStream(
-                src=self.addr.text(int(k["s"])), sport=int(k["sp"]),
-                dst=self.addr.text(int(k["d"])), dport=int(k["dp"]), ssrc=int(k["ssrc"]),
+                src=self.addr.text(int(cols["skey"][f0])), sport=int(cols["sport"][f0]),
+                dst=self.addr.text(int(cols["dkey"][f0])), dport=int(cols["dport"][f0]),
+                ssrc=int(cols["ssrc"][f0]),
                 payload_types=ptypes, payload_names=names, start_time=float(sec[idx[0]]),
                 end_time=float(sec[idx[-1]]), first_frame=int(cols["frame"][idx[0]]), stats=st,
                 setup_frame=(self.media.entries[int(convs[0])].setup_frame

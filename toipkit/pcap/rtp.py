@@ -282,6 +282,13 @@ class RtpStream:
         return self.stats.packets
 
     @property
+    def sequence_errors(self) -> int:
+        """Wireshark's "Sequence errors" (RTP Stream Analysis), computed on first use."""
+        if self.stats.sequence_errors < 0:
+            self.stats.sequence_errors = count_sequence_errors(self._data["seq"], self._data["ts"])
+        return self.stats.sequence_errors
+
+    @property
     def lost(self) -> int:
         return self.stats.lost
 
@@ -312,7 +319,7 @@ class RtpStream:
             "lost_pct": round(s.lost_percent, 1), "min_delta": s.min_delta,
             "mean_delta": s.mean_delta, "max_delta": s.max_delta, "min_jitter": s.min_jitter,
             "mean_jitter": s.mean_jitter, "max_jitter": s.max_jitter, "max_skew": s.max_skew,
-            "sequence_errors": s.sequence_errors, "problem": s.problem,
+            "sequence_errors": self.sequence_errors, "problem": s.problem,
             "clock_rate": s.clock_rate, "duration": self.duration,
             "packetization_ms": self.packetization_ms, "first_frame": self.first_frame,
         }
@@ -349,6 +356,30 @@ def rtp_streams_text(streams: list[RtpStream]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def count_sequence_errors(seqs, tss) -> int:
+    """The sequence-error counter of ``analyse_sequential`` alone."""
+    seqs = [int(x) for x in seqs]
+    tss = [int(x) for x in tss]
+    if not seqs:
+        return 0
+    first_ts = tss[0]
+    last_seq = seqs[0]
+    errors = 0
+    for seq, ts in zip(seqs[1:], tss[1:]):
+        if first_ts <= ts:
+            in_seq = ts - first_ts < 0x80000000
+        else:
+            in_seq = (0xFFFFFFFF - first_ts) + ts < 0x80000000
+        if in_seq and (seq == last_seq + 1 or (last_seq == 65535 and seq == 0)):
+            last_seq = seq
+        elif in_seq and (last_seq + 1 < seq or ((last_seq - seq) & 0xFFFF) > 0xFF00):
+            last_seq = seq
+            errors += 1
+        elif last_seq + 1 > seq:
+            errors += 1
+    return errors
+
+
 @dataclass
 class DtmfEvent:
     """One RFC 2833/4733 key press (all packets sharing the event's RTP timestamp)."""
@@ -378,3 +409,169 @@ DTMF_DIGITS = "0123456789*#ABCD"
 
 def event_name(event: int) -> str:
     return DTMF_DIGITS[event] if event < 16 else f"event-{event}"
+
+
+# Vectorised analysis ---------------------------------------------------------------------------
+
+_EPS = 2.0 ** -52
+
+
+def _boundary_close(value: float, margin: float) -> bool:
+    """True when ``value`` is within ``margin`` of a %.3f rounding boundary."""
+    scaled = abs(value) * 1000.0
+    frac = scaled - np.floor(scaled)
+    return abs(frac - 0.5) * 1e-3 <= margin
+
+
+def _running_mean(x: np.ndarray, n: np.ndarray) -> float:
+    """Closed form of ``m = (m*(n-1) + x)/n`` applied in order (n = packets already counted)."""
+    if not len(x):
+        return 0.0
+    r = (n - 1) / n
+    suffix = np.cumprod(r[::-1])[::-1]  # prod_{j>=k} r_j
+    after = np.empty_like(suffix)
+    after[:-1] = suffix[1:]
+    after[-1] = 1.0
+    return float(np.sum(x / n * after))
+
+
+def _iir_jitter(d: np.ndarray, block: int = 256) -> np.ndarray:
+    """J_k = (15*J_{k-1} + D_k)/16 from J_0 = 0, evaluated blockwise (values within ~1e-13)."""
+    n = len(d)
+    out = np.empty(n)
+    if not n:
+        return out
+    a = 15.0 / 16.0
+    m = np.arange(1, block + 1, dtype=np.float64)
+    apow = a ** m  # a^m
+    ainv = a ** -m  # a^-m
+    j_prev = 0.0
+    for s in range(0, n, block):
+        seg = d[s:s + block]
+        k = len(seg)
+        acc = np.cumsum(seg * ainv[:k]) / 16.0
+        vals = apow[:k] * (j_prev + acc)
+        out[s:s + k] = vals
+        j_prev = vals[-1]
+    return out
+
+
+def analyse_fast(frames, ms, pts, markers, seqs, tss, clocks):
+    """Vectorised equivalent of ``analyse_sequential`` for the printed numbers.
+
+    Returns ``None`` when a result could round differently from Wireshark's sequential
+    arithmetic (value within the error bound of a %.3f boundary) or when an unusual pattern is
+    met; the caller then uses ``analyse_sequential``.
+    """
+    n = len(frames)
+    if n < 3:
+        return None
+    ms = np.asarray(ms, np.float64)
+    ts = np.asarray(tss, np.int64)
+    seq = np.asarray(seqs, np.int64)
+    pt = np.asarray(pts, np.int64)
+    mk = np.asarray(markers).astype(bool)
+    clk = np.asarray(clocks, np.int64)
+    idx = np.arange(n)
+    first_ts = int(ts[0])
+    dts = (ts - first_ts) & 0xFFFFFFFF
+    in_seq = np.where(ts >= first_ts, dts < 0x80000000, dts <= 0x80000000)
+    in_seq[0] = True
+    cn = (pt == 13) | (pt == 19)
+    follow = np.zeros(n, bool)
+    follow[1:] = cn[:-1]
+    regular = ~(mk | cn | follow | ~in_seq)
+    regular[0] = False
+    # previous in-time-sequence packet (time_prev)
+    last_in = np.maximum.accumulate(np.where(in_seq, idx, -1))
+    prev_in = np.empty(n, np.int64)
+    prev_in[0] = 0
+    prev_in[1:] = last_in[:-1]
+    delta = ms - ms[prev_in]
+    # nominal times and the previous one (packets with clock != 0, in sequence)
+    has_clk = in_seq & (clk != 0)
+    div = np.where(clk != 0, clk // 1000, 1)
+    if np.any(div == 0):
+        return None
+    nominal = np.where(has_clk, dts.astype(np.float64) / div, 0.0)
+    last_c = np.maximum.accumulate(np.where(has_clk, idx, -1))
+    prev_c = np.full(n, -1, np.int64)
+    prev_c[1:] = last_c[:-1]
+    lastnominal = np.where(prev_c >= 0, nominal[np.maximum(prev_c, 0)], 0.0)
+    upd = has_clk.copy()
+    upd[0] = False
+    expected = ms[prev_in] + (nominal - lastnominal)
+    dvals = np.abs(ms - expected)[upd]
+    jit_upd = _iir_jitter(dvals)
+    # jitter value seen by each packet = last update at or before it
+    jitter = np.zeros(n)
+    jitter[upd] = jit_upd
+    last_u = np.maximum.accumulate(np.where(upd, idx, -1))
+    jitter = np.where(last_u >= 0, jitter[np.maximum(last_u, 0)], 0.0)
+    # statistics over regular packets
+    reg_i = np.nonzero(regular)[0]
+    st = StreamStats()
+    if len(reg_i):
+        rd = delta[reg_i]
+        if np.any(rd == -1.0):
+            return None
+        k = int(np.argmax(rd))
+        if rd[k] > 0:
+            st.max_delta = float(rd[k])
+            st.max_delta_frame = int(frames[reg_i[k]])
+        st.min_delta = float(rd.min())
+        nn = reg_i.astype(np.float64)  # total_nr before counting = index in stream
+        st.mean_delta = _running_mean(rd, nn)
+        regc = reg_i[clk[reg_i] != 0]
+        if len(regc):
+            rj = jitter[regc]
+            if np.any(rj == -1.0):
+                return None
+            st.max_jitter = max(0.0, float(rj.max()))
+            st.min_jitter = float(rj.min())
+            st.mean_jitter = _running_mean(rj, regc.astype(np.float64))
+        # error bounds of our closed forms and of Wireshark's own rounding
+        scale_d = float(np.max(np.abs(rd)))
+        m_d = 8 * len(rd) * _EPS * scale_d + 1e-12
+        if _boundary_close(st.mean_delta, m_d):
+            return None
+        if len(regc):
+            scale_j = float(np.max(np.abs(rj)))
+            m_j = 8 * len(rj) * _EPS * scale_j + 1e-12
+            m_iir = 64 * 256 * _EPS * max(scale_j, 1e-300) + 1e-15
+            if (_boundary_close(st.mean_jitter, m_j) or _boundary_close(st.max_jitter, m_iir)
+                    or _boundary_close(st.min_jitter, m_iir)):
+                return None
+            # ties between near-equal jitter values could pick a different packet: harmless,
+            # the printed value is the same
+    # skew
+    sk = np.where(upd | (has_clk & (idx == 0)), nominal - (ms - ms[0]), 0.0)
+    if len(sk):
+        j = int(np.argmax(np.abs(sk)))
+        st.max_skew = float(sk[j]) if abs(sk[j]) > 0 else 0.0
+    # sequence numbers: cycles ("under" state machine) and the problem flag
+    start_seq = int(seq[0])
+    prev_seq = np.empty(n, np.int64)
+    prev_seq[0] = start_seq
+    prev_seq[1:] = seq[:-1]
+    ev_a = in_seq & ((seq < start_seq) | ((seq == 0) & (prev_seq == 65535)))
+    ev_b = in_seq & (seq > start_seq) & ~ev_a
+    ev = np.where(ev_a, 1, np.where(ev_b, 2, 0))[1:]
+    ev = ev[ev > 0]
+    if len(ev):
+        prev_ev = np.concatenate([[2], ev[:-1]])
+        cycles = int(np.count_nonzero((ev == 1) & (prev_ev == 2)))
+    else:
+        cycles = 0
+    dseq = (seq[1:] - seq[:-1]) & 0xFFFF
+    st.problem = bool(np.any(~in_seq[1:]) or np.any(dseq != 1))
+    st.packets = n
+    expected_n = (int(seq[-1]) + cycles * 65536 - start_seq + 1) & 0xFFFFFFFF
+    st.expected = expected_n
+    lost = expected_n - n
+    st.lost = ((lost + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+    st.start_seq, st.stop_seq, st.cycles = start_seq, int(seq[-1]), cycles
+    nz = clk[clk != 0]
+    st.clock_rate = int(nz[-1]) if len(nz) else int(clk[0])
+    st.sequence_errors = -1  # computed on demand (see RtpStream.stats)
+    return st
