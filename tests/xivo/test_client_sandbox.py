@@ -187,3 +187,26 @@ def test_update_csv_and_bool_cells(client):
     client.users.update_csv([{"uuid": user["uuid"], "firstname": "Geralt",
                               "call_transfer_enabled": True}])
     assert client.users.get(user["id"])["call_transfer_enabled"] is True
+
+
+def test_legacy_lines_sip_and_incalls(client):
+    legacy = client.lines_sip.create({"context": "default"})
+    assert legacy["username"] and legacy["secret"] and legacy["context"] == "default"
+    assert client.lines_sip.get(legacy["id"])["username"] == legacy["username"]
+    assert client.lines.get(legacy["id"])["context"] == "default"
+    lab_user = xivo.create_user_with_line(client, "Geralt", "Deriv", "101")
+    incall = client.incalls.create({"destination": {"type": "user",
+                                                    "user_id": lab_user.user["id"]}})
+    did = client.extensions.create({"exten": "1101", "context": "from-extern"})
+    client.incalls.add_extension(incall["id"], did["id"])
+    client.incalls.add_extension(incall["id"], did["id"])  # idempotent
+    assert [e["exten"] for e in client.incalls.get(incall["id"])["extensions"]] == ["1101"]
+
+
+def test_moh_upload_and_history(client):
+    moh = xivo.ensure_moh(client, "badlands")
+    assert xivo.ensure_moh(client, "badlands")["uuid"] == moh["uuid"]
+    client.moh.upload_file(moh, "theme.wav", b"RIFF....WAVEfmt ")
+    assert [f["name"] for f in client.moh.get(moh["uuid"])["files"]] == ["theme.wav"]
+    frame = client.history_frame(last=2)
+    assert list(frame["method"]) == ["PUT", "GET"] and list(frame["status"]) == [204, 200]
