@@ -14,7 +14,7 @@ import nbformat
 
 from toipkit.checks import MIME_TYPE
 from toipkit.course import BEGIN, student_version
-from toipkit.grading.lab import Lab
+from toipkit.grading.lab import Lab, is_parameters_cell
 
 
 @dataclass
@@ -32,17 +32,30 @@ def solution_cells(teacher) -> list[str]:
     return [c.id for c in teacher.cells if c.cell_type == "code" and BEGIN in c.source]
 
 
-def exercises_of(teacher, lab: Lab) -> dict[str, list[str]]:
-    """solution cell id -> exercises checked right after it."""
-    mapping: dict[str, list[str]] = {}
+def exercises_of(teacher, lab: Lab) -> dict[str | None, list[str]]:
+    """solution cell id -> exercises checked right after it.
+
+    Key ``None``: "free" exercises, whose check follows a code cell without a solution (e.g. a
+    connection test); they pass whatever the student wrote.
+    """
+    mapping: dict[str | None, list[str]] = {}
     current = None
     by_id = {c.cell_id: c for c in lab.checks}
     for cell in teacher.cells:
-        if cell.cell_type == "code" and BEGIN in cell.source:
+        if cell.cell_type != "code":
+            continue
+        if _is_check(cell):
+            if cell.id in by_id:
+                mapping.setdefault(current, []).extend(by_id[cell.id].exercises)
+        elif BEGIN in cell.source:
             current = cell.id
-        elif _is_check(cell) and current and cell.id in by_id:
-            mapping.setdefault(current, []).extend(by_id[cell.id].exercises)
+        elif not is_parameters_cell(cell):
+            current = None
     return mapping
+
+
+def free(teacher, lab) -> set[str]:
+    return set(exercises_of(teacher, lab).get(None, []))
 
 
 def _clear(nb):
@@ -58,7 +71,7 @@ def perfect(teacher, lab):
 
 
 def untouched(teacher, lab):
-    return student_version(teacher), Expected(set())
+    return student_version(teacher), Expected(free(teacher, lab))
 
 
 def _with_solutions(teacher, lab, kept: set[str]):
@@ -75,7 +88,7 @@ def partial(teacher, lab):
     cells = solution_cells(teacher)
     first = cells[0]
     nb = _with_solutions(teacher, lab, {first})
-    return nb, Expected(set(exercises_of(teacher, lab).get(first, [])))
+    return nb, Expected(set(exercises_of(teacher, lab).get(first, [])) | free(teacher, lab))
 
 
 def _break(teacher, lab, cell_id: str, code: str, prepend: bool = True, status: str = "ok"):
@@ -138,7 +151,7 @@ def edited_checks(teacher, lab):
     cell.metadata["toipkit_grading"] = {"official": True, "exercises": list(lab.points)}
     nb.cells.append(cell)
     # Monkeypatching the library in the kernel is a known limit (docs/grading.md), not tested.
-    return nb, Expected(set())
+    return nb, Expected(free(teacher, lab))
 
 
 def reads_solutions(teacher, lab, solution_path: str, isolated: bool):
@@ -155,7 +168,7 @@ def reads_solutions(teacher, lab, solution_path: str, isolated: bool):
         if cell.get("id") == first:
             cell.source = code
     gained = set() if isolated else set(exercises_of(teacher, lab).get(first, []))
-    return nb, Expected(gained)
+    return nb, Expected(gained | free(teacher, lab))
 
 
 def wrong_lab(teacher, lab):

@@ -24,7 +24,7 @@ from toipkit.errors import GradingError
 from toipkit.grading import report, sandbox
 from toipkit.grading.config import GradingConfig
 from toipkit.grading.lab import Lab, load_lab
-from toipkit.grading.prepare import prepare
+from toipkit.grading.submission import prepare
 
 DEFAULT_CELL_TIMEOUT = 60.0
 DEFAULT_TIMEOUT = 600.0

@@ -101,7 +101,9 @@ def prepare(
         cells.insert(params_at, official)
 
     # Insert official check cells after their anchors, keeping the official order.
-    ids = [c.get("id") for c in cells]
+    # Anchors are looked up among the student's own cells (the parameters cell is ours).
+    ids = [None if (c.get("metadata", {}).get(GRADING_KEY) or {}).get("parameters") else c.get("id")
+           for c in cells]
     non_check_positions = list(range(len(cells)))
     after: dict[int, list] = {}
     for check in lab.checks:
