@@ -142,6 +142,20 @@ def test_render_prompts_merges_and_refuses_name_clashes(tmp_path):
     assert list(manifest) == ["custom/a", "custom/b"]
     with pytest.raises(TTSError, match="two different prompts"):
         render_prompts([Prompt("c", "Trois"), Prompt("c", "Quatre")], tmp_path, formats=["sln"])
+    assert not (tmp_path / "fr/custom/c.sln").exists()  # nothing written when refused
+    assert list(Manifest.load(tmp_path)) == ["custom/a", "custom/b"]
+
+
+def test_no_cache_leaves_nothing_behind(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    say("Sans cache", tmp_path / "x.wav", cache=False)
+    render_prompts([Prompt("a", "Un")], tmp_path / "out", formats=["ulaw"], cache=False)
+    assert read_sound(tmp_path / "x.wav").duration > 0.3
+    assert (tmp_path / "out/fr/custom/a.ulaw").exists()
+    assert list((tmp_path / "tmp").iterdir()) == []
 
 
 def test_batch_from_csv_and_yaml(tmp_path):

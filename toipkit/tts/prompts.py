@@ -193,6 +193,18 @@ def render_text(text: str, formats: Iterable[str] = DEFAULT_FORMATS, *,
                      cached=not missing)
 
 
+@contextlib.contextmanager
+def _cache_for(cache: PromptCache | bool | None):
+    """The cache to use for one operation; ``False`` = a temporary one, deleted afterwards."""
+    if cache is False:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="toipkit-tts-nocache-") as tmp:
+            yield PromptCache(tmp)
+    else:
+        yield _resolve_cache(cache)
+
+
 def _resolve_cache(cache: PromptCache | bool | None) -> PromptCache:
     if isinstance(cache, PromptCache):
         return cache
@@ -242,8 +254,9 @@ def say(text: str, output: str | os.PathLike, *, format: str | None = None, lang
     else:
         fmt = get_format(format)
     settings = VoiceSettings(lang=lang, voice=voice, rate=rate, pitch=pitch, volume=volume)
-    rendering = render_text(text, [fmt.name], settings=settings, engine=engine, cache=cache)
-    _copy_atomic(rendering.files[fmt.name], output)
+    with _cache_for(cache) as store:
+        rendering = render_text(text, [fmt.name], settings=settings, engine=engine, cache=store)
+        _copy_atomic(rendering.files[fmt.name], output)
     return output
 
 
@@ -465,23 +478,28 @@ def render_prompts(prompts: Iterable[Prompt], out_dir: str | os.PathLike, *,
     if merge and (out / MANIFEST_NAME).exists():
         for entry in Manifest.load(out).values():
             manifest.add(entry)
-    seen: dict[str, Prompt] = {}
+    # Validate everything before writing anything.
+    named: dict[str, Prompt] = {}
     for p in prompts:
         name = sound_name(p.name, folder)
-        if name in seen and (seen[name].text, seen[name].lang) != (p.text, p.lang):
+        if name in named and (named[name].text, named[name].lang) != (p.text, p.lang):
             raise TTSError(f"two different prompts are both named {name!r}")
-        seen[name] = p
-        rendering = render_text(p.text, formats, settings=p.settings, engine=engine, cache=cache,
-                                processing=processing)
-        files: dict[str, str] = {}
-        for fmt_name, src in rendering.files.items():
-            rel = Path(_slug_lang(p.lang)) / f"{name}.{get_format(fmt_name).ext}"
-            _copy_atomic(src, out / rel)
-            files[fmt_name] = rel.as_posix()
-        manifest.add(PromptEntry(name=name, text=rendering.text, lang=p.lang,
-                                 duration=rendering.duration, files=files,
-                                 engine=rendering.engine, voice=p.voice, rate=p.rate,
-                                 pitch=p.pitch, volume=p.volume))
+        if not clean_text(p.text):
+            raise TTSError(f"prompt {name!r}: the text is empty")
+        named[name] = p
+    with _cache_for(cache) as store:
+        for name, p in named.items():
+            rendering = render_text(p.text, formats, settings=p.settings, engine=engine,
+                                    cache=store, processing=processing)
+            files: dict[str, str] = {}
+            for fmt_name, src in rendering.files.items():
+                rel = Path(_slug_lang(p.lang)) / f"{name}.{get_format(fmt_name).ext}"
+                _copy_atomic(src, out / rel)
+                files[fmt_name] = rel.as_posix()
+            manifest.add(PromptEntry(name=name, text=rendering.text, lang=p.lang,
+                                     duration=rendering.duration, files=files,
+                                     engine=rendering.engine, voice=p.voice, rate=p.rate,
+                                     pitch=p.pitch, volume=p.volume))
     manifest.save()
     return manifest
 
