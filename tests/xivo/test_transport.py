@@ -177,3 +177,21 @@ def test_missing_collection_names_the_web_ui_menu():
     assert "Services > IPBX > IPBX settings > Groups" in str(info.value)
     with pytest.raises(XivoUnsupportedError, match="Call filters"):
         client.call_filters.create({"name": "x"})
+
+
+def test_capabilities_table_on_an_old_xivo():
+    spec = {"paths": {"/users": {}, "/lines": {}, "/extensions": {}, "/endpoints/sip": {},
+                      "/lines_sip": {}, "/incalls": {}}}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/1.1/api/api.yml":
+            return httpx.Response(200, text="swagger: '2.0'\npaths:\n" + "".join(
+                f"  {p}: {{}}\n" for p in spec["paths"]))
+        return FakeServer()(request)
+
+    client = XivoClient("http://127.0.0.1:8999", "toipkit", PASSWORD,
+                        transport=httpx.MockTransport(handler))
+    table = client.capabilities().set_index("ressource")
+    assert table.loc["users", "disponible"] == "oui"
+    assert table.loc["groups", "disponible"] == "non"
+    assert "Groups" in table.loc["groups", "sinon, dans l'interface web"]

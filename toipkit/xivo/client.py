@@ -77,6 +77,7 @@ UI_MENUS = {
     "contexts": "Services > IPBX > IPBX configuration > Contexts",
     "ivr": "dialplan in /etc/asterisk/extensions_extra.d/ (no IVR menu in XiVO 16.13)",
     "extensions/features": "Services > IPBX > IPBX services > Extensions",
+    "voicemails": "Services > IPBX > IPBX settings > Voicemails",
 }
 
 
@@ -146,7 +147,8 @@ class XivoClient:
         self.endpoints_sip = Resource(self, "SIP endpoints", "endpoints/sip")
         self.lines_sip = Resource(self, "lines_sip (legacy)", "lines_sip")
         self.extensions = Resource(self, "extensions", "extensions")
-        self.voicemails = Resource(self, "voicemails", "voicemails")
+        self.voicemails = Resource(self, "voicemails", "voicemails",
+                                   ui_menu=UI_MENUS["voicemails"])
         self.groups = Groups(self, "groups", "groups", ui_menu=UI_MENUS["groups"])
         self.conferences = Conferences(self, "conferences", "conferences",
                                        ui_menu=UI_MENUS["conferences"])
@@ -335,6 +337,21 @@ class XivoClient:
         wanted = "/" + collection.strip("/")
         return any(p == wanted or p.startswith(wanted + "/") or p.startswith(wanted + "/{")
                    for p in paths)
+
+    def capabilities(self):
+        """One row per resource of this client: its path, whether the server's API has it and,
+        if not, the web-UI menu to use instead (a DataFrame)."""
+        import pandas as pd
+
+        rows = []
+        for attr, res in vars(self).items():
+            if isinstance(res, Resource):
+                ok = self.supports(res.path)
+                rows.append({"ressource": attr, "chemin": f"/1.1/{res.path}",
+                             "disponible": "oui" if ok else "non",
+                             "sinon, dans l'interface web": "" if ok else (res.ui_menu or "")})
+        return pd.DataFrame(rows, columns=["ressource", "chemin", "disponible",
+                                           "sinon, dans l'interface web"])
 
     def require(self, collection: str, name: str | None = None, ui_menu: str | None = None
                 ) -> None:
