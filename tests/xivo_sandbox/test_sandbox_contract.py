@@ -509,3 +509,30 @@ def test_directory_follows_numbers(api):
     assert over_http == d
     secrets = [s["secret"] for s in api.ok("GET", "/endpoints/sip", 200)["items"]]
     assert len(secrets) == 4 and not any(secret in str(d) for secret in secrets)
+
+
+def test_xivo_16_13_profile_hides_wazo_only_resources(api):
+    """With api_profile="xivo-16.13" the sandbox answers like a XiVO whose confd lacks groups,
+    conferences, call filters... so clients can test their capability detection."""
+    from toipkit.xivo import sandbox
+
+    sandbox.reset(api.info.data_dir, wizard={"api_profile": "xivo-16.13"})
+    try:
+        spec = api.http.get("/1.1/api/api.json").json()
+        assert "/users" in spec["paths"] and "/lines_sip" in spec["paths"]
+        assert "/users/import" in spec["paths"] and "/incalls" in spec["paths"]
+        for path in ("/groups", "/conferences", "/callfilters", "/moh", "/schedules"):
+            assert path not in spec["paths"]
+            assert api.get(path).status_code == 404
+        assert api.http.get("/1.1/api/api.yml").status_code == 404
+        made = api.user_with_line("Geralt", "Deriv", "101")
+        line = api.ok("GET", f"/lines/{made['line']['id']}", 200)
+        assert "endpoint_sip" not in line and "extensions" not in line
+        assert "lines" not in api.ok("GET", "/users", 200)["items"][0]
+        # the 16.x ways to read the SIP credentials still work
+        assert api.ok("GET", f"/lines/{line['id']}/endpoints/sip", 200)["endpoint_id"] == \
+            made["sip"]["id"]
+        assert api.ok("GET", f"/lines_sip/{line['id']}", 200)["secret"] == made["sip"]["secret"]
+    finally:
+        sandbox.reset(api.info.data_dir)
+    assert api.http.get("/1.1/api/api.yml").status_code == 200

@@ -21,6 +21,41 @@ from toipkit.xivo.sandbox.store import Tx
 
 router = Router()
 
+# API profiles: "full" serves everything below; "xivo-16.13" hides what confd 16.13 lacks
+# (groups, conferences, call filters, MOH, schedules, IVR, contexts, feature codes: web-UI
+# features there) and the read-only relations added in 16.14, so that clients can test their
+# capability detection (reference note §0, §5, §6).
+API_PROFILES = ("full", "xivo-16.13")
+WAZO_ONLY = ("/groups", "/conferences", "/callfilters", "/moh", "/schedules", "/ivr",
+             "/contexts", "/extensions/features")
+NEWER_FIELDS = {
+    "lines": ("endpoint_sip", "endpoint_sccp", "endpoint_custom", "extensions", "users"),
+    "users": ("lines", "groups"),
+}
+
+
+def route_visible(route, profile: str) -> bool:
+    if profile != "xivo-16.13":
+        return True
+    template = route.template
+    return not (template.startswith(WAZO_ONLY) or "/schedules/" in template)
+
+
+def strip_newer_fields(route, profile: str, body: Any) -> Any:
+    """Remove the 16.14+ relations from line/user bodies under the 16.13 profile."""
+    if profile != "xivo-16.13" or not isinstance(body, dict):
+        return body
+    parts = route.template.strip("/").split("/")
+    if len(parts) > 2 or parts[0] not in NEWER_FIELDS:
+        return body
+    drop = NEWER_FIELDS[parts[0]]
+    items = body["items"] if isinstance(body.get("items"), list) else [body]
+    for item in items:
+        if isinstance(item, dict):
+            for key in drop:
+                item.pop(key, None)
+    return body
+
 # Resource kinds: store kind -> (URL collection, confd's resource name in messages)
 NAMES = {
     "user": "User", "line": "Line", "endpoint_sip": "SIPEndpoint", "extension": "Extension",

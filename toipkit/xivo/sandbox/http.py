@@ -98,10 +98,13 @@ class Router:
             return fn
         return deco
 
-    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+    def match(self, method: str, path: str,
+              visible: Callable[[Route], bool] | None = None) -> tuple[Route, dict[str, str]]:
         allowed = False
         best: tuple[int, Route, dict[str, str]] | None = None
         for route in self.routes:
+            if visible is not None and not visible(route):
+                continue
             m = route.regex.match(path)
             if m:
                 if route.method == method or (method == "HEAD" and route.method == "GET"):

@@ -66,7 +66,7 @@ class App:
         self._log: deque[dict[str, Any]] = deque(maxlen=5000)
         self._seq = itertools.count(1)
         self._log_lock = threading.Lock()
-        self._spec: dict | None = None
+        self._specs: dict[str, dict] = {}
 
     # -- request log -------------------------------------------------------------------------
     def record(self, method: str, path: str, query: list[tuple[str, str]], status: int,
@@ -124,13 +124,17 @@ class App:
             if req.method not in ("GET", "HEAD"):
                 raise ApiError(405, "The method is not allowed for the requested URL.")
             return self._spec_response(req)
-        route, params = confd.router.match(req.method, req.path)
         write = req.method in ("POST", "PUT", "DELETE")
         with self.store.transaction(write=write) as tx:
             req.tx = tx
+            profile = tx.meta("api_profile") or "full"
+            route, params = confd.router.match(
+                req.method, req.path, lambda r: confd.route_visible(r, profile))
             if route.auth and auth.lookup_token(tx, req.headers.get("x-auth-token")) is None:
                 raise ApiError(401, ["Unauthorized"])
-            return route.handler(req, **params)
+            response = route.handler(req, **params)
+            response.body = confd.strip_newer_fields(route, profile, response.body)
+            return response
 
     def _auth(self, req: Request) -> Response:
         path, method = req.path, req.method
@@ -187,14 +191,20 @@ class App:
     def _spec_response(self, req: Request) -> Response:
         from toipkit.xivo.sandbox.spec import build_spec
 
-        if self._spec is None:
-            self._spec = build_spec(confd.router)
+        with self.store.transaction() as tx:
+            profile = tx.meta("api_profile") or "full"
+        if profile not in self._specs:
+            self._specs[profile] = build_spec(
+                confd.router, lambda r: confd.route_visible(r, profile))
+        spec = self._specs[profile]
         if req.path.endswith(".yml"):
+            if profile == "xivo-16.13":  # 16.13 serves api.json only (16.15+: api.yml)
+                raise ApiError(404, "The requested URL was not found on the server.")
             import yaml
 
-            text = yaml.safe_dump(self._spec, sort_keys=False, allow_unicode=True)
+            text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
             return Response(200, text.encode("utf-8"), content_type="application/x-yaml")
-        return Response(200, self._spec)
+        return Response(200, spec)
 
 
 class _Handler(BaseHTTPRequestHandler):

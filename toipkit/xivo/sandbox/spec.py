@@ -7,14 +7,17 @@ no auth; clients detect which resources exist from its ``paths``. The sandbox se
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from toipkit.xivo.sandbox.http import Router
+from toipkit.xivo.sandbox.http import Route, Router
 
 
-def build_spec(router: Router) -> dict[str, Any]:
+def build_spec(router: Router, visible: Callable[[Route], bool] | None = None) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in router.routes:
+        if visible is not None and not visible(route):
+            continue
         entry = paths.setdefault(route.template, {})
         params = [{"name": name, "in": "path", "required": True, "type": "string"}
                   for name in re.findall(r"\{(\w+)\}", route.template)]

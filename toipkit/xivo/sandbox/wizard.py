@@ -26,6 +26,8 @@ WIZARD_DEFAULTS: dict[str, Any] = {
     "did_length": 4,
     "outcall_context": "to-extern",
     "moh": ["default"],
+    # "full" (default) or "xivo-16.13": hide what confd 16.13 lacks (see confd.API_PROFILES)
+    "api_profile": "full",
 }
 
 
@@ -35,6 +37,9 @@ def wizard_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         if key not in config:
             raise ValueError(f"unknown wizard setting {key!r}; known: {', '.join(config)}")
         config[key] = value
+    if config["api_profile"] not in ("full", "xivo-16.13"):
+        raise ValueError(f"unknown api_profile {config['api_profile']!r}: "
+                         "'full' or 'xivo-16.13'")
     return config
 
 
@@ -71,6 +76,7 @@ def seed(tx: Tx, overrides: dict[str, Any] | None = None) -> None:
     for name in cfg["moh"]:
         tx.insert("moh", S.MOH.load_create({"name": name, "label": name.capitalize(),
                                             "mode": "files"}), uuid=str(uuidlib.uuid4()))
+    tx.set_meta("api_profile", cfg["api_profile"])
     tx.set_meta("xivo_uuid", str(uuidlib.uuid4()))
     tx.set_meta("configured", "1")
     tx.set_meta("seeded", "1")
