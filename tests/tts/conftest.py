@@ -44,7 +44,12 @@ def _isolated_home(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def handout_ivr() -> str:
-    """The [ivr] context of the handout §17 (from ../shared when present)."""
+    """The [ivr] context of the handout §17: data/dialplans (verbatim copy), else ../shared."""
+    from toipkit.dialplan import handout_path
+
+    shipped = handout_path("handout-s17-ivr.conf")
+    if shipped.exists():
+        return shipped.read_text(encoding="utf-8")
     if SEED.exists():
         text = SEED.read_text(encoding="utf-8")
         return text.split("### 17. Fichier final [ivr]", 1)[1].split("```asterisk", 1)[1] \

@@ -84,6 +84,17 @@ def test_command_line_fallback():
         EspeakCliEngine(command="/bin/false").synthesize("x", VoiceSettings())
 
 
+def test_auto_falls_back_to_the_command_without_the_wheel():
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng command not installed")
+    code = ("import sys; sys.modules['espeakng_loader'] = None\n"
+            "from toipkit.tts.engines import get_engine, available_engines, VoiceSettings\n"
+            "e = get_engine('auto'); a = e.synthesize('Bonjour', VoiceSettings())\n"
+            "print(e.name, 'espeak-lib' in available_engines(), a.duration > 0.3)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stdout.split() == ["espeak-cli", "False", "True"], proc.stderr
+
+
 def test_quiet_stderr_silences_the_file_descriptor(capfd):
     captured: list[str] = []
     with quiet_stderr(captured):

@@ -169,8 +169,18 @@ class EspeakLibEngine(Engine):
     def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
         data = text.encode("utf-8")
         errors: list[str] = []
+        try:
+            chunks, rate = self._run(data, settings, errors)
+        except TTSError as exc:
+            said = " ".join("".join(errors).split())
+            raise TTSError(f"{exc} (espeak-ng: {said})" if said else str(exc)) from None
+        samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+        return Audio(samples.astype(np.int16), rate)
+
+    def _run(self, data: bytes, settings: VoiceSettings, errors: list[str]):
         with self._lock, quiet_stderr(errors):
             lib = ctypes.CDLL(self.library_path)
+            rate = 0
             try:
                 _declare(lib)
                 rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0,
@@ -193,11 +203,11 @@ class EspeakLibEngine(Engine):
                 if status != 0:
                     raise TTSError(f"espeak-ng synthesis failed (status {status})")
                 chunks, self._chunks = self._chunks, []
-                lib.espeak_Terminate()
             finally:
+                if rate > 0:
+                    lib.espeak_Terminate()
                 _unload(lib)
-        samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
-        return Audio(samples.astype(np.int16), rate)
+        return chunks, rate
 
 
 def _declare(lib) -> None:
