@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import signal
@@ -55,8 +54,8 @@ class SandboxInfo:
 
 def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
     if data_dir is None:
-        return paths.state_dir() / "sandbox"
-    return Path(data_dir).expanduser()
+        return (paths.state_dir() / "sandbox").absolute()
+    return Path(data_dir).expanduser().absolute()
 
 
 def _pid_alive(pid: int) -> bool:
@@ -101,7 +100,13 @@ def status(data_dir: str | os.PathLike | None = None) -> SandboxInfo | None:
 
 @contextlib.contextmanager
 def _start_lock(ddir: Path):
+    """Serialise start/stop between processes (two kernels starting the sandbox at once)."""
     ddir.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no cross-process lock
+        yield
+        return
     with open(ddir / ".start.lock", "a+") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
@@ -126,10 +131,14 @@ def start(data_dir: str | os.PathLike | None = None, port: int | None = None) ->
         log = open(ddir / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child process
         cmd = [sys.executable, "-m", "toipkit.xivo.sandbox", "--data-dir", str(ddir),
                "--port", str(port or 0)]
+        env = dict(os.environ)
+        # The child must import this very toipkit even when it is not pip-installed.
+        root = str(paths.PACKAGE_DIR.parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         try:
             child = subprocess.Popen(  # noqa: S603 - our own module
                 cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, close_fds=True, cwd=str(ddir),
+                start_new_session=True, close_fds=True, cwd=str(ddir), env=env,
             )
         finally:
             log.close()
