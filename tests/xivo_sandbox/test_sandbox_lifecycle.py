@@ -161,3 +161,34 @@ def test_foreground_serve_module(tmp_path):
         proc.terminate()
         assert proc.wait(timeout=10) == 0
     assert not (tmp_path / "server.json").exists()
+
+
+def test_cli_handlers(api, capsys):
+    import argparse
+
+    from toipkit.xivo.sandbox import cli_handlers
+
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    cli_handlers.add_directory(sub)
+    cli_handlers.add_log(sub)
+    reset = sub.add_parser("reset")
+    reset.add_argument("--data-dir")
+    cli_handlers.add_reset_options(reset)
+    reset.set_defaults(handler=cli_handlers.reset_handler)
+    ddir = str(api.info.data_dir)
+
+    args = parser.parse_args(["reset", "--data-dir", ddir, "--user-range", "100-200"])
+    assert args.handler(args) == 0
+    ctx = api.ok("GET", "/contexts", 200, params={"name": "default"})["items"][0]
+    assert ctx["user_ranges"] == [{"start": "100", "end": "200"}]
+    api.user_with_line("Geralt", "Deriv", "200")
+    capsys.readouterr()
+    args = parser.parse_args(["directory", "--data-dir", ddir])
+    assert args.handler(args) == 0
+    assert capsys.readouterr().out.strip() == "200  user Geralt Deriv"
+    args = parser.parse_args(["log", "--data-dir", ddir, "--limit", "3"])
+    assert args.handler(args) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 3
+    with pytest.raises(sandbox.SandboxError):
+        cli_handlers.wizard_from_args(parser.parse_args(["reset", "--user-range", "99-100"]))
