@@ -13,7 +13,8 @@ pytestmark = pytest.mark.skipif(
     reason="kamailio not installed",
 )
 
-ACCOUNTS = {"geralt101": "Kaer-Morhen1", "yen102": "lilac&gooseberries"}
+ACCOUNTS = {"geralt101": "Kaer-Morhen1", "yen102": "lilac&gooseberries",
+            "triss103": "Merigold-103"}
 
 
 @pytest.fixture(scope="module", params=[True, False], ids=["qop-auth", "no-qop"])
@@ -100,3 +101,16 @@ def test_capture_shows_the_same_exchange_as_a_live_registrar(registrar):
     shape = [(s.direction, s.status, s.with_credentials) for s in live.steps]
     assert [(s.direction, s.status, s.with_credentials) for s in recorded.steps] == shape
     assert recorded.ok and recorded.challenged and recorded.verdict.startswith("✅")
+
+
+def test_query_mode_checks_credentials_without_binding(registrar):
+    host, port = registrar.host, registrar.port
+    empty = register_check(host, "triss103", ACCOUNTS["triss103"], port=port, bind=False)
+    assert empty.ok and empty.challenged and empty.bindings == []
+    assert "aucun softphone" in empty.verdict
+    register_check(host, "triss103", ACCOUNTS["triss103"], port=port)  # a "softphone" binds
+    query = register_check(host, "triss103", ACCOUNTS["triss103"], port=port, bind=False)
+    assert len(query.bindings) == 1 and query.bindings[0].startswith("sip:triss103@127.0.0.1:")
+    assert "1 contact(s)" in query.verdict
+    wrong = register_check(host, "triss103", "nope", port=port, bind=False)
+    assert not wrong.ok and wrong.verdict.startswith("❌ Enregistrement refusé")

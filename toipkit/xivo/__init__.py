@@ -29,6 +29,7 @@ _EXPORTS = {
     "ensure_user_with_line": "toipkit.xivo.lab",
     "LabUser": "toipkit.xivo.lab",
     "softphone_settings": "toipkit.xivo.lab",
+    "softphone_frame": "toipkit.xivo.lab",
     "SoftphoneSettings": "toipkit.xivo.lab",
     "register_check": "toipkit.xivo.sip_register",
     "RegistrationResult": "toipkit.xivo.sip_register",

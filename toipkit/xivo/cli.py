@@ -39,6 +39,9 @@ def register(subparsers: Any) -> None:
     reg.add_argument("username", help="SIP login of the line")
     reg.add_argument("--port", type=int, default=5060)
     reg.add_argument("--timeout", type=float, default=2.0)
+    reg.add_argument("--bind", action="store_true",
+                     help="really register (replaces the softphone's registration); default: "
+                          "a REGISTER without Contact that only checks the credentials")
     reg.set_defaults(handler=_register_check)
     xv.set_defaults(handler=lambda args: (xv.print_help(), 2)[1])
 
@@ -95,6 +98,6 @@ def _register_check(args: argparse.Namespace) -> int:
 
         password = getpass.getpass(f"SIP password of {args.username}: ")
     result = register_check(args.server, args.username, password, port=args.port,
-                            timeout=args.timeout)
+                            timeout=args.timeout, bind=args.bind)
     print(result)
     return 0 if result.ok else 1

@@ -246,6 +246,20 @@ class SoftphoneSettings:
         return self.to_frame().to_html(index=False)
 
 
+def softphone_frame(client: XivoClient, lab_users: list[Any]) -> pd.DataFrame:
+    """The softphone fields of several users, one row each (passwords masked)."""
+    import pandas as pd
+
+    rows = []
+    for who in lab_users:
+        s = softphone_settings(client, who)
+        rows.append({"utilisateur": s.display_name, "numéro": s.exten,
+                     "identifiant SIP": s.username, "mot de passe": MASK if s.password else "",
+                     "serveur": s.server, "transport": s.transport})
+    return pd.DataFrame(rows, columns=["utilisateur", "numéro", "identifiant SIP",
+                                       "mot de passe", "serveur", "transport"])
+
+
 def softphone_settings(client: XivoClient, lab_user: LabUser | Record | Any,
                        server: str | None = None) -> SoftphoneSettings:
     """The softphone fields of a user's main line, read from the server (SIP endpoint)."""
@@ -263,6 +277,9 @@ def softphone_settings(client: XivoClient, lab_user: LabUser | Record | Any,
     if sip_assoc is None:
         raise ToipkitError(f"line {line_id} has no SIP endpoint")
     sip = client.endpoints_sip.get(sip_assoc["endpoint_id"])
+    if "secret" not in sip and sip.get("auth_section_options"):  # Wazo 20.13+ (PJSIP)
+        auth = dict(sip["auth_section_options"])
+        sip = Record({**sip, "username": auth.get("username"), "secret": auth.get("password")})
     exts = client.lines.extensions(line_id)
     exten = client.extensions.get(exts[0]["extension_id"])["exten"] if len(exts) else ""
     host = server or httpx.URL(client.confd_url).host
@@ -542,11 +559,14 @@ def registration_demo(settings: SoftphoneSettings, *, from_capture: bool, **kwar
 
     With a real XiVO (``from_capture=False``) a REGISTER is really sent with the line's
     credentials; in the sandbox (no SIP server) the same exchange is read from the sample
-    capture ``data/captures/register.pcap``.
+    capture ``data/captures/register.pcap``. The live check sends a REGISTER without Contact
+    by default (``bind=False``): it proves the credentials without replacing the softphone's
+    own registration.
     """
     from toipkit.xivo.sip_register import register_check, registration_from_capture
 
     if from_capture:
         return registration_from_capture(user=kwargs.pop("user", None), **kwargs)
+    kwargs.setdefault("bind", False)  # check the credentials, leave the softphone registered
     return register_check(settings.server, settings.username, settings.password,
                           port=settings.port, **kwargs)

@@ -47,6 +47,8 @@ class RegistrationResult:
     verdict: str
     steps: list[SipStep] = field(default_factory=list)
     expires: int | None = None
+    bind: bool = True
+    bindings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -146,11 +148,15 @@ def register_check(
     expires: int = 60,
     timeout: float = 2.0,
     retransmit: float = 0.5,
+    bind: bool = True,
 ) -> RegistrationResult:
     """Register ``username`` on ``server`` over UDP and explain the outcome in French.
 
     ``domain`` is the SIP domain of the request URI (defaults to ``server``, as a softphone
     does when the "Domain" field holds the XiVO address). ``expires=0`` unregisters.
+    ``bind=False`` sends a REGISTER without Contact (RFC 3261 §10.2.3, "query bindings"): the
+    credentials are checked the same way but the softphone's own registration is left alone,
+    and the 200 OK lists the contacts currently registered (``result.bindings``).
     """
     server_ip = socket.gethostbyname(server)
     domain = domain or server
@@ -172,9 +178,10 @@ def register_check(
                 f"To: <sip:{username}@{domain}>",
                 f"Call-ID: {call_id}",
                 f"CSeq: {cseq} REGISTER",
-                f"Contact: <sip:{username}@{local_ip}:{local_port};transport=udp>",
-                f"Expires: {expires}",
             ]
+            if bind:
+                lines += [f"Contact: <sip:{username}@{local_ip}:{local_port};transport=udp>",
+                          f"Expires: {expires}"]
             if authorization:
                 lines.append(authorization)
             lines += ["User-Agent: toipkit-register-check", "Content-Length: 0", "", ""]
@@ -242,15 +249,18 @@ def register_check(
     reason = answer[0].first_line.split(" ", 2)[2] if answer and \
         len(answer[0].first_line.split(" ", 2)) == 3 else ""
     got_expires = None
+    bindings: list[str] = []
     if answer and status == 200:
-        contact = " ".join(answer[1].get("contact") or [])
+        contact = ", ".join(answer[1].get("contact") or [])
+        bindings = re.findall(r"<([^>]+)>", contact)
         m = re.search(r"expires=(\d+)", contact)
         if m:
             got_expires = int(m.group(1))
         elif answer[1].get("expires"):
             got_expires = int(answer[1]["expires"][0])
     result = RegistrationResult(server=server, port=port, username=username, status=status,
-                                reason=reason, verdict="", steps=steps, expires=got_expires)
+                                reason=reason, verdict="", steps=steps, expires=got_expires,
+                                bind=bind, bindings=bindings)
     result.verdict = _verdict(result)
     return result
 
@@ -266,6 +276,11 @@ def _verdict(r: RegistrationResult) -> str:
     if r.status == 200:
         how = "après le défi d'authentification (401 puis 200)" if r.challenged else \
             "sans défi d'authentification"
+        if not r.bind:
+            now = (f"{len(r.bindings)} contact(s) enregistré(s) en ce moment"
+                   if r.bindings else "aucun softphone enregistré sur cette ligne pour l'instant")
+            return (f"✅ Identifiants de la ligne {r.username} acceptés par {where} {how} ; "
+                    f"{now}.")
         exp = f", enregistrement valable {r.expires} s" if r.expires else ""
         return f"✅ Ligne {r.username} enregistrée sur {where} {how}{exp}."
     if r.status in (401, 407, 403) and r.challenged:
