@@ -6,13 +6,14 @@ message, hint). Messages exist in French (students) and English.
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from toipkit.dialplan.apps import DEPRECATED_APPS, KNOWN_APPS, REMOVED_APPS
-from toipkit.dialplan.lookup import Lookup, find_priority
+from toipkit.dialplan.lookup import find_priority
 from toipkit.dialplan.model import Context, Dialplan, Extension, Priority, split_args
 from toipkit.dialplan.patterns import match, pattern_error
 
@@ -335,6 +336,15 @@ class _Linter:
         self.directory = {str(k) for k in (directory or {})}
         self.out = Findings()
         self.entries = list(entry_contexts) if entry_contexts else ["default"]
+        self._cache: dict = {}
+        self._good_dests: set[str] = set()
+
+    def find(self, ctx, exten, prio=1, label=None):
+        key = (ctx, exten, prio, label)
+        r = self._cache.get(key, self)
+        if r is self:
+            r = self._cache[key] = find_priority(self.dp, ctx, exten, prio, label=label)
+        return r
 
     def add(self, rule, file, line, column, context=None, exten=None, severity=None, **kw):
         sev, msg, hint = _msg(self.lang, rule, **kw)
@@ -353,10 +363,6 @@ class _Linter:
         for iss in dp.issues:
             self._issue(iss)
         self.set_vars = self._collect_set_variables()
-        self.language_set = any(
-            p.app.lower() == "set" and p.data.replace(" ", "").upper().startswith(
-                "CHANNEL(LANGUAGE)=")
-            for p in self._all_priorities())
         self.agi_reported: set[str] = set()
         for ctx in dp.contexts.values():
             self._context(ctx)
@@ -395,9 +401,16 @@ class _Linter:
 
     def _collect_set_variables(self) -> set[str]:
         names = set(self.dp.globals)
+        self.language_set = False
         for p in self._all_priorities():
-            a = p.app.lower()
+            a = p.app
+            if len(a) > 4 or a[:1] not in "SsMmRr":
+                continue
+            a = a.lower()
             if a in ("set", "mset"):
+                if a == "set" and p.data.replace(" ", "").upper().startswith(
+                        "CHANNEL(LANGUAGE)="):
+                    self.language_set = True
                 parts = [p.data] if a == "set" else split_args(p.data)
                 for part in parts:
                     name = part.partition("=")[0].strip().lstrip("_")
@@ -433,11 +446,11 @@ class _Linter:
 
     def _menu(self, ctx: Context, has_wait: bool):
         keys = "0123456789*#"
-        has_i = find_priority(self.dp, ctx.name, "i", 1) is not None
-        has_e = find_priority(self.dp, ctx.name, "e", 1) is not None
-        has_t = find_priority(self.dp, ctx.name, "t", 1) is not None
+        has_i = self.find(ctx.name, "i", 1) is not None
+        has_e = self.find(ctx.name, "e", 1) is not None
+        has_t = self.find(ctx.name, "t", 1) is not None
         if not has_i and not has_e:
-            missing = [k for k in keys if find_priority(self.dp, ctx.name, k, 1) is None and
+            missing = [k for k in keys if self.find(ctx.name, k, 1) is None and
                        not _could_grow(ctx, k)]
             if missing:
                 self.add("ivr-no-i", ctx.file, ctx.line, ctx.column, ctx.name,
@@ -521,12 +534,18 @@ class _Linter:
     # ------------------------------------------------------------------------------------
     def _priority(self, ctx: Context, ex: Extension, p: Priority):
         app = p.app
-        la = app.lower()
         if not app:
             return
-        if la in REMOVED_APPS:
+        la = app.lower()
+        if la in KNOWN_APPS:
+            if la in DEPRECATED_APPS:
+                why, repl = DEPRECATED_APPS[la]
+                self.at("deprecated-app", p, column=p.app_column, app=app, why=why, repl=repl)
+        elif la in REMOVED_APPS:
             why, repl = REMOVED_APPS[la]
             self.at("removed-app", p, column=p.app_column, app=app, why=why, repl=repl)
+            if la == "setglobalvar":
+                self._path_value(p, p.data.partition("=")[2])
         elif la in DEPRECATED_APPS:
             why, repl = DEPRECATED_APPS[la]
             self.at("deprecated-app", p, column=p.app_column, app=app, why=why, repl=repl)
@@ -534,36 +553,46 @@ class _Linter:
             name, _, rest = app.partition(",")
             self.at("old-syntax", p, column=p.app_column, text=app, app=app,
                     fixed=f"{name.strip()}({rest.strip()})")
-        elif la not in KNOWN_APPS and "$" not in app:
+        elif "$" not in app:
             self.at("unknown-app", p, column=p.app_column, app=app)
-        if la == "goto":
-            self._check_dest(p, p.data, app)
-        elif la in ("gotoif", "gosubif", "gotoiftime"):
-            _, _, branches = p.data.partition("?")
-            b1, _, b2 = branches.partition(":")
-            for b in (b1, b2):
-                if b.strip():
-                    self._check_dest(p, b, app)
-        elif la == "gosub":
-            dest = p.data.partition("(")[0]
-            self._check_dest(p, dest, app)
-        elif la in ("playback", "background", "controlplayback"):
-            self._sounds(p)
-        elif la in _SAY_APPS and not self.language_set:
-            self.at("say-language", p, column=p.app_column, app=app)
-        elif la == "agi":
-            script = split_args(p.data)[0].strip()
-            if "googletts" in script.lower() and ctx.name not in self.agi_reported:
-                self.agi_reported.add(ctx.name)
-                self.at("external-dependency", p, column=p.app_column, script=script)
-        if la == "set":
-            value = p.data.partition("=")[2]
-            self._path_value(p, value)
-        if la in REMOVED_APPS and la == "setglobalvar":
-            self._path_value(p, p.data.partition("=")[2])
-        self._variables(p)
+        check = _APP_CHECKS.get(la)
+        if check is not None:
+            check(self, ctx, p, la)
+        if "${" in p.data:
+            self._variables(p)
+
+    def _chk_goto(self, ctx, p, la):
+        self._check_dest(p, p.data, p.app)
+
+    def _chk_gotoif(self, ctx, p, la):
+        _, _, branches = p.data.partition("?")
+        b1, _, b2 = branches.partition(":")
+        for b in (b1, b2):
+            if b.strip():
+                self._check_dest(p, b, p.app)
+
+    def _chk_gosub(self, ctx, p, la):
+        self._check_dest(p, p.data.partition("(")[0], p.app)
+
+    def _chk_sounds(self, ctx, p, la):
+        self._sounds(p)
+
+    def _chk_say(self, ctx, p, la):
+        if not self.language_set:
+            self.at("say-language", p, column=p.app_column, app=p.app)
+
+    def _chk_agi(self, ctx, p, la):
+        script = split_args(p.data)[0].strip()
+        if "googletts" in script.lower() and ctx.name not in self.agi_reported:
+            self.agi_reported.add(ctx.name)
+            self.at("external-dependency", p, column=p.app_column, script=script)
+
+    def _chk_set(self, ctx, p, la):
+        self._path_value(p, p.data.partition("=")[2])
 
     def _variables(self, p: Priority):
+        if "${" not in p.data:
+            return
         for m in _VAR_RE.finditer(p.data):
             var = m.group(1)
             if var.upper() in _BUILTIN_VARS or var in self.set_vars:
@@ -604,10 +633,14 @@ class _Linter:
         return (parts[0], parts[1], parts[2])
 
     def _check_dest(self, p: Priority, dest: str, app: str):
-        if "$" in dest:
+        if dest in self._good_dests or "$" in dest or dest.strip() == "":
             return
-        if dest.strip() == "":
-            return
+        before = len(self.out)
+        self._check_dest_uncached(p, dest, app)
+        if len(self.out) == before and dest.count(",") == 2:
+            self._good_dests.add(dest)  # context,exten,priority: same verdict everywhere
+
+    def _check_dest_uncached(self, p: Priority, dest: str, app: str):
         parts = dest.split(",")
         if any(x != x.strip() for x in parts):
             self.at("goto-whitespace", p, column=p.app_column, dest=dest,
@@ -639,7 +672,7 @@ class _Linter:
             return
         if exten.startswith("_") or "$" in exten:
             return
-        if find_priority(dp, ctx, exten, 1) is None:
+        if self.find(ctx, exten, 1) is None:
             if exten in self.directory or f"{exten}@{ctx}" in self.directory:
                 return
             if n == 2 and exten in dp.contexts:
@@ -652,12 +685,11 @@ class _Linter:
         if is_num:
             if prio[0] in "+-":
                 return
-            if find_priority(dp, ctx, exten, int(prio)) is None:
+            if self.find(ctx, exten, int(prio)) is None:
                 self.at("goto-priority", p, column=p.app_column, app=app, ctx=ctx, ext=exten,
                         prio=prio)
         else:
-            q = Lookup()
-            if find_priority(dp, ctx, exten, 0, label=prio, lookup=q) is None:
+            if self.find(ctx, exten, 0, label=prio) is None:
                 self.at("goto-label", p, column=p.app_column, app=app, prio=prio, ext=exten,
                         ctx=ctx, fix=self._label_fix(ctx, prio))
 
@@ -670,7 +702,7 @@ class _Linter:
             return True
         # A literal extension: full lookup also finds labels in less specific patterns.
         if not exten_pattern.startswith("_"):
-            return find_priority(self.dp, ctx, exten_pattern, 0, label=label) is not None
+            return self.find(ctx, exten_pattern, 0, label=label) is not None
         return False
 
     def _label_fix(self, ctx: str, prio: str) -> str:
@@ -723,6 +755,15 @@ class _Linter:
                          entries=", ".join(f"[{e}]" for e in entries))
 
 
+_APP_CHECKS = {
+    "goto": _Linter._chk_goto, "gotoif": _Linter._chk_gotoif, "gosubif": _Linter._chk_gotoif,
+    "gotoiftime": _Linter._chk_gotoif, "gosub": _Linter._chk_gosub,
+    "playback": _Linter._chk_sounds, "background": _Linter._chk_sounds,
+    "controlplayback": _Linter._chk_sounds, "agi": _Linter._chk_agi, "set": _Linter._chk_set,
+    **{a: _Linter._chk_say for a in _SAY_APPS},
+}
+
+
 def _could_grow(ctx: Context, key: str) -> bool:
     """Is ``key`` the start of a longer extension (so Asterisk waits for more digits)?"""
     return any(e.name != key and match(e.name, key) == 0 and e.name.lstrip("_")[:1] == key
@@ -745,4 +786,10 @@ def lint(dialplan: Dialplan, lang: str = "fr", directory: Mapping[str, Any] | No
     """
     if not isinstance(dialplan, Dialplan):
         raise TypeError("lint() needs a Dialplan (use parse() or parse_file() first)")
-    return _Linter(dialplan, lang, directory, entry_contexts).run()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # many short-lived objects, no cycles: don't let the GC rescan the dialplan
+    try:
+        return _Linter(dialplan, lang, directory, entry_contexts).run()
+    finally:
+        if gc_was_enabled:
+            gc.enable()

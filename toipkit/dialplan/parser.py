@@ -9,9 +9,12 @@ skip a line) raise :class:`DialplanSyntaxError`; in lenient mode they are collec
 
 from __future__ import annotations
 
+import gc
 import glob
 import os
+import re
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 from toipkit.dialplan.model import (
@@ -34,25 +37,40 @@ __all__ = ["parse", "parse_file"]
 _MAX_INCLUDE_DEPTH = 32
 
 
-@dataclass(slots=True)
-class _Item:
-    name: str
-    value: str
-    file: str
-    line: int
-    col: int  # column of the name (1-based)
-    vcol: int  # column of the value (1-based)
-    cols: list | None  # processed-offset -> original 0-based column, when not identity
-    voff: int  # offset of the value in the processed line
-    source: str  # the original line (for errors)
+class _Item(tuple):
+    """One ``name = value`` line: (name, value, file, line, col, vcol, cols, voff, source).
+
+    ``col``/``vcol``: 1-based columns of the name and the value; ``cols`` maps offsets of the
+    comment-stripped line to original columns (None when they are the same).
+    """
+
+    __slots__ = ()
+    name = property(itemgetter(0))
+    value = property(itemgetter(1))
+    file = property(itemgetter(2))
+    line = property(itemgetter(3))
+    col = property(itemgetter(4))
+    vcol = property(itemgetter(5))
+    cols = property(itemgetter(6))
+    voff = property(itemgetter(7))
+    source = property(itemgetter(8))
 
     def col_at(self, offset_in_value: int) -> int:
-        o = self.voff + offset_in_value
-        if self.cols is None:
+        cols = self[6]
+        o = self[7] + offset_in_value
+        if cols is None:
             return o + 1
-        if not self.cols:
+        if not cols:
             return 1
-        return self.cols[min(o, len(self.cols) - 1)] + 1
+        return cols[min(o, len(cols) - 1)] + 1
+
+
+_new_item = tuple.__new__
+_EXTEN_FAST = re.compile(r"([^,\[\\/$\s]+),[ \t]*([1-9][0-9]*|n|hint)[ \t]*(?:\(([^()\[\],\\]*)\))?[ \t]*,(.*)",
+                         re.S)
+_SAME_FAST = re.compile(r"[ \t]*([1-9][0-9]*|n)[ \t]*(?:\(([^()\[\],\\]*)\))?[ \t]*,(.*)", re.S)
+# name =>? value, for lines without comments (the common case)
+_FAST_LINE = re.compile(r"(\s*)([A-Za-z_][A-Za-z0-9_]*)\s*=>?\s*(.*)", re.S)
 
 
 @dataclass
@@ -95,11 +113,21 @@ class _Reader:
         pending_cols: list[int] = []
         pending_line = 0
         pending_src = ""
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
         lines = text.split("\n")
+        fast_line = _FAST_LINE.match
+        new_item = _new_item
         for lineno, raw in enumerate(lines, 1):
-            if raw.endswith("\r"):
-                raw = raw[:-1]
             if depth_comment == 0 and ";" not in raw:
+                m = fast_line(raw)
+                if m is not None and self.current is not None:
+                    lead, name, value = m.groups()
+                    vstart = m.start(3)
+                    self.current.items.append(new_item(_Item, (
+                        name, value.rstrip(), filename, lineno, len(lead) + 1, vstart + 1, None,
+                        vstart, raw)))
+                    continue
                 processed, cols = raw, None
             else:
                 processed, cols, depth_comment = _strip_comments(raw, depth_comment)
@@ -166,14 +194,15 @@ class _Reader:
                 self.error(f"no [context] before this line (line {lineno})", filename, lineno,
                            col(0), source, hint="start the file with a [context] header")
                 return
+            items = self.current.items
             if appending:
-                for it in reversed(self.current.items):
-                    if it.name == name:
-                        it.value += value
+                for k in range(len(items) - 1, -1, -1):
+                    if items[k][0] == name:
+                        it = items[k]
+                        items[k] = _new_item(_Item, (it[0], it[1] + value) + tuple(it[2:]))
                         return
-            item = _Item(name, value, filename, lineno, col(0), col(voff - lead), cols, voff,
-                         source)
-            self.current.items.append(item)
+            items.append(_new_item(_Item, (name, value, filename, lineno, col(0),
+                                           col(voff - lead), cols, voff, source)))
 
     def _category(self, stripped, col, filename, lineno, source):
         close = stripped.find("]")
@@ -379,8 +408,67 @@ class _Loader:
         last_cid: str | None = None
         last_ext_set = False
         name = cat.name
+        exts = ctx.extensions
+        exten_fast = _EXTEN_FAST.match
+        same_fast = _SAME_FAST.match
         for it in cat.items:
-            key = it.name.lower()
+            key = it[0].lower()
+            # Fast path: the everyday "exten => EXT,1|n[(label)],App(args)" / "same => n,..."
+            m = None
+            if it[6] is None:
+                if key == "exten":
+                    m = exten_fast(it[1])
+                    if m is not None:
+                        ext, prs, label, appl = m.groups()
+                        cid = None
+                elif key == "same" and last_ext_set:
+                    m = same_fast(it[1])
+                    if m is not None:
+                        prs, label, appl = m.groups()
+                        ext, cid = last_ext, last_cid
+            if m is not None and prs == "hint":
+                ex = exts.get((ext, cid))
+                if ex is None or ex.hint is None:
+                    line = it[3]
+                    if ex is None:
+                        ex = exts[(ext, cid)] = Extension(ext, cid, name, it[2], line, it[4])
+                    ex.hint = Priority(name, ext, cid, HINT, label, appl.strip(), "", it[2],
+                                       line, it[4], "hint", it[5] + m.start(4), key, False)
+                    lastpri = HINT
+                    last_ext, last_cid, last_ext_set = ext, cid, True
+                    continue
+                m = None
+            if m is not None and (prs != "n" or lastpri > -2):
+                number = lastpri + 1 if prs == "n" else int(prs)
+                a = appl.strip()
+                lpar = a.find("(")
+                rpar = a.rfind(")")
+                if lpar < 0:
+                    app, data, parens = a, "", False
+                elif rpar > lpar and "$" not in a[:lpar]:
+                    app, data, parens = a[:lpar].strip(), a[lpar + 1:rpar], True
+                else:
+                    app = None
+                ex = exts.get((ext, cid))
+                if app is not None and (ex is None or number not in ex.priorities):
+                    app_col = it[5] + m.start(4 if key == "exten" else 3) + len(appl) - len(
+                        appl.lstrip())
+                    line = it[3]
+                    pri_text = prs if label is None else f"{prs}({label})"
+                    p = Priority(name, ext, cid, number, label, app, data, it[2], line, it[4],
+                                 pri_text, app_col, key, parens)
+                    if ex is None:
+                        ex = exts[(ext, cid)] = Extension(ext, cid, name, it[2], line, it[4])
+                    ex.priorities[number] = p
+                    if label is not None:
+                        if label in ex.labels:
+                            self.r.warn("duplicate-label", f"label '{label}' already defined in "
+                                        f"extension '{ext}'", it[2], line, it[4], context=name)
+                        else:
+                            ex.labels[label] = number
+                    lastpri = number
+                    last_ext, last_cid, last_ext_set = ext, cid, True
+                    continue
             if key == "exten" or key.startswith("same"):
                 is_same = key != "exten"
                 value = it.value
@@ -587,8 +675,16 @@ def parse(text: str, filename: str | os.PathLike | None = None, lenient: bool = 
     basedir = Path(filename).parent if filename is not None else Path.cwd()
     if filename is not None:
         reader.stack.append(os.path.realpath(str(filename)))
-    reader.read_text(text, name, basedir)
-    _Loader(reader, dp).load()
+    # Many small objects: the cyclic GC would rescan them again and again (they hold no cycles
+    # worth collecting while we build), so pause it.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        reader.read_text(text, name, basedir)
+        _Loader(reader, dp).load()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     order = {f: i for i, f in enumerate(dp.files)}
     dp.errors.sort(key=lambda e: (order.get(e.file, len(order)), e.line or 0, e.column or 0))
     dp.issues.sort(key=lambda e: (order.get(e.file, len(order)), e.line or 0, e.column or 0))

@@ -34,6 +34,7 @@ _E_CANMATCH = 1
 _E_MATCHMORE = 2
 
 _ZERO_BITMAP = bytes(32)
+_INVERT = bytes(255 - i for i in range(256))
 
 
 def is_pattern(exten: str) -> bool:
@@ -99,7 +100,7 @@ def _pattern_positions(pattern: str) -> tuple:
             bits[b // 8] = 1 << (7 - (b % 8))
             score = 0x100 | b
         # Equal scores: the set with lower members (a bigger MSB-first bitmap) comes first.
-        out.append((score, bytes(255 - x for x in bits)))
+        out.append((score, bytes(bits).translate(_INVERT)))
 
 
 def _byte(c: str) -> int:
