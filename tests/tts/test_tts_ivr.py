@@ -149,3 +149,25 @@ exten => s,1,agi(googletts.agi,"Merci de patienter",fr)
     assert len(result.manifest) == 3
     frame = result.to_frame()
     assert list(frame["keys"]) == ["-", "12", "0123456789*#", "0123456789*#", "-"]
+
+
+def test_patched_text_keeps_comments_and_layout(tmp_path, handout_ivr):
+    conf = tmp_path / "extensions.conf"
+    conf.write_text(handout_ivr, encoding="utf-8")
+    result = from_dialplan(conf, tmp_path / "sounds", formats=["ulaw"])
+    patched = result.patched_text()
+    before, after = handout_ivr.split("\n"), patched.split("\n")
+    assert len(before) == len(after)
+    changed = [i for i, (a, b) in enumerate(zip(before, after)) if a != b]
+    assert [i + 1 for i in changed] == sorted(c.line for c in result.calls)
+    for i in changed:
+        assert "googletts" in before[i] and "Background(custom/ivr-" in after[i]
+    assert "; ######## CHOIX 1 : Accueil ########" in patched
+    again = parser.parse(patched, "patched.conf")
+    assert [(p.context, p.exten, p.number, p.app, p.data) for p in again.priorities] == \
+        [(p.context, p.exten, p.number, p.app, p.data) for p in result.dialplan.priorities]
+    # a parsed Dialplan plus its text gives the same result; comments after the call are kept
+    text = handout_ivr.replace('tapez 1.",fr,any)', 'tapez 1.",fr,any) ; accueil')
+    result2 = from_dialplan(parser.parse(text, "x.conf"), tmp_path / "sounds", formats=["ulaw"])
+    assert "Background(custom/ivr-pour-joindre-l-accueil-tapez-1) ; accueil" in \
+        result2.patched_text(text)

@@ -97,7 +97,12 @@ def _from_dialplan(args: argparse.Namespace) -> int:
     result = from_dialplan(args.dialplan, out, formats=_formats(args.formats),
                            folder=args.folder, prefix=args.prefix, engine=args.engine)
     target = Path(args.write) if args.write else out / "extensions.conf"
-    atomic_write(target, result.dialplan.to_text().encode("utf-8"))
+    # Keep the author's comments and layout when the source is a single file.
+    try:
+        text = result.patched_text()
+    except Exception:  # noqa: BLE001 - fall back to the regenerated text
+        text = result.dialplan.to_text()
+    atomic_write(target, text.encode("utf-8"))
     for call in result.calls:
         status = call.sound if call.sound else f"left as is ({call.reason})"
         print(f"{call.where}: {call.text!r} -> {status}")

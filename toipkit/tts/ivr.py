@@ -57,6 +57,7 @@ class TTSCall:
     lang: str
     intkey: str
     speed: float
+    column: int = 0           # 1-based column of the application name on its line
     sound: str | None = None  # the sound name it plays now (None = left as is)
     app: str | None = None    # Background / Playback
     reason: str = ""          # why it was left as is
@@ -107,19 +108,46 @@ def parse_tts_args(args: list[str]) -> tuple[str, str, str, float] | None:
     return text, lang, intkey, speed
 
 
-def _load_dialplan(dialplan):
-    """A Dialplan object from a Dialplan, a path, or extensions.conf text."""
+def _load_dialplan(dialplan, sources: dict[str, str] | None = None):
+    """A Dialplan object from a Dialplan, a path, or extensions.conf text.
+
+    When ``sources`` is given, the text read (path or string) is stored there by file name.
+    """
     if hasattr(dialplan, "contexts"):
         return dialplan
     from toipkit.dialplan import parser
 
     if isinstance(dialplan, os.PathLike) or (
             isinstance(dialplan, str) and "\n" not in dialplan and Path(dialplan).exists()):
-        return parser.parse_file(dialplan)
+        dp = parser.parse_file(dialplan)
+        if sources is not None:
+            for name in dp.files:
+                try:
+                    sources[name] = Path(name).read_text(encoding="utf-8")
+                except OSError:
+                    pass
+            sources.setdefault(str(dialplan), Path(dialplan).read_text(encoding="utf-8"))
+        return dp
     if isinstance(dialplan, str):
-        return parser.parse(dialplan)
+        dp = parser.parse(dialplan)
+        if sources is not None:
+            sources["<string>"] = dialplan
+        return dp
     raise TTSError(f"from_dialplan expects a Dialplan, a path or extensions.conf text, "
                    f"not {type(dialplan).__name__}")
+
+
+def _comment_start(line: str) -> int:
+    """Index of the ``;`` starting a comment (``\\;`` is a literal semicolon), or len(line)."""
+    i = 0
+    while i < len(line):
+        if line[i] == "\\":
+            i += 2
+            continue
+        if line[i] == ";":
+            return i
+        i += 1
+    return len(line)
 
 
 def _priorities_in_source_order(dp):
@@ -145,7 +173,7 @@ def find_tts_calls(dialplan) -> list[TTSCall]:
         text, lang, intkey, speed = parsed
         calls.append(TTSCall(context=p.context, exten=p.exten, priority=p.number, label=p.label,
                              file=p.file, line=p.line, text=text, lang=lang, intkey=intkey,
-                             speed=speed))
+                             speed=speed, column=getattr(p, "app_column", 0)))
     return calls
 
 
@@ -157,6 +185,7 @@ class DialplanPrompts:
     original: object            # the Dialplan as read
     manifest: Manifest
     calls: list[TTSCall] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def sounds_dir(self) -> Path | None:
@@ -176,8 +205,44 @@ class DialplanPrompts:
         return self.to_frame()._repr_html_()
 
     def to_text(self) -> str:
-        """The rewritten dialplan as ``extensions.conf`` text."""
+        """The rewritten dialplan as ``extensions.conf`` text (regenerated: comments dropped)."""
         return self.dialplan.to_text()
+
+    def patched_text(self, text: str | None = None, file: str | None = None) -> str:
+        """The original source with only the rewritten ``agi(...)`` calls replaced.
+
+        Comments, blank lines, ``same =>`` and the author's layout are kept. ``text`` is the
+        source of ``file`` (default: the first file of the dialplan); it is read from what
+        :func:`from_dialplan` was given (path or text) or from disk when omitted.
+        """
+        files = list(getattr(self.original, "files", []) or [])
+        file = file or (files[0] if files else "<string>")
+        if text is None:
+            text = self.sources.get(file)
+            if text is None and "<string>" in self.sources and len(self.sources) == 1:
+                text = self.sources["<string>"]
+            if text is None:
+                try:
+                    text = Path(file).read_text(encoding="utf-8")
+                except OSError as exc:
+                    raise TTSError(f"no source text for {file}; pass text=") from exc
+        lines = text.split("\n")
+        single_file = len({c.file for c in self.calls}) <= 1
+        for call in self.calls:
+            if not call.sound or (not single_file and call.file != file):
+                continue
+            i, col = call.line - 1, call.column - 1
+            if not (0 <= i < len(lines)) or col < 0:
+                raise TTSError(f"{call.where}: the source text does not match the dialplan")
+            line = lines[i]
+            end = _comment_start(line)
+            head = line[col:end]
+            if not head.lower().startswith("agi") or ")" not in head:
+                raise TTSError(f"{call.where}: expected agi(...) at column {call.column}, "
+                               f"the source text does not match the dialplan")
+            close = col + head.rfind(")")
+            lines[i] = f"{line[:col]}{call.app}({call.sound}){line[close + 1:]}"
+        return "\n".join(lines)
 
     def __repr__(self) -> str:
         done = sum(1 for c in self.calls if c.sound)
@@ -199,7 +264,8 @@ def from_dialplan(dialplan, out_dir: str | os.PathLike | None = None, *,
 
     The input dialplan is not modified.
     """
-    original = _load_dialplan(dialplan)
+    sources: dict[str, str] = {}
+    original = _load_dialplan(dialplan, sources)
     if out_dir is None:
         from toipkit.paths import state_dir
 
@@ -246,7 +312,8 @@ def from_dialplan(dialplan, out_dir: str | os.PathLike | None = None, *,
         p.data = call.sound
         if hasattr(p, "has_parens"):
             p.has_parens = True
-    return DialplanPrompts(dialplan=rewritten, original=original, manifest=manifest, calls=calls)
+    return DialplanPrompts(dialplan=rewritten, original=original, manifest=manifest, calls=calls,
+                           sources=sources)
 
 
 def listen(sound, fmt: str | None = None):
