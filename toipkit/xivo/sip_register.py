@@ -113,6 +113,29 @@ def digest_response(username: str, password: str, realm: str, nonce: str, method
     return _md5(f"{ha1}:{nonce}:{ha2}")
 
 
+def _authorization(challenge: dict[str, str], status: int | None, username: str,
+                   password: str, domain: str, uri: str) -> str:
+    """The ``Authorization`` (401) or ``Proxy-Authorization`` (407) header for a challenge."""
+    qop = None
+    if challenge.get("qop"):
+        options = [q.strip() for q in challenge["qop"].split(",")]
+        qop = "auth" if "auth" in options else None
+    cnonce = secrets.token_hex(8)
+    algorithm = challenge.get("algorithm", "MD5")
+    realm = challenge.get("realm", domain)
+    nonce = challenge.get("nonce", "")
+    resp = digest_response(username, password, realm, nonce, "REGISTER", uri,
+                           qop=qop, cnonce=cnonce, algorithm=algorithm)
+    parts = [f'username="{username}"', f'realm="{realm}"', f'nonce="{nonce}"',
+             f'uri="{uri}"', f'response="{resp}"', f"algorithm={algorithm}"]
+    if "opaque" in challenge:
+        parts.append(f'opaque="{challenge["opaque"]}"')
+    if qop:
+        parts += [f"qop={qop}", "nc=00000001", f'cnonce="{cnonce}"']
+    header = "Authorization" if status == 401 else "Proxy-Authorization"
+    return f"{header}: Digest " + ", ".join(parts)
+
+
 def _parse_message(data: bytes) -> tuple[str, dict[str, list[str]]]:
     text = data.decode("utf-8", "replace")
     head = text.split("\r\n\r\n", 1)[0]
@@ -220,28 +243,17 @@ def register_check(
                 return step, headers
 
         answer = transact(1, None)
-        if answer is not None and answer[0].status in (401, 407):
+        cseq = 1
+        # Answer the challenge; a second challenge is only retried when the nonce was stale.
+        while answer is not None and answer[0].status in (401, 407) and cseq < 3:
             step, headers = answer
             hname = "www-authenticate" if step.status == 401 else "proxy-authenticate"
             challenge = parse_challenge((headers.get(hname) or [""])[0])
-            qop = None
-            if challenge.get("qop"):
-                options = [q.strip() for q in challenge["qop"].split(",")]
-                qop = "auth" if "auth" in options else None
-            cnonce = secrets.token_hex(8)
-            algorithm = challenge.get("algorithm", "MD5")
-            realm = challenge.get("realm", domain)
-            nonce = challenge.get("nonce", "")
-            resp = digest_response(username, password, realm, nonce, "REGISTER", uri,
-                                   qop=qop, cnonce=cnonce, algorithm=algorithm)
-            parts = [f'username="{username}"', f'realm="{realm}"', f'nonce="{nonce}"',
-                     f'uri="{uri}"', f'response="{resp}"', f"algorithm={algorithm}"]
-            if "opaque" in challenge:
-                parts.append(f'opaque="{challenge["opaque"]}"')
-            if qop:
-                parts += [f"qop={qop}", "nc=00000001", f'cnonce="{cnonce}"']
-            header = "Authorization" if step.status == 401 else "Proxy-Authorization"
-            answer = transact(2, f"{header}: Digest " + ", ".join(parts))
+            if cseq > 1 and challenge.get("stale", "").lower() != "true":
+                break
+            cseq += 1
+            answer = transact(cseq, _authorization(challenge, step.status, username, password,
+                                                   domain, uri))
     finally:
         sock.close()
 
