@@ -26,6 +26,13 @@ def test_say_reports_user_errors_cleanly(tmp_path, capsys):
     assert "no voice" in capsys.readouterr().err
 
 
+def test_from_dialplan_missing_file(tmp_path, capsys):
+    assert main(["tts", "from-dialplan", str(tmp_path / "nope.conf"), "--out",
+                 str(tmp_path / "s")]) == 1
+    assert "cannot read dialplan" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
+
+
 def test_from_dialplan_and_batch(tmp_path, handout_ivr, capsys):
     conf = tmp_path / "extensions.conf"
     conf.write_text(handout_ivr, encoding="utf-8")

@@ -117,8 +117,8 @@ def _load_dialplan(dialplan, sources: dict[str, str] | None = None):
         return dialplan
     from toipkit.dialplan import parser
 
-    if isinstance(dialplan, os.PathLike) or (
-            isinstance(dialplan, str) and "\n" not in dialplan and Path(dialplan).exists()):
+    looks_like_path = isinstance(dialplan, str) and "\n" not in dialplan and "=" not in dialplan
+    if isinstance(dialplan, os.PathLike) or looks_like_path:
         dp = parser.parse_file(dialplan)
         if sources is not None:
             for name in dp.files:
