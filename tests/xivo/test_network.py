@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from toipkit.errors import ToipkitError
 from toipkit.xivo.network import (
@@ -75,3 +77,23 @@ def test_wizard():
     assert wiz.entity_name == "badlands"
     assert wiz.problems() == []
     assert WizardSettings(dns="8.8.8").problems() == ["DNS invalide : '8.8.8'"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(prefix=st.integers(min_value=8, max_value=30), host=st.integers(min_value=0),
+       gw=st.integers(min_value=0), base=st.integers(min_value=0, max_value=2**32 - 1))
+def test_check_network_agrees_with_ipaddress(prefix, host, gw, base):
+    """A configuration inside the expected network, same prefix, gateway a different host of
+    it, is OK; check_stanza(interfaces_stanza(...)) says the same as check_network."""
+    net = ipaddress.ip_network((base, prefix), strict=False)
+    hosts = net.num_addresses - 2
+    address = net.network_address + 1 + host % hosts
+    gateway = net.network_address + 1 + gw % hosts
+    iface = f"{address}/{prefix}"
+    result = check_network(iface, str(gateway), str(net))
+    assert result.ok == (address != gateway)
+    assert check_stanza(interfaces_stanza(iface, str(gateway)), str(net)).problems == \
+        result.problems
+    if prefix < 30:  # a narrower prefix than the network's is always reported
+        narrow = check_network(f"{address}/{prefix + 1}", str(gateway), str(net))
+        assert any(f"/{prefix + 1}" in p for p in narrow.problems)
