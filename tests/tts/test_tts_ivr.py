@@ -53,6 +53,21 @@ def test_every_generated_file_reads_back(rendered):
             assert audio.rms_dbfs > -30, (path, audio.rms_dbfs)
 
 
+def test_g711_prompts_decode_back_to_the_wav_within_quantisation(rendered):
+    import numpy as np
+
+    _, result, _ = rendered
+    for entry in result.manifest.values():
+        pcm = read_sound(entry.path("wav")).samples.astype(np.int64)
+        bound = np.maximum(np.abs(pcm) / 16, 16) + 8   # one segment step (+ grid reduction)
+        for law in ("ulaw", "alaw"):
+            decoded = read_sound(entry.path(law)).samples.astype(np.int64)
+            assert decoded.shape == pcm.shape, (entry.name, law)
+            assert np.all(np.abs(decoded - pcm) <= bound), (entry.name, law)
+        wide = read_sound(entry.path("sln16"))
+        assert abs(wide.duration - len(pcm) / 8000) < 0.002
+
+
 def test_rewrite_changes_only_the_agi_steps(rendered):
     original, result, _ = rendered
     before = {(p.context, p.exten, p.number, p.label): p for p in original.priorities}
