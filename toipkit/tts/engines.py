@@ -415,10 +415,6 @@ class PiperEngine(Engine):
                 raise TTSError(f"piper failed: {proc.stderr.strip()}")
             return read_sound(out)
 
-    @property
-    def identity(self) -> str:
-        return f"{self.name}/{self.version}"
-
 
 ENGINES: dict[str, type[Engine]] = {
     "espeak-lib": EspeakLibEngine,
