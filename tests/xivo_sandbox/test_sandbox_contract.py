@@ -536,3 +536,45 @@ def test_xivo_16_13_profile_hides_wazo_only_resources(api):
     finally:
         sandbox.reset(api.info.data_dir)
     assert api.http.get("/1.1/api/api.yml").status_code == 200
+
+
+def test_installation_wizard(api):
+    """A fresh XiVO (configured=False): the handout's §4 wizard values over POST /1.1/wizard."""
+    from toipkit.xivo import sandbox
+
+    sandbox.reset(api.info.data_dir, wizard={"configured": False})
+    http = api.http  # no token needed while unconfigured
+    assert http.get("/1.1/wizard").json() == {"configured": False}
+    found = http.get("/1.1/wizard/discover").json()
+    assert {"hostname", "domain", "timezone", "nameservers", "interfaces",
+            "gateways"} <= set(found)
+    assert api.ok("GET", "/contexts", 200)["total"] == 0
+    body = {
+        "admin_password": "Sup3rSecret", "license": True, "language": "fr_FR",
+        "entity_name": "Badlands", "timezone": "Europe/Paris",
+        "network": {"hostname": "XiVO", "domain": "xivo.local", "interface": "eth0",
+                    "ip_address": "192.168.0.1", "netmask": "255.255.255.0",
+                    "gateway": "192.168.0.2", "nameservers": ["8.8.8.8"]},
+        "context_internal": {"number_start": "100", "number_end": "199"},
+    }
+    bad = {**body, "license": False, "context_internal": {"number_start": "100",
+                                                          "number_end": "20"}}
+    r = http.post("/1.1/wizard", json=bad)
+    assert r.status_code == 400
+    assert "Input Error - license: ['Must be equal to True.']" in r.json()
+    assert any(m.startswith("Input Error - context_internal:") for m in r.json())
+    r = http.post("/1.1/wizard", json={k: v for k, v in body.items() if k != "network"})
+    assert r.json() == ["Input Error - network: ['Missing data for required field.']"]
+    r = http.post("/1.1/wizard", json=body)
+    assert r.status_code == 200, r.text
+    done = r.json()
+    assert done["admin_username"] == "root" and done["entity_name"] == "Badlands"
+    assert "admin_password" not in done and "Sup3rSecret" not in r.text
+    assert http.get("/1.1/wizard").json() == {"configured": True}
+    assert http.post("/1.1/wizard", json=body).status_code == 403
+    assert http.get("/1.1/wizard/discover").status_code == 403
+    ctx = api.ok("GET", "/contexts", 200, params={"name": "default"})["items"][0]
+    assert ctx["label"] == "Default"
+    assert ctx["user_ranges"] == [{"start": "100", "end": "199"}]
+    assert api.ok("GET", "/entities", 200)["items"][0]["display_name"] == "Badlands"
+    api.user_with_line("Geralt", "Deriv", "101")

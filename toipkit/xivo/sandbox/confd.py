@@ -367,11 +367,6 @@ def infos(req: Request) -> Response:
     return Response(200, {"uuid": _tx(req).meta("xivo_uuid")})
 
 
-@router.route("GET", "/wizard", auth=False, summary="Wizard state")
-def wizard(req: Request) -> Response:
-    return Response(200, {"configured": _tx(req).meta("configured") == "1"})
-
-
 def render_entity(req: Request, e: dict) -> dict:
     return {"id": e["id"], "name": e["name"], "display_name": e.get("display_name"),
             "description": e.get("description"), "links": [req.link("entities", "entities",

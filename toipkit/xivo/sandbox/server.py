@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from toipkit.xivo.sandbox import auth, confd, csvio, derived, wizard  # noqa: F401 (routes)
+from toipkit.xivo.sandbox import (  # noqa: F401 (modules that add routes)
+    auth,
+    confd,
+    csvio,
+    derived,
+    wizard,
+    wizard_api,
+)
 from toipkit.xivo.sandbox.http import Request, Response
 from toipkit.xivo.sandbox.schema import ApiError
 from toipkit.xivo.sandbox.store import Store

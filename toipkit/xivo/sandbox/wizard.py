@@ -28,6 +28,9 @@ WIZARD_DEFAULTS: dict[str, Any] = {
     "moh": ["default"],
     # "full" (default) or "xivo-16.13": hide what confd 16.13 lacks (see confd.API_PROFILES)
     "api_profile": "full",
+    # False: a fresh XiVO before its wizard (POST /1.1/wizard configures it, as in lab 01)
+    "configured": True,
+    "context_labels": {"default": "Default", "from-extern": "Incalls", "to-extern": "Outcalls"},
 }
 
 
@@ -51,13 +54,30 @@ def _range(pair: Any) -> list[dict]:
 
 
 def seed(tx: Tx, overrides: dict[str, Any] | None = None) -> None:
-    """Fill an empty database with what the wizard creates."""
+    """Fill an empty database: MOH "default", and what the wizard creates unless
+    ``configured`` is False (then ``POST /1.1/wizard`` does it)."""
     cfg = wizard_config(overrides)
+    for name in cfg["moh"]:
+        tx.insert("moh", S.MOH.load_create({"name": name, "label": name.capitalize(),
+                                            "mode": "files"}), uuid=str(uuidlib.uuid4()))
+    tx.set_meta("api_profile", cfg["api_profile"])
+    tx.set_meta("xivo_uuid", str(uuidlib.uuid4()))
+    tx.set_meta("seeded", "1")
+    if cfg["configured"]:
+        apply_wizard(tx, cfg)
+    else:
+        tx.set_meta("configured", "0")
+
+
+def apply_wizard(tx: Tx, cfg: dict[str, Any]) -> None:
+    """Entity, contexts ``default`` (with its number ranges), incall and outcall contexts."""
     display = cfg["entity"]
+    labels = cfg.get("context_labels") or {}
     tx.insert("entity", {"name": "".join(ch for ch in display if ch.isalnum()).lower(),
                          "display_name": display, "description": ""})
     internal = S.CONTEXT.load_create({
-        "name": cfg["context"], "label": cfg["context"].capitalize(), "type": "internal",
+        "name": cfg["context"], "label": labels.get(cfg["context"], cfg["context"].capitalize()),
+        "type": "internal",
         "user_ranges": _range(cfg["user_range"]), "group_ranges": _range(cfg["group_range"]),
         "queue_ranges": _range(cfg["queue_range"]),
         "conference_room_ranges": _range(cfg["conference_range"]),
@@ -67,19 +87,15 @@ def seed(tx: Tx, overrides: dict[str, Any] | None = None) -> None:
     incall_ranges = _range(cfg["incall_range"])
     for r in incall_ranges:
         r["did_length"] = cfg["did_length"]
-    incall = S.CONTEXT.load_create({"name": cfg["incall_context"], "label": "Incalls",
+    incall = S.CONTEXT.load_create({"name": cfg["incall_context"],
+                                    "label": labels.get(cfg["incall_context"], "Incalls"),
                                     "type": "incall", "incall_ranges": incall_ranges})
     S.check_ranges(incall)
     tx.insert("context", incall)
-    tx.insert("context", S.CONTEXT.load_create({"name": cfg["outcall_context"],
-                                                "label": "Outcalls", "type": "outcall"}))
-    for name in cfg["moh"]:
-        tx.insert("moh", S.MOH.load_create({"name": name, "label": name.capitalize(),
-                                            "mode": "files"}), uuid=str(uuidlib.uuid4()))
-    tx.set_meta("api_profile", cfg["api_profile"])
-    tx.set_meta("xivo_uuid", str(uuidlib.uuid4()))
+    tx.insert("context", S.CONTEXT.load_create({
+        "name": cfg["outcall_context"], "label": labels.get(cfg["outcall_context"], "Outcalls"),
+        "type": "outcall"}))
     tx.set_meta("configured", "1")
-    tx.set_meta("seeded", "1")
 
 
 def ensure_seeded(tx: Tx) -> None:
