@@ -68,7 +68,12 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    # A stopped server whose parent (another kernel) has not reaped it yet is a zombie.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _http_json(url: str, timeout: float = 2.0) -> Any:
