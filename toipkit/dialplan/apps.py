@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["KNOWN_APPS", "REMOVED_APPS", "DEPRECATED_APPS", "canonical_app"]
+__all__ = ["KNOWN_APPS", "REMOVED_APPS", "DEPRECATED_APPS", "canonical_app", "why_fr"]
 
 # Applications of a current Asterisk (core + common modules), lowercase. Application names are
 # case-insensitive in Asterisk.
@@ -73,6 +73,15 @@ AGI Answer BackGround Background Busy ConfBridge Congestion Dial Gosub GosubIf G
 GotoIfTime Hangup MeetMe NoOp Playback Progress Queue Read Return Ringing SayAlpha SayDigits
 SayNumber Set VoiceMail VoiceMailMain Wait WaitExten Verbose Log MSet ExecIf Echo Record
 """.split()}
+
+
+def why_fr(why: str) -> str:
+    """French wording of a removal/deprecation note."""
+    return (why.replace("deprecated since", "dépréciée depuis")
+            .replace("deprecated in", "dépréciée en").replace("deprecated", "dépréciée")
+            .replace("removed in", "supprimée en").replace("removed", "supprimée")
+            .replace("needs DAHDI timing (not built by default)",
+                     "demande DAHDI (non compilé par défaut)"))
 
 
 def canonical_app(name: str) -> str:

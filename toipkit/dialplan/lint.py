@@ -7,12 +7,13 @@ message, hint). Messages exist in French (students) and English.
 from __future__ import annotations
 
 import gc
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from toipkit.dialplan.apps import DEPRECATED_APPS, KNOWN_APPS, REMOVED_APPS
+from toipkit.dialplan.apps import DEPRECATED_APPS, KNOWN_APPS, REMOVED_APPS, why_fr
 from toipkit.dialplan.lookup import find_priority
 from toipkit.dialplan.model import Context, Dialplan, Extension, Priority, split_args
 from toipkit.dialplan.patterns import match, pattern_error
@@ -37,6 +38,12 @@ class Finding:
     hint: str = ""
     context: str | None = None
     exten: str | None = None
+
+    def short(self) -> str:
+        """Like str() with the file's base name only (stable across checkouts)."""
+        h = f" ({self.hint})" if self.hint else ""
+        return (f"{os.path.basename(self.file)}:{self.line}:{self.column}: {self.severity} "
+                f"[{self.rule}] {self.message}{h}")
 
     def __str__(self) -> str:
         h = f" ({self.hint})" if self.hint else ""
@@ -72,6 +79,11 @@ class Findings(list):
 
     def __str__(self) -> str:
         return "\n".join(str(f) for f in self)
+
+    def __repr__(self) -> str:
+        if not self:
+            return "Findings([])"
+        return "\n".join(f.short() for f in self)
 
 
 def _md(s: str) -> str:
@@ -325,6 +337,8 @@ _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?=[}:])")
 def _msg(lang: str, rule: str, **kw) -> tuple[str, str, str]:
     sev, mfr, men, hfr, hen = RULES[rule]
     if lang == "fr":
+        if "why" in kw and rule in ("removed-app", "deprecated-app"):
+            kw["why"] = why_fr(kw["why"])
         return sev, mfr.format(**kw), hfr.format(**kw)
     return sev, men.format(**kw), hen.format(**kw)
 

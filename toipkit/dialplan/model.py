@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from toipkit.dialplan.patterns import cid_sort_key, is_pattern
@@ -284,8 +285,8 @@ class Dialplan:
 
     def __repr__(self) -> str:
         n_ext = sum(len(c.extensions) for c in self.contexts.values())
-        return (f"<Dialplan {len(self.contexts)} context(s), {n_ext} extension(s), "
-                f"files={[f for f in self.files]}>")
+        files = [os.path.basename(f) for f in self.files]
+        return f"<Dialplan {len(self.contexts)} context(s), {n_ext} extension(s), files={files}>"
 
 
 def _truthy(value: str) -> bool:

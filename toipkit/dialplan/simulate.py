@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from toipkit.dialplan.apps import DEPRECATED_APPS, KNOWN_APPS, REMOVED_APPS
+from toipkit.dialplan.apps import DEPRECATED_APPS, KNOWN_APPS, REMOVED_APPS, why_fr
 from toipkit.dialplan.expr import is_true, substitute
 from toipkit.dialplan.lookup import find_priority, matches_more, timespec_matches
 from toipkit.dialplan.model import Dialplan, Priority, split_args
@@ -173,6 +173,9 @@ class Trace:
             lines.append(f"| {s.index} | {s.elapsed:.1f} | {_md(where)} | {_md(app)} | "
                          f"{_md(s.outcome)} |")
         return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return str(self)
 
     def __str__(self) -> str:
         lines = [self.summary()]
@@ -724,6 +727,8 @@ class _Sim:
         args = self.expand(p.data)
         if la in REMOVED_APPS:
             why, _ = REMOVED_APPS[la]
+            if self.lang == "fr":
+                why = why_fr(why)
             msg = self.m("removed", app=app, why=why, ctx=self.ctx, ext=self.exten, prio=self.prio)
             self.add(app, args, msg, p=p)
             raise _Stop("hangup", msg)
