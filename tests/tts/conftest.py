@@ -32,9 +32,10 @@ exten => t,1,Goto(ivr,s,3)
 """
 
 
-@pytest.fixture(autouse=True, scope="session")
+@pytest.fixture(autouse=True, scope="module")
 def _isolated_home(tmp_path_factory):
-    """Every TTS test renders into a private cache, never ~/.toipkit."""
+    """Every TTS test module renders into a private cache, never ~/.toipkit (module scope, so
+    the variable is restored before other test directories run)."""
     home = tmp_path_factory.mktemp("toipkit-home")
     mp = pytest.MonkeyPatch()
     mp.setenv("TOIPKIT_HOME", str(home))
