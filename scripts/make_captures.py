@@ -377,7 +377,8 @@ def make_register(seed: int, work: Path, out: Path) -> dict:
             uac = sipp(work, "uac_register.xml", phone.ip, phone.media_port,
                        {"from_user": phone.number, "from_name": phone.name, "domain": DOMAIN,
                         "tag": token(seed, "register", n, "from", n=10)},
-                       extra=["-cid_str", call_id, "-au", phone.number, "-ap", password],
+                       extra=["-cid_str", call_id, "-au", phone.number, "-ap", password,
+                              "-auth_uri", DOMAIN],
                        remote=f"{XIVO.ip}:5060")
             run_pair(work, uas, uac, f"register-{phone.number}")
     return {"seeds": {"seed": seed}, "registrations": [p.number for p in PHONES.values()]}
