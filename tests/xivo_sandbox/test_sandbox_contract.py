@@ -454,6 +454,24 @@ def test_call_filter_boss_secretary(api):
            json={"users": [{"uuid": secretary["uuid"]}]})
     got = api.ok("GET", f"/callfilters/{cid}", 200)
     assert got["surrogates"]["users"][0]["member_id"] == 2
+    # a BLF function key on the secretary's phone toggles her filtering (*372)
+    key = {"blf": True, "label": "Filtrage",
+           "destination": {"type": "bsfilter", "filter_member_id": 2}}
+    api.ok("PUT", f"/users/{secretary['id']}/funckeys/1", 204, json=key)
+    got = api.ok("GET", f"/users/{secretary['uuid']}/funckeys/1", 200)
+    assert got["destination"]["exten"] == "*372" and got["label"] == "Filtrage"
+    assert list(api.ok("GET", f"/users/{secretary['id']}/funckeys", 200)["keys"]) == ["1"]
+    r = api.put(f"/users/{secretary['id']}/funckeys/2",
+                json={"destination": {"type": "bsfilter", "filter_member_id": 99}})
+    assert r.status_code == 400 and "FilterMember was not found" in r.json()[0]
+    # the key survives a partial update of the user
+    api.ok("PUT", f"/users/{secretary['id']}", 204, json={"description": "secrétaire"})
+    assert api.get(f"/users/{secretary['id']}/funckeys/1").status_code == 200
+    from toipkit.xivo import sandbox
+
+    assert sandbox.directory(api.info.data_dir)["106"]["funckeys"][0]["exten"] == "*372"
+    api.ok("DELETE", f"/users/{secretary['id']}/funckeys/1", 204)
+    assert api.get(f"/users/{secretary['id']}/funckeys/1").status_code == 404
 
 
 def test_moh_and_incalls(api):

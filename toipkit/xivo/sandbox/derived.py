@@ -61,6 +61,14 @@ def build(tx: Tx, context: str = "default") -> dict[str, dict[str, Any]]:
             "line_id": line_id, "sip_username": sip["username"] if sip else None,
             "members": [], "enabled": bool(user.get("enabled", True)) if user else True,
         }
+        keys = (user or {}).get("_funckeys") or {}
+        if keys:
+            entry["funckeys"] = [
+                {"position": int(pos), "label": key.get("label"),
+                 "type": key["destination"].get("type"),
+                 "exten": (f"*37{key['destination'].get('filter_member_id')}"
+                           if key["destination"].get("type") == "bsfilter" else None)}
+                for pos, key in sorted(keys.items(), key=lambda i: int(i[0]))]
         label = f"user {entry['name']}" if user else f"line {line_id} (no user)"
         if user and user["id"] in filters_by_boss:
             cf = filters_by_boss[user["id"]]

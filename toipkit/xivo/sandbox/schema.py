@@ -176,6 +176,8 @@ class Schema:
         """Validate a PUT body as a partial update of ``current``; returns the new document."""
         body = _ensure_object(body)
         out = {k: current.get(k) for k in self.names()}
+        # hidden sub-documents (``_funckeys``, ``_noanswer_destination``...) survive a PUT
+        out.update({k: v for k, v in current.items() if k.startswith("_")})
         for f in self.fields:
             if f.name not in body or f.create_only:
                 continue

@@ -26,6 +26,7 @@ from toipkit.xivo.sandbox import (  # noqa: F401 (modules that add routes)
     confd,
     csvio,
     derived,
+    funckeys,
     wizard,
     wizard_api,
 )
