@@ -612,20 +612,9 @@ class _Engine:
             return []
         cols = {k: np.concatenate([p[k] for p in self.rtp_parts]) for k in self.rtp_parts[0]}
         self.rtp_parts = []
-        # stream key (src, sport, dst, dport, SSRC) -> dense id, with plain uint64 sorts
-        src_ep = (cols["skey"] << np.uint64(16)) | cols["sport"].astype(np.uint64)
-        dst_ep = (cols["dkey"] << np.uint64(16)) | cols["dport"].astype(np.uint64)
-        eps, ep_inv = np.unique(np.concatenate([src_ep, dst_ep]), return_inverse=True)
-        ep_inv = ep_inv.reshape(-1).astype(np.uint64)
-        n = len(src_ep)
-        pair = ep_inv[:n] * np.uint64(len(eps)) + ep_inv[n:]
-        pairs, pair_inv = np.unique(pair, return_inverse=True)
-        skey_all = (pair_inv.reshape(-1).astype(np.uint64) << np.uint64(32)) | cols["ssrc"].astype(
-            np.uint64)
-        _, first, inv = np.unique(skey_all, return_index=True, return_inverse=True)
-        inv = inv.reshape(-1)
-        order = np.argsort(inv, kind="stable")
-        bounds = np.searchsorted(inv[order], np.arange(len(first) + 1))
+        order, starts = _group_streams(cols)
+        bounds = np.append(starts, len(order))
+        first = order[starts]
         secs, nsecs = _rel_parts(cols["rel_ns"])
         ms = secs.astype(np.float64) * 1000 + nsecs.astype(np.float64) / 1000000
         sec = secs.astype(np.float64) + nsecs.astype(np.float64) / 1e9
@@ -696,6 +685,35 @@ class _Engine:
     def _rel_sec(rel: int) -> float:
         secs = rel // 1_000_000_000 if rel >= 0 else -((-rel) // 1_000_000_000)
         return secs + (rel - secs * 1_000_000_000) / 1e9
+
+
+def _group_streams(cols: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Group packets by (src, sport, dst, dport, SSRC).
+
+    Returns a packet order (capture order inside each group) and each group's start in it.
+    A single radix sort on (SSRC, hash of the endpoints) does it; groups are then checked and,
+    if a hash collision mixed two flows, an exact (slower) grouping is used instead.
+    """
+    src_ep = (cols["skey"] << np.uint64(16)) | cols["sport"].astype(np.uint64)
+    dst_ep = (cols["dkey"] << np.uint64(16)) | cols["dport"].astype(np.uint64)
+    with np.errstate(over="ignore"):
+        h = (src_ep * np.uint64(0x9E3779B97F4A7C15)) ^ (dst_ep * np.uint64(0xC2B2AE3D27D4EB4F))
+    key = (cols["ssrc"].astype(np.uint64) << np.uint64(32)) | (h >> np.uint64(32))
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    starts = np.flatnonzero(np.concatenate([[True], ks[1:] != ks[:-1]]))
+    group = np.cumsum(np.concatenate([[False], ks[1:] != ks[:-1]]))
+    s_sorted, d_sorted = src_ep[order], dst_ep[order]
+    g0 = starts[group]
+    if np.any(s_sorted != s_sorted[g0]) or np.any(d_sorted != d_sorted[g0]):
+        keys = np.empty(len(key), dtype=[("s", "u8"), ("d", "u8"), ("ssrc", "u4")])
+        keys["s"], keys["d"], keys["ssrc"] = src_ep, dst_ep, cols["ssrc"]
+        _, inv = np.unique(keys, return_inverse=True)
+        inv = inv.reshape(-1)
+        order = np.argsort(inv, kind="stable")
+        iv = inv[order]
+        starts = np.flatnonzero(np.concatenate([[True], iv[1:] != iv[:-1]]))
+    return order, starts
 
 
 def _ptime(data: dict) -> float | None:

@@ -110,20 +110,25 @@ def _iter_pcap(fh, path, state: ReadState, chunk_size: int, progress) -> Iterato
             eof = True
         buf = carry + data if carry else data
         n = len(buf)
-        offs: list[int] = []
-        app = offs.append
-        pos = 0
+        offs, pos = _walk_pcap(buf, n, incl_at, endian)
         bad = None
-        while pos + 16 <= n:
-            incl = incl_at(buf, pos + 8)[0]
-            if incl > MAX_RECORD:
-                bad = incl
-                break
-            end = pos + 16 + incl
-            if end > n:
-                break
-            app(pos)
-            pos = end
+        if offs:
+            last = offs[-1]
+            if last + 16 > n:
+                pos = offs.pop()
+            else:
+                incl = incl_at(buf, last + 8)[0]
+                if incl > MAX_RECORD:
+                    bad, pos = incl, offs.pop()
+                elif last + 16 + incl > n:
+                    pos = offs.pop()
+        if offs:
+            big = np.nonzero(_u32_at(buf, np.asarray(offs, np.int64) + 8, endian) > MAX_RECORD)[0]
+            if len(big):
+                k = int(big[0])
+                bad = incl_at(buf, offs[k] + 8)[0]
+                pos = offs[k]
+                del offs[k:]
         if offs:
             o = np.asarray(offs, dtype=np.int64)
             u8 = np.frombuffer(buf, dtype=np.uint8)
@@ -150,6 +155,59 @@ def _iter_pcap(fh, path, state: ReadState, chunk_size: int, progress) -> Iterato
     if carry:
         _corrupt(state, path, f"capture truncated: record incomplete ({len(carry)} bytes)",
                  frame, file_pos)
+
+
+def _walk_pcap(buf, n: int, incl_at, endian: str) -> tuple[list[int], int]:
+    """Offsets of the pcap records that start in ``buf`` (the last may not fit: checked later).
+
+    Record lengths form a chain, so this is a loop; but VoIP captures are mostly runs of
+    equal-size packets, so after a few equal lengths the next records are predicted in bulk
+    and verified with numpy (a run is accepted up to the first record of another length).
+    """
+    offs: list[int] = []
+    app = offs.append
+    ext = offs.extend
+    u8 = np.frombuffer(buf, dtype=np.uint8)
+    dt = np.dtype(endian + "u4")
+    pos = 0
+    same = 0
+    prev = -1
+    span = 256
+    try:
+        while True:
+            incl = incl_at(buf, pos + 8)[0]
+            app(pos)
+            pos += 16 + incl
+            if incl != prev:
+                prev = incl
+                same = 0
+                continue
+            same += 1
+            if same < 8:
+                continue
+            step = 16 + incl
+            k = min(span, (n - pos - 16) // step)
+            if k < 16:
+                continue
+            cand = pos + step * np.arange(k, dtype=np.int64)
+            vals = u8[(cand + 8)[:, None] + np.arange(4)].view(dt).reshape(-1)
+            ok = vals == incl
+            m = k if ok.all() else int(np.argmin(ok))
+            ext(cand[:m].tolist())
+            pos += m * step
+            if m == k:
+                span = min(span * 2, 1 << 16)
+            else:
+                span = 256
+                same = 0
+    except struct.error:
+        pass
+    return offs, pos
+
+
+def _u32_at(buf, idx: np.ndarray, endian: str) -> np.ndarray:
+    u8 = np.frombuffer(buf, dtype=np.uint8)
+    return u8[idx[:, None] + np.arange(4)].copy().view(np.dtype(endian + "u4")).reshape(-1)
 
 
 def _corrupt(state: ReadState, path, message: str, frame: int, offset: int) -> None:

@@ -435,33 +435,31 @@ def _running_mean(x: np.ndarray, n: np.ndarray) -> float:
     return float(np.sum(x / n * after))
 
 
-def _iir_jitter(d: np.ndarray, block: int = 256) -> np.ndarray:
-    """J_k = (15*J_{k-1} + D_k)/16 from J_0 = 0, evaluated blockwise (values within ~1e-13)."""
-    n = len(d)
-    out = np.empty(n)
-    if not n:
-        return out
-    a = 15.0 / 16.0
-    m = np.arange(1, block + 1, dtype=np.float64)
-    apow = a ** m  # a^m
-    ainv = a ** -m  # a^-m
-    j_prev = 0.0
-    for s in range(0, n, block):
-        seg = d[s:s + block]
-        k = len(seg)
-        acc = np.cumsum(seg * ainv[:k]) / 16.0
-        vals = apow[:k] * (j_prev + acc)
-        out[s:s + k] = vals
-        j_prev = vals[-1]
-    return out
+def _jitter_recurrence(d: np.ndarray) -> np.ndarray:
+    """J_k = (15*J_{k-1} + D_k)/16 from J_0 = 0, in the same IEEE operations as Wireshark."""
+    out = []
+    app = out.append
+    j = 0.0
+    for x in d.tolist():
+        j = (15 * j + x) / 16
+        app(j)
+    return np.asarray(out, dtype=np.float64)
+
+
+def _running_mean_exact(x: np.ndarray, n: np.ndarray) -> float:
+    m = 0.0
+    for v, k in zip(x.tolist(), n.tolist()):
+        m = (m * (k - 1) + v) / k
+    return m
 
 
 def analyse_fast(frames, ms, pts, markers, seqs, tss, clocks):
     """Vectorised equivalent of ``analyse_sequential`` for the printed numbers.
 
-    Returns ``None`` when a result could round differently from Wireshark's sequential
-    arithmetic (value within the error bound of a %.3f boundary) or when an unusual pattern is
-    met; the caller then uses ``analyse_sequential``.
+    Deltas and jitter values are computed with the same IEEE operations as Wireshark (so
+    min/max are bit-identical); the running means use a closed form whose error is bounded, and
+    are recomputed in Wireshark's order when they fall near a %.3f rounding boundary. Returns
+    ``None`` for patterns this path does not handle; the caller then uses ``analyse_sequential``.
     """
     n = len(frames)
     if n < 3:
@@ -502,7 +500,7 @@ def analyse_fast(frames, ms, pts, markers, seqs, tss, clocks):
     upd[0] = False
     expected = ms[prev_in] + (nominal - lastnominal)
     dvals = np.abs(ms - expected)[upd]
-    jit_upd = _iir_jitter(dvals)
+    jit_upd = _jitter_recurrence(dvals)
     # jitter value seen by each packet = last update at or before it
     jitter = np.zeros(n)
     jitter[upd] = jit_upd
@@ -522,6 +520,10 @@ def analyse_fast(frames, ms, pts, markers, seqs, tss, clocks):
         st.min_delta = float(rd.min())
         nn = reg_i.astype(np.float64)  # total_nr before counting = index in stream
         st.mean_delta = _running_mean(rd, nn)
+        # error bound of the closed form and of Wireshark's own rounding; near a %.3f
+        # boundary, redo the recurrence in Wireshark's order
+        if _boundary_close(st.mean_delta, 8 * len(rd) * _EPS * float(np.max(np.abs(rd))) + 1e-12):
+            st.mean_delta = _running_mean_exact(rd, reg_i)
         regc = reg_i[clk[reg_i] != 0]
         if len(regc):
             rj = jitter[regc]
@@ -530,20 +532,9 @@ def analyse_fast(frames, ms, pts, markers, seqs, tss, clocks):
             st.max_jitter = max(0.0, float(rj.max()))
             st.min_jitter = float(rj.min())
             st.mean_jitter = _running_mean(rj, regc.astype(np.float64))
-        # error bounds of our closed forms and of Wireshark's own rounding
-        scale_d = float(np.max(np.abs(rd)))
-        m_d = 8 * len(rd) * _EPS * scale_d + 1e-12
-        if _boundary_close(st.mean_delta, m_d):
-            return None
-        if len(regc):
-            scale_j = float(np.max(np.abs(rj)))
-            m_j = 8 * len(rj) * _EPS * scale_j + 1e-12
-            m_iir = 64 * 256 * _EPS * max(scale_j, 1e-300) + 1e-15
-            if (_boundary_close(st.mean_jitter, m_j) or _boundary_close(st.max_jitter, m_iir)
-                    or _boundary_close(st.min_jitter, m_iir)):
-                return None
-            # ties between near-equal jitter values could pick a different packet: harmless,
-            # the printed value is the same
+            if _boundary_close(st.mean_jitter,
+                               8 * len(rj) * _EPS * float(np.max(np.abs(rj))) + 1e-12):
+                st.mean_jitter = _running_mean_exact(rj, regc)
     # skew
     sk = np.where(upd | (has_clk & (idx == 0)), nominal - (ms - ms[0]), 0.0)
     if len(sk):
