@@ -205,7 +205,97 @@ def _read_pid(path: Path) -> int | None:
         return None
 
 
-def run_one(sub: Submission, settings: _Settings, slot: int) -> tuple[report.SubmissionResult,
+def _package_parent() -> str:
+    """The worker must import toipkit even when it is not installed (run from a checkout)."""
+    return str(Path(__file__).resolve().parents[2])
+
+
+class WorkerServer:
+    """One ``python -m toipkit.grading.worker --serve`` per slot: forks a process per submission.
+
+    The server is started lazily and restarted if it dies. ``run`` returns True when the
+    whole-notebook timeout fired (the submission's session was then killed).
+    """
+
+    def __init__(self, passthrough: tuple[str, ...] = ()) -> None:
+        self.passthrough = passthrough
+        self.proc: subprocess.Popen | None = None
+        self._buffer = b""
+
+    def _start(self) -> None:
+        home = Path(tempfile.gettempdir())
+        env = sandbox.child_environment(home, passthrough=self.passthrough)
+        env["PYTHONPATH"] = _package_parent()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "toipkit.grading.worker", "--serve"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env=env, cwd="/", start_new_session=True,
+        )
+        self._buffer = b""
+
+    def _readline(self, deadline: float | None) -> str | None:
+        import select
+
+        assert self.proc is not None and self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buffer:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                return None
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                raise EOFError("grading worker server exited")
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line.decode()
+
+    def run(self, spec_path: Path, timeout: float) -> bool:
+        for attempt in (1, 2):
+            if self.proc is None or self.proc.poll() is not None:
+                self._start()
+            try:
+                assert self.proc is not None and self.proc.stdin is not None
+                self.proc.stdin.write(f"{spec_path}\n".encode())
+                self.proc.stdin.flush()
+                started = self._readline(time.monotonic() + 120)
+                break
+            except (BrokenPipeError, EOFError):
+                self.close()
+                if attempt == 2:
+                    raise
+        if not started or not started.startswith("started "):
+            self.close()
+            raise GradingError("grading worker did not start the submission")
+        pid = int(started.split()[1])
+        try:
+            done = self._readline(time.monotonic() + timeout)
+        except EOFError:
+            self.close()
+            return False
+        if done is not None:
+            return False
+        sandbox.kill_group(pid)  # the submission's process leads its own session
+        try:
+            self._readline(time.monotonic() + 30)
+        except EOFError:
+            self.close()
+        return True
+
+    def close(self) -> None:
+        if self.proc is None:
+            return
+        try:
+            if self.proc.stdin:
+                self.proc.stdin.close()
+            self.proc.wait(timeout=5)
+        except Exception:
+            sandbox.kill_group(self.proc.pid)
+            self.proc.wait()
+        self.proc = None
+
+
+def run_one(sub: Submission, settings: _Settings, slot: int, server: WorkerServer) -> tuple[report.SubmissionResult,
                                                                         nbformat.NotebookNode | None,
                                                                         dict[str, str]]:
     """Grade one submission; returns its result, the executed notebook and scrub replacements."""
@@ -271,28 +361,15 @@ def run_one(sub: Submission, settings: _Settings, slot: int) -> tuple[report.Sub
         "hide": settings.hide if uid is not None else [],
         "keep": settings.keep + [str(box)],
     }
-    (private / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
     env = sandbox.child_environment(home, passthrough=tuple(config.env))
     env["JUPYTER_RUNTIME_DIR"] = str(home / "runtime")
+    env["PYTHONPATH"] = _package_parent()
+    spec["env"] = env
     if uid is not None:
         sandbox.chown_tree(home, uid, uid)
-    # The worker must import toipkit even when it is not installed (e.g. run from a checkout).
-    package_parent = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = package_parent
+    (private / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
 
-    timed_out = False
-    with open(private / "worker.log", "wb") as worker_log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "toipkit.grading.worker", str(private / "spec.json")],
-            cwd=str(private), env=env, stdin=subprocess.DEVNULL, stdout=worker_log,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        try:
-            proc.wait(timeout=settings.timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            sandbox.kill_group(proc.pid)
-            proc.wait()
+    timed_out = server.run(private / "spec.json", settings.timeout)
     kernel_pid = _read_pid(private / "kernel.pid")
     if kernel_pid:
         sandbox.kill_group(kernel_pid)  # the kernel leads its own session
@@ -487,40 +564,45 @@ def _run_all(subs: list[Submission], settings: _Settings, workers: int, progress
     from tqdm.auto import tqdm
 
     slots: queue.Queue[int] = queue.Queue()
+    servers = [WorkerServer(tuple(settings.config.env)) for _ in range(workers)]
     for slot in range(workers):
         slots.put(slot)
 
     def task(sub: Submission):
         slot = slots.get()
         try:
-            return run_one(sub, settings, slot)
+            return run_one(sub, settings, slot, servers[slot])
         finally:
             slots.put(slot)
 
     results: list[report.SubmissionResult] = []
     (out / "feedback").mkdir(exist_ok=True)
     (out / "notebooks").mkdir(exist_ok=True)
-    with ThreadPoolExecutor(max_workers=workers) as pool, \
-            tqdm(total=len(subs), desc=f"TP {lab_id}", unit="copie", disable=not progress) as bar:
-        futures = {pool.submit(task, sub): sub for sub in subs}
-        for future in as_completed(futures):
-            sub = futures[future]
-            try:
-                result, executed, replacements = future.result()
-            except Exception as exc:  # a grader bug must not lose the other submissions
-                log.exception("%s: grading failed", sub.student)
-                result = report.SubmissionResult(
-                    student=sub.student, source=str(sub.notebook), status="error",
-                    note=f"grader error: {type(exc).__name__}",
-                    exercises=[report.ExerciseResult(n, p) for n, p in settings.points.items()])
-                executed, replacements = None, {}
-            _write_outputs(result, executed, replacements, out, lab_id)
-            log.info("%s: %s %s/%s (%s %%) in %.1f s%s", result.student, result.status,
-                     report.fmt(result.total), report.fmt(result.max_total),
-                     report.fmt(result.percent), result.seconds,
-                     f" — {result.note}" if result.note else "")
-            results.append(result)
-            bar.update(1)
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool, \
+                tqdm(total=len(subs), desc=f"TP {lab_id}", unit="copie", disable=not progress) as bar:
+            futures = {pool.submit(task, sub): sub for sub in subs}
+            for future in as_completed(futures):
+                sub = futures[future]
+                try:
+                    result, executed, replacements = future.result()
+                except Exception as exc:  # a grader bug must not lose the other submissions
+                    log.exception("%s: grading failed", sub.student)
+                    result = report.SubmissionResult(
+                        student=sub.student, source=str(sub.notebook), status="error",
+                        note=f"grader error: {type(exc).__name__}",
+                        exercises=[report.ExerciseResult(n, p) for n, p in settings.points.items()])
+                    executed, replacements = None, {}
+                _write_outputs(result, executed, replacements, out, lab_id)
+                log.info("%s: %s %s/%s (%s %%) in %.1f s%s", result.student, result.status,
+                         report.fmt(result.total), report.fmt(result.max_total),
+                         report.fmt(result.percent), result.seconds,
+                         f" — {result.note}" if result.note else "")
+                results.append(result)
+                bar.update(1)
+    finally:
+        for server in servers:
+            server.close()
     return sorted(results, key=lambda r: r.student)
 
 

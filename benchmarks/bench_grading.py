@@ -1,0 +1,132 @@
+"""Grading throughput: ``toipkit grade`` with 2 workers vs sequential papermill on the same notebooks.
+
+    .venv/bin/python benchmarks/bench_grading.py [--lab 00] [--count 30] [--workers 2]
+
+Builds ``--count`` submissions of one lab (perfect and untouched copies alternating), then in the
+same run:
+
+* reference: ``papermill.execute_notebook`` on each submission, one after the other, in this
+  process, every cell run as in grading (``allow_errors``; no isolation, no re-inserted checks,
+  no reports);
+* ours: ``toipkit.grading.grade`` with ``--workers`` parallel fenced workers (full pipeline:
+  check cells put back, limits, scoring, feedback, scrubbed notebooks).
+
+Prints both wall times, the ratio (target: <= 0.6) and peak RSS; exit code 1 if the target is
+missed. Uses lab 00 when the repository has it, else the test fixture lab.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_RATIO = 0.6
+
+
+def _pick_lab(wanted: str | None) -> tuple[str, Path]:
+    from toipkit.course import lab_id_of, lab_notebooks
+
+    solutions = ROOT / "solutions"
+    available = {lab_id_of(p) for p in lab_notebooks(solutions)} if solutions.is_dir() else set()
+    if wanted:
+        if wanted in available:
+            return wanted, solutions
+        if wanted == "90":
+            return "90", ROOT / "tests" / "grading" / "fixtures" / "solutions"
+        sys.exit(f"lab {wanted} not found in {solutions}")
+    if "00" in available:
+        return "00", solutions
+    return "90", ROOT / "tests" / "grading" / "fixtures" / "solutions"
+
+
+def _submissions(lab_id: str, solutions: Path, folder: Path, count: int) -> list[Path]:
+    from toipkit.course import student_version
+    from toipkit.grading import load_lab
+
+    lab = load_lab(lab_id, solutions)
+    teacher = nbformat.read(lab.path, as_version=4)
+    for cell in teacher.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    untouched = student_version(teacher)
+    paths = []
+    for index in range(count):
+        path = folder / f"etudiant{index:02d}.ipynb"
+        nbformat.write(teacher if index % 2 == 0 else untouched, path)
+        paths.append(path)
+    return paths
+
+
+def _sequential_papermill(paths: list[Path], work: Path) -> float:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    started = time.perf_counter()
+    for path in paths:
+        try:
+            # Same semantics as grading: every cell runs, errors included.
+            papermill.execute_notebook(
+                str(path), str(work / f"out-{path.name}"),
+                parameters={"student": path.stem, "interactive": False},
+                kernel_name="python3", cwd=str(work), progress_bar=False, allow_errors=True,
+            )
+        except PapermillExecutionError:
+            pass
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lab", default=None)
+    parser.add_argument("--count", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+
+    from toipkit.grading import grade
+    from toipkit.grading.sandbox import can_drop_privileges
+
+    lab_id, solutions = _pick_lab(args.lab)
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
+        tmp_path = Path(tmp)
+        subs = tmp_path / "submissions"
+        subs.mkdir()
+        paths = _submissions(lab_id, solutions, subs, args.count)
+        ref_work = tmp_path / "reference"
+        ref_work.mkdir()
+        # Home for the reference kernels too (a lab may start a sandbox server there).
+        os.environ.setdefault("TOIPKIT_HOME", str(tmp_path / "ref-home"))
+        _sequential_papermill(paths[:1], ref_work)  # warm-up: imports, kernelspec cache
+        reference = _sequential_papermill(paths, ref_work)
+
+        started = time.perf_counter()
+        report = grade([subs], lab_id, solutions=solutions, out=tmp_path / "out",
+                       workers=args.workers, progress=False)
+        ours = time.perf_counter() - started
+        statuses = sorted({r.status for r in report.results})
+        scores = sorted({r.percent for r in report.results})
+
+    ratio = ours / reference
+    self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"lab {lab_id}, {args.count} submissions, {os.cpu_count()} cores, "
+          f"isolation: {'uid + mount namespace' if can_drop_privileges() else 'limits only'}")
+    print(f"reference (sequential papermill): {reference:8.2f} s  "
+          f"({reference / args.count:.2f} s per notebook)")
+    print(f"toipkit grade --workers {args.workers}:   {ours:8.2f} s  "
+          f"({ours / args.count:.2f} s per notebook)")
+    print(f"ratio: {ratio:.3f} (target <= {TARGET_RATIO})")
+    print(f"peak RSS: grader {self_rss:.0f} MB, largest child {child_rss:.0f} MB")
+    print(f"statuses: {statuses}, scores: {scores}")
+    return 0 if ratio <= TARGET_RATIO else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
