@@ -210,3 +210,10 @@ def test_moh_upload_and_history(client):
     assert [f["name"] for f in client.moh.get(moh["uuid"])["files"]] == ["theme.wav"]
     frame = client.history_frame(last=2)
     assert list(frame["method"]) == ["PUT", "GET"] and list(frame["status"]) == [204, 200]
+
+
+def test_client_method_form_of_the_helper(client):
+    first = client.create_user_with_line("Ciri", "Riannon", "110")
+    again = client.create_user_with_line("Ciri", "Riannon", "110")
+    assert first.created and not again.created
+    assert client.users.list().total == 1

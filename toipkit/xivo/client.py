@@ -303,6 +303,14 @@ class XivoClient:
         rows = self.history[-last:] if last else self.history
         return pd.DataFrame([vars(h) for h in rows], columns=["method", "path", "status"])
 
+    # -- lab helpers ------------------------------------------------------------------------
+    def create_user_with_line(self, firstname: str, lastname: str, exten: str | int,
+                              context: str = "default", **kwargs: Any):
+        """Same as :func:`toipkit.xivo.lab.create_user_with_line` on this client (idempotent)."""
+        from toipkit.xivo.lab import create_user_with_line
+
+        return create_user_with_line(self, firstname, lastname, exten, context, **kwargs)
+
     # -- server information -------------------------------------------------------------
     def infos(self) -> Record:
         """``GET /1.1/infos``: the server's uuid (and version on Wazo)."""

@@ -366,6 +366,12 @@ class Groups(Resource):
         body = {"users": [{"uuid": _ident(u, "uuid")} for u in users]}
         self._json("PUT", _ident(group), "members", "users", json=body)
 
+    def update_extension_members(self, group: Any, extensions: Iterable[Mapping[str, Any]]
+                                 ) -> None:
+        """Replace the extension members ``[{"exten", "context"}, ...]`` (Wazo 17.16+)."""
+        body = {"extensions": [dict(e) for e in extensions]}
+        self._json("PUT", _ident(group), "members", "extensions", json=body)
+
     def add_extension(self, group: Any, extension: Any) -> None:
         self._associate(group, "extensions", extension,
                         check=lambda: _has_extension(self.get(group), extension))
