@@ -233,8 +233,10 @@ def _unload(lib) -> None:
     try:
         import _ctypes
 
-        _ctypes.dlclose(handle)
-    except (ImportError, AttributeError, OSError):  # pragma: no cover - non-POSIX
+        unload = getattr(_ctypes, "dlclose", None) or getattr(_ctypes, "FreeLibrary", None)
+        if unload is not None:
+            unload(handle)
+    except (ImportError, OSError):  # pragma: no cover - best effort
         pass
 
 
@@ -248,6 +250,8 @@ def _espeak_lib_version(library_path: str) -> str:
 
     folder = Path(library_path).parent
     versions = sorted(p.name.split(".so.", 1)[1] for p in folder.glob("libespeak-ng.so.*.*.*"))
+    versions += sorted(p.name[len("libespeak-ng."):-len(".dylib")]
+                       for p in folder.glob("libespeak-ng.*.*.*.dylib"))
     lib_version = versions[-1] if versions else "unknown"
     try:
         wheel = metadata.version("espeakng-loader")
