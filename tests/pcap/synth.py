@@ -46,16 +46,28 @@ def ipv4(src: str, dst: str, proto: int, data: bytes, ident: int = 0, mtu: int |
             return out
 
 
-def ipv6(src: str, dst: str, proto: int, data: bytes) -> list[bytes]:
+def ipv6(src: str, dst: str, proto: int, data: bytes, ident: int = 0, mtu: int | None = None
+         ) -> list[bytes]:
+    """One IPv6 packet, or fragments (fragment extension header) above ``mtu``."""
     s, d = ipaddress.IPv6Address(src).packed, ipaddress.IPv6Address(dst).packed
-    return [struct.pack("!IHBB16s16s", 0x60000000, len(data), proto, 64, s, d) + data]
+    if mtu is None or len(data) + 40 <= mtu:
+        return [struct.pack("!IHBB16s16s", 0x60000000, len(data), proto, 64, s, d) + data]
+    chunk = ((mtu - 48) // 8) * 8
+    out = []
+    for off in range(0, len(data), chunk):
+        part = data[off:off + chunk]
+        more = off + len(part) < len(data)
+        frag = struct.pack("!BBHI", proto, 0, off | (1 if more else 0), ident)
+        out.append(struct.pack("!IHBB16s16s", 0x60000000, 8 + len(part), 44, 64, s, d)
+                   + frag + part)
+    return out
 
 
 def ip_udp(src: str, dst: str, sport: int, dport: int, payload: bytes, ident: int = 0,
            mtu: int | None = None) -> list[bytes]:
     seg = udp(sport, dport, payload)
     if ":" in src:
-        return ipv6(src, dst, 17, seg)
+        return ipv6(src, dst, 17, seg, ident, mtu)
     return ipv4(src, dst, 17, seg, ident, mtu)
 
 
@@ -322,3 +334,38 @@ def _rtp_leg(leg: Leg, rnd: random.Random, t0: int) -> list[tuple[int, bytes]]:
 
 def frames_for(packets: list[tuple[int, bytes]], link: str) -> list[tuple[int, bytes]]:
     return [(ts, encap(ip, link)) for ts, ip in packets]
+
+
+def tcp(sport: int, dport: int, seq: int, payload: bytes, flags: int = 0x18) -> bytes:
+    return struct.pack("!HHIIBBHHH", sport, dport, seq, 1, 5 << 4, flags, 65535, 0, 0) + payload
+
+
+def tcp_sip_call(a: str = "10.9.0.1", b: str = "10.9.0.2", split: bool = True,
+                 start_ns: int = 1_000_000_000) -> list[tuple[int, bytes]]:
+    """A SIP call over TCP (INVITE split over two segments when ``split``) with UDP RTP."""
+    spec = CallSpec(caller=a, callee=b, legs=[Leg(ssrc=0x5151, count=60),
+                                              Leg(ssrc=0x6161, count=60)])
+    udp_pk = call_packets(spec, seed=4)
+    out = []
+    seqs = {}
+    for ts, ip in udp_pk:
+        s, d = ip[12:16], ip[16:20]
+        sport, dport = struct.unpack("!HH", ip[20:24])
+        payload = ip[28:]
+        if sport == 5060 and dport == 5060:
+            key = (s, d)
+            seq = seqs.get(key, 1000)
+            pieces = [payload]
+            if split and payload.startswith(b"INVITE"):
+                cut = len(payload) // 2
+                pieces = [payload[:cut], payload[cut:]]
+            for k, piece in enumerate(pieces):
+                src = ".".join(map(str, s))
+                dst = ".".join(map(str, d))
+                out.append((ts + k * 1000, ipv4(src, dst, 6, tcp(5060, 5060, seq, piece))[0]))
+                seq += len(piece)
+            seqs[key] = seq
+        else:
+            out.append((ts, ip))
+    out.sort(key=lambda x: x[0])
+    return out

@@ -120,3 +120,23 @@ def test_chunk_boundaries_do_not_matter(tmp_path):
             assert read_capture(p).rtp_streams_text() == whole
         finally:
             reader.CHUNK_SIZE = old
+
+
+def test_corrupt_record_in_the_middle(tmp_path):
+    """A record header with an absurd length: frames before it are analysed, with a warning."""
+    import struct
+
+    data = bytearray(SAMPLES["pcap"])
+    pos, frame = 24, 1
+    while frame < 40:
+        pos += 16 + struct.unpack_from("<I", data, pos + 8)[0]
+        frame += 1
+    struct.pack_into("<I", data, pos + 8, 0x7FFFFFF0)
+    p = tmp_path / "mid.pcap"
+    p.write_bytes(bytes(data))
+    cap = read_capture(p)
+    assert cap.packet_count == 39
+    assert any("frame 40" in w and f"offset {pos}" in w for w in cap.warnings), cap.warnings
+    with pytest.raises(CaptureFormatError) as exc:
+        read_capture(p, strict=True)
+    assert exc.value.frame == 40 and exc.value.offset == pos

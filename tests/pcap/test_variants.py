@@ -72,12 +72,14 @@ def test_pcapng_multi_interface(tmp_path, endian, obsolete):
 
 
 @needs_tshark
-def test_ipv6_call(tmp_path):
-    spec = CallSpec(caller="2001:db8::1", callee="2001:db8::2", legs=_legs(3))
+@pytest.mark.parametrize("mtu", [None, 400], ids=["plain", "fragmented"])
+def test_ipv6_call(tmp_path, mtu):
+    spec = CallSpec(caller="2001:db8::1", callee="2001:db8::2", legs=_legs(3), mtu=mtu)
     path = tmp_path / "v6.pcap"
-    write_pcap(path, frames_for(call_packets(spec, seed=3), "eth"), 1)
+    write_pcap(path, frames_for(call_packets(spec, seed=3), "sll"), LINK["sll"])
     cap = _check(path, "19#")
     assert cap.rtp_streams[0].src.startswith("2001:db8::")
+    assert len(cap.rtp_streams) == 2
 
 
 @needs_tshark
@@ -147,3 +149,31 @@ def test_many_calls_stream_order(tmp_path):
     write_pcapng(path, [(ts, f, 0) for ts, f in frames_for(frames, "eth")], [(1, 6)])
     cap = _check(path, "555555")
     assert len(cap.rtp_streams) == 12
+
+
+@needs_tshark
+@pytest.mark.parametrize("split", [False, True], ids=["whole", "split-invite"])
+def test_sip_over_tcp(tmp_path, split):
+    from synth import tcp_sip_call
+
+    path = tmp_path / "tcp.pcap"
+    write_pcap(path, frames_for(tcp_sip_call(split=split), "eth"), 1)
+    cap = _check(path)
+    assert {m.transport for m in cap.sip_messages} == {"TCP"}
+    assert any("TCP" in w for w in cap.warnings)
+    assert len(cap.rtp_streams) == 2
+
+
+@needs_tshark
+def test_same_ssrc_on_two_flows(tmp_path):
+    frames = []
+    for i in range(2):
+        spec = CallSpec(start_s=1 + 0.2 * i, call_id=f"s{i}@x", caller_rtp=30000 + 10 * i,
+                        callee_rtp=31000 + 10 * i,
+                        legs=[Leg(ssrc=0x42, count=50), Leg(ssrc=0x43, count=50)])
+        frames += call_packets(spec, seed=30 + i)
+    frames.sort(key=lambda f: f[0])
+    path = tmp_path / "same-ssrc.pcap"
+    write_pcap(path, frames_for(frames, "eth"), 1)
+    cap = _check(path)
+    assert len(cap.rtp_streams) == 4
