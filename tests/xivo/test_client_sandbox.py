@@ -217,3 +217,20 @@ def test_client_method_form_of_the_helper(client):
     again = client.create_user_with_line("Ciri", "Riannon", "110")
     assert first.created and not again.created
     assert client.users.list().total == 1
+
+
+def test_sandbox_restarted_behind_the_client(tmp_path):
+    """A notebook's client survives `toipkit sandbox stop` + restart on another port; stop and
+    start keep the data."""
+    from toipkit.xivo import connect, sandbox
+
+    data_dir = tmp_path / "sb"
+    try:
+        with connect(None, data_dir=data_dir) as client:
+            client.create_user_with_line("Geralt", "Deriv", "101")
+            sandbox.stop(data_dir)
+            # Nothing listens any more: the POST was never sent, so it is safe to send it again.
+            client.users.create(firstname="Yennefer", lastname="Vengerberg")
+            assert sorted(u["firstname"] for u in client.users.all()) == ["Geralt", "Yennefer"]
+    finally:
+        sandbox.stop(data_dir)

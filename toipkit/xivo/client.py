@@ -82,7 +82,12 @@ UI_MENUS = {
 
 
 class XivoConnectionError(ToipkitError):
-    """The server could not be reached (network, TLS, timeout)."""
+    """The server could not be reached (network, TLS, timeout).
+
+    ``not_sent`` is True when the TCP connection itself failed: the request never left.
+    """
+
+    not_sent: bool = False
 
 
 @dataclass
@@ -136,6 +141,7 @@ class XivoClient:
         self._spec_loaded = False
         self.history: list[HistoryEntry] = []
         self.label: str | None = None  # how notebooks name this server (no secret)
+        self._rediscover: Any = None  # callable -> new base URL (set by connect(None))
         self._http = httpx.Client(
             verify=_tls_verify(verify, ca_file, check_hostname),
             timeout=timeout,
@@ -174,6 +180,11 @@ class XivoClient:
 
     def close(self) -> None:
         self._http.close()
+
+    def _rebase(self, url: str) -> None:
+        self.url = url.rstrip("/")
+        self.confd_url, self.auth_url = _bases(self.url)
+        self._token = None
 
     # -- authentication ---------------------------------------------------------------------
     def _new_token(self) -> None:
@@ -260,10 +271,20 @@ class XivoClient:
             kwargs["content"] = content
         if timeout is not None:
             kwargs["timeout"] = timeout
-        renewed = False
+        renewed = rediscovered = False
         while True:
-            hdrs["X-Auth-Token"] = self._ensure_token()
-            resp = self._send(method, url, kwargs)
+            try:
+                hdrs["X-Auth-Token"] = self._ensure_token()
+                resp = self._send(method, url, kwargs)
+            except XivoConnectionError as exc:
+                # The sandbox was restarted on another port: nothing was sent, so even a POST
+                # can be sent again once its new address is known.
+                if not (exc.not_sent and self._rediscover and not rediscovered):
+                    raise
+                rediscovered = True
+                self._rebase(self._rediscover())
+                url = f"{self.confd_url}{CONFD_PREFIX}/{path.lstrip('/')}"
+                continue
             if resp.status_code == 401 and not renewed:
                 renewed = True
                 self._ensure_token(force=True)
@@ -396,6 +417,7 @@ def connect(
         sb_user, sb_password = sandbox.credentials(data_dir=data_dir)
         client = XivoClient(info.url, username or sb_user, password or sb_password,
                             verify=verify, ca_file=ca_file, timeout=timeout, **kwargs)
+        client._rediscover = lambda: sandbox.start(data_dir=data_dir).url
     else:
         username = username or os.environ.get("XIVO_USERNAME")
         password = password or os.environ.get("XIVO_PASSWORD")
@@ -505,10 +527,12 @@ def _connection_error(exc: Exception, method: str, url: str) -> XivoConnectionEr
         )
     if isinstance(exc, httpx.TimeoutException):
         return XivoConnectionError(f"timeout on {method} {clean}: is the server up and reachable?")
-    return XivoConnectionError(
+    error = XivoConnectionError(
         f"cannot reach {clean} ({type(exc).__name__}: {exc}): check the address, that the VM "
         "is running and that the port is open"
     )
+    error.not_sent = isinstance(exc, httpx.ConnectError)
+    return error
 
 
 def _parse_spec(resp: httpx.Response) -> dict[str, Any] | None:
