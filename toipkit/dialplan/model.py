@@ -262,11 +262,14 @@ class Dialplan:
 
         return to_frame(self)
 
-    def show(self, target: str | None = None) -> str:
-        """Text like Asterisk's ``dialplan show`` (``target`` = ``CTX`` or ``EXT@CTX``)."""
+    def show(self, target: str | None = None, file_order: bool = False) -> str:
+        """Text like Asterisk's ``dialplan show`` (``target`` = ``CTX`` or ``EXT@CTX``).
+
+        Asterisk lists contexts in reverse file order; ``file_order=True`` keeps the file's.
+        """
         from toipkit.dialplan.render import show
 
-        return show(self, target)
+        return show(self, target, file_order=file_order)
 
     def to_text(self) -> str:
         """Serialise back to ``extensions.conf`` syntax (one ``exten =>`` line per priority)."""

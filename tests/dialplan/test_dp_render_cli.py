@@ -1,0 +1,121 @@
+"""dialplan show format, graph, frames, the CLI and the keypad fallback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from toipkit.dialplan import parse, parse_file
+from toipkit.dialplan.widgets import DialPad, dial_pad
+
+
+def test_show_matches_asterisk_layout(dialplans):
+    dp = parse_file(dialplans / "handout-s17-ivr.conf")
+    text = dp.show("ivr")
+    lines = text.splitlines()
+    assert lines[0] == "[ Context 'ivr' created by 'pbx_config' ]"
+    # "  %-17s %-45s [%s:%d]" as in main/pbx.c print_ext
+    assert lines[1] == ("  '1' =>            1. SayNumber(1)                               "
+                        "[handout-s17-ivr.conf:13]")
+    assert lines[2] == ("                    2. Goto(default,201,1)                        "
+                        "[handout-s17-ivr.conf:14]")
+    # literals in ASCII order, then the pattern last
+    starts = [ln.split("'")[1] for ln in lines if ln.startswith("  '")]
+    assert starts == ["1", "2", "3", "4", "5", "s", "say_hash", "say_invalid", "say_star", "t",
+                      "_[06-9*#]"]
+    assert lines[-1] == "-= 11 extensions (31 priorities) in 1 context. =-"
+
+
+def test_show_reverse_file_order_labels_includes_and_filters():
+    dp = parse("[a]\nexten => 1,1,NoOp()\n same => n(lab),Hangup()\ninclude => b\n"
+               "[b]\nexten => _2X,1,NoOp()\n")
+    text = dp.show()
+    assert text.index("Context 'b'") < text.index("Context 'a'")
+    assert "  " + "   [lab]".ljust(17) + " 2. Hangup()" in text
+    assert "  Include =>        'b'" in text
+    assert dp.show(file_order=True).startswith("[ Context 'a'")
+    assert "'_2X' =>" in dp.show("25@b")
+    assert dp.show("nope") == "There is no existence of 'nope' context"
+
+
+def test_graph_and_frame(dialplans):
+    dp = parse_file(dialplans / "handout-s15.conf")
+    g = dp.graph()
+    assert g.source.startswith("flowchart LR")
+    assert "ctx_appel" in g.source and "stroke-dasharray" in g.source
+    assert g._repr_markdown_().startswith("```mermaid")
+    df = dp.to_frame()
+    assert len(df) == 12 and set(df["context"]) == {"default", "accueil", "menu"}
+
+
+class _Result:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def _cli(*args, capsys=None):
+    """Run `toipkit dialplan ...` in this process (the entry point is tested once below)."""
+    from toipkit.cli import main
+
+    code = main(["dialplan", *args])
+    out, err = capsys.readouterr()
+    return _Result(code, out, err)
+
+
+def test_entry_point_runs(dialplans):
+    r = subprocess.run([sys.executable, "-m", "toipkit.cli", "dialplan", "lint",
+                        str(dialplans / "handout-s17-ivr.conf"), "--lang", "en"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "goto-arguments" in r.stdout
+
+
+def test_cli_lint_json_and_exit_code(dialplans, capsys):
+    r = _cli("lint", str(dialplans / "handout-s15.conf"), "--json", "--lang", "en", capsys=capsys)
+    assert r.returncode == 1
+    data = json.loads(r.stdout)
+    assert {"line", "column", "rule", "severity", "message"} <= set(data[0])
+    assert ("removed-app", 7) in {(f["rule"], f["line"]) for f in data}
+    r = _cli("lint", str(dialplans / "fixed-s15.conf"), capsys=capsys)
+    assert r.returncode == 0
+
+
+def test_cli_simulate_show_graph(dialplans, tmp_path, directory, capsys):
+    d = tmp_path / "dir.json"
+    d.write_text(json.dumps(directory))
+    r = _cli("simulate", str(dialplans / "fixed-s17-ivr.conf"), "--context", "ivr",
+             "--dtmf", "1", "--directory", str(d), "--json", capsys=capsys)
+    assert r.returncode == 0
+    out = json.loads(r.stdout)
+    assert out["outcome"] == "dial" and out["target"].startswith("groupe accueil (201)")
+    r = _cli("simulate", str(dialplans / "fixed-s15.conf"), "--context", "default", "--exten",
+             "100", "--dtmf", "9:#,10:1", "--lang", "en", capsys=capsys)
+    assert "rings 101, 102" in r.stdout
+    r = _cli("show", str(dialplans / "handout-s15.conf"), "accueil", capsys=capsys)
+    assert "[ Context 'accueil' created by 'pbx_config' ]" in r.stdout
+    r = _cli("graph", str(dialplans / "handout-s15.conf"), "--markdown", capsys=capsys)
+    assert r.stdout.startswith("```mermaid")
+    r = _cli("show", str(tmp_path / "missing.conf"), capsys=capsys)
+    assert r.returncode == 1 and "cannot read dialplan" in r.stderr
+
+
+def test_cli_syntax_error_is_clean(tmp_path, capsys):
+    f = tmp_path / "bad.conf"
+    f.write_text("[c]\nexten => 1,n,NoOp()\n")
+    r = _cli("show", str(f), capsys=capsys)
+    assert r.returncode == 1
+    assert "bad.conf:2:12" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_dial_pad_fallback_and_state(dialplans, directory):
+    dp = parse_file(dialplans / "fixed-s15.conf")
+    t = dial_pad(dp, "default", "100", dtmf="#1", interactive=False, directory=directory)
+    assert t.outcome == "dial"
+    pad = DialPad(dp, "default", "100", directory=directory)
+    assert pad.trace.outcome == "hangup"
+    pad.press("#")
+    assert pad.press("1").outcome == "dial"
+    assert pad.clear().outcome == "hangup"
+    assert "Touches" in pad._repr_markdown_()
+    widget = dial_pad(dp, "default", "100", directory=directory)
+    assert type(widget).__name__ == "VBox"
