@@ -114,3 +114,8 @@ def test_query_mode_checks_credentials_without_binding(registrar):
     assert "1 contact(s)" in query.verdict
     wrong = register_check(host, "triss103", "nope", port=port, bind=False)
     assert not wrong.ok and wrong.verdict.startswith("❌ Enregistrement refusé")
+
+
+def test_unknown_host_verdict():
+    result = register_check("no-such-host.invalid", "geralt101", "x", timeout=0.3)
+    assert result.status is None and result.verdict.startswith("❌ Adresse")

@@ -181,8 +181,14 @@ def register_check(
     credentials are checked the same way but the softphone's own registration is left alone,
     and the 200 OK lists the contacts currently registered (``result.bindings``).
     """
-    server_ip = socket.gethostbyname(server)
     domain = domain or server
+    try:
+        server_ip = socket.gethostbyname(server)
+    except OSError:
+        return RegistrationResult(
+            server=server, port=port, username=username, status=None, reason="",
+            verdict=f"❌ Adresse {server!r} introuvable : vérifiez l'adresse IP (ou le nom) du "
+                    "XiVO saisie dans le champ Domaine/Serveur.", bind=bind)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         sock.bind((_local_ip_for(server_ip, port), 0))
