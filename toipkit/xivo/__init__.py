@@ -73,7 +73,13 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
+_SUBMODULES = {"sandbox", "client", "resources", "csvio", "lab", "network", "sip_register",
+               "registrar", "cli"}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:  # `xivo.sandbox.status()` without importing it first
+        return importlib.import_module(f"toipkit.xivo.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'toipkit.xivo' has no attribute {name!r}")
