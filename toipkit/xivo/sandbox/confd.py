@@ -252,7 +252,7 @@ def _user_ref(req: Request, user: dict) -> dict:
 
 
 def _extensions_of(tx: Tx, rel: str, owner_id: int) -> list[dict]:
-    exts = tx.by_id("extension")
+    exts = tx.ids("extension")
     return [exts[e] for e in tx.targets(rel, owner_id) if e in exts]
 
 
@@ -431,35 +431,19 @@ def render_user(req: Request, u: dict) -> dict:
     out: dict[str, Any] = {"id": u["id"], "uuid": u["uuid"], **_body(u, S.USER)}
     lines = []
     for line_id in _user_lines(tx, u["id"]):
-        line = tx.by_id("line").get(line_id)
+        line = tx.ids("line").get(line_id)
         if line:
             lines.append({"id": line_id, "name": _line_name(tx, line_id),
                           "extensions": [_ext_ref(req, e)
                                          for e in _extensions_of(tx, R_LINE_EXT, line_id)],
                           "links": [req.link("lines", "lines", line_id)]})
     out["lines"] = lines
-    groups = tx.by_id("group")
+    groups = tx.ids("group")
     out["groups"] = [{"id": g, "name": groups[g]["name"], "links": [req.link("groups", "groups",
                                                                                g)]}
                      for g in tx.sources(R_GROUP_MEMBER, u["id"]) if g in groups]
     out["links"] = [req.link("users", "users", u["id"])]
     return out
-
-
-def _user_row(req: Request, u: dict) -> dict:
-    """A user plus the derived columns confd can search and sort on (rendered later)."""
-    tx = _tx(req)
-    row = {**u, "_obj": u}
-    ext = _user_main_extension(tx, u["id"])
-    line_ids = _user_lines(tx, u["id"])
-    line = tx.by_id("line").get(line_ids[0]) if line_ids else None
-    row["fullname"] = _fullname(u)
-    row["exten"] = ext["exten"] if ext else None
-    row["context"] = ext["context"] if ext else (line["context"] if line else None)
-    row["provisioning_code"] = line.get("provisioning_code") if line else None
-    row["line_id"] = line_ids[0] if line_ids else None
-    row["protocol"] = "sip" if line and tx.targets(R_LINE_SIP, line["id"]) else None
-    return row
 
 
 USER_SEARCH = ("fullname", "caller_id", "description", "userfield", "email",
@@ -493,10 +477,57 @@ def list_users(req: Request) -> Response:
     view = req.query.get("view")
     if view not in (None, "", "default", "directory", "summary"):
         raise S.input_error(f"view '{view}' does not exist")
-    rows = [_user_row(req, u) for u in tx.all("user")]
+    derived = {"fullname", "exten", "context", "provisioning_code"}
+    needs_derived = bool(req.query.get("search") or req.query.get("q")) or \
+        req.query.get("order") in derived or any(k in derived for k in req.query)
+    if needs_derived:
+        rows = _user_rows(tx, tx.all("user"))
+    else:  # derived columns only for the page (cheap lists: ?limit=..., ?firstname=...)
+        rows = tx.all("user")
+
+    def render(row: dict) -> dict:
+        if "_obj" not in row:
+            row = _user_rows(tx, [row])[0]
+        return _user_view(view, row, lambda u: render_user(req, u))
+
     return paginate(req, rows, columns=USER_COLUMNS, searchable=USER_SEARCH,
-                    default_order="lastname",
-                    render=lambda r: _user_view(view, r, lambda u: render_user(req, u)))
+                    default_order="lastname", render=render)
+
+
+def _user_rows(tx: Tx, users: list[dict]) -> list[dict]:
+    """Users plus the derived columns confd can search and sort on, computed in bulk."""
+    many = len(users) > 32
+    user_lines = tx.index(R_USER_LINE)[0] if many else None
+    line_exts = tx.index(R_LINE_EXT)[0] if many else None
+    line_sips = tx.index(R_LINE_SIP)[0] if many else None
+    lines = tx.by_id("line") if many else tx.ids("line")
+    exts = tx.by_id("extension") if many else tx.ids("extension")
+    rows = []
+    for u in users:
+        uid = u["id"]
+        line_ids = user_lines.get(uid, ()) if user_lines is not None else _user_lines(tx, uid)
+        line_id = line_ids[0] if line_ids else None
+        line = lines.get(line_id) if line_id is not None else None
+        ext = None
+        for lid in line_ids:
+            ext_ids = (line_exts.get(lid, ()) if line_exts is not None
+                       else tx.targets(R_LINE_EXT, lid))
+            if ext_ids:
+                ext = exts.get(ext_ids[0])
+                if ext is not None:
+                    break
+        has_sip = bool(line_sips.get(line_id) if line_sips is not None
+                       else line_id is not None and tx.targets(R_LINE_SIP, line_id))
+        rows.append({
+            **u, "_obj": u,
+            "fullname": " ".join(p for p in (u.get("firstname"), u.get("lastname")) if p),
+            "exten": ext["exten"] if ext else None,
+            "context": ext["context"] if ext else (line["context"] if line else None),
+            "provisioning_code": line.get("provisioning_code") if line else None,
+            "line_id": line_id,
+            "protocol": "sip" if line is not None and has_sip else None,
+        })
+    return rows
 
 
 def _check_user_unique(tx: Tx, doc: dict, current: dict | None) -> None:
@@ -654,7 +685,7 @@ def delete_sip(req: Request, id: str) -> Response:
 
 
 def _line_sip(tx: Tx, line_id: int) -> dict | None:
-    sips = tx.by_id("endpoint_sip")
+    sips = tx.ids("endpoint_sip")
     for sip_id in tx.targets(R_LINE_SIP, line_id):
         if sip_id in sips:
             return sips[sip_id]
@@ -670,7 +701,7 @@ def render_line(req: Request, line: dict) -> dict:
     tx = _tx(req)
     sip = _line_sip(tx, line["id"])
     exts = _extensions_of(tx, R_LINE_EXT, line["id"])
-    users = tx.by_id("user")
+    users = tx.ids("user")
     user_ids = tx.sources(R_USER_LINE, line["id"])
     main_user = users.get(user_ids[0]) if user_ids else None
     out: dict[str, Any] = {
@@ -1134,7 +1165,7 @@ def render_extension(req: Request, e: dict) -> dict:
                                  (R_CONF_EXT, "conference", "conference", "conferences")):
         owners = tx.sources(rel, e["id"])
         if owners:
-            owner = tx.by_id(kind).get(owners[0]) or {}
+            owner = tx.ids(kind).get(owners[0]) or {}
             ref = {"id": owners[0], "links": [req.link(coll, coll, owners[0])]}
             if "name" in owner:
                 ref["name"] = owner["name"]
@@ -1241,10 +1272,10 @@ def render_group(req: Request, g: dict) -> dict:
     tx = _tx(req)
     out: dict[str, Any] = {"id": g["id"], **_body(g, S.GROUP)}
     out["extensions"] = [_ext_ref(req, e) for e in _extensions_of(tx, R_GROUP_EXT, g["id"])]
-    users = tx.by_id("user")
+    users = tx.ids("user")
     out["members"] = {"users": [_user_ref(req, users[u])
                                 for u in tx.targets(R_GROUP_MEMBER, g["id"]) if u in users]}
-    schedules = tx.by_id("schedule")
+    schedules = tx.ids("schedule")
     out["schedules"] = [{"id": s, "name": schedules[s].get("name"),
                          "links": [req.link("schedules", "schedules", s)]}
                         for s in tx.targets(R_GROUP_SCHED, g["id"]) if s in schedules]
@@ -1459,7 +1490,7 @@ def _members(tx: Tx, filter_id: int, role: str) -> list[dict]:
 
 def render_callfilter(req: Request, f: dict) -> dict:
     tx = _tx(req)
-    users = tx.by_id("user")
+    users = tx.ids("user")
     out: dict[str, Any] = {"id": f["id"], **_body(f, S.CALLFILTER)}
     recipients = []
     for m in _members(tx, f["id"], "boss"):
@@ -1616,7 +1647,7 @@ def delete_moh_file(req: Request, uuid: str, filename: str) -> Response:
 def render_schedule(req: Request, s: dict) -> dict:
     tx = _tx(req)
     out: dict[str, Any] = {"id": s["id"], **_body(s, S.SCHEDULE)}
-    groups, users = tx.by_id("group"), tx.by_id("user")
+    groups, users = tx.ids("group"), tx.ids("user")
     out["groups"] = [{"id": g, "name": groups[g]["name"], "links": [req.link("groups", "groups",
                                                                                g)]}
                      for g in tx.sources(R_GROUP_SCHED, s["id"]) if g in groups]
@@ -1649,7 +1680,7 @@ def render_incall(req: Request, i: dict) -> dict:
     tx = _tx(req)
     out: dict[str, Any] = {"id": i["id"], **_body(i, S.INCALL)}
     out["extensions"] = [_ext_ref(req, e) for e in _extensions_of(tx, R_INCALL_EXT, i["id"])]
-    schedules = tx.by_id("schedule")
+    schedules = tx.ids("schedule")
     out["schedules"] = [{"id": s, "name": schedules[s].get("name"),
                          "links": [req.link("schedules", "schedules", s)]}
                         for s in tx.targets(R_INCALL_SCHED, i["id"]) if s in schedules]

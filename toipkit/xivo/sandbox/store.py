@@ -222,6 +222,7 @@ class Tx:
     def _forget(self, kind: str) -> None:
         self._cache.pop("all:" + kind, None)
         self._cache.pop("byid:" + kind, None)
+        self._cache.pop("ver:" + kind, None)
         self._bump("kind:" + kind)
 
     def _forget_rel(self, rel: str) -> None:
@@ -313,6 +314,33 @@ class Tx:
         return self._cached("byid:" + kind, "kind:" + kind,
                             lambda: {o["id"]: o for o in self.all(kind)})
 
+    def lookup(self, kind: str, obj_id: int) -> dict | None:
+        """One object by id, cheaply: from a valid cache, else SQLite (a few times), else a
+        full load once many lookups were needed in this transaction."""
+        key = "byid:" + kind
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached.get(obj_id)
+        ver_key = "ver:" + kind
+        if ver_key not in self._cache:
+            row = self.conn.execute("SELECT v FROM versions WHERE name=?",
+                                    ("kind:" + kind,)).fetchone()
+            self._cache[ver_key] = row[0] if row else None
+        version = self._cache[ver_key]
+        hit = self._shared.get(key)
+        if version is not None and hit is not None and hit[0] == version:
+            self._cache[key] = hit[1]
+            return hit[1].get(obj_id)
+        count = self._cache.get("n:" + kind, 0) + 1
+        self._cache["n:" + kind] = count
+        if count > 32:
+            return self.by_id(kind).get(obj_id)
+        return self.get(kind, obj_id)
+
+    def ids(self, kind: str) -> _Lookup:
+        """A read-only mapping id → object backed by :meth:`lookup`."""
+        return _Lookup(self, kind)
+
     def find(self, kind: str, **fields: Any) -> list[dict]:
         """Objects whose body fields equal the given values (evaluated by SQLite)."""
         if ("all:" + kind) in self._cache:
@@ -370,6 +398,10 @@ class Tx:
             return fwd, back
         return self._cached("index:" + rel, "rel:" + rel, load)
 
+    def index(self, rel: str) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+        """(a → [b...], b → [a...]) for one relation (shared, read-only)."""
+        return self._index(rel)
+
     def targets(self, rel: str, a: int) -> list[int]:
         if self.wrote and ("index:" + rel) not in self._cache:
             rows = self.conn.execute(
@@ -422,6 +454,25 @@ class Tx:
             self.conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
         self.conn.execute("DELETE FROM meta WHERE key != 'schema'")
         self._cache.clear()
+
+
+class _Lookup:
+    def __init__(self, tx: Tx, kind: str) -> None:
+        self._tx = tx
+        self._kind = kind
+
+    def get(self, obj_id: int, default: Any = None) -> Any:
+        found = self._tx.lookup(self._kind, obj_id)
+        return default if found is None else found
+
+    def __getitem__(self, obj_id: int) -> dict:
+        found = self._tx.lookup(self._kind, obj_id)
+        if found is None:
+            raise KeyError(obj_id)
+        return found
+
+    def __contains__(self, obj_id: object) -> bool:
+        return isinstance(obj_id, int) and self._tx.lookup(self._kind, obj_id) is not None
 
 
 def _row(row: sqlite3.Row | None) -> dict | None:
