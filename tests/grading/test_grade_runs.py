@@ -102,6 +102,8 @@ def test_every_submission_gets_its_score_and_status(graded):
             continue
         got = {e.exercise for e in result.exercises if e.passed}
         points = sum(lab.points[name] for name in want.passing)
+        if result.student == "edited" and "tampering" not in result.note:
+            problems.append("edited: forged records not flagged")
         if got != want.passing or result.status != want.status or result.total != points:
             problems.append(f"{result.student}: got {sorted(got)} {result.status} {result.total}, "
                             f"want {sorted(want.passing)} {want.status} {points} ({result.note})")
@@ -195,7 +197,8 @@ def test_run_log_written(graded):
 
 @pytest.mark.skipif(not ISOLATED, reason="isolation needs root on Linux")
 def test_student_code_cannot_read_instructor_files(tmp_path):
-    """A probing submission: solutions/, grading.yaml, output folder, other submissions."""
+    """A probing submission: solutions/, grading.yaml, output folder, other submissions, and a
+    service listening on the grader's loopback."""
     lab = load_lab("90", FIXTURE_SOLUTIONS)
     teacher = nbformat.read(lab.path, as_version=4)
     subs = tmp_path / "subs"
@@ -220,16 +223,32 @@ def test_student_code_cannot_read_instructor_files(tmp_path):
         "    print(target, '=>', value)\n"
         "print('uid', os.getuid())"
     )
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    probe += (
+        "\nimport socket\ntry:\n"
+        f"    socket.create_connection(('127.0.0.1', {port}), timeout=3).close()\n"
+        "    print('grader port reachable')\n"
+        "except OSError as exc:\n    print('grader port:', type(exc).__name__)\n"
+    )
     nb, _ = perfect(teacher, lab)
     nb.cells.append(nbformat.v4.new_code_cell(probe))
     nbformat.write(nb, subs / "probe.ipynb")
     nbformat.write(nb, subs / "other.ipynb")
-    report = grade([subs], "90", params=params, solutions=FIXTURE_SOLUTIONS, out=out, workers=2,
-                   cell_timeout=20, timeout=60, progress=False)
+    try:
+        report = grade([subs], "90", params=params, solutions=FIXTURE_SOLUTIONS, out=out,
+                       workers=2, cell_timeout=20, timeout=60, progress=False)
+    finally:
+        listener.close()
     assert report.result("probe").status == "ok"
     executed = nbformat.read(out / "notebooks" / "probe.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for o in executed.cells[-1].outputs)
     assert "uid 0" not in printed
+    assert "grader port reachable" not in printed and "grader port:" in printed
     values = dict(line.split(" => ") for line in printed.splitlines() if " => " in line)
     assert len(values) == len(targets), printed
     for target, value in values.items():

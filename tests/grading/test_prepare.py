@@ -219,3 +219,19 @@ def test_grading_yaml(tmp_path):
         path.write_text(text, encoding="utf-8")
         with pytest.raises(GradingError, match=message):
             GradingConfig.load(path)
+
+
+@pytest.mark.parametrize("code, flagged", [
+    ("checks.check = lambda *a, **k: None", True),
+    ("setattr(checks, 'check', print)", True),
+    ("checks._record('90-total', True, 2, '')", True),
+    ("import sys\nsys.modules['toipkit.checks'] = None", True),
+    ("display({'application/vnd.toipkit.check+json': {}}, raw=True)", True),
+    ("checks.check_true('x', True)", False),
+    ("total = 6 * 7\nif checks.check == 1: pass", False),
+])
+def test_tampering_is_flagged(lab, student, code, flagged):
+    nb = copy.deepcopy(student)
+    nb.cells.append(nbformat.v4.new_code_cell(code))
+    prepared = prepare(nb, lab)
+    assert bool(prepared.suspicious) is flagged

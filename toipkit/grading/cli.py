@@ -31,6 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="seconds for a whole notebook (default 600)")
     p.add_argument("--memory", type=int, metavar="MB",
                    help="address-space limit of each kernel (default 2048)")
+    p.add_argument("--network", action="store_true", default=None,
+                   help="let student code reach other hosts (default: loopback only, as root)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=_grade)
 
@@ -43,6 +45,7 @@ def _grade(args: argparse.Namespace) -> int:
         args.submissions, args.lab, params=args.params, solutions=args.solutions,
         out=args.out, workers=args.workers, cell_timeout=args.timeout_cell,
         timeout=args.timeout, memory_mb=args.memory, progress=not args.no_progress,
+        network=args.network,
     )
     counts: dict[str, int] = {}
     for r in result.results:

@@ -14,6 +14,7 @@ Example::
     memory_mb: 2048           # address-space limit of the kernel
     workers: 4
     env: [MY_LICENCE_SERVER]  # extra environment variables passed to the kernel
+    network: false            # true: student code may reach other hosts (e.g. a real XiVO)
 
 The injected values are scrubbed from the executed notebooks kept for the instructor, and the
 original files stay unreadable to the students' code where the OS allows (see ``sandbox``).
@@ -28,7 +29,7 @@ from typing import Any
 from toipkit.errors import GradingError
 
 KNOWN_KEYS = {"lab", "parameters", "files", "points", "timeout_cell", "timeout", "memory_mb",
-              "workers", "env"}
+              "workers", "env", "network"}
 RESERVED_PARAMETERS = {"student", "interactive"}
 
 
@@ -43,6 +44,7 @@ class GradingConfig:
     memory_mb: int | None = None
     workers: int | None = None
     env: list[str] = field(default_factory=list)
+    network: bool = False
     path: Path | None = None
 
     @classmethod
@@ -104,6 +106,7 @@ class GradingConfig:
             memory_mb=_int(data, "memory_mb", where),
             workers=_int(data, "workers", where),
             env=list(env),
+            network=bool(data.get("network", False)),
             path=path.resolve() if path else None,
         )
 

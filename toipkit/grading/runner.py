@@ -153,6 +153,7 @@ class _Settings:
     hide: list[str]
     keep: list[str]
     isolate: bool
+    network: bool = False
 
 
 def _copy_extras(folder: Path, work: Path, notebook: Path) -> None:
@@ -359,6 +360,7 @@ def run_one(sub: Submission, settings: _Settings, slot: int, server: WorkerServe
         "private": str(private), "workdir": str(work), "parameters": parameters,
         "cell_timeout": settings.cell_timeout, "memory_mb": settings.memory_mb, "uid": uid,
         "hide": settings.hide if uid is not None else [],
+        "loopback_only": uid is not None and not settings.network,
         "keep": settings.keep + [str(box)],
     }
     env = sandbox.child_environment(home, passthrough=tuple(config.env))
@@ -408,6 +410,9 @@ def run_one(sub: Submission, settings: _Settings, slot: int, server: WorkerServe
         status, note = "memory", "kernel died (memory limit or crash)"
     elif worker_result.get("status") != "ok" or executed is None:
         status, note = "error", "the notebook could not be executed"
+    if prepared.suspicious:
+        flag = "check tampering suspected (cells " + ", ".join(map(str, prepared.suspicious)) + ")"
+        note = f"{note}; {flag}" if note else flag
     if not _keep_work():
         shutil.rmtree(box, ignore_errors=True)
     return finish(status, note, executed, exercises, error_cells, replacements)
@@ -469,13 +474,15 @@ def grade(
     memory_mb: int | None = None,
     progress: bool = True,
     isolate: bool | None = None,
+    network: bool | None = None,
 ) -> GradeReport:
     """Grade submitted notebooks of one lab and write the reports into ``out``.
 
     Writes ``grades.csv``, ``details.csv``, ``feedback/<student>.md|.html``,
     ``notebooks/<student>.ipynb`` (executed, scrubbed) and ``grading.log``.
     ``isolate`` (default: when running as root on Linux) runs each kernel as its own uid in a
-    private mount namespace; see :mod:`toipkit.grading.sandbox`.
+    private mount namespace, with loopback-only networking unless ``network`` (or
+    ``network: true`` in grading.yaml); see :mod:`toipkit.grading.sandbox`.
     """
     from toipkit.paths import repo_root
 
@@ -519,12 +526,14 @@ def grade(
             timeout=float(timeout or config.timeout or DEFAULT_TIMEOUT),
             memory_mb=int(memory_mb or config.memory_mb or DEFAULT_MEMORY_MB),
             hide=hide, keep=keep, isolate=isolate,
+            network=bool(network if network is not None else config.network),
         )
         log.info("lab %s (%s): %d submission(s), %d worker(s), cell timeout %s s, "
                  "notebook timeout %s s, memory %d MB, isolation %s",
                  lab_id, the_lab.path.name, len(subs), workers, report.fmt(settings.cell_timeout),
                  report.fmt(settings.timeout), settings.memory_mb,
-                 "uid + mount namespace" if isolate else "limits only (not root)")
+                 ("uid + mount namespace" + ("" if settings.network else " + loopback-only network"))
+                 if isolate else "limits only (not root)")
         if unknown_params:
             log.warning("parameters not in the lab's parameters cell: %s", ", ".join(unknown_params))
         if isolate:

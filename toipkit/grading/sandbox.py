@@ -14,7 +14,8 @@ What is applied (Linux; the parts that need root are skipped otherwise):
   submissions cannot read each other), and the worker enters a private mount namespace in which
   the instructor's paths (solutions, the repository checkout, submissions, output folder,
   ``grading.yaml`` and hidden files) are covered by empty read-only tmpfs mounts; the paths the
-  kernel needs (Python, the toipkit package, ``data/``, its own folder) are bound back.
+  kernel needs (Python, the toipkit package, ``data/``, its own folder) are bound back. Unless
+  the instructor allows the network, it also gets a network namespace with loopback only.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ ENV_WHITELIST = (
 SANDBOX_UID_BASE = 61000
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWNET = 0x40000000
 MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
@@ -188,6 +190,27 @@ def hide_paths(hidden: list[str], keep: list[str], staging: str) -> list[str]:
             _mount(libc, "/dev/null", str(target), None, MS_BIND)
         covered.append(str(target))
     return covered
+
+
+def loopback_only() -> None:
+    """Enter a new network namespace whose only interface is a working loopback (root only).
+
+    The kernel keeps 127.0.0.1 (papermill talks to it there, the XiVO sandbox listens there)
+    but reaches no other host, nor the loopback services of the grader or of other submissions.
+    """
+    import fcntl
+    import socket
+    import struct
+
+    libc = _libc()
+    if libc.unshare(CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"unshare(CLONE_NEWNET): {os.strerror(err)}")
+    siocgifflags, siocsifflags, iff_up = 0x8913, 0x8914, 0x1
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack("16sh22x", b"lo", 0)
+        flags = struct.unpack("16sh22x", fcntl.ioctl(sock, siocgifflags, request))[1]
+        fcntl.ioctl(sock, siocsifflags, struct.pack("16sh22x", b"lo", flags | iff_up))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -20,12 +20,16 @@ Matching rule (what ``prepare`` does, in this order):
 5. Only check records emitted by the cells inserted in steps 3 (marked in cell metadata under
    ``toipkit_grading``, which the kernel cannot change) are counted, and only for the exercise
    ids that cell is known to check.
+6. Student cells that look like tampering with the checks (assigning to ``checks.*``, touching
+   its private names, ``sys.modules``, ``importlib.reload``, the record MIME type) are listed in
+   ``Prepared.suspicious``; the grade sheet notes them for the instructor to look at.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -41,6 +45,14 @@ class Prepared:
     status: str  # "ok" or "wrong-lab"
     note: str = ""
     submitted_lab: str = ""
+    suspicious: list[int] = field(default_factory=list)  # cells that seem to tamper with checks
+
+
+# Code that has no business in an exercise cell: patching the check library or forging records.
+TAMPERING = re.compile(
+    r"vnd\.toipkit|toipkit_grading|\bchecks\s*\.\s*\w+\s*=(?!=)|setattr\s*\(\s*checks\b"
+    r"|\bchecks\s*\.\s*_\w+|importlib\s*\.\s*reload|sys\s*\.\s*modules"
+)
 
 
 def submitted_lab_id(nb: nbformat.NotebookNode, path: str | Path | None = None) -> str:
@@ -138,8 +150,12 @@ def prepare(
             cell["id"] = f"g{index:04d}"
         seen.add(cell["id"])
 
+    suspicious = [index for index, cell in enumerate(final)
+                  if cell.get("cell_type") == "code"
+                  and not cell.get("metadata", {}).get(GRADING_KEY)
+                  and TAMPERING.search(cell.get("source", ""))]
     out = nbformat.v4.new_notebook(cells=final)
     out.metadata["kernelspec"] = dict(KERNELSPEC)
     out.metadata["language_info"] = {"name": "python"}
     out.metadata["toipkit"] = {"lab": lab.lab_id}
-    return Prepared(out, "ok", "", submitted or lab.lab_id)
+    return Prepared(out, "ok", "", submitted or lab.lab_id, suspicious)

@@ -66,6 +66,15 @@ def run(spec: dict) -> dict:
             result["fenced"] = hide_paths(spec["hide"], spec.get("keep", []), str(private / "staging"))
         except OSError as exc:
             result["detail"] = f"paths not hidden ({exc})"
+    if spec.get("loopback_only"):
+        from toipkit.grading.sandbox import loopback_only
+
+        try:
+            loopback_only()
+            result["fenced"].append("network: loopback only")
+        except OSError as exc:
+            result["detail"] = (result["detail"] + "; " if result["detail"] else "") + (
+                f"network not isolated ({exc})")
     _kernelspec(private, spec)
 
     # nbformat's schema validation pulls jsonschema's URI grammar (about a second of import
