@@ -293,3 +293,44 @@ def test_whole_notebook_timeout_keeps_earlier_exercises(tmp_path):
     assert result.status == "timeout"
     assert {e.exercise for e in result.exercises if e.passed} == expected.passing
     assert report.seconds < 40
+
+
+def test_hidden_input_file_is_copied_and_its_path_scrubbed(tmp_path):
+    lab = load_lab("90", FIXTURE_SOLUTIONS)
+    teacher = nbformat.read(lab.path, as_version=4)
+    hidden = tmp_path / "instructor" / "mot-cache.txt"
+    hidden.parent.mkdir()
+    hidden.write_text("x", encoding="utf-8")
+    params = hidden.parent / "grading.yaml"
+    params.write_text("files:\n  secret_word: mot-cache.txt\npoints:\n  90-secret: 3\n",
+                      encoding="utf-8")
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    nb, _ = perfect(teacher, lab)
+    nb.cells.append(nbformat.v4.new_code_cell("print(open(secret_word).read(), secret_word)"))
+    nbformat.write(nb, subs / "alice.ipynb")
+    report = grade([subs], "90", params=params, solutions=FIXTURE_SOLUTIONS, out=tmp_path / "out",
+                   workers=1, cell_timeout=20, timeout=60, progress=False)
+    result = report.result("alice")
+    assert (result.status, result.total, result.max_total) == ("ok", 6.0, 6.0)
+    text = (report.out / "notebooks" / "alice.ipynb").read_text(encoding="utf-8")
+    assert str(hidden) not in text and str(hidden.parent) not in text
+    assert "x <submission>/.inputs/mot-cache.txt" in text
+
+
+def test_without_isolation_limits_and_timeouts_still_apply(tmp_path):
+    """The non-root path (no uid, no namespaces): what a student can read is not fenced."""
+    lab = load_lab("90", FIXTURE_SOLUTIONS)
+    teacher = nbformat.read(lab.path, as_version=4)
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    cases = {"perfect": perfect(teacher, lab), "membomb": BUILDERS["membomb"](teacher, lab),
+             "readsol": reads_solutions(teacher, lab, str(lab.path), isolated=False)}
+    for name, (nb, _) in cases.items():
+        nbformat.write(nb, subs / f"{name}.ipynb")
+    report = grade([subs], "90", solutions=FIXTURE_SOLUTIONS, out=tmp_path / "out", workers=2,
+                   cell_timeout=20, timeout=60, memory_mb=1024, progress=False, isolate=False)
+    for name, (_, want) in cases.items():
+        result = report.result(name)
+        assert {e.exercise for e in result.exercises if e.passed} == want.passing, name
+        assert result.status == want.status, name

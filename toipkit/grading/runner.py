@@ -407,7 +407,10 @@ def run_one(sub: Submission, settings: _Settings, slot: int, server: WorkerServe
     elif "MemoryError" in errors:
         status, note = "memory", f"memory limit ({settings.memory_mb} MB) reached"
     elif worker_result.get("status") == "dead":
-        status, note = "memory", "kernel died (memory limit or crash)"
+        if re.search(r"MemoryError|bad_alloc|Cannot allocate memory|out of memory", tail):
+            status, note = "memory", f"kernel died at the memory limit ({settings.memory_mb} MB)"
+        else:
+            status, note = "error", "kernel died"
     elif worker_result.get("status") != "ok" or executed is None:
         status, note = "error", "the notebook could not be executed"
     if prepared.suspicious:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-import pwd
 import signal
 import sys
 import time
@@ -53,6 +52,8 @@ def can_drop_privileges() -> bool:
 
 def slot_uid(slot: int) -> int:
     """A uid with no account, distinct per worker slot."""
+    import pwd
+
     uid = SANDBOX_UID_BASE + slot
     while True:
         try:
