@@ -144,3 +144,11 @@ def test_markers_left_in_a_student_notebook_are_reported(course):
 def test_repository_course_is_consistent():
     problems = check(repo_root())
     assert problems == [], "\n".join(map(str, problems))
+
+
+def test_build_can_target_one_lab(course):
+    nbformat.write(make_solution(lab="08"), course / "solutions" / "08-autre.ipynb")
+    changed = build(course, only=["08"])
+    assert [p.name for p in changed] == ["08-autre.ipynb"]
+    with pytest.raises(CourseError, match="99"):
+        build(course, only=["99"])

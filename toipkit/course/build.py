@@ -107,11 +107,26 @@ def expected_labs(solutions: Path) -> dict[str, str]:
     return result
 
 
-def build(root: str | Path | None = None, remove_stale: bool = True) -> list[Path]:
-    """Write ``labs/NN-*.ipynb`` from ``solutions/NN-*.ipynb``; returns the files changed."""
+def build(
+    root: str | Path | None = None, remove_stale: bool = True, only: list[str] | None = None,
+) -> list[Path]:
+    """Write ``labs/NN-*.ipynb`` from ``solutions/NN-*.ipynb``; returns the files changed.
+
+    ``only``: lab ids or file names to build (others are left as they are, nothing removed).
+    """
     base = Path(root) if root else None
     solutions, labs = solutions_dir(base), labs_dir(base)
     wanted = expected_labs(solutions)
+    if only:
+        def matches(item: str, name: str) -> bool:
+            return Path(item).name == name or item == lab_id_of(name)
+
+        unknown = [item for item in only if not any(matches(item, name) for name in wanted)]
+        if unknown:
+            raise CourseError(f"no solution notebook matches {unknown}")
+        wanted = {name: text for name, text in wanted.items()
+                  if any(matches(item, name) for item in only)}
+        remove_stale = False
     changed = []
     for name, text in wanted.items():
         target = labs / name

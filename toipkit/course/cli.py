@@ -8,7 +8,7 @@ import argparse
 def _build(args: argparse.Namespace) -> int:
     from toipkit.course import build
 
-    changed = build(args.root)
+    changed = build(args.root, only=args.labs or None)
     for path in changed:
         print(f"wrote {path}")
     print(f"{len(changed)} notebook(s) changed")
@@ -63,6 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--root", default=None, help="repository root (default: this checkout)")
     commands = parser.add_subparsers(dest="course_command", metavar="ACTION", required=True)
     build = commands.add_parser("build", help="write labs/ from solutions/ (student versions)")
+    build.add_argument("labs", nargs="*", metavar="LAB",
+                       help="lab ids or notebook names to build (default: all)")
     build.set_defaults(handler=_build)
     check = commands.add_parser("check", help="verify notebook conventions and labs/ sync")
     check.set_defaults(handler=_check)
