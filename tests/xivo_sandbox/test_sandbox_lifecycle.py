@@ -192,3 +192,23 @@ def test_cli_handlers(api, capsys):
     assert len(capsys.readouterr().out.strip().splitlines()) == 3
     with pytest.raises(sandbox.SandboxError):
         cli_handlers.wizard_from_args(parser.parse_args(["reset", "--user-range", "99-100"]))
+
+
+def test_killed_server_keeps_committed_data(own_dir):
+    """SIGKILL (a crashed kernel host, an OOM kill): every answered write is still there."""
+    import signal
+
+    info = sandbox.start(own_dir)
+    h = {"X-Auth-Token": _token(info)}
+    with httpx.Client(base_url=info.confd_url, headers=h) as http:
+        for i in range(20):
+            assert http.post("/users", json={"firstname": f"K{i}"}).status_code == 201
+    os.kill(info.pid, signal.SIGKILL)
+    deadline = time.time() + 10
+    while sandbox.status(own_dir) is not None and time.time() < deadline:
+        time.sleep(0.05)
+    assert sandbox.status(own_dir) is None
+    again = sandbox.start(own_dir)  # stale server.json is replaced
+    assert again.pid != info.pid
+    with httpx.Client(base_url=again.confd_url, headers=h) as http:
+        assert http.get("/users").json()["total"] == 20
