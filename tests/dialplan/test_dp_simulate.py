@@ -268,3 +268,32 @@ def test_substitution():
     assert substitute("${X:1:3}-${X:-2}", look) == "ell-lo"
     assert substitute("$[${N} + 1]", look) == "6"
     assert substitute("${UNSET}x", look) == "x"
+
+
+def test_timed_include_and_gotoiftime():
+    import datetime as dt
+
+    dp = parse("""[in]
+include => jour,9:00-17:00,mon-fri,*,*
+include => nuit
+exten => s,1,GotoIfTime(9:00-17:00,mon-fri,*,*?ouvert,1:ferme,1)
+exten => ouvert,1,Dial(PJSIP/101)
+exten => ferme,1,VoiceMail(101@default)
+[jour]
+exten => 0,1,Dial(PJSIP/101)
+[nuit]
+exten => 0,1,VoiceMail(101@default)
+""")
+    monday_10h = dt.datetime(2026, 11, 23, 10, 0)
+    sunday = dt.datetime(2026, 11, 29, 10, 0)
+    assert simulate(dp, "in", "0", now=monday_10h).outcome == "dial"
+    assert simulate(dp, "in", "0", now=sunday).outcome == "voicemail"
+    assert simulate(dp, "in", "s", now=monday_10h).outcome == "dial"
+    assert simulate(dp, "in", "s", now=sunday).outcome == "voicemail"
+
+
+def test_dial_status_continues_to_voicemail():
+    dp = parse("[c]\nexten => s,1,Dial(PJSIP/101,15)\n same => n,VoiceMail(101@default,u)\n")
+    t = simulate(dp, "c", "s", dial_status="NOANSWER")
+    assert t.outcome == "voicemail" and t.elapsed == 15.0
+    assert t.variables["DIALSTATUS"] == "NOANSWER"

@@ -318,6 +318,7 @@ _M = {
         "h": "fin d'appel → h,1",
         "lost_keys": "touches perdues (personne n'écoutait) : {keys}",
         "start": "appel entrant sur {ext}@{ctx}",
+        "collected": "numéro composé « {digits} » → {digits},1",
     },
     "en": {
         "hangup_app": "Hangup: the call is hung up",
@@ -383,6 +384,7 @@ _M = {
         "h": "call ended -> h,1",
         "lost_keys": "keys lost (nobody was listening): {keys}",
         "start": "incoming call to {ext}@{ctx}",
+        "collected": "dialled '{digits}' -> {digits},1",
     },
 }
 
@@ -571,6 +573,8 @@ class _Sim:
             self.t = max(self.t, t)
             digits += d
         if self.exists(self.ctx, digits):
+            if len(digits) > 1:
+                self.pbx(self.m("collected", digits=digits))
             self.goto(self.ctx, digits, 1)
             return
         self.invalid(digits)
