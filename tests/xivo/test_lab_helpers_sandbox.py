@@ -88,8 +88,25 @@ def test_groups_conference_filter_idempotent(client, team):
     codes = xivo.bsfilter_codes(cf)
     assert codes.to_dict("list")["code"] == ["*371", "*372"]
     assert codes["utilisateur"].tolist() == ["Hanako Arasaka", "Evelyn Parker"]
+
+
+def test_numbering_plan_agrees_with_the_sandbox_directory(client, sandbox_dir, team):
+    """The API view of lab 04 (xivo.numbering_plan) and the sandbox's derived directory (what
+    the dialplan simulator follows) say the same thing."""
     from toipkit.xivo import sandbox
 
-    book = sandbox.directory(client._sandbox_dir) if hasattr(client, "_sandbox_dir") else None
-    if book is not None:
-        assert book["201"]["kind"] == "group"
+    xivo.import_report(client.users, NEW)
+    xivo.ensure_group(client, "accueil", 201, ["101", "102"])
+    xivo.ensure_group(client, "support", 202, ["101", "103"])
+    xivo.ensure_conference(client, "Afterlife", 301)
+    xivo.ensure_call_filter(client, "filtrage-hanako", "105", ["104"])
+    plan = xivo.numbering_plan(client)
+    kinds = {"utilisateur": "user", "groupe": "group", "conférence": "conference",
+             "filtrage (bascule)": "callfilter"}
+    book = sandbox.directory(sandbox_dir)
+    ours = {(r["numéro"], kinds[r["type"]], r["nom"]) for r in plan.to_dict("records")}
+    theirs = {(n, e["kind"], e["name"]) for n, e in book.items()
+              if e["kind"] in kinds.values()}
+    assert ours == theirs
+    assert book["201"]["members"] == ["101", "102"]
+    assert plan.loc[plan["numéro"] == "201", "détail"].item() == "101, 102"

@@ -56,6 +56,7 @@ _EXPORTS = {
     "ensure_call_filter": "toipkit.xivo.lab",
     "bsfilter_codes": "toipkit.xivo.lab",
     "groups_frame": "toipkit.xivo.lab",
+    "numbering_plan": "toipkit.xivo.lab",
     "connect_lab": "toipkit.xivo.lab",
     "connection_summary": "toipkit.xivo.lab",
     "context_ranges": "toipkit.xivo.lab",

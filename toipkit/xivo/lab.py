@@ -570,3 +570,41 @@ def registration_demo(settings: SoftphoneSettings, *, from_capture: bool, **kwar
     kwargs.setdefault("bind", False)  # check the credentials, leave the softphone registered
     return register_check(settings.server, settings.username, settings.password,
                           port=settings.port, **kwargs)
+
+
+def numbering_plan(client: XivoClient, context: str = "default") -> pd.DataFrame:
+    """What each number of ``context`` reaches (users, groups, conference rooms) plus the
+    ``*37<member>`` call-filter codes, read through the API (no ids)."""
+    import pandas as pd
+
+    rows = []
+    number_of: dict[str, str] = {}
+    for user in client.users.iter():
+        exten, ctx = _user_number(client, user)
+        number_of[user["uuid"]] = exten
+        if exten and ctx == context:
+            rows.append((exten, "utilisateur",
+                         f"{user.get('firstname', '')} {user.get('lastname') or ''}".strip(), ""))
+    if client.supports("groups"):
+        for group in client.groups.iter():
+            group = client.groups.get(group["id"])
+            members = ", ".join(number_of.get(m.get("uuid"), "?")
+                                for m in (group.get("members") or {}).get("users") or [])
+            for ext in group.get("extensions") or []:
+                if ext.get("context") == context:
+                    rows.append((str(ext["exten"]), "groupe", group.get("name"), members))
+    if client.supports("conferences"):
+        for conf in client.conferences.iter():
+            for ext in conf.get("extensions") or []:
+                if ext.get("context") == context:
+                    rows.append((str(ext["exten"]), "conférence", conf.get("name"),
+                                 "accès libre" if not conf.get("pin") else "code d'accès"))
+    if client.supports("callfilters"):
+        for cf in client.call_filters.iter():
+            cf = client.call_filters.get(cf["id"])
+            for row in bsfilter_codes(cf).to_dict("records"):
+                if row["code"]:
+                    rows.append((row["code"], "filtrage (bascule)", cf.get("name"),
+                                 f"{row['utilisateur']}, {row['rôle'].split(' ')[0]}"))
+    rows.sort(key=lambda r: (r[0].startswith("*"), len(r[0]), r[0]))
+    return pd.DataFrame(rows, columns=["numéro", "type", "nom", "détail"])
