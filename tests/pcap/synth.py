@@ -194,15 +194,17 @@ class CallSpec:
     mtu: int | None = None  # fragment SIP messages bigger than this
     call_id: str = "synth-1@test"
     offer_rtpmap: bool = True
+    answer_event_pt: int | None = None  # the answer maps telephone-event to another PT
 
 
 def _sdp(addr: str, port: int, spec: CallSpec, sess: int) -> str:
     ipv = "IP6" if ":" in addr else "IP4"
+    ev = spec.answer_event_pt if (sess == 2 and spec.answer_event_pt) else spec.event_pt
     lines = ["v=0", f"o=- {sess} {sess} IN {ipv} {addr}", "s=-", f"c=IN {ipv} {addr}", "t=0 0",
-             f"m=audio {port} RTP/AVP {spec.pt} {spec.event_pt}"]
+             f"m=audio {port} RTP/AVP {spec.pt} {ev}"]
     if spec.offer_rtpmap:
         lines += [f"a=rtpmap:{spec.pt} {spec.codec_name}/{spec.codec_rate}",
-                  f"a=rtpmap:{spec.event_pt} telephone-event/8000", "a=ptime:20"]
+                  f"a=rtpmap:{ev} telephone-event/8000", "a=ptime:20"]
     lines.append("a=sendrecv")
     return "\r\n".join(lines) + "\r\n"
 

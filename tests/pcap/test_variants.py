@@ -177,3 +177,14 @@ def test_same_ssrc_on_two_flows(tmp_path):
     write_pcap(path, frames_for(frames, "eth"), 1)
     cap = _check(path)
     assert len(cap.rtp_streams) == 4
+
+
+@needs_tshark
+def test_payload_names_come_from_the_receivers_sdp(tmp_path):
+    """Offer maps telephone-event to 101, answer to 96; the caller sends 96 (as answered)."""
+    spec = CallSpec(answer_event_pt=96,
+                    legs=_legs(40, a=dict(event_pt=96, dtmf="7"), b=dict(dtmf="8", event_pt=101)))
+    path = tmp_path / "names.pcap"
+    write_pcap(path, frames_for(call_packets(spec, seed=40), "eth"), 1)
+    cap = _check(path)
+    assert sorted(cap.dtmf.digits) == ["7", "8"]
