@@ -119,6 +119,7 @@ def test_request_log_has_calls_but_no_secrets(api):
     for secret in (token, password, "TopSecret1", "hunter22", api.token):
         assert secret not in text
     assert all(e["duration_ms"] >= 0 for e in log)
+    assert sandbox.request_log(api.info.data_dir, since=log.last_seq).items == []
     frame = log.to_frame()
     assert list(frame.columns) == ["seq", "time", "method", "path", "status", "duration_ms"]
 

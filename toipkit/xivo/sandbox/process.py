@@ -264,6 +264,11 @@ class RequestLog:
     def __iter__(self):
         return iter(self.items)
 
+    @property
+    def last_seq(self) -> int:
+        """Sequence number of the newest entry: pass it as ``since=`` to see only later calls."""
+        return self.items[-1]["seq"] if self.items else 0
+
     def to_frame(self):
         import pandas as pd
 
