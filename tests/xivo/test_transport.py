@@ -195,3 +195,28 @@ def test_capabilities_table_on_an_old_xivo():
     assert table.loc["users", "disponible"] == "oui"
     assert table.loc["groups", "disponible"] == "non"
     assert "Groups" in table.loc["groups", "sinon, dans l'interface web"]
+
+
+def test_xivo16_reassociation_400_is_success_only_when_already_there():
+    """XiVO 16.x answers 400 "... is associated with ..." to a repeated association PUT."""
+    lines_of_user = {1: [2]}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/0.1/token" or path.startswith("/1.1/api/"):
+            return FakeServer()(request) if path == "/0.1/token" else httpx.Response(404)
+        if request.method == "PUT" and path.startswith("/1.1/users/1/lines/"):
+            return httpx.Response(400, json=[
+                "Resource Error - User is associated with a Line (user_id: 1, line_id: 2)"])
+        if request.method == "GET" and path == "/1.1/users/1/lines":
+            return httpx.Response(200, json={"total": 1, "items": [
+                {"user_id": 1, "line_id": lid, "main_user": True, "main_line": True}
+                for lid in lines_of_user[1]]})
+        return httpx.Response(404, json=["Resource Not Found"])
+
+    client = XivoClient("http://127.0.0.1:8999", "toipkit", PASSWORD,
+                        transport=httpx.MockTransport(handler))
+    client.users.add_line(1, 2)  # already associated: fine
+    with pytest.raises(XivoAPIError) as info:
+        client.users.add_line(1, 3)  # associated with another line: a real error
+    assert info.value.status == 400 and "is associated with" in info.value.messages[0]
