@@ -220,3 +220,28 @@ def test_xivo16_reassociation_400_is_success_only_when_already_there():
     with pytest.raises(XivoAPIError) as info:
         client.users.add_line(1, 3)  # associated with another line: a real error
     assert info.value.status == 400 and "is associated with" in info.value.messages[0]
+
+
+def test_connect_real_xivo_needs_credentials(monkeypatch):
+    from toipkit.errors import ToipkitError
+    from toipkit.xivo import connect, connect_lab
+
+    monkeypatch.delenv("XIVO_USERNAME", raising=False)
+    monkeypatch.delenv("XIVO_PASSWORD", raising=False)
+    with pytest.raises(ToipkitError, match="XIVO_PASSWORD"):
+        connect("https://192.0.2.1")
+    with pytest.raises(ToipkitError, match="XIVO_PASSWORD"):
+        connect_lab("https://192.0.2.1", interactive=False)
+
+
+def test_connect_lab_uses_environment(monkeypatch):
+    server = FakeServer()
+    monkeypatch.setenv("XIVO_USERNAME", "toipkit")
+    monkeypatch.setenv("XIVO_PASSWORD", PASSWORD)
+    from toipkit.xivo import connect_lab, connection_summary
+
+    client = connect_lab("http://127.0.0.1:8999", interactive=False,
+                         transport=httpx.MockTransport(server))
+    text = connection_summary(client)
+    assert text.startswith("Connecté au XiVO http://127.0.0.1:8999") and PASSWORD not in text
+    assert server.tokens  # logged in at connect time
