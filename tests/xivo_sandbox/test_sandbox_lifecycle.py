@@ -213,3 +213,20 @@ def test_killed_server_keeps_committed_data(own_dir):
     assert again.pid != info.pid
     with httpx.Client(base_url=again.confd_url, headers=h) as http:
         assert http.get("/users").json()["total"] == 20
+
+
+def test_seeded_reset_gives_reproducible_generated_values(api):
+    """reset(wizard={"seed": ...}): same UUIDs, SIP accounts and provisioning codes each time
+    (what makes lab notebooks' outputs stable under nbval)."""
+    runs = []
+    for _ in range(2):
+        sandbox.reset(api.info.data_dir, wizard={"seed": "lab-02"})
+        made = api.user_with_line("Geralt", "Deriv", "101")
+        line = api.ok("GET", f"/lines/{made['line']['id']}", 200)
+        runs.append((made["user"]["uuid"], made["sip"]["username"], made["sip"]["secret"],
+                     line["provisioning_code"],
+                     api.ok("GET", "/infos", 200)["uuid"]))
+    assert runs[0] == runs[1]
+    sandbox.reset(api.info.data_dir)  # no seed: random again
+    made = api.user_with_line("Geralt", "Deriv", "101")
+    assert made["user"]["uuid"] != runs[0][0] and made["sip"]["secret"] != runs[0][2]

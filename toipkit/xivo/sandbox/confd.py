@@ -8,9 +8,6 @@ call filters, music on hold, schedules, IVR, contexts).
 
 from __future__ import annotations
 
-import secrets
-import string
-import uuid as uuidlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -77,13 +74,6 @@ R_USER_SCHED = "user_schedule"
 R_INCALL_SCHED = "incall_schedule"
 EXT_OWNERS = ((R_LINE_EXT, "Line"), (R_GROUP_EXT, "Group"), (R_CONF_EXT, "Conference"),
               (R_INCALL_EXT, "Incall"))
-
-_ALNUM = string.ascii_lowercase + string.digits
-
-
-def _random_token(n: int = 8) -> str:
-    return "".join(secrets.choice(_ALNUM) for _ in range(n))
-
 
 def _tx(req: Request) -> Tx:
     assert req.tx is not None
@@ -323,7 +313,7 @@ class Kind:
             if self.validate:
                 self.validate(tx, doc, None)
             self.check_unique(tx, doc, None)
-            new_uuid = str(uuidlib.uuid4()) if self.key == "uuid" else None
+            new_uuid = tx.new_uuid(self.kind) if self.key == "uuid" else None
             new_id = tx.insert(self.kind, doc, uuid=new_uuid)
             obj = tx.get(self.kind, new_id)
             assert obj is not None
@@ -544,7 +534,7 @@ def create_user_doc(tx: Tx, body: Any) -> dict:
     if doc.get("caller_id") is None:
         doc["caller_id"] = f'"{_fullname(doc)}"'
     _check_user_unique(tx, doc, None)
-    new_id = tx.insert("user", doc, uuid=str(uuidlib.uuid4()))
+    new_id = tx.insert("user", doc, uuid=tx.new_uuid("user"))
     user = tx.get("user", new_id)
     assert user is not None
     return user
@@ -619,11 +609,11 @@ def _check_sip_unique(tx: Tx, username: str, current_id: int | None) -> None:
 def create_sip_doc(tx: Tx, body: Any) -> dict:
     doc = S.ENDPOINT_SIP.load_create(body)
     if not doc.get("username"):
-        doc["username"] = _random_token()
+        doc["username"] = tx.random_text("sip-username")
         while tx.find("endpoint_sip", username=doc["username"]):
-            doc["username"] = _random_token()
+            doc["username"] = tx.random_text("sip-username")
     if not doc.get("secret"):
-        doc["secret"] = _random_token()
+        doc["secret"] = tx.random_text("sip-secret")
     _check_sip_unique(tx, doc["username"], None)
     opts = doc.get("options") or []
     if not all(isinstance(o, list) and len(o) == 2 and all(isinstance(x, str) for x in o)
@@ -731,7 +721,7 @@ def render_line(req: Request, line: dict) -> dict:
 
 def _new_provisioning_code(tx: Tx) -> str:
     while True:
-        code = f"{secrets.randbelow(900000) + 100000}"
+        code = "1" + tx.random_text("provisioning-code", 5, alphabet="0123456789")
         if not tx.find("line", provisioning_code=code):
             return code
 

@@ -16,11 +16,13 @@ Tables
 
 from __future__ import annotations
 
+import hashlib
 import json
 import queue
 import secrets
 import sqlite3
 import threading
+import uuid as uuidlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -244,6 +246,32 @@ class Tx:
             "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             (key, value),
         )
+
+    # -- generated values ----------------------------------------------------------------
+    def random_text(self, purpose: str, n: int = 8,
+                    alphabet: str = "abcdefghijklmnopqrstuvwxyz0123456789") -> str:
+        """Random text like XiVO's generated SIP usernames/secrets. With a ``seed`` set by
+        :func:`toipkit.xivo.sandbox.reset` the sequence is reproducible (stable notebook
+        outputs); without it, it comes from :mod:`secrets`."""
+        seed = self.meta("seed")
+        if not seed:
+            return "".join(secrets.choice(alphabet) for _ in range(n))
+        counter = self.next_id("gen:" + purpose)
+        out = []
+        block = 0
+        while len(out) < n:
+            digest = hashlib.sha256(f"{seed}|{purpose}|{counter}|{block}".encode()).digest()
+            out.extend(alphabet[b % len(alphabet)] for b in digest)
+            block += 1
+        return "".join(out[:n])
+
+    def new_uuid(self, purpose: str) -> str:
+        seed = self.meta("seed")
+        if not seed:
+            return str(uuidlib.uuid4())
+        counter = self.next_id("gen:" + purpose)
+        digest = hashlib.sha256(f"{seed}|uuid|{purpose}|{counter}".encode()).digest()
+        return str(uuidlib.UUID(bytes=digest[:16], version=4))
 
     # -- objects -----------------------------------------------------------------------------
     def next_id(self, kind: str) -> int:

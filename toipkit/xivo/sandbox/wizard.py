@@ -8,7 +8,6 @@ ranges to ``default`` (XiVO 16.x: IPBX configuration → Contexts). Change them 
 from __future__ import annotations
 
 import copy
-import uuid as uuidlib
 from typing import Any
 
 from toipkit.xivo.sandbox import schema as S
@@ -31,6 +30,9 @@ WIZARD_DEFAULTS: dict[str, Any] = {
     # False: a fresh XiVO before its wizard (POST /1.1/wizard configures it, as in lab 01)
     "configured": True,
     "context_labels": {"default": "Default", "from-extern": "Incalls", "to-extern": "Outcalls"},
+    # A text makes generated values (UUIDs, SIP usernames/secrets, provisioning codes)
+    # reproducible after each reset: stable notebook outputs for nbval. None = random.
+    "seed": None,
 }
 
 
@@ -57,11 +59,13 @@ def seed(tx: Tx, overrides: dict[str, Any] | None = None) -> None:
     """Fill an empty database: MOH "default", and what the wizard creates unless
     ``configured`` is False (then ``POST /1.1/wizard`` does it)."""
     cfg = wizard_config(overrides)
+    if cfg["seed"]:
+        tx.set_meta("seed", str(cfg["seed"]))  # before anything is generated
     for name in cfg["moh"]:
         tx.insert("moh", S.MOH.load_create({"name": name, "label": name.capitalize(),
-                                            "mode": "files"}), uuid=str(uuidlib.uuid4()))
+                                            "mode": "files"}), uuid=tx.new_uuid("moh"))
     tx.set_meta("api_profile", cfg["api_profile"])
-    tx.set_meta("xivo_uuid", str(uuidlib.uuid4()))
+    tx.set_meta("xivo_uuid", tx.new_uuid("xivo"))
     tx.set_meta("seeded", "1")
     if cfg["configured"]:
         apply_wizard(tx, cfg)
