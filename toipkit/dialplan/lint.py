@@ -15,8 +15,15 @@ from typing import Any
 
 from toipkit.dialplan.apps import DEPRECATED_APPS, KNOWN_APPS, REMOVED_APPS, why_fr
 from toipkit.dialplan.lookup import find_priority
-from toipkit.dialplan.model import Context, Dialplan, Extension, Priority, split_args
-from toipkit.dialplan.patterns import match, pattern_error
+from toipkit.dialplan.model import (
+    Context,
+    Dialplan,
+    Extension,
+    Priority,
+    split_args,
+    split_condition,
+)
+from toipkit.dialplan.patterns import match_more, pattern_error
 
 __all__ = ["lint", "Finding", "Findings", "RULES", "SEVERITIES"]
 
@@ -579,8 +586,7 @@ class _Linter:
         self._check_dest(p, p.data, p.app)
 
     def _chk_gotoif(self, ctx, p, la):
-        _, _, branches = p.data.partition("?")
-        b1, _, b2 = branches.partition(":")
+        _, b1, b2 = split_condition(p.data)
         for b in (b1, b2):
             if b.strip():
                 self._check_dest(p, b, p.app)
@@ -740,8 +746,7 @@ class _Linter:
                 if la in ("goto", "gosub"):
                     dests = [p.data.partition("(")[0] if la == "gosub" else p.data]
                 elif la in ("gotoif", "gosubif", "gotoiftime"):
-                    b = p.data.partition("?")[2]
-                    dests = list(b.partition(":")[::2])
+                    dests = list(split_condition(p.data)[1:])
                 elif la == "dial":
                     for d in split_args(p.data)[0].split("&"):
                         if d.upper().startswith("LOCAL/") and "@" in d:
@@ -752,6 +757,9 @@ class _Linter:
                         edges[c.name].add(parts[0].strip())
                     elif any("$" in x for x in parts):
                         pass
+        users = dp.general.get("userscontext")
+        if users is not None and users.value not in self.entries:
+            self.entries.append(users.value)
         entries = [e for e in self.entries if e in dp.contexts]
         if not entries:
             return
@@ -780,8 +788,7 @@ _APP_CHECKS = {
 
 def _could_grow(ctx: Context, key: str) -> bool:
     """Is ``key`` the start of a longer extension (so Asterisk waits for more digits)?"""
-    return any(e.name != key and match(e.name, key) == 0 and e.name.lstrip("_")[:1] == key
-               for e in ctx.extensions.values())
+    return any(match_more(e.name, key) for e in ctx.extensions.values())
 
 
 def _agi_intkey(p: Priority) -> bool:

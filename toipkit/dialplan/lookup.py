@@ -36,7 +36,7 @@ def _search(dp, q: Lookup, context, exten, priority, label, callerid, mode, now)
         return None
     if first:
         q.status = NO_EXTENSION
-    for ex in ctx.sorted_extensions():
+    for ex in (ctx.sorted_extensions() if mode == "matchmore" else ctx.candidates(exten)):
         if mode == "matchmore":
             m = match_more(ex.name, exten)
         else:

@@ -18,6 +18,7 @@ __all__ = [
     "LoadIssue",
     "Dialplan",
     "split_args",
+    "split_condition",
     "HINT",
 ]
 
@@ -67,6 +68,27 @@ def split_args(data: str, sep: str = ",") -> list[str]:
         i += 1
     out.append("".join(cur))
     return out
+
+
+def split_condition(data: str) -> tuple[str, str, str]:
+    """``cond?true:false`` split at the first ``?`` outside ``${...}``/``$[...]`` (static use)."""
+    depth = 0
+    i = 0
+    n = len(data)
+    while i < n:
+        c = data[i]
+        if c == "$" and i + 1 < n and data[i + 1] in "{[":
+            depth += 1
+            i += 2
+            continue
+        if c in "}]" and depth:
+            depth -= 1
+        elif c == "?" and depth == 0:
+            rest = data[i + 1:]
+            t, _, f = rest.partition(":")
+            return data[:i], t, f
+        i += 1
+    return data, "", ""
 
 
 @dataclass(slots=True)
@@ -198,6 +220,7 @@ class Context:
     switches: list[Switch] = field(default_factory=list)
     ignorepats: list[IgnorePattern] = field(default_factory=list)
     _sorted: list[Extension] | None = field(default=None, repr=False)
+    _index: tuple | None = field(default=None, repr=False)
 
     def sorted_extensions(self) -> list[Extension]:
         """Extensions in Asterisk's lookup order (``ext_cmp``, CID entries first)."""
@@ -206,6 +229,25 @@ class Context:
                 self.extensions.values(), key=lambda e: cid_sort_key(e.name, e.cid)
             )
         return self._sorted
+
+    def candidates(self, exten: str) -> list[Extension]:
+        """Extensions that may match ``exten``, in lookup order: equal literals, then patterns.
+
+        Literals sort before patterns and a literal only matches its own text (dashes aside), so
+        an index on the literal text gives the same order as scanning the sorted list.
+        """
+        index = self._index
+        if index is None or index[2] != len(self.extensions):
+            literals: dict[str, list[Extension]] = {}
+            patterns: list[Extension] = []
+            for e in self.sorted_extensions():
+                if e.name.startswith("_"):
+                    patterns.append(e)
+                else:
+                    literals.setdefault(e.name.replace("-", ""), []).append(e)
+            index = self._index = (literals, patterns, len(self.extensions))
+        lit = index[0].get(exten.replace("-", "") if "-" in exten else exten)
+        return lit + index[1] if lit else index[1]
 
     def extension(self, name: str, cid: str | None = None) -> Extension | None:
         return self.extensions.get((name, cid))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from toipkit.dialplan.model import HINT, Dialplan, split_args
+from toipkit.dialplan.model import HINT, Dialplan, split_args, split_condition
 from toipkit.dialplan.patterns import match
 
 __all__ = ["show", "to_frame", "to_text", "mermaid", "MermaidGraph"]
@@ -175,8 +175,7 @@ def mermaid(dp: Dialplan) -> MermaidGraph:
                 elif la == "gosub":
                     dests = [p.data.partition("(")[0]]
                 elif la in ("gotoif", "gosubif", "gotoiftime"):
-                    b = p.data.partition("?")[2]
-                    dests = [d for d in b.partition(":")[::2] if d.strip()]
+                    dests = [d for d in split_condition(p.data)[1:] if d.strip()]
                 for d in dests:
                     parts = [x.strip() for x in d.split(",")]
                     if len(parts) == 3:

@@ -1177,7 +1177,8 @@ def simulate(
     """
     if not isinstance(dialplan, Dialplan):
         raise TypeError("simulate() needs a Dialplan (use parse() or parse_file() first)")
-    sim = _Sim(dialplan, context, str(exten), dtmf=dtmf, directory=directory, sounds=sounds,
+    exten = str(exten) or "s"  # Asterisk starts at 's' when there is no extension
+    sim = _Sim(dialplan, context, exten, dtmf=dtmf, directory=directory, sounds=sounds,
                tts_duration=tts_duration, max_steps=max_steps, max_time=max_time,
                callerid=callerid, lang=lang, now=now, dial_status=dial_status,
                variables=variables, language=language)
