@@ -67,9 +67,12 @@ def main() -> int:
     from toipkit.pcap import read_capture
 
     t = time.perf_counter()
+    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     ref = subprocess.run(["tshark", "-n", "-q", "-z", "rtp,streams", "-r", str(path)],
                          capture_output=True, text=True).stdout
     t_ref = time.perf_counter() - t
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_ref = (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
     if args.profile:
         import cProfile
         import pstats
@@ -77,15 +80,17 @@ def main() -> int:
         cProfile.runctx("read_capture(path)", globals(), {"read_capture": read_capture, "path": path}, "/tmp/pcap.prof")
         pstats.Stats("/tmp/pcap.prof").sort_stats("tottime").print_stats(18)
     t = time.perf_counter()
+    cpu0 = time.process_time()
     cap = read_capture(path)
     text = cap.rtp_streams_text()
     t_ours = time.perf_counter() - t
+    cpu_ours = time.process_time() - cpu0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"file: {path} ({path.stat().st_size / 1e6:.0f} MB, {cap.packet_count} packets, "
           f"{len(cap.rtp_streams)} streams)")
-    print(f"tshark -q -z rtp,streams: {t_ref:.2f} s")
-    print(f"toipkit read_capture:     {t_ours:.2f} s")
-    print(f"ratio toipkit/tshark:     {t_ours / t_ref:.3f}")
+    print(f"tshark -q -z rtp,streams: {t_ref:.2f} s wall, {cpu_ref:.2f} s CPU")
+    print(f"toipkit read_capture:     {t_ours:.2f} s wall, {cpu_ours:.2f} s CPU")
+    print(f"ratio toipkit/tshark:     {t_ours / t_ref:.3f} wall, {cpu_ours / cpu_ref:.3f} CPU")
     print(f"toipkit peak RSS:         {rss:.0f} MB")
     print(f"identical output:         {text == ref}")
     return 0

@@ -205,6 +205,29 @@ def _walk_pcap(buf, n: int, incl_at, endian: str) -> tuple[list[int], int]:
     return offs, pos
 
 
+def _epb_run(buf, start: int, n: int, blen: int, iface: int, endian: str, span: int,
+             mult: int, tsoff: int, linktype: int):
+    """Predict a run of enhanced packet blocks of length ``blen`` on ``iface`` and verify it.
+
+    Returns arrays (data offsets, captured lengths, link types, ns timestamps) of the verified
+    blocks, or None when not even one block follows the pattern.
+    """
+    k = min(span, (n - start) // blen)
+    if k < 16:
+        return None
+    cand = start + blen * np.arange(k, dtype=np.int64)
+    u8 = np.frombuffer(buf, dtype=np.uint8)
+    words = u8[cand[:, None] + np.arange(24)].view(np.dtype(endian + "u4")).reshape(k, 6)
+    ok = ((words[:, 0] == 6) & (words[:, 1] == blen) & (words[:, 2] == iface)
+          & (words[:, 5].astype(np.int64) + 32 <= blen) & (words[:, 3] < (1 << 20)))
+    m = k if ok.all() else int(np.argmin(ok))
+    if m == 0:
+        return None
+    w = words[:m].astype(np.int64)
+    ts = ((w[:, 3] << 32) | w[:, 4]) * mult + tsoff
+    return (cand[:m] + 28, w[:, 5], np.full(m, linktype, np.int32), ts)
+
+
 def _u32_at(buf, idx: np.ndarray, endian: str) -> np.ndarray:
     u8 = np.frombuffer(buf, dtype=np.uint8)
     return u8[idx[:, None] + np.arange(4)].copy().view(np.dtype(endian + "u4")).reshape(-1)
@@ -248,8 +271,10 @@ def _iter_pcapng(fh, path, state: ReadState, chunk_size: int, progress) -> Itera
         caps: list[int] = []
         lts: list[int] = []
         tss: list[int] = []
+        pieces: list[tuple] = []
         pos = 0
         bad = None
+        run_blen, run_iface, same, span = -1, -1, 0, 256
         while pos + 12 <= n:
             btype = struct.unpack_from(endian + "I", buf, pos)[0]
             if not seen_shb or btype == PCAPNG_SHB:
@@ -310,6 +335,23 @@ def _iter_pcapng(fh, path, state: ReadState, chunk_size: int, progress) -> Itera
                     lts.append(lt)
                     v = (ts * mult) // div + tsoff
                     tss.append(v if -TS_LIMIT < v < TS_LIMIT else TS_LIMIT)
+                    if btype == 6 and blen == run_blen and iface == run_iface and div == 1:
+                        same += 1
+                    else:
+                        run_blen, run_iface, same = blen, iface, 0
+                    if same >= 8:
+                        got = _epb_run(buf, pos + blen, n, blen, iface, endian, span, mult,
+                                       tsoff, lt)
+                        if got is not None:
+                            if offs:
+                                pieces.append((offs, caps, lts, tss))
+                                offs, caps, lts, tss = [], [], [], []
+                            pieces.append(got)
+                            m = len(got[0])
+                            pos += blen * m
+                            span = min(span * 2, 1 << 16) if m == span else 256
+                            if m < span:
+                                same = 0
                 elif btype == 3:  # simple packet block: no timestamp, interface 0
                     if not ifaces:
                         bad = "simple packet block before any interface description"
@@ -324,10 +366,14 @@ def _iter_pcapng(fh, path, state: ReadState, chunk_size: int, progress) -> Itera
                 break
             pos += blen
         if offs:
-            count = len(offs)
+            pieces.append((offs, caps, lts, tss))
+        if pieces:
+            o = np.concatenate([np.asarray(p[0], np.int64) for p in pieces])
+            count = len(o)
             yield Batch(
-                buf=buf, off=np.asarray(offs, np.int64), caplen=np.asarray(caps, np.int64),
-                linktype=np.asarray(lts, np.int32), ts_ns=np.asarray(tss, np.int64),
+                buf=buf, off=o, caplen=np.concatenate([np.asarray(p[1], np.int64) for p in pieces]),
+                linktype=np.concatenate([np.asarray(p[2], np.int32) for p in pieces]),
+                ts_ns=np.concatenate([np.asarray(p[3], np.int64) for p in pieces]),
                 first_frame=frame)
             frame += count
             state.packets += count
