@@ -188,3 +188,19 @@ def test_payload_names_come_from_the_receivers_sdp(tmp_path):
     write_pcap(path, frames_for(call_packets(spec, seed=40), "eth"), 1)
     cap = _check(path)
     assert sorted(cap.dtmf.digits) == ["7", "8"]
+
+
+@needs_tshark
+def test_retransmissions_and_resent_count(tmp_path):
+    spec = CallSpec(legs=[Leg(ssrc=1, count=20), Leg(ssrc=2, count=20)])
+    pk = call_packets(spec, seed=1)
+    extra = []
+    for ts, ip in pk:
+        head = ip[28:90]
+        if head.startswith((b"INVITE sip", b"BYE sip", b"SIP/2.0 180", b"SIP/2.0 200 OK")):
+            extra.append((ts + (500_000_000 if head.startswith(b"INVITE") else 100_000_000), ip))
+    path = tmp_path / "retrans.pcap"
+    write_pcap(path, frames_for(sorted(pk + extra, key=lambda x: x[0]), "eth"), 1)
+    cap = _check(path)
+    # INVITE, both 200 OKs and BYE; a repeated 180 is not a resend for tshark
+    assert cap.sip_stat().resent == 4
