@@ -145,3 +145,27 @@ def test_findings_frame_and_markdown(dialplans):
     df = fs.to_frame()
     assert list(df.columns[:5]) == ["line", "column", "severity", "rule", "message"]
     assert "removed-app" in fs._repr_markdown_()
+
+
+def test_goto_loop_once_per_cycle():
+    dp = parse("""[c]
+exten => s,1,NoOp()
+ same => n,Goto(a,1)
+exten => a,1,Set(X=1)
+ same => n,Goto(s,1)
+exten => b,1,Goto(b,1)
+exten => w,1,WaitExten(3)
+ same => n,Goto(w,1)
+exten => g,1,GotoIf($[${X} > 1]?end,1)
+ same => n,Goto(g,1)
+exten => end,1,Hangup()
+""")
+    loops = [(f.line, f.severity) for f in lint(dp) if f.rule == "goto-loop"]
+    assert loops == [(3, "error"), (6, "error")]
+
+
+def test_gotoif_condition_with_ternary_is_split_outside_expression():
+    dp = parse("[c]\nexten => s,1,GotoIf($[${A} ? 1 :: 0]?ok,1:ko,1)\nexten => ok,1,Hangup()\n")
+    rules = {(f.rule, f.line) for f in lint(dp, lang="en")}
+    assert ("goto-extension", 2) in rules  # ko does not exist; ok does
+    assert sum(1 for r in rules if r[0] == "goto-extension") == 1

@@ -263,6 +263,14 @@ RULES: dict[str, tuple[str, str, str, str, str]] = {
         "Hangup()",
         "count the tries (Set(TRIES=$[${{TRIES}}+1]), GotoIf($[${{TRIES}}>=3]?end,1)) then "
         "Hangup()"),
+    "goto-loop": (
+        "error",
+        "boucle infinie : ce {app} ramène à {dest} sans rien attendre ni tester — Asterisk tourne "
+        "sans fin",
+        "infinite loop: this {app} leads back to {dest} without waiting or testing anything — "
+        "Asterisk spins forever",
+        "ajouter une condition (GotoIf) ou une attente (WaitExten), ou sortir par Hangup()",
+        "add a condition (GotoIf) or a wait (WaitExten), or leave with Hangup()"),
     "variable-unset": (
         "warning",
         "la variable ${{{var}}} est utilisée mais jamais définie{why} : elle vaut « »",
@@ -387,6 +395,7 @@ class _Linter:
         self.agi_reported: set[str] = set()
         for ctx in dp.contexts.values():
             self._context(ctx)
+        self._goto_loops()
         self._orphans()
         self.out.sort(key=lambda f: (f.file, f.line, f.column, _SEV_ORDER.get(f.severity, 3),
                                      f.rule))
@@ -732,6 +741,67 @@ class _Linter:
                     "priorité 1)")
         return ("define the label with n(" + prio + ") or jump to a number" if self.lang == "en"
                 else "définir le label avec n(" + prio + ") ou sauter vers un numéro")
+
+    # -- immediate loops -----------------------------------------------------------------
+    _STOPS = frozenset({"gotoif", "gosubif", "gotoiftime", "execif", "hangup", "dial", "queue",
+                        "waitexten", "background", "read", "voicemail", "voicemailmain",
+                        "confbridge", "meetme", "busy", "congestion", "agi", "return",
+                        "gosub", "wait", "playback", "saynumber", "saydigits", "sayalpha",
+                        "readexten", "echo", "record"})
+
+    def _goto_loops(self):
+        """Unconditional Goto chains that come back to where they started, with nothing between
+        that waits, tests or ends the call."""
+        reported: set[tuple[str, int]] = set()
+        safe: set[tuple] = set()
+        for p0 in self._all_priorities():
+            if p0.app.lower() != "goto" or "$" in p0.data or (p0.file, p0.line) in reported:
+                continue
+            seen: list[tuple] = []
+            path: list[Priority] = []
+            p = p0
+            ctx, exten, prio = p.context, p.exten, p.number
+            for _ in range(200):
+                la = p.app.lower()
+                key = (ctx, exten, prio)
+                if key in safe:
+                    break
+                if key in seen:
+                    if (p.file, p.line) not in reported:
+                        self.at("goto-loop", p, column=p.app_column, app=p.app,
+                                dest=f"{ctx},{exten},{prio}")
+                    # one finding per cycle
+                    reported.update((q.file, q.line) for q in path if q.app.lower() == "goto")
+                    break
+                seen.append(key)
+                path.append(p)
+                if la in self._STOPS or la in REMOVED_APPS or "$" in p.data:
+                    safe.update(seen)
+                    break
+                if la == "goto":
+                    parts = [x.strip() for x in p.data.split(",")]
+                    if len(parts) == 1:
+                        nctx, nexten, nprio = ctx, exten, parts[0]
+                    elif len(parts) == 2:
+                        nctx, nexten, nprio = ctx, parts[0], parts[1]
+                    else:
+                        nctx, nexten, nprio = parts[0], parts[1], parts[2]
+                    if nprio.isdigit():
+                        nnum = int(nprio)
+                        q = self.find(nctx, nexten, nnum)
+                    else:
+                        q = self.find(nctx, nexten, 0, label=nprio)
+                        nnum = q.number if q is not None else 0
+                    if q is None:
+                        safe.update(seen)
+                        break
+                    ctx, exten, prio, p = nctx, nexten, nnum, q
+                    continue
+                q = self.find(ctx, exten, prio + 1)
+                if q is None:
+                    safe.update(seen)
+                    break
+                prio, p = prio + 1, q
 
     # -- reachability ---------------------------------------------------------------------
     def _orphans(self):
