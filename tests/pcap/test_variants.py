@@ -204,3 +204,38 @@ def test_retransmissions_and_resent_count(tmp_path):
     cap = _check(path)
     # INVITE, both 200 OKs and BYE; a repeated 180 is not a resend for tshark
     assert cap.sip_stat().resent == 4
+
+
+@needs_tshark
+def test_invite_with_proxy_auth_challenge(tmp_path):
+    """INVITE → 407 → ACK → INVITE (CSeq 2) → ... → 200: one call, challenged, answered."""
+    from synth import _sip, ip_udp
+
+    spec = CallSpec(start_s=2.0, legs=[Leg(ssrc=5, count=30), Leg(ssrc=6, count=30)])
+    pk = [(ts, ip.replace(b"CSeq: 1 INVITE", b"CSeq: 2 INVITE").replace(b"CSeq: 1 ACK",
+                                                                        b"CSeq: 2 ACK"))
+          for ts, ip in call_packets(spec, seed=8)]
+    hdr = [("Via", "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-auth"),
+           ("From", "<sip:101@10.0.0.1>;tag=aaa8"), ("To", "<sip:102@10.0.0.2>"),
+           ("Call-ID", spec.call_id), ("CSeq", "1 INVITE")]
+    t0 = 1_000_000_000
+    challenge = [
+        (t0, ip_udp("10.0.0.1", "10.0.0.2", 5060, 5060,
+                    _sip("INVITE sip:102@10.0.0.2 SIP/2.0", hdr))[0]),
+        (t0 + 5_000_000, ip_udp("10.0.0.2", "10.0.0.1", 5060, 5060, _sip(
+            "SIP/2.0 407 Proxy Authentication Required",
+            [(k, v + (";tag=px" if k == "To" else "")) for k, v in hdr]
+            + [("Proxy-Authenticate", 'Digest realm="x", nonce="abc"')]))[0]),
+        (t0 + 9_000_000, ip_udp("10.0.0.1", "10.0.0.2", 5060, 5060, _sip(
+            "ACK sip:102@10.0.0.2 SIP/2.0",
+            [(k, v.replace("1 INVITE", "1 ACK") + (";tag=px" if k == "To" else ""))
+             for k, v in hdr]))[0]),
+    ]
+    path = tmp_path / "auth.pcap"
+    write_pcap(path, frames_for(challenge + pk, "eth"), 1)
+    cap = _check(path)
+    assert len(cap.calls) == 1
+    call = cap.calls[0]
+    assert call.auth_challenged and call.state == "completed" and call.final_status == 200
+    assert call.setup_time == pytest.approx(1.0, abs=1e-6)
+    assert cap.sip_stat().setup_times_ms == [9, 1003]
