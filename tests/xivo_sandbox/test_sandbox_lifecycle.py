@@ -230,3 +230,26 @@ def test_seeded_reset_gives_reproducible_generated_values(api):
     sandbox.reset(api.info.data_dir)  # no seed: random again
     made = api.user_with_line("Geralt", "Deriv", "101")
     assert made["user"]["uuid"] != runs[0][0] and made["sip"]["secret"] != runs[0][2]
+
+
+@pytest.mark.skipif(__import__("shutil").which("openssl") is None, reason="openssl missing")
+def test_https_sandbox_with_self_signed_certificate(own_dir):
+    """tls=True: HTTPS like XiVO, with a self-signed certificate clients must pin."""
+    import ssl
+
+    info = sandbox.start(own_dir, tls=True)
+    assert info.url.startswith("https://127.0.0.1:") and info.ca_file.exists()
+    with pytest.raises(httpx.ConnectError):  # default verification refuses it
+        httpx.get(info.url + "/1.1/api/api.json")
+    ctx = ssl.create_default_context(cafile=str(info.ca_file))
+    user, password = sandbox.credentials(own_dir)
+    with httpx.Client(base_url=info.url, verify=ctx) as http:
+        token = http.post("/0.1/token", auth=(user, password),
+                          json={"backend": "xivo_service"}).json()["data"]["token"]
+        r = http.post("/1.1/users", json={"firstname": "Geralt"},
+                      headers={"X-Auth-Token": token})
+        assert r.status_code == 201
+        assert r.headers["Location"].startswith("https://127.0.0.1:")
+    assert sandbox.status(own_dir) == info
+    assert [e["status"] for e in sandbox.request_log(own_dir)] == [200, 201]
+    assert sandbox.stop(own_dir) is True

@@ -55,8 +55,9 @@ __all__ = [
 ]
 
 
-def serve(data_dir: str | os.PathLike | None = None, port: int | None = None) -> None:
+def serve(data_dir: str | os.PathLike | None = None, port: int | None = None,
+          tls: bool = False) -> None:
     """Run the sandbox server in the foreground until interrupted (SIGINT/SIGTERM)."""
     from toipkit.xivo.sandbox.server import serve as _serve
 
-    _serve(Path(resolve_data_dir(data_dir)), int(port or 0))
+    _serve(Path(resolve_data_dir(data_dir)), int(port or 0), tls=tls)

@@ -14,8 +14,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=None,
                         help="state directory (default: $TOIPKIT_HOME/sandbox)")
     parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = any)")
+    parser.add_argument("--tls", action="store_true",
+                        help="HTTPS with a self-signed certificate (in DATA_DIR/tls/)")
     args = parser.parse_args(argv)
-    serve(args.data_dir, args.port)
+    serve(args.data_dir, args.port, tls=args.tls)
     return 0
 
 

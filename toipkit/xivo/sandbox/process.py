@@ -17,7 +17,7 @@ from typing import Any
 
 from toipkit import paths
 from toipkit.errors import ToipkitError
-from toipkit.xivo.sandbox.server import SERVER_FILE
+from toipkit.xivo.sandbox.server import SERVER_FILE, TLS_DIR
 
 LOG_FILE = "server.log"
 START_TIMEOUT = 20.0
@@ -46,6 +46,11 @@ class SandboxInfo:
     def auth_url(self) -> str:
         """xivo-auth API root, the equivalent of ``https://<xivo>:9497/0.1``."""
         return self.url + "/0.1"
+
+    @property
+    def ca_file(self) -> Path | None:
+        """The self-signed certificate to trust (``verify=``/``ca_file=``) when it uses HTTPS."""
+        return self.data_dir / TLS_DIR / "server.crt" if self.url.startswith("https") else None
 
     def _repr_markdown_(self) -> str:
         return (f"**XiVO sandbox** at `{self.url}` (confd `{self.confd_url}`, "
@@ -76,8 +81,13 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
-def _http_json(url: str, timeout: float = 2.0) -> Any:
-    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback URL
+def _http_json(url: str, timeout: float = 2.0, cafile: Path | None = None) -> Any:
+    context = None
+    if url.startswith("https"):
+        import ssl
+
+        context = ssl.create_default_context(cafile=str(cafile) if cafile else None)
+    with urllib.request.urlopen(url, timeout=timeout, context=context) as resp:  # noqa: S310
         return json.loads(resp.read().decode("utf-8"))
 
 
@@ -95,7 +105,8 @@ def status(data_dir: str | os.PathLike | None = None) -> SandboxInfo | None:
     if not info or not _pid_alive(int(info.get("pid", 0))):
         return None
     try:
-        answer = _http_json(f"{info['url']}/0.1/sandbox/status")
+        answer = _http_json(f"{info['url']}/0.1/sandbox/status",
+                            cafile=ddir / TLS_DIR / "server.crt")
     except (OSError, ValueError, urllib.error.URLError):
         return None
     if answer.get("pid") != info["pid"] or Path(answer.get("data_dir", "")) != ddir.resolve():
@@ -120,11 +131,14 @@ def _start_lock(ddir: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def start(data_dir: str | os.PathLike | None = None, port: int | None = None) -> SandboxInfo:
+def start(data_dir: str | os.PathLike | None = None, port: int | None = None,
+          tls: bool = False) -> SandboxInfo:
     """Start a detached sandbox server for ``data_dir`` (or return the one already running).
 
     ``port=None`` lets the system pick a free port; the chosen port is recorded in
     ``<data_dir>/server.json``. The server outlives the Python process that started it.
+    ``tls=True`` serves HTTPS with a self-signed certificate (``info.ca_file``), like XiVO;
+    a server already running is returned as it is (stop it to change the scheme).
     """
     ddir = resolve_data_dir(data_dir)
     with _start_lock(ddir):
@@ -135,7 +149,7 @@ def start(data_dir: str | os.PathLike | None = None, port: int | None = None) ->
             (ddir / SERVER_FILE).unlink()
         log = open(ddir / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child process
         cmd = [sys.executable, "-m", "toipkit.xivo.sandbox", "--data-dir", str(ddir),
-               "--port", str(port or 0)]
+               "--port", str(port or 0)] + (["--tls"] if tls else [])
         env = dict(os.environ)
         # The child must import this very toipkit even when it is not pip-installed.
         root = str(paths.PACKAGE_DIR.parent)
@@ -291,4 +305,4 @@ def request_log(data_dir: str | os.PathLike | None = None, since: int = 0,
     url = f"{running.url}/0.1/sandbox/requests?since={int(since)}"
     if limit:
         url += f"&limit={int(limit)}"
-    return RequestLog(_http_json(url)["items"])
+    return RequestLog(_http_json(url, cafile=running.ca_file)["items"])

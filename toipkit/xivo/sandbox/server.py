@@ -10,7 +10,10 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import signal
+import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -35,6 +38,7 @@ from toipkit.xivo.sandbox.schema import ApiError
 from toipkit.xivo.sandbox.store import Store
 
 SERVER_FILE = "server.json"
+TLS_DIR = "tls"
 CONFD_PREFIXES = ("/api/confd/1.1", "/1.1")
 AUTH_PREFIXES = ("/api/auth/0.1", "/0.1")
 SANDBOX_PREFIX = "/0.1/sandbox"
@@ -66,6 +70,7 @@ class App:
     def __init__(self, data_dir: Path, port: int = 0) -> None:
         self.data_dir = Path(data_dir)
         self.port = port
+        self.scheme = "http"
         self.store = Store(self.data_dir)
         with self.store.transaction(write=True) as tx:
             wizard.ensure_seeded(tx)
@@ -117,12 +122,14 @@ class App:
         for prefix in CONFD_PREFIXES:
             if path == prefix or path.startswith(prefix + "/"):
                 sub = path[len(prefix):] or "/"
-                req = Request(method, sub, query, headers, body, f"http://{host}{prefix}")
+                req = Request(method, sub, query, headers, body,
+                              f"{self.scheme}://{host}{prefix}")
                 return self._confd(req)
         for prefix in AUTH_PREFIXES:
             if path == prefix or path.startswith(prefix + "/"):
                 sub = path[len(prefix):] or "/"
-                req = Request(method, sub, query, headers, body, f"http://{host}{prefix}")
+                req = Request(method, sub, query, headers, body,
+                              f"{self.scheme}://{host}{prefix}")
                 return self._auth(req)
         raise ApiError(404, "The requested URL was not found on the server. The sandbox serves "
                             "/1.1 and /api/confd/1.1 (confd), /0.1 and /api/auth/0.1 (auth).")
@@ -273,11 +280,49 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     request_queue_size = 256
     allow_reuse_address = True
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, ssl.SSLError, TimeoutError)):
+            return  # a client hung up or failed the TLS handshake (e.g. an untrusting client)
+        super().handle_error(request, client_address)
 
-def make_server(data_dir: Path, port: int = 0) -> tuple[SandboxHTTPServer, App]:
+
+def ensure_certificate(data_dir: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1/localhost, made once with ``openssl`` (XiVO also
+    ships a self-signed one, /usr/share/xivo-certs/server.crt)."""
+    tls_dir = Path(data_dir) / TLS_DIR
+    crt, key = tls_dir / "server.crt", tls_dir / "server.key"
+    if crt.exists() and key.exists():
+        return crt, key
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise RuntimeError("the TLS sandbox needs the openssl command (apt install openssl)")
+    tls_dir.mkdir(parents=True, exist_ok=True)
+    tmp_crt, tmp_key = tls_dir / f".crt.{os.getpid()}", tls_dir / f".key.{os.getpid()}"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
+         "-keyout", str(tmp_key), "-out", str(tmp_crt), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        check=True, capture_output=True)
+    os.chmod(tmp_key, 0o600)
+    os.replace(tmp_key, key)
+    os.replace(tmp_crt, crt)
+    return crt, key
+
+
+def make_server(data_dir: Path, port: int = 0,
+                tls: bool = False) -> tuple[SandboxHTTPServer, App]:
     app = App(data_dir, port)
     handler = type("Handler", (_Handler,), {"app": app})
     server = SandboxHTTPServer(("127.0.0.1", port), handler)
+    if tls:
+        crt, key = ensure_certificate(data_dir)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(crt, key)
+        # handshake in the request thread, not in the accept loop
+        server.socket = ctx.wrap_socket(server.socket, server_side=True,
+                                        do_handshake_on_connect=False)
+        app.scheme = "https"
     app.port = server.server_address[1]
     return server, app
 
@@ -289,11 +334,13 @@ def _write_server_file(data_dir: Path, info: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def serve(data_dir: Path, port: int = 0, ready: threading.Event | None = None) -> None:
+def serve(data_dir: Path, port: int = 0, ready: threading.Event | None = None,
+          tls: bool = False) -> None:
     """Run the sandbox in the foreground until SIGTERM/SIGINT."""
     data_dir = Path(data_dir)
-    server, app = make_server(data_dir, port)
-    info = {"pid": os.getpid(), "port": app.port, "url": f"http://127.0.0.1:{app.port}",
+    server, app = make_server(data_dir, port, tls=tls)
+    info = {"pid": os.getpid(), "port": app.port,
+            "url": f"{app.scheme}://127.0.0.1:{app.port}",
             "data_dir": str(data_dir.resolve()), "started_at": app.status()["started_at"]}
 
     def _stop(signum: int, frame: Any) -> None:
