@@ -297,3 +297,36 @@ def test_dial_status_continues_to_voicemail():
     t = simulate(dp, "c", "s", dial_status="NOANSWER")
     assert t.outcome == "voicemail" and t.elapsed == 15.0
     assert t.variables["DIALSTATUS"] == "NOANSWER"
+
+
+def test_directory_entries_from_the_sandbox_shape():
+    dp = parse("[c]\nexten => s,1,Goto(default,201,1)\nexten => 9,1,Goto(default,0800,1)\n")
+    directory = {
+        "201": {"kind": "group", "context": "default", "exten": "201", "name": "accueil",
+                "members": ["101", "102"], "label": "ring group accueil: 101, 102"},
+        "101": {"kind": "user", "name": None, "members": []},
+        "0800@default": {"kind": "incall", "name": None, "members": [],
+                         "label": "incoming call → group accueil"},
+    }
+    t = simulate(dp, "c", "s", directory=directory, lang="en")
+    assert t.target == "group accueil (201): 101, 102"
+    t = simulate(dp, "c", "9", directory=directory, lang="en")
+    assert (t.outcome, t.target) == ("incall", "0800: incoming call → group accueil")
+    assert DirectoryEntry.coerce(DirectoryEntry("user", "X")).name == "X"
+
+
+def test_agi_intkey_subset_and_e_extension():
+    dp = parse("""[c]
+exten => s,1,agi(googletts.agi,"Tapez 1",fr,1)
+ same => n,WaitExten(2)
+exten => 1,1,Hangup()
+exten => e,1,Busy()
+""")
+    # '2' during the prompt is ignored (not an interrupt key), then 2 s of silence -> e
+    t = simulate(dp, "c", "s", dtmf=[(0.1, "2")], tts_duration=lambda text, lang: 1.0,
+                 lang="en")
+    assert t.outcome == "busy" and t.elapsed == 3.0 and "keys lost" in t.reason
+    t = simulate(dp, "c", "s", dtmf="1", tts_duration=lambda text, lang: 1.0)
+    assert t.path[-1] == "1@c:1"
+    t = simulate(dp, "c", "s", dtmf=[(1.5, "7")], tts_duration=lambda text, lang: 1.0)
+    assert t.outcome == "busy" and t.path[-1] == "e@c:1"  # invalid key, no i -> e

@@ -145,6 +145,9 @@ class MermaidGraph:
     def __str__(self) -> str:
         return self.source
 
+    def __repr__(self) -> str:
+        return self.source
+
     def _repr_markdown_(self) -> str:
         return "```mermaid\n" + self.source + "\n```"
 

@@ -67,19 +67,23 @@ class DirectoryEntry:
     kind: str
     name: str
     members: tuple[str, ...] = ()
+    label: str = ""  # optional description (the XiVO sandbox gives one), used for other kinds
 
     @classmethod
     def coerce(cls, value: Any) -> DirectoryEntry:
+        """Accept a DirectoryEntry, a dict (extra keys ignored), a name, or any object with
+        ``kind``/``name``/``members`` attributes."""
         if isinstance(value, DirectoryEntry):
             return value
         if isinstance(value, Mapping):
-            return cls(str(value.get("kind", "user")), str(value.get("name", "")),
-                       tuple(str(m) for m in value.get("members", ()) or ()))
-        if isinstance(value, str):
+            get = value.get
+        elif isinstance(value, str):
             return cls("user", value)
-        kind = getattr(value, "kind", "user")
-        return cls(str(kind), str(getattr(value, "name", "")),
-                   tuple(str(m) for m in getattr(value, "members", ()) or ()))
+        else:
+            def get(key, default=None):
+                return getattr(value, key, default)
+        return cls(str(get("kind") or "user"), str(get("name") or ""),
+                   tuple(str(m) for m in (get("members") or ())), str(get("label") or ""))
 
 
 @dataclass(frozen=True)
@@ -241,11 +245,11 @@ class _Keys:
             return None
         while self.timed and self.timed[0][0] < start:
             self.lost.append(self.timed.pop(0))
-        if self.timed and self.timed[0][0] < start + length:
-            t, d = self.timed[0]
+        while self.timed and self.timed[0][0] < start + length:
+            t, d = self.timed.pop(0)
             if keys is None or d in keys:
-                self.timed.pop(0)
                 return t, d
+            self.lost.append((t, d))  # not one of the keys this prompt listens to
         return None
 
     def remaining(self) -> list:
@@ -507,6 +511,8 @@ class _Sim:
             return f"{e.name} ({number}): {members}" if members else f"{e.name} ({number})"
         if e.kind == "conference":
             return f"{e.name} ({number})"
+        if e.kind not in ("user", "voicemail") and e.label:
+            return f"{number}: {e.label}"
         return f"{number} ({e.name})" if e.name else number
 
     def _member(self, m: str) -> str:
@@ -925,7 +931,6 @@ class _Sim:
             ok, text, dur = self.sound(f)
             if not ok:
                 missing.append(f)
-                self.vars["BACKGROUNDSTATUS"] = "FAILED"
                 continue
             if text:
                 texts.append(text)
@@ -947,7 +952,7 @@ class _Sim:
                              dur=_dur(self.t - start))
             if missing:
                 outcome += "; " + self.m("missing_sound", name="&".join(missing))
-        self.vars.setdefault("BACKGROUNDSTATUS", "SUCCESS")
+        self.vars["BACKGROUNDSTATUS"] = "FAILED" if missing else "SUCCESS"
         self.add(p.app, args, outcome, p=p, start=start, prompt=" ".join(texts) or None,
                  duration=self.t - start)
 
