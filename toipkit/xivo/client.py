@@ -344,15 +344,14 @@ class XivoClient:
         paths: set[str] | None = None
         for name in ("api.yml", "api.json"):
             url = f"{self.confd_url}{CONFD_PREFIX}/api/{name}"
-            try:
-                resp = self._send("GET", url, {"headers": {}})
-            except XivoConnectionError:
-                raise
+            resp = self._send("GET", url, {"headers": {}})
             if resp.status_code != 200:
                 continue
             spec = _parse_spec(resp)
             if spec is not None:
-                paths = {str(p).rstrip("/") or "/" for p in (spec.get("paths") or {})}
+                # Paths are relative to basePath (/1.1); tolerate specs that repeat it.
+                paths = {re.sub(r"^/(api/confd/)?1\.1(?=/)", "", str(p)).rstrip("/") or "/"
+                         for p in (spec.get("paths") or {})}
                 break
         self._spec_paths = paths
         self._spec_loaded = True
