@@ -29,6 +29,13 @@ def tshark_rtp_streams(path) -> str:
     return tshark_text(path, "-z", "rtp,streams")
 
 
+def tshark_rtp_and_sip(path) -> tuple[str, str]:
+    """(rtp,streams text, sip,stat text) from one tshark run (taps print in reverse order)."""
+    out = tshark_text(path, "-z", "rtp,streams", "-z", "sip,stat")
+    cut = out.index("========================= RTP Streams")
+    return out[cut:], out[:cut]
+
+
 def parse_sip_stat(text: str) -> dict:
     """Counts from a ``sip,stat`` text (tshark's or ours)."""
     out = {"responses": {}, "requests": {}}

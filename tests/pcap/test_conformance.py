@@ -10,8 +10,7 @@ from conftest import (
     SHARED_TESTDATA,
     needs_tshark,
     parse_sip_stat,
-    tshark_rtp_streams,
-    tshark_text,
+    tshark_rtp_and_sip,
 )
 
 from toipkit.pcap import read_capture
@@ -73,16 +72,11 @@ def test_rtp_streams_identical_to_stored_output(path):
 @needs_tshark
 @pytest.mark.skipif(not CAPTURES, reason="no conformance captures available")
 @pytest.mark.parametrize("path", CAPTURES, ids=IDS)
-def test_rtp_streams_identical_to_live_tshark(path):
-    assert read_capture(path).rtp_streams_text() == tshark_rtp_streams(path)
-
-
-@needs_tshark
-@pytest.mark.skipif(not CAPTURES, reason="no conformance captures available")
-@pytest.mark.parametrize("path", CAPTURES, ids=IDS)
-def test_sip_stat_counts_equal_tshark(path):
-    text = read_capture(path).sip_stat_text()
-    live = tshark_text(path, "-z", "sip,stat")
+def test_rtp_streams_and_sip_stat_identical_to_live_tshark(path):
+    cap = read_capture(path)
+    live_rtp, live = tshark_rtp_and_sip(path)
+    assert cap.rtp_streams_text() == live_rtp
+    text = cap.sip_stat_text()
     theirs = parse_sip_stat(live)
     assert parse_sip_stat(text) == theirs
     assert text == live  # line order too (GLib hash-table order)

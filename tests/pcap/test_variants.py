@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import needs_tshark, parse_sip_stat, tshark_rtp_streams, tshark_text
+from conftest import needs_tshark, parse_sip_stat, tshark_rtp_and_sip
 from synth import LINK, CallSpec, Leg, call_packets, frames_for, write_pcap, write_pcapng
 
 from toipkit.pcap import read_capture
@@ -20,8 +20,8 @@ def _legs(seed: int = 0, **kw) -> list[Leg]:
 
 def _check(path, expect_dtmf: str | None = None):
     cap = read_capture(path)
-    assert cap.rtp_streams_text() == tshark_rtp_streams(path)
-    live = tshark_text(path, "-z", "sip,stat")
+    live_rtp, live = tshark_rtp_and_sip(path)
+    assert cap.rtp_streams_text() == live_rtp
     assert parse_sip_stat(cap.sip_stat_text()) == parse_sip_stat(live)
     assert cap.sip_stat_text() == live
     if expect_dtmf is not None:
