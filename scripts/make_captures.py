@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import os
 import random
 import shutil
@@ -35,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +71,7 @@ BASE_FILTER = "udp and ({hosts}) and (port 5060 or portrange 16000-17999)".forma
     hosts=" or ".join(f"host {h}" for h in ALL_HOSTS))
 
 CODECS = {"PCMU": 0, "PCMA": 8}
+DTMF_PACKETS = 5 + 3  # 100 ms of event packets + 3 end packets
 DTMF_EVENTS = {**{str(i): i for i in range(10)}, "*": 10, "#": 11, "A": 12, "B": 13, "C": 14,
                "D": 15}
 
@@ -115,25 +116,59 @@ def linear_to_alaw(sample: int) -> int:
     return (sign | code) ^ 0x55
 
 
-def synth_voice(seconds: float, f0: float, rng: random.Random, level: float = 6000.0) -> list[int]:
-    """Speech-like test signal: harmonics of f0 with a slow pitch glide, 'syllables' whose
-    on/off pattern comes from the seeded generator, and a little background noise."""
+VOICES = {"101": "fr", "102": "fr+f3", "103": "fr+f2", "100": "fr+f4"}  # espeak-ng voices
+
+
+def speech(text: str, voice: str, work: Path) -> list[int]:
+    """The text spoken by espeak-ng, as 8 kHz 16-bit samples (sox resamples without dither, so
+    the result is the same at every run with the same espeak-ng and sox)."""
+    wav, raw = work / "tts.wav", work / "tts.raw"
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(wav), text], check=True,
+                   capture_output=True)
+    subprocess.run(["sox", "-D", str(wav), "-r", "8000", "-c", "1", "-b", "16", "-e",
+                    "signed-integer", "-L", "-t", "raw", str(raw)], check=True,
+                   capture_output=True)
+    samples = array("h", raw.read_bytes())
+    if sys.byteorder == "big":
+        samples.byteswap()
+    return list(samples)
+
+
+@dataclass
+class Line:
+    """One utterance (or key press) of a scripted conversation."""
+
+    who: str  # party number, or "dtmf"
+    gap: float  # silence before it, seconds
+    text: str  # words to say, or the key
+
+
+def timeline(lines: list[Line], work: Path) -> tuple[list[tuple[float, Line, list[int]]], float]:
+    """Start time of each line (each starts `gap` s after the previous one ends) and the end."""
+    t = 0.0
+    placed = []
+    for line in lines:
+        t += line.gap
+        if line.who == "dtmf":
+            samples: list[int] = []
+            length = DTMF_PACKETS * PTIME_MS / 1000
+        else:
+            samples = speech(line.text, VOICES[line.who], work)
+            length = len(samples) / RATE
+        placed.append((t, line, samples))
+        t += length
+    return placed, t
+
+
+def track(seconds: float, rng: random.Random, utterances: list[tuple[float, list[int]]],
+          noise: float = 20.0) -> list[int]:
+    """A party's microphone: faint background noise (from the seed) plus its utterances."""
     n = int(seconds * RATE)
-    out = []
-    # syllable envelope: 120-300 ms bursts separated by 60-400 ms pauses
-    env = []
-    while len(env) < n:
-        on = int(rng.uniform(0.12, 0.30) * RATE)
-        off = int(rng.uniform(0.06, 0.40) * RATE)
-        env.extend(math.sin(math.pi * i / on) for i in range(on))
-        env.extend([0.0] * off)
-    phase = 0.0
-    for i in range(n):
-        f = f0 * (1.0 + 0.08 * math.sin(2 * math.pi * 0.7 * i / RATE))
-        phase += 2 * math.pi * f / RATE
-        s = sum(math.sin(k * phase) / k for k in (1, 2, 3, 4))
-        value = level * env[i] * s + rng.gauss(0.0, 40.0)
-        out.append(max(-32768, min(32767, int(value))))
+    out = [int(rng.gauss(0.0, noise)) for _ in range(n)]
+    for start, samples in utterances:
+        i0 = int(start * RATE)
+        for k, v in enumerate(samples[: max(0, n - i0)]):
+            out[i0 + k] = max(-32768, min(32767, out[i0 + k] + v))
     return out
 
 
@@ -173,6 +208,13 @@ class RtpStream:
             self._emit(self.pt, self.marker, self.ts, encoded[off:off + SAMPLES])
             self.marker = False
             self.ts += SAMPLES
+
+    def fill(self, samples: list[int], codec: str, until_s: float) -> None:
+        """Audio from ``samples`` (the party's whole track) up to ``until_s`` into the call."""
+        start = len(self.packets) * SAMPLES
+        end = int(until_s * RATE) // SAMPLES * SAMPLES
+        if end > start:
+            self.audio(encode(samples[start:end], codec))
 
     def dtmf(self, digit: str, duration_ms: int = 100, volume: int = 10) -> None:
         """An RFC 4733 event: first packet with the marker bit, one packet per 20 ms with a
@@ -323,17 +365,18 @@ SPECS = {
         "Appel 101 → 102 décroché, deux flux RTP G.711 µ-law",
         "Geralt Deriv (101, 127.0.0.101) calls Yennefer Vengerberg (102, 127.0.0.102) "
         "peer-to-peer: INVITE, 100 Trying, 180 Ringing (2 s of ringing), 200 OK with SDP, ACK, "
-        "about 8 s of conversation (PCMU, 20 ms packets, one RTP stream per direction), BYE and "
-        "200 OK. The lab's sample call.",
+        "a short spoken conversation (French, espeak-ng voices; PCMU, 20 ms packets, one RTP "
+        "stream per direction: it can be played in Wireshark's RTP player), BYE and 200 OK. "
+        "The lab's sample call.",
         ["INVITE", "100 Trying", "180 Ringing", "200 OK", "ACK", "RTP both ways (g711U)", "BYE",
          "200 OK"]),
     "ivr": Spec(
         "ivr", "captures/ivr-dtmf.pcapng", True,
         "Appel 101 → SVI (100) avec touches DTMF RFC 2833",
         "Geralt Deriv (101) calls the IVR (extension 100 on the XiVO, 127.0.0.10), which answers "
-        "and plays a prompt; the caller presses keys sent as RFC 2833/4733 telephone-event "
-        "packets (PT 101, on the audio SSRC: marker bit on the first packet, duration growing by "
-        "160 every 20 ms, three end packets), then hangs up.",
+        "and speaks its menu (espeak-ng); the caller presses keys sent as RFC 2833/4733 "
+        "telephone-event packets (PT 101, on the audio SSRC: marker bit on the first packet, duration growing by "
+        "160 every 20 ms, three end packets) after each prompt, then hangs up.",
         ["INVITE/100/180/200/ACK", "RTP both ways (g711U)", "RFC 2833 telephone-event DTMF",
          "BYE/200"]),
     "failed": Spec(
@@ -356,7 +399,6 @@ SPECS = {
         ["INVITE/100/180/200/ACK", "RTP both ways (g711A) after loss + jitter", "BYE/200"]),
 }
 
-IVR_DIGITS = "#2101#"
 IMPAIRMENT = {"loss": 0.05, "base_delay_ms": 20.0, "jitter_ms": 30.0}
 
 
@@ -405,43 +447,84 @@ def _stream_info(s: RtpStream, codec: str, frm: Party, to: Party) -> dict:
             "packets_sent": len(s.packets)}
 
 
+CALL_SCRIPT = [
+    Line("102", 0.3, "Allô ?"),
+    Line("101", 0.3, "Bonjour Yennefer, c'est Geralt. Je teste la nouvelle ligne."),
+    Line("102", 0.4, "Je t'entends très bien, le son est parfait."),
+    Line("101", 0.3, "Parfait. Je raccroche, à bientôt."),
+    Line("102", 0.3, "Au revoir."),
+]
+IMPAIRED_SCRIPT = [
+    Line("102", 0.3, "Allô ?"),
+    Line("101", 0.3, "Bonjour Yennefer, c'est Geralt. Tu m'entends ?"),
+    Line("102", 0.4, "Très mal, ta voix est hachée."),
+    Line("101", 0.3, "Je te rappelle plus tard."),
+    Line("102", 0.3, "D'accord, au revoir."),
+]
+IVR_SCRIPT = [
+    Line("100", 0.3, "Bonjour et bienvenue chez Arasaka. Pour accéder au menu, tapez dièse."),
+    Line("dtmf", 0.4, "#"),
+    Line("100", 0.3, "Pour la messagerie, tapez 2."),
+    Line("dtmf", 0.4, "2"),
+    Line("100", 0.3, "Entrez le numéro de votre boîte vocale, suivi de dièse."),
+    Line("dtmf", 0.5, "1"),
+    Line("dtmf", 0.35, "0"),
+    Line("dtmf", 0.35, "1"),
+    Line("dtmf", 0.35, "#"),
+    Line("100", 0.3, "Boîte vocale 101. Au revoir."),
+]
+IVR_DIGITS = "".join(line.text for line in IVR_SCRIPT if line.who == "dtmf")
+
+
+def scripted_streams(seed: int, cap: str, script: list[Line], caller: Party, callee: Party,
+                     codec: str, work: Path) -> tuple[RtpStream, RtpStream, list[dict]]:
+    """RTP of both parties for a scripted conversation (speech by espeak-ng, keys as RFC 4733
+    events from the caller). The callee's stream stops 0.2 s before the caller's."""
+    placed, end = timeline(script, work)
+    r1 = random.Random(sub_seed(seed, cap, caller.number))
+    r2 = random.Random(sub_seed(seed, cap, callee.number))
+    pt = CODECS[codec]
+    s1, s2 = RtpStream(r1, pt=pt), RtpStream(r2, pt=pt)
+    total = end + 0.6
+    mic1 = track(total, r1, [(t, smp) for t, ln, smp in placed if ln.who == caller.number])
+    mic2 = track(total - 0.2, r2, [(t, smp) for t, ln, smp in placed if ln.who == callee.number])
+    for t, line, _ in placed:
+        if line.who == "dtmf":
+            s1.fill(mic1, codec, t)
+            s1.dtmf(line.text)
+    s1.fill(mic1, codec, total)
+    s2.fill(mic2, codec, total - 0.2)
+    info = [{"at_s": round(t, 2), "who": ln.who, "text": ln.text} for t, ln, _ in placed]
+    return s1, s2, info
+
+
 def make_call(seed: int, work: Path, out: Path) -> dict:
     caller, callee = PHONES["101"], PHONES["102"]
-    r1 = random.Random(sub_seed(seed, "call", "101"))
-    r2 = random.Random(sub_seed(seed, "call", "102"))
-    s1, s2 = RtpStream(r1, pt=0), RtpStream(r2, pt=0)
-    s1.audio(encode(synth_voice(8.0, 120.0, r1), "PCMU"))
-    s2.audio(encode(synth_voice(7.8, 210.0, r2), "PCMU"))
+    s1, s2, script = scripted_streams(seed, "call", CALL_SCRIPT, caller, callee, "PCMU", work)
     with Dumpcap(out, BASE_FILTER, pcapng=True):
-        call_id = _answered_call(seed, work, "call", caller, callee, "PCMU", s1, s2, 8400)
+        call_id = _answered_call(seed, work, "call", caller, callee, "PCMU", s1, s2,
+                                 int(s1.duration_ms) + 400)
     return {"seeds": {"seed": seed, "audio_101": sub_seed(seed, "call", "101"),
                       "audio_102": sub_seed(seed, "call", "102")},
             "calls": [{"call_id": call_id, "from": "101", "to": "102", "outcome": "answered"}],
+            "conversation": script,
             "streams_sent": [_stream_info(s1, "PCMU", caller, callee),
                              _stream_info(s2, "PCMU", callee, caller)]}
 
 
 def make_ivr(seed: int, work: Path, out: Path) -> dict:
     caller = PHONES["101"]
-    r1 = random.Random(sub_seed(seed, "ivr", "101"))
-    r2 = random.Random(sub_seed(seed, "ivr", "ivr"))
-    s1, s2 = RtpStream(r1, pt=0), RtpStream(r2, pt=0)
-    # The caller listens (quiet line) 1.5 s, then presses the keys 0.4 s apart.
-    s1.audio(encode(synth_voice(1.5, 100.0, r1, level=300.0), "PCMU"))
-    for digit in IVR_DIGITS:
-        s1.dtmf(digit)
-        s1.audio(encode(synth_voice(0.4, 100.0, r1, level=300.0), "PCMU"))
-    s1.audio(encode(synth_voice(0.6, 100.0, r1, level=300.0), "PCMU"))
-    s2.audio(encode(synth_voice(s1.duration_ms / 1000 - 0.2, 260.0, r2), "PCMU"))
+    s1, s2, script = scripted_streams(seed, "ivr", IVR_SCRIPT, caller, XIVO, "PCMU", work)
     with Dumpcap(out, BASE_FILTER, pcapng=True):
         call_id = _answered_call(seed, work, "ivr", caller, XIVO, "PCMU", s1, s2,
                                  int(s1.duration_ms) + 400)
     return {"seeds": {"seed": seed, "audio_101": sub_seed(seed, "ivr", "101"),
-                      "audio_ivr": sub_seed(seed, "ivr", "ivr")},
+                      "audio_ivr": sub_seed(seed, "ivr", "100")},
             "dtmf": {"digits": IVR_DIGITS, "payload_type": 101, "event_duration_ms": 100,
                      "end_packets": 3, "volume": 10,
                      "meaning": "# (accueil -> menu), 2 (messagerie), 101# (boîte vocale 101)"},
             "calls": [{"call_id": call_id, "from": "101", "to": "100", "outcome": "answered"}],
+            "conversation": script,
             "streams_sent": [_stream_info(s1, "PCMU", caller, XIVO),
                              _stream_info(s2, "PCMU", XIVO, caller)]}
 
@@ -475,11 +558,8 @@ def make_impaired(seed: int, work: Path, out: Path) -> dict:
     # the m= line (and sends RTP from it), the c= line announces the relay's address.
     caller = Party("101", PHONES["101"].name, PHONES["101"].ip, RELAY_PORT_A)
     callee = Party("102", PHONES["102"].name, PHONES["102"].ip, RELAY_PORT_B)
-    r1 = random.Random(sub_seed(seed, "impaired", "101"))
-    r2 = random.Random(sub_seed(seed, "impaired", "102"))
-    s1, s2 = RtpStream(r1, pt=8), RtpStream(r2, pt=8)
-    s1.audio(encode(synth_voice(10.0, 120.0, r1), "PCMA"))
-    s2.audio(encode(synth_voice(9.8, 210.0, r2), "PCMA"))
+    s1, s2, script = scripted_streams(seed, "impaired", IMPAIRED_SCRIPT, caller, callee, "PCMA",
+                                      work)
     relay_seed = sub_seed(seed, "impaired", "relay")
     report = work / "relay-report.json"
     ready = work / "relay.ready"
@@ -500,7 +580,8 @@ def make_impaired(seed: int, work: Path, out: Path) -> dict:
             time.sleep(0.05)
         with Dumpcap(out, cfilter, pcapng=True):
             call_id = _answered_call(seed, work, "impaired", caller, callee, "PCMA", s1, s2,
-                                     10400, sdp_caller=RELAY_IP, sdp_callee=RELAY_IP)
+                                     int(s1.duration_ms) + 400, sdp_caller=RELAY_IP,
+                                     sdp_callee=RELAY_IP)
             time.sleep(0.3)
     finally:
         relay.terminate()
@@ -523,6 +604,7 @@ def make_impaired(seed: int, work: Path, out: Path) -> dict:
                           "release scheduled on the RTP clock",
                 "seed": relay_seed, "directions": directions},
             "calls": [{"call_id": call_id, "from": "101", "to": "102", "outcome": "answered"}],
+            "conversation": script,
             "streams_sent": [_stream_info(s1, "PCMA", caller, callee),
                              _stream_info(s2, "PCMA", callee, caller)]}
 
@@ -589,6 +671,11 @@ def tshark_version() -> str:
     return tshark("--version").splitlines()[0].split()[2]
 
 
+def tool_version(cmd: list[str], word: int) -> str:
+    out = subprocess.run(cmd, capture_output=True, text=True).stdout.split()
+    return out[word] if out else "?"
+
+
 def sipp_version() -> str:
     out = subprocess.run(["sipp", "-v"], capture_output=True, text=True).stdout
     return next((w for w in out.split() if w.startswith("v")), "?").split("-")[0].lstrip("v")
@@ -616,7 +703,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep-work", action="store_true", help="keep SIPp logs and play files")
     args = ap.parse_args(argv)
 
-    for tool in ("sipp", "dumpcap", "tshark"):
+    for tool in ("sipp", "dumpcap", "tshark", "espeak-ng", "sox"):
         if not shutil.which(tool):
             print(f"error: {tool} not found", file=sys.stderr)
             return 2
@@ -662,7 +749,9 @@ def main(argv: list[str] | None = None) -> int:
         "generator": "scripts/make_captures.py",
         "regenerate": "sudo .venv/bin/python scripts/make_captures.py  (see docs/captures.md)",
         "seed": args.seed,
-        "tools": {"tshark": tshark_version(), "sipp": sipp_version()},
+        "tools": {"tshark": tshark_version(), "sipp": sipp_version(),
+                  "espeak-ng": tool_version(["espeak-ng", "--version"], 3),
+                  "sox": tool_version(["sox", "--version"], -1).lstrip("v")},
         "determinism": "Same seed => same content: every SIP message and RTP packet (headers and "
                        "payload) per UDP flow, in the same order within each flow, and the same "
                        "packets dropped by the relay (content_digest). Timestamps differ between "
