@@ -87,7 +87,10 @@ def random_dialplan(draw):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(random_dialplan(), st.text(alphabet="0123456789*#", max_size=6),
+@given(random_dialplan(),
+       st.one_of(st.text(alphabet="0123456789*#", max_size=6),
+                 st.lists(st.tuples(st.floats(0, 120, allow_nan=False),
+                                    st.sampled_from(list("0123456789*#"))), max_size=6)),
        st.sampled_from(CTXS), st.sampled_from(["s", "1", "12", "9"]))
 def test_random_simulations_end(text, dtmf, ctx, exten):
     dp = parse(text, lenient=True)
