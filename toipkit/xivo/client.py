@@ -78,6 +78,7 @@ UI_MENUS = {
     "ivr": "dialplan in /etc/asterisk/extensions_extra.d/ (no IVR menu in XiVO 16.13)",
     "extensions/features": "Services > IPBX > IPBX services > Extensions",
     "voicemails": "Services > IPBX > IPBX settings > Voicemails",
+    "entities": "Configuration > Management > Entities",
 }
 
 
@@ -164,6 +165,7 @@ class XivoClient:
         self.schedules = Resource(self, "schedules", "schedules", ui_menu=UI_MENUS["schedules"])
         self.incalls = Incalls(self, "incalls", "incalls", ui_menu=UI_MENUS["incalls"])
         self.contexts = Resource(self, "contexts", "contexts", ui_menu=UI_MENUS["contexts"])
+        self.entities = Resource(self, "entities", "entities", ui_menu=UI_MENUS["entities"])
         self.ivr = Resource(self, "IVR", "ivr", ui_menu=UI_MENUS["ivr"])
         self.extensions_features = Resource(self, "feature extensions", "extensions/features",
                                             ui_menu=UI_MENUS["extensions/features"])
