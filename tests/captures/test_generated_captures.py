@@ -211,8 +211,9 @@ def test_relay_is_deterministic(tmp_path):
     assert rep3["directions"]["caller->callee"]["dropped_seq"] != d1["dropped_seq"]
 
 
-@pytest.mark.skipif(not (shutil.which("sipp") and shutil.which("dumpcap") and TSHARK),
-                    reason="sipp/dumpcap/tshark not installed")
+@pytest.mark.skipif(not all(shutil.which(t) for t in ("sipp", "dumpcap", "tshark", "espeak-ng",
+                                                       "sox")),
+                    reason="sipp/dumpcap/tshark/espeak-ng/sox not installed")
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() != 0,
                     reason="capturing on lo and SIPp raw sockets need root")
 def test_regenerating_gives_the_same_content(tmp_path):
