@@ -280,12 +280,21 @@ class Dumpcap:
             self.proc.stderr.close()
 
 
+_REALTIME: list[str] | None = None
+
+
 def realtime_prefix() -> list[str]:
     """Run SIPp and the relay with a real-time priority when possible: RTP pacing then does not
     depend on the load of the machine (other processes would otherwise add jitter)."""
-    if shutil.which("chrt") and hasattr(os, "geteuid") and os.geteuid() == 0:
-        return ["chrt", "-f", "10"]
-    return []
+    global _REALTIME
+    if _REALTIME is None:
+        _REALTIME = []
+        if shutil.which("chrt") and hasattr(os, "geteuid") and os.geteuid() == 0:
+            # containers may refuse real-time scheduling (no CAP_SYS_NICE): try it once
+            probe = subprocess.run(["chrt", "-f", "10", "true"], capture_output=True)
+            if probe.returncode == 0:
+                _REALTIME = ["chrt", "-f", "10"]
+    return _REALTIME
 
 
 def sipp(workdir: Path, scenario: str, party_ip: str, media_port: int, keys: dict[str, str],
