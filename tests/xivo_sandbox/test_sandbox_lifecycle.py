@@ -78,6 +78,11 @@ def test_credentials_file_and_env(own_dir, monkeypatch):
     path = own_dir / "credentials.json"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert sandbox.credentials(own_dir) == (user, password)  # generated once
+    shown = repr(sandbox.credentials(own_dir)) + str(sandbox.credentials(own_dir))
+    assert password not in shown and "***" in shown
+    from IPython.lib.pretty import pretty
+
+    assert password not in pretty(sandbox.credentials(own_dir))
     monkeypatch.setenv(sandbox.PASSWORD_ENV, "from-the-environment")
     assert sandbox.credentials(own_dir) == ("toipkit", "from-the-environment")
     info = sandbox.start(own_dir)  # the server inherits the environment

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from toipkit.xivo.sandbox.auth import PASSWORD_ENV, USERNAME
 from toipkit.xivo.sandbox.process import (
+    Credentials,
     RequestLog,
     SandboxError,
     SandboxInfo,
@@ -41,6 +42,7 @@ __all__ = [
     "PASSWORD_ENV",
     "USERNAME",
     "WIZARD_DEFAULTS",
+    "Credentials",
     "RequestLog",
     "SandboxError",
     "SandboxInfo",

@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from toipkit import paths
 from toipkit.errors import ToipkitError
@@ -243,11 +243,26 @@ def reset(data_dir: str | os.PathLike | None = None,
         store.close()
 
 
-def credentials(data_dir: str | os.PathLike | None = None) -> tuple[str, str]:
-    """(username, password) of the sandbox service account (never print the password)."""
+class Credentials(NamedTuple):
+    """(username, password); its repr masks the password, so a notebook showing it is safe."""
+
+    username: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(username={self.username!r}, password='***')"
+
+    __str__ = __repr__
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+
+def credentials(data_dir: str | os.PathLike | None = None) -> Credentials:
+    """(username, password) of the sandbox service account (its repr hides the password)."""
     from toipkit.xivo.sandbox.auth import load_credentials
 
-    return load_credentials(resolve_data_dir(data_dir))
+    return Credentials(*load_credentials(resolve_data_dir(data_dir)))
 
 
 def directory(data_dir: str | os.PathLike | None = None,
