@@ -54,6 +54,11 @@ class _Table(list):
             return "<p><em>(none)</em></p>"
         return self.to_frame()._repr_html_()
 
+    def __repr__(self) -> str:
+        if not self:
+            return f"{type(self).__name__}([])"
+        return f"{type(self).__name__} ({len(self)} rows)\n{self.to_frame().to_string()}"
+
 
 class StreamTable(_Table):
     """RTP streams in ``rtp,streams`` order (newest first)."""
@@ -172,6 +177,12 @@ class Capture:
             "dtmf": self.dtmf.digits,
             "warnings": list(self.warnings),
         }
+
+    def __repr__(self) -> str:
+        return (f"<Capture {os.path.basename(self.path)}: {self.format}, {self.packet_count} "
+                f"packets, {len(self.sip_messages)} SIP messages, {len(self.calls)} calls, "
+                f"{len(self.rtp_streams)} RTP streams, DTMF {self.dtmf.digits!r}, "
+                f"{len(self.warnings)} warnings>")
 
     def _repr_markdown_(self) -> str:
         lines = [f"**{os.path.basename(self.path)}** — {self.packet_count} packets, "
