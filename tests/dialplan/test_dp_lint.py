@@ -169,3 +169,24 @@ def test_gotoif_condition_with_ternary_is_split_outside_expression():
     rules = {(f.rule, f.line) for f in lint(dp, lang="en")}
     assert ("goto-extension", 2) in rules  # ko does not exist; ok does
     assert sum(1 for r in rules if r[0] == "goto-extension") == 1
+
+
+def test_superset_of_asterisklint(dialplans, tmp_path):
+    """Every dialplan error/warning asterisklint (optional reference) reports, we report too."""
+    import re
+    import subprocess
+    from pathlib import Path
+
+    exe = Path(__file__).resolve().parents[2] / "benchmarks/.cache/asterisklint-venv/bin/asterisklint"
+    if not exe.exists():
+        pytest.skip("asterisklint not installed (see benchmarks/bench_dialplan.py)")
+    for name in ("handout-s15.conf", "handout-s17-ivr.conf"):
+        (tmp_path / "extensions.conf").write_text((dialplans / name).read_text(encoding="utf-8"),
+                                                  encoding="utf-8")
+        r = subprocess.run([str(exe), "dialplan-check", "extensions.conf"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=120)
+        theirs = {int(m.group(1)) for m in re.finditer(
+            r"^extensions\.conf:(\d+) (?:E_\w+|W_DP_\w+):", r.stdout + r.stderr, re.M)}
+        assert theirs, r.stdout + r.stderr
+        ours = {f.line for f in lint(parse_file(dialplans / name)) if f.severity != "info"}
+        assert theirs <= ours, (name, sorted(theirs - ours))

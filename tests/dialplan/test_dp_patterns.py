@@ -133,3 +133,42 @@ def test_include_cycle_and_depth_first():
     dp = parse("[a]\ninclude => b\ninclude => c\n[b]\ninclude => a\n[c]\nexten => 1,1,NoOp(c)\n")
     assert exists(dp, "a", "1")
     assert not exists(dp, "b", "2")
+
+
+def _asterisklint_python():
+    import os
+    from pathlib import Path
+
+    env = os.environ.get("ASTERISKLINT_PYTHON")
+    if env:
+        return env
+    venv = Path(__file__).resolve().parents[2] / "benchmarks/.cache/asterisklint-venv/bin/python"
+    return str(venv) if venv.exists() else None
+
+
+def test_order_agrees_with_asterisklint_on_random_patterns():
+    """asterisklint (GPL, optional, separate venv) as an independent oracle for ext_cmp order."""
+    import json
+    import random
+    import subprocess
+
+    py = _asterisklint_python()
+    if py is None:
+        pytest.skip("asterisklint not installed (see benchmarks/bench_dialplan.py)")
+    rnd = random.Random(7)
+    atoms = ["1", "2", "0", "X", "N", "Z", "[1-3]", "[02-9a]", "[0-9]", "[45]", "-", "a", "#",
+             "*"]
+    pats = set()
+    for _ in range(2000):
+        s = "".join(rnd.choice(atoms) for _ in range(rnd.randint(1, 5)))
+        s += rnd.choice(["", "", ".", "!"])
+        pats.add("_" + s if rnd.random() < 0.8 or any(c in s for c in "[]XNZ.!") else s)
+    pats = sorted(pats)
+    script = ("import json,sys\nfrom asterisklint.pattern import Pattern\n"
+              "from asterisklint.where import DUMMY_WHERE\n"
+              "p=json.load(sys.stdin)\n"
+              "print(json.dumps(sorted(p,key=lambda x: Pattern(x,DUMMY_WHERE))))\n")
+    r = subprocess.run([py, "-c", script], input=json.dumps(pats), capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert sort_extensions(pats) == json.loads(r.stdout)

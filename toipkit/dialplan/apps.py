@@ -15,7 +15,7 @@ DAHDIRAS DAHDIScan DAHDISendCallreroutingFacility DAHDISendKeypadFacility DateTi
 DeadAGI Dial Dictate Directory DISA DumpChan EAGI Echo EndWhile Exec ExecIf ExecIfTime ExitWhile
 ExtenSpy ExternalIVR FAGI Festival Flash FollowMe ForkCDR GetCPEID Gosub GosubIf Goto GotoIf
 GotoIfTime Hangup HangupCauseClear IAX2Provision ICES ImportVar Incomplete JabberJoin
-JabberLeave JabberSend JabberSendGroup JabberStatus JACK Log MacroExclusive MeetMe MeetMeAdmin
+JabberLeave JabberSend JabberSendGroup JabberStatus JACK Log MeetMe MeetMeAdmin
 MeetMeChannelAdmin MeetMeCount MessageSend Milliwatt MinivmAccMess MinivmDelete MinivmGreet
 MinivmMWI MinivmNotify MinivmRecord MixMonitor Monitor Morsecode MP3Player MSet MusicOnHold
 NBScat NoCDR NoOp ODBC_Commit ODBC_Rollback Originate Page Park ParkAndAnnounce ParkedCall
@@ -41,6 +41,7 @@ REMOVED_APPS = {
     "macro": ("removed in Asterisk 21", "Gosub(context,exten,1(args)) + Return()"),
     "macroif": ("removed in Asterisk 21", "GosubIf(cond?label1:label2)"),
     "macroexit": ("removed in Asterisk 21", "Return()"),
+    "macroexclusive": ("removed in Asterisk 21", "Gosub(context,exten,1(args))"),
     "dbget": ("removed (1.6)", "Set(var=${DB(family/key)})"),
     "dbput": ("removed (1.6)", "Set(DB(family/key)=value)"),
     "dbdel": ("removed", "Set(var=${DB_DELETE(family/key)})"),
@@ -64,7 +65,6 @@ DEPRECATED_APPS = {
     "meetme": ("deprecated since Asterisk 19, needs DAHDI timing (not built by default)",
                "ConfBridge(conference)"),
     "monitor": ("deprecated (removed in 21)", "MixMonitor(file.wav)"),
-    "macroexclusive": ("removed in Asterisk 21", "Gosub"),
     "setmusiconhold": ("deprecated", "Set(CHANNEL(musicclass)=class)"),
 }
 
