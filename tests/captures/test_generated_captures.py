@@ -218,6 +218,9 @@ def test_relay_is_deterministic(tmp_path):
                     reason="capturing on lo and SIPp raw sockets need root")
 def test_regenerating_gives_the_same_content(tmp_path):
     """Re-run the generator for the (quick) busy/cancel capture: same content as committed."""
+    listed = subprocess.run(["dumpcap", "-D"], capture_output=True, text=True)
+    if listed.returncode != 0 or ". lo" not in listed.stdout:
+        pytest.skip("dumpcap cannot capture on lo here")
     proc = subprocess.run(
         [sys.executable, str(SCRIPTS / "make_captures.py"), "--only", "failed",
          "--out-dir", str(tmp_path), "--check"],
