@@ -86,6 +86,7 @@ def test_credentials_file_and_env(own_dir, monkeypatch):
     monkeypatch.setenv(sandbox.PASSWORD_ENV, "from-the-environment")
     assert sandbox.credentials(own_dir) == ("toipkit", "from-the-environment")
     info = sandbox.start(own_dir)  # the server inherits the environment
+    assert stat.S_IMODE(os.stat(own_dir / "sandbox.sqlite3").st_mode) == 0o600
     r = httpx.post(info.url + "/0.1/token", auth=("toipkit", "from-the-environment"),
                    json={"backend": "xivo_service"})
     assert r.status_code == 200
