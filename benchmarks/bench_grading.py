@@ -83,6 +83,13 @@ def _sequential_papermill(paths: list[Path], work: Path) -> float:
     return time.perf_counter() - started
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its reaped descendants (kernels, workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lab", default=None)
@@ -104,12 +111,14 @@ def main(argv: list[str] | None = None) -> int:
         # Home for the reference kernels too (a lab may start a sandbox server there).
         os.environ.setdefault("TOIPKIT_HOME", str(tmp_path / "ref-home"))
         _sequential_papermill(paths[:1], ref_work)  # warm-up: imports, kernelspec cache
+        cpu0 = _cpu()
         reference = _sequential_papermill(paths, ref_work)
-
+        cpu1 = _cpu()
         started = time.perf_counter()
         report = grade([subs], lab_id, solutions=solutions, out=tmp_path / "out",
                        workers=args.workers, progress=False)
         ours = time.perf_counter() - started
+        cpu2 = _cpu()
         statuses = sorted({r.status for r in report.results})
         scores = sorted({r.percent for r in report.results})
 
@@ -122,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
           f"({reference / args.count:.2f} s per notebook)")
     print(f"toipkit grade --workers {args.workers}:   {ours:8.2f} s  "
           f"({ours / args.count:.2f} s per notebook)")
+    print(f"CPU (all processes): reference {cpu1 - cpu0:.1f} s, ours {cpu2 - cpu1:.1f} s")
     print(f"ratio: {ratio:.3f} (target <= {TARGET_RATIO})")
     print(f"peak RSS: grader {self_rss:.0f} MB, largest child {child_rss:.0f} MB")
     print(f"statuses: {statuses}, scores: {scores}")

@@ -142,10 +142,13 @@ def _expected_literals(lab) -> set[str]:
 
 
 def _review_section(text: str) -> str:
-    """The per-exercise part of a feedback file (the header holds notes and percentages)."""
+    """The per-exercise part of a feedback file (the header holds notes and percentages),
+    without the hints: those are the lab author's words, shown in the lab itself."""
     for marker in ("## À revoir", "<h2>À revoir</h2>"):
         if marker in text:
-            return text.split(marker, 1)[1]
+            review = text.split(marker, 1)[1]
+            review = re.sub(r"<li>Indice : .*?</li>", "", review)
+            return re.sub(r"(?m)^- Indice : .*$", "", review)
     return ""
 
 

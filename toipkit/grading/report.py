@@ -12,7 +12,6 @@ from typing import Any
 
 import nbformat
 
-from toipkit.course.build import write_atomic
 from toipkit.grading.lab import GRADING_KEY
 
 STATUSES = ("ok", "timeout", "memory", "error", "wrong-lab")
@@ -288,4 +287,16 @@ tr.ok td:nth-child(2){{color:#11772d}}tr.ko td:nth-child(2){{color:#b3261e}}</st
 
 
 def write_text(path: Path, text: str) -> None:
-    write_atomic(path, text)
+    """Write through a temporary file and ``os.replace``: never a half-written report."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
