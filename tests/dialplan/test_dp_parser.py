@@ -201,3 +201,10 @@ def test_to_text_round_trip(dialplans):
 def test_parse_file_missing():
     with pytest.raises(DialplanSyntaxError, match="cannot read"):
         parse_file("/nonexistent/extensions.conf")
+
+
+def test_latin1_file_is_read_byte_for_byte(tmp_path):
+    f = tmp_path / "latin.conf"
+    f.write_bytes(b"[c]\nexten => 1,1,NoOp(caf\xe9)\n")
+    dp = parse_file(f)
+    assert dp["c"].extension("1").steps()[0].data == "café"

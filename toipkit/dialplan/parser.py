@@ -285,8 +285,8 @@ class _Reader:
                            col(0), source, hint="remove the #include that loops back")
                 continue
             try:
-                text = Path(m).read_text(encoding="utf-8", errors="surrogateescape")
-            except (OSError, UnicodeError) as exc:
+                text = _read(Path(m))
+            except OSError as exc:
                 self.error(f"cannot read included file '{arg}': {exc}", filename, lineno,
                            col(0), source)
                 continue
@@ -660,6 +660,15 @@ def _leading_int(s: str) -> int | None:
         return None
 
 
+def _read(path: Path) -> str:
+    """File text: UTF-8, or Latin-1 (byte for byte, as Asterisk reads bytes) when not UTF-8."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
 def parse(text: str, filename: str | os.PathLike | None = None, lenient: bool = False) -> Dialplan:
     """Parse ``extensions.conf`` text.
 
@@ -695,7 +704,7 @@ def parse_file(path: str | os.PathLike, lenient: bool = False) -> Dialplan:
     """Parse an ``extensions.conf`` file (and the files it ``#include``\\ s)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8", errors="surrogateescape")
+        text = _read(p)
     except OSError as exc:
         raise DialplanSyntaxError(f"cannot read dialplan: {exc.strerror or exc}", file=str(p),
                                   hint="check the path") from exc
