@@ -97,10 +97,13 @@ def test_credentials_file_and_env(own_dir, monkeypatch):
 
 
 def test_token_expiry(server):
-    token = _token(server, expiration=1)
+    issued = time.time()
+    token = _token(server, expiration=3)
     h = {"X-Auth-Token": token}
     assert httpx.get(server.confd_url + "/infos", headers=h).status_code == 200
-    time.sleep(1.3)
+    data = httpx.get(f"{server.url}/0.1/token/{token}").json()["data"]
+    assert data["utc_expires_at"] > data["utc_issued_at"]
+    time.sleep(max(0.0, issued + 3.3 - time.time()))
     r = httpx.get(server.confd_url + "/infos", headers=h)
     assert r.status_code == 401
     assert httpx.head(f"{server.url}/0.1/token/{token}").status_code == 404
