@@ -119,3 +119,23 @@ def test_dial_pad_fallback_and_state(dialplans, directory):
     assert "Touches" in pad._repr_markdown_()
     widget = dial_pad(dp, "default", "100", directory=directory)
     assert type(widget).__name__ == "VBox"
+
+
+def test_cli_simulate_with_sounds(dialplans, tmp_path, capsys):
+    plain = tmp_path / "sounds.json"
+    plain.write_text(json.dumps({"custom/welcome": {"text": "Bienvenue", "duration": 2.5}}))
+    r = _cli("simulate", str(dialplans / "fixed-s15.conf"), "--context", "default", "--exten",
+             "100", "--sounds", str(plain), "--json", capsys=capsys)
+    steps = json.loads(r.stdout)["steps"]
+    bg = next(s for s in steps if s["app"] == "Background")
+    assert (bg["prompt"], bg["duration"]) == ("Bienvenue", 2.5)
+    # a toipkit TTS manifest (folder or file) works too
+    folder = tmp_path / "sons"
+    folder.mkdir()
+    (folder / "manifest.json").write_text(json.dumps({"toipkit_tts_manifest": 1, "prompts": [
+        {"name": "custom/welcome", "text": "Salut", "lang": "fr", "duration": 1.25,
+         "files": {"wav": "fr/custom/welcome.wav"}, "engine": "espeak-ng"}]}))
+    r = _cli("simulate", str(dialplans / "fixed-s15.conf"), "--context", "default", "--exten",
+             "100", "--sounds", str(folder), "--json", capsys=capsys)
+    bg = next(s for s in json.loads(r.stdout)["steps"] if s["app"] == "Background")
+    assert (bg["prompt"], bg["duration"]) == ("Salut", 1.25)

@@ -42,6 +42,9 @@ def register(subparsers) -> None:
                          "'2.5:1,8:#' (seconds:key)")
     mp.add_argument("--callerid", default=None)
     mp.add_argument("--directory", metavar="JSON", help="JSON file of known numbers")
+    mp.add_argument("--sounds", metavar="JSON",
+                    help="prompt texts/durations: a toipkit TTS manifest.json (or its folder), or "
+                         "a JSON object {\"custom/x\": {\"text\": ..., \"duration\": 2.5}}")
     mp.add_argument("--max-steps", type=int, default=500)
     mp.add_argument("--lang", choices=("fr", "en"), default="fr")
     mp.add_argument("--json", action="store_true")
@@ -102,6 +105,28 @@ def _graph(args) -> int:
     return 0
 
 
+def _sounds(path: str | None):
+    if not path:
+        return None
+    import os
+
+    from toipkit.errors import ToipkitError
+
+    target = os.path.join(path, "manifest.json") if os.path.isdir(path) else path
+    try:
+        with open(target, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise ToipkitError(f"cannot read sounds {path}: {exc}") from exc
+    if isinstance(data, dict) and "prompts" in data:
+        from toipkit.tts import Manifest
+
+        return Manifest.load(target)
+    if not isinstance(data, dict):
+        raise ToipkitError(f"{path}: expected a JSON object sound name -> {{text, duration}}")
+    return data
+
+
 def _parse_dtmf(text: str):
     from toipkit.errors import ToipkitError
 
@@ -124,7 +149,8 @@ def _simulate(args) -> int:
     dp = _load(args.file)
     try:
         trace = simulate(dp, args.context, args.exten, dtmf=_parse_dtmf(args.dtmf),
-                         directory=_directory(args.directory), max_steps=args.max_steps,
+                         directory=_directory(args.directory), sounds=_sounds(args.sounds),
+                         max_steps=args.max_steps,
                          callerid=args.callerid, lang=args.lang)
     except ValueError as exc:
         raise ToipkitError(str(exc)) from exc
