@@ -239,3 +239,31 @@ def test_invite_with_proxy_auth_challenge(tmp_path):
     assert call.auth_challenged and call.state == "completed" and call.final_status == 200
     assert call.setup_time == pytest.approx(1.0, abs=1e-6)
     assert cap.sip_stat().setup_times_ms == [9, 1003]
+
+
+@needs_tshark
+@pytest.mark.parametrize("order", [0, 1], ids=["methods-forward", "methods-shuffled"])
+def test_every_status_code_and_many_methods(tmp_path, order):
+    """sip,stat of every code 100-699 (x99 folding, texts, line order) and 15 methods."""
+    import random
+
+    from synth import _sip, ip_udp
+
+    methods = ["INVITE", "ACK", "BYE", "CANCEL", "REGISTER", "OPTIONS", "INFO", "PRACK",
+               "SUBSCRIBE", "NOTIFY", "UPDATE", "MESSAGE", "REFER", "PUBLISH", "FOO"]
+    if order:
+        random.Random(order).shuffle(methods)
+    pk = []
+    t = 1_000_000_000
+    for i, code in enumerate(list(range(100, 700)) + methods):
+        hdr = [("Via", f"SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-{i}"),
+               ("From", "<sip:a@x>;tag=1"), ("To", "<sip:b@x>"), ("Call-ID", f"c{i}@x")]
+        if isinstance(code, int):
+            msg = _sip(f"SIP/2.0 {code} Whatever", hdr + [("CSeq", f"{i + 1} INVITE")])
+            pk.append((t + i * 1_000_000, ip_udp("10.0.0.2", "10.0.0.1", 5060, 5060, msg)[0]))
+        else:
+            msg = _sip(f"{code} sip:b@x SIP/2.0", hdr + [("CSeq", f"{i + 1} {code}")])
+            pk.append((t + i * 1_000_000, ip_udp("10.0.0.1", "10.0.0.2", 5060, 5060, msg)[0]))
+    path = tmp_path / "codes.pcap"
+    write_pcap(path, frames_for(pk, "eth"), 1)
+    _check(path)

@@ -21,32 +21,38 @@ _TAG_RE = re.compile(r";\s*tag=([^;>\s,]+)", re.I)
 _BRANCH_RE = re.compile(r";\s*branch=([^;\s,]+)", re.I)
 _URI_RE = re.compile(r"<([^>]*)>")
 
-# Wireshark's sip_response_code_vals (reason texts printed by sip,stat)
-RESPONSE_TEXT = {
-    100: "Trying", 180: "Ringing", 181: "Call Is Being Forwarded", 182: "Queued",
-    183: "Session Progress", 199: "Early Dialog Terminated", 200: "OK", 202: "Accepted",
-    204: "No Notification", 300: "Multiple Choices", 301: "Moved Permanently",
-    302: "Moved Temporarily", 305: "Use Proxy", 380: "Alternative Service", 400: "Bad Request",
-    401: "Unauthorized", 402: "Payment Required", 403: "Forbidden", 404: "Not Found",
-    405: "Method Not Allowed", 406: "Not Acceptable", 407: "Proxy Authentication Required",
-    408: "Request Timeout", 410: "Gone", 412: "Conditional Request Failed",
-    413: "Request Entity Too Large", 414: "Request-URI Too Long", 415: "Unsupported Media Type",
-    416: "Unsupported URI Scheme", 417: "Unknown Resource-Priority", 420: "Bad Extension",
-    421: "Extension Required", 422: "Session Interval Too Small", 423: "Interval Too Brief",
-    424: "Bad Location Information", 428: "Use Identity Header", 429: "Provide Referrer Identity",
-    430: "Flow Failed", 433: "Anonymity Disallowed", 436: "Bad Identity-Info",
-    437: "Unsupported Certificate", 438: "Invalid Identity Header",
-    439: "First Hop Lacks Outbound Support", 440: "Max-Breadth Exceeded", 469: "Bad Info Package",
-    470: "Consent Needed", 480: "Temporarily Unavailable", 481: "Call/Transaction Does Not Exist",
-    482: "Loop Detected", 483: "Too Many Hops", 484: "Address Incomplete", 485: "Ambiguous",
-    486: "Busy Here", 487: "Request Terminated", 488: "Not Acceptable Here", 489: "Bad Event",
-    491: "Request Pending", 493: "Undecipherable", 494: "Security Agreement Required",
-    500: "Server Internal Error", 501: "Not Implemented", 502: "Bad Gateway",
-    503: "Service Unavailable", 504: "Server Time-out", 505: "Version Not Supported",
-    513: "Message Too Large", 580: "Precondition Failure", 600: "Busy Everywhere",
-    603: "Decline", 604: "Does Not Exist Anywhere", 606: "Not Acceptable",
-    607: "Unwanted", 608: "Rejected",
-}
+# The response codes tshark 4.0.17's sip,stat knows, with the text it prints, listed in the
+# order its (pre-filled) GLib hash table is walked: observed by feeding tshark one response of
+# every code 100-699. Other codes are counted under the x99 entry of their class.
+SIP_STAT_CODES = [
+    (485, 'Ambiguous'), (439, 'First Hop Lacks Outbound Support'), (416, 'Unsupported URI Scheme'),
+    (428, 'Use Identity Header'), (405, 'Method Not Allowed'), (301, 'Moved Permanently'),
+    (486, 'Busy Here'), (440, 'Max-Breadth Exceeded'), (429, 'Provide Referrer Identity'),
+    (406, 'Not Acceptable'), (487, 'Request Terminated'), (302, 'Moved Temporarily'),
+    (499, 'Client Error - Others'), (603, 'Decline'), (199, 'Informational - Others'),
+    (430, 'Flow Failed'), (407, 'Proxy Authentication Required'), (488, 'Not Acceptable Here'),
+    (500, 'Server Internal Error'), (604, 'Does Not Exist Anywhere'), (200, 'OK'),
+    (408, 'Request Timeout'), (489, 'Bad Event'), (420, 'Bad Extension'), (501, 'Not Implemented'),
+    (305, 'Use Proxy'), (513, 'Message Too Large'), (421, 'Extension Required'),
+    (502, 'Bad Gateway'), (606, 'Not Acceptable'), (202, 'Accepted'),
+    (433, 'Anonymity Disallowed'), (410, 'Gone'), (491, 'Request Pending'),
+    (699, 'Global Failure - Others'), (422, 'Session Timer Too Small'),
+    (399, 'Redirection - Others'), (503, 'Service Unavailable'), (480, 'Temporarily Unavailable'),
+    (607, 'Unwanted'), (180, 'Ringing'), (423, 'Interval Too Brief'), (400, 'Bad Request'),
+    (504, 'Server Time-out'), (100, 'Trying'), (204, 'No Notification'),
+    (181, 'Call Is Being Forwarded'), (412, 'Conditional Request Failed'), (493, 'Undecipherable'),
+    (470, 'Consent Needed'), (401, 'Unauthorized'), (481, 'Call/Transaction Does Not Exist'),
+    (482, 'Loop Detected'), (436, 'Bad Identity-Info'), (413, 'Request Entity Too Large'),
+    (608, 'Rejected'), (494, 'Security Agreement Required'), (182, 'Queued'),
+    (402, 'Payment Required'), (483, 'Too Many Hops'), (183, 'Session Progress'),
+    (414, 'Request-URI Too Long'), (437, 'Unsupported Certificate'),
+    (599, 'Server Error - Others'), (299, 'Success - Others'), (403, 'Forbidden'),
+    (380, 'Alternative Service'), (484, 'Address Incomplete'), (438, 'Invalid Identity Header'),
+    (415, 'Unsupported Media Type'), (505, 'Version Not Supported'), (600, 'Busy Everywhere'),
+    (300, 'Multiple Choices'), (404, 'Not Found'),
+]
+RESPONSE_TEXT = dict(SIP_STAT_CODES)
+_RESPONSE_ORDER = {code: i for i, (code, _) in enumerate(SIP_STAT_CODES)}
 
 
 @dataclass
@@ -109,7 +115,13 @@ class SipMessage:
 
 
 def looks_like_sip(payload) -> bool:
-    return bytes(payload[:9]).startswith(SIP_STARTS) or bytes(payload[:8]) == b"SIP/2.0 "
+    """A SIP request line (any method token) or status line starts the payload."""
+    head = bytes(payload[:512])
+    if head.startswith(SIP_STARTS):
+        return True
+    end = head.find(b"\n")
+    first = (head if end < 0 else head[:end]).rstrip(b"\r").decode("latin-1")
+    return bool(_REQ_RE.match(first) or _RESP_RE.match(first))
 
 
 def _uri(value: str) -> str:
@@ -437,12 +449,12 @@ class SipStat:
         return max(self.setup_times_ms) if self.setup_times_ms else 0
 
     def to_text(self) -> str:
-        """Text laid out like tshark's (line order within sections may differ: hash order)."""
+        """Text laid out like tshark's, lines in tshark's hash-table order."""
         bar = "=" * 67
         out = ["", bar, "SIP Statistics", "", f"Number of SIP messages: {self.messages}",
                f"Number of resent SIP messages: {self.resent}", "",
                "* SIP Status Codes in reply packets"]
-        for code in sorted(self.responses, key=lambda c: ((c * 11) % 127, c)):
+        for code in sorted(self.responses, key=lambda c: _RESPONSE_ORDER.get(c, 999)):
             out.append(f"  SIP {code:3d} {RESPONSE_TEXT.get(code, ''):<15s} : "
                        f"{self.responses[code]:5d} Packets")
         out += ["", "* List of SIP Request methods"]
@@ -459,29 +471,104 @@ class SipStat:
                 "setup_max_ms": self.setup_max_ms}
 
 
+def _g_str_hash(text: str) -> int:
+    """GLib's g_str_hash (djb2 over signed chars)."""
+    h = 5381
+    for ch in text.encode():
+        h = (h * 33 + (ch - 256 if ch > 127 else ch)) & 0xFFFFFFFF
+    return h
+
+
+_PRIME_MOD = [1, 2, 3, 7, 13, 31, 61, 127, 251, 509, 1021, 2039, 4093, 8191, 16381, 32749,
+              65521, 131071, 262139, 524287, 1048573]
+
+
+class _GHashOrder:
+    """Insert-only model of a GLib (>= 2.60) GHashTable, to reproduce g_hash_table_foreach order.
+
+    Open addressing with quadratic probing on ``(hash * 11) % prime``, growth when the table is
+    15/16 full (to the power of two above 1.333 × entries) with GLib's in-place rehash.
+    """
+
+    def __init__(self) -> None:
+        self._set_shift(3)
+        self.hashes = [0] * self.size
+        self.keys: list = [None] * self.size
+        self.nnodes = 0
+        self.noccupied = 0
+
+    def _set_shift(self, shift: int) -> None:
+        self.size = 1 << shift
+        self.mod = _PRIME_MOD[shift]
+        self.mask = self.size - 1
+
+    def _index(self, h: int) -> int:
+        return ((h * 11) & 0xFFFFFFFF) % self.mod
+
+    def insert(self, key, h: int) -> None:
+        h = h if h >= 2 else 2
+        i = self._index(h)
+        step = 0
+        while self.hashes[i] != 0:
+            if self.hashes[i] == h and self.keys[i] == key:
+                return
+            step += 1
+            i = (i + step) & self.mask
+        self.hashes[i] = h
+        self.keys[i] = key
+        self.nnodes += 1
+        self.noccupied += 1
+        if self.size <= self.noccupied + self.noccupied // 16:
+            self._resize()
+
+    def _resize(self) -> None:
+        old_size = self.size
+        n = int(self.nnodes * 1.333)
+        shift = 0
+        while n:
+            n >>= 1
+            shift += 1
+        self._set_shift(max(shift, 3))
+        if self.size > old_size:
+            self.hashes += [0] * (self.size - old_size)
+            self.keys += [None] * (self.size - old_size)
+        moved = [False] * max(self.size, old_size)
+        for i in range(old_size):
+            node_hash = self.hashes[i]
+            if node_hash < 2:
+                self.hashes[i] = 0
+                continue
+            if moved[i]:
+                continue
+            self.hashes[i] = 0
+            key = self.keys[i]
+            self.keys[i] = None
+            while True:
+                j = self._index(node_hash)
+                step = 0
+                while moved[j]:
+                    step += 1
+                    j = (j + step) & self.mask
+                moved[j] = True
+                replaced, rkey = self.hashes[j], self.keys[j]
+                self.hashes[j], self.keys[j] = node_hash, key
+                if replaced < 2:
+                    break
+                node_hash, key = replaced, rkey
+        del self.hashes[self.size:]
+        del self.keys[self.size:]
+        self.noccupied = self.nnodes
+
+    def order(self) -> list:
+        return [k for h, k in zip(self.hashes, self.keys) if h >= 2]
+
+
 def _glib_str_order(keys: list[str]) -> list[str]:
     """Iteration order of a GLib string hash table holding ``keys`` (inserted in that order)."""
-    def djb(s: str) -> int:
-        h = 5381
-        for ch in s.encode():
-            c = ch - 256 if ch > 127 else ch
-            h = (h * 33 + c) & 0xFFFFFFFF
-        return h if h > 1 else 2
-
-    primes = [1, 2, 3, 7, 13, 31, 61, 127, 251, 509, 1021, 2039, 4093, 8191]
-    shift = 3
-    while (1 << shift) <= len(keys) + len(keys) // 16:
-        shift += 1
-    size, mod = 1 << shift, primes[shift]
-    slots: list[str | None] = [None] * size
+    table = _GHashOrder()
     for k in keys:
-        i = (djb(k) * 11) % mod
-        step = 0
-        while slots[i] is not None:
-            step += 1
-            i = (i + step) & (size - 1)
-        slots[i] = k
-    return [k for k in slots if k is not None]
+        table.insert(k, _g_str_hash(k))
+    return table.order()
 
 
 def response_bucket(code: int) -> int | None:
