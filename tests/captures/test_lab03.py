@@ -109,5 +109,6 @@ def test_answers_of_the_sample_fail_on_another_capture(tmp_path):
     assert not results[sorted(must_fail)].any(), results.to_dict()
     # Same answer on both captures, or independent of the capture: still right.
     for ex in ["03-filtre-sip", "03-filtre-5060", "03-sequence", "03-sequence-sujet",
-               "03-nb-flux", "03-deux-sens", "03-dtmf", "03-enregistres", "03-chiffrement"]:
+               "03-echecs", "03-nb-flux", "03-deux-sens", "03-dtmf", "03-enregistres",
+               "03-chiffrement"]:
         assert results[ex], ex
