@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from toipkit.dialplan import DirectoryEntry, Sound, parse, parse_file, simulate
-from toipkit.dialplan.expr import evaluate, substitute
 
 KEYS = list("0123456789*#")
 
@@ -248,26 +247,6 @@ def test_trace_renderings(buggy_ivr):
     assert "| # |" in t._repr_markdown_()
     assert 'Executing [s@ivr:1] Answer("SIP/sim-00000001", "")' in t.verbose()
     assert str(t).startswith("Appel s@ivr : hangup")
-
-
-@pytest.mark.parametrize("expr,result", [
-    ("2 + 2", "4"), ("      2     +       2         ", "4"), ("2 - 4", "-2"),
-    ("4 - 2", "2"), ("-4 - -2", "-2"), ("4 + 2 * 8", "20"), ("(4 + 2) * 8", "48"),
-    ("4 + (2 * 8)", "20"), ("4 + (2 * 8) ? 3 :: 6", "3"), ("4 + 8 / 2", "8"),
-    ("234 > 432", "0"), ("234 < 432", "1"), ("234 <= 432", "1"), ("234 >= 432", "0"),
-    ("234 = 234", "1"), ("234 != 234", "0"), ("234 != 432", "1"), ("1 | 0", "1"),
-    ("0 & 4", "0"), ("3 = 3", "1"), ("!00", "1"), ('"*"="*"', "1"), ('"0"="*"', "0"),
-    ('"011043567857575" : "011(..)"', "04"), ("abc < abd", "1"), ("3 % 2", "1"),
-])
-def test_expressions(expr, result):
-    assert evaluate(expr) == result
-
-
-def test_substitution():
-    look = {"X": "hello", "N": "5"}.get
-    assert substitute("${X:1:3}-${X:-2}", look) == "ell-lo"
-    assert substitute("$[${N} + 1]", look) == "6"
-    assert substitute("${UNSET}x", look) == "x"
 
 
 def test_timed_include_and_gotoiftime():

@@ -8,6 +8,7 @@ numbers, else string; quoted strings keep their quotes, as in Asterisk).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 
@@ -117,8 +118,17 @@ def _variable(expr: str, lookup: Callable[[str], str | None]) -> str:
 # -- $[ ] expressions ------------------------------------------------------------------------
 
 _OPS = ("::", "=~", "~~", "!=", "<=", ">=", "==", "|", "&", "=", "<", ">", "+", "-", "*", "/",
-        "%", "!", ":", "?", "(", ")")
-_OP_CHARS = set("|&=<>+-*/%!:?()~")
+        "%", "!", ":", "?", "(", ")", ",")
+_OP_CHARS = set("|&=<>+-*/%!:?()~,")
+# Math functions of ast_expr2 (1.6+); unknown names are an error, as in Asterisk.
+_FUNCS = {
+    "FLOOR": math.floor, "CEIL": math.ceil, "ROUND": lambda x: math.floor(x + 0.5) if x >= 0
+    else -math.floor(-x + 0.5), "TRUNC": math.trunc, "RINT": round, "SQRT": math.sqrt,
+    "EXP": math.exp, "EXP2": lambda x: 2.0 ** x, "EXP10": lambda x: 10.0 ** x, "LOG": math.log,
+    "LOG2": math.log2, "LOG10": math.log10, "SIN": math.sin, "COS": math.cos, "TAN": math.tan,
+    "ASIN": math.asin, "ACOS": math.acos, "ATAN": math.atan, "ABS": abs,
+    "POW": lambda x, y: x ** y, "ATAN2": math.atan2, "FMOD": math.fmod,
+}
 _NUM = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
 
@@ -145,7 +155,13 @@ def _tokens(expr: str) -> list[tuple[str, str]]:
                 break
         else:
             j = i
-            while j < n and not expr[j].isspace() and expr[j] not in _OP_CHARS and expr[j] != '"':
+            while j < n:
+                if expr.startswith("${", j):  # an unexpanded ${...} stays one word
+                    close = _find_close(expr, j + 2, "{", "}")
+                    j = n if close < 0 else close + 1
+                    continue
+                if expr[j].isspace() or expr[j] in _OP_CHARS or expr[j] == '"':
+                    break
                 j += 1
             if j == i:  # a lone '~'
                 j = i + 1
@@ -162,9 +178,9 @@ def _num(v: str):
 
 def _fmt(x) -> str:
     if isinstance(x, float):
-        if x.is_integer():
+        if x.is_integer() and abs(x) < 1e18:
             return str(int(x))
-        return repr(x)
+        return f"{x:.16g}"
     return str(x)
 
 
@@ -257,11 +273,7 @@ class _Parser:
             elif y == 0:
                 a = "0"  # Asterisk warns "division by zero"
             elif op == "/":
-                if isinstance(x, int) and isinstance(y, int):
-                    q = abs(x) // abs(y)
-                    a = _fmt(q if (x >= 0) == (y >= 0) else -q)
-                else:
-                    a = _fmt(x / y)
+                a = _fmt(x / y)  # floating point since Asterisk 1.6
             else:
                 a = _fmt(int(x) - int(y) * int(x / y)) if isinstance(x, int) and isinstance(
                     y, int) else _fmt(x % y)
@@ -304,6 +316,20 @@ class _Parser:
             return v
         if t[0] == "s":
             self.take()
+            if self.peek() == ("op", "(") and t[1].upper() in _FUNCS:
+                self.take()
+                args = [self.cond()]
+                while self.peek() == ("op", ","):
+                    self.take()
+                    args.append(self.cond())
+                self.take(")")
+                nums = [_num(a) for a in args]
+                if any(x is None for x in nums):
+                    return "0"
+                try:
+                    return _fmt(_FUNCS[t[1].upper()](*nums))
+                except (ValueError, TypeError, OverflowError, ZeroDivisionError):
+                    return "0"
             return t[1]
         if t[0] is None:
             raise ExpressionError("unexpected end of expression")
