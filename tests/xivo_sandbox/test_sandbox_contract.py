@@ -248,9 +248,10 @@ def test_association_preconditions(api):
     user = api.ok("POST", "/users", 201, json={"firstname": "Yennefer"})
     r = api.put(f"/lines/{line['id']}/extensions/{ext['id']}")
     assert r.status_code == 400
-    assert r.json() == ["Resource Error - Line must be associated with a Endpoint"]
+    assert r.json() == [f"Resource Error - Line must be associated with a Endpoint "
+                        f"('line_id': {line['id']})"]
     r = api.put(f"/users/{user['id']}/lines/{line['id']}")
-    assert r.json() == ["Resource Error - Line must be associated with a Endpoint"]
+    assert r.json()[0].startswith("Resource Error - Line must be associated with a Endpoint")
     sip = api.ok("POST", "/endpoints/sip", 201, json={"username": "yen102", "secret": "s3cret"})
     api.ok("PUT", f"/lines/{line['id']}/endpoints/sip/{sip['id']}", 204)
     # XiVO 16.x: associating again is a 400 "... is associated with a ..."
@@ -261,6 +262,20 @@ def test_association_preconditions(api):
     assert r.status_code == 400 and r.json()[0].startswith(
         "Resource Error - Line is associated with a Extension")
     api.ok("PUT", f"/users/{user['id']}/lines/{line['id']}", 204)
+    # 16.x: one line per user
+    other = api.ok("POST", "/lines", 201, json={"context": "default"})
+    other_sip = api.ok("POST", "/endpoints/sip", 201, json={})
+    api.ok("PUT", f"/lines/{other['id']}/endpoints/sip/{other_sip['id']}", 204)
+    r = api.put(f"/users/{user['id']}/lines/{other['id']}")
+    assert r.json() == [f"Resource Error - User is associated with a Line "
+                        f"('user_id': {user['id']}, 'line_id': {line['id']})"]
+    # an extension already used by a group cannot become a line's number
+    group = api.ok("POST", "/groups", 201, json={"name": "accueil"})
+    gext = api.ok("POST", "/extensions", 201, json={"exten": "201", "context": "default"})
+    api.ok("PUT", f"/groups/{group['id']}/extensions/{gext['id']}", 204)
+    r = api.put(f"/lines/{other['id']}/extensions/{gext['id']}")
+    assert r.json() == [f"Resource Error - Extension is associated with a group "
+                        f"('id': {gext['id']}, 'associated_id': {group['id']})"]
     # unknown ids in an association -> 404
     r = api.put(f"/users/{user['id']}/lines/999")
     assert r.status_code == 404

@@ -865,21 +865,32 @@ def get_sip_line(req: Request, sip_id: str) -> Response:
 # line <-> extension
 
 
+# confd 16.x names the owner of an extension by its type column ("user", "group", ...)
+_OWNER_TYPES = {"Line": "user", "Group": "group", "Conference": "conference",
+                "Incall": "incall"}
+
+
 def _check_extension_free(tx: Tx, ext: dict) -> None:
     owner = _owner_of_extension(tx, ext["id"])
     if owner is not None:
-        raise S.resource_associated("Extension", owner[0], extension_id=ext["id"])
+        raise S.resource_associated("Extension", _OWNER_TYPES[owner[0]], id=ext["id"],
+                                    associated_id=owner[1])
+
+
+def context_type_error(ctx: dict, ext: dict) -> ApiError:
+    return ApiError(400, f"Resource Error - ContextType '{ctx['type']}' cannot be associated"
+                         f" ('id': {ext['id']}, 'context': {ext['context']!r})")
 
 
 def _check_internal(tx: Tx, ext: dict) -> None:
     ctx = require_context(tx, ext["context"])
     if ctx["type"] != "internal":
-        raise ApiError(400, f"Resource Error - ContextType '{ctx['type']}' cannot be associated")
+        raise context_type_error(ctx, ext)
 
 
 def associate_line_extension(tx: Tx, line: dict, ext: dict) -> None:
     if not tx.targets(R_LINE_SIP, line["id"]):
-        raise S.missing_association("Line", "Endpoint")
+        raise S.missing_association("Line", "Endpoint", line_id=line["id"])
     current = tx.targets(R_LINE_EXT, line["id"])
     if current:
         raise S.resource_associated("Line", "Extension", line_id=line["id"],
@@ -972,12 +983,13 @@ def user_line_items(req: Request, *, user_id: int | None = None,
 
 
 def associate_user_line(tx: Tx, user: dict, line: dict) -> None:
-    if line["id"] in _user_lines(tx, user["id"]):
-        raise S.resource_associated("User", "Line", user_id=user["id"], line_id=line["id"])
+    """XiVO 16.x: the line needs its endpoint, and a user has at most one line."""
     if not tx.targets(R_LINE_SIP, line["id"]):
-        raise S.missing_association("Line", "Endpoint")
-    pos = len(_user_lines(tx, user["id"]))
-    tx.link(R_USER_LINE, user["id"], line["id"], pos=pos)
+        raise S.missing_association("Line", "Endpoint", line_id=line["id"])
+    current = _user_lines(tx, user["id"])
+    if current:
+        raise S.resource_associated("User", "Line", user_id=user["id"], line_id=current[0])
+    tx.link(R_USER_LINE, user["id"], line["id"], pos=0)
 
 
 @router.route("PUT", "/users/{user_id}/lines/{line_id}", summary="Associate a user and a line")
@@ -1012,6 +1024,10 @@ def delete_user_line(req: Request, user_id: str, line_id: str) -> Response:
     line = get_or_404(tx, "line", line_id)
     if line["id"] not in _user_lines(tx, user["id"]):
         raise S.resource_not_associated("User", "Line", user_id=user["id"], line_id=line["id"])
+    users = tx.sources(R_USER_LINE, line["id"])
+    if users and users[0] == user["id"] and len(users) > 1:
+        raise ApiError(400, "Resource Error - There are secondary users associated to the line"
+                            f" ('line_id': {line['id']})")
     tx.unlink(R_USER_LINE, user["id"], line["id"])
     return no_content()
 
@@ -1358,8 +1374,7 @@ def _owner_extension_routes(kind: str, coll: str, rel: str, range_key: str | Non
         _check_extension_free(tx, ext)
         ctx = require_context(tx, ext["context"])
         if ctx["type"] != context_type:
-            raise ApiError(400,
-                           f"Resource Error - ContextType '{ctx['type']}' cannot be associated")
+            raise context_type_error(ctx, ext)
         if range_key:
             check_typed_range(tx, ext, range_key, range_label)
         tx.link(rel, owner["id"], ext["id"])

@@ -143,7 +143,7 @@ def _import_row(tx: Tx, row: dict[str, str], row_number: int) -> dict:
         ext = C.create_extension_doc(tx, {"exten": incall_exten, "context": incall_context})
         ctx = C.require_context(tx, incall_context)
         if ctx["type"] != "incall":
-            raise RowError(f"Resource Error - ContextType '{ctx['type']}' cannot be associated")
+            raise RowError(C.context_type_error(ctx, ext).messages[0])
         dest = {"type": "user", "user_id": user["id"],
                 "ring_time": int(ring) if ring else None}
         incall_id = tx.insert("incall", {**S.INCALL.load_create({"destination": dest})})
