@@ -285,8 +285,9 @@ def test_association_preconditions(api):
     assert r.status_code == 400 and r.json()[0].startswith(
         "Resource Error - User is associated with a Line")
     r = api.delete(f"/extensions/{ext['id']}")
-    assert r.status_code == 400 and r.json()[0].startswith(
-        "Resource Error - Extension is associated with a Line")
+    assert r.status_code == 400
+    assert r.json() == [f"Resource Error - Extension is associated with a Line "
+                        f"('extension_id': {ext['id']}, 'line_id': {line['id']})"]
     r = api.delete(f"/endpoints/sip/{sip['id']}")
     assert r.status_code == 400
     # dissociate then delete, in the reverse order

@@ -1242,7 +1242,11 @@ def delete_extension(req: Request, id: str) -> Response:
     ext = get_or_404(tx, "extension", id)
     owner = _owner_of_extension(tx, ext["id"])
     if owner is not None:
-        raise S.resource_associated("Extension", owner[0], extension_id=ext["id"])
+        if owner[0] == "Line":
+            raise S.resource_associated("Extension", "Line", extension_id=ext["id"],
+                                        line_id=owner[1])
+        raise S.resource_associated("Extension", _OWNER_TYPES[owner[0]],
+                                    extension_id=ext["id"], associated_id=owner[1])
     tx.delete("extension", ext["id"])
     return no_content()
 
