@@ -94,6 +94,8 @@ def _pattern_positions(pattern: str) -> tuple:
                         bits[cc // 8] |= mask
                         count += 0x100
             i = end + 1
+            if count == 0:
+                continue  # an empty set does not count as a position (ext_cmp_pattern_pos)
             score = count | cmin
         else:
             b = _byte(c)
@@ -198,7 +200,7 @@ def _match_core(pattern: str, data: str, mode: int) -> int:
             return MATCH_YES
         elif pc == "!":
             return MATCH_EARLY
-        elif pc in " -":
+        elif pc == "-":
             pi += 1
             continue
         elif dc != pc:
@@ -209,14 +211,9 @@ def _match_core(pattern: str, data: str, mode: int) -> int:
         di += 1
     if di < nd:
         return MATCH_NO
-    # Data exhausted: decoration and empty sets left in the pattern do not count.
-    while pi < np_:
-        if pattern[pi] in " -":
-            pi += 1
-        elif pattern.startswith("[]", pi):
-            pi += 2
-        else:
-            break
+    # Data exhausted: dashes left in the pattern do not count (they are skipped first).
+    while pi < np_ and pattern[pi] == "-":
+        pi += 1
     if pi >= np_ or pattern[pi] == "/":
         return MATCH_NO if mode == _E_MATCHMORE else MATCH_YES
     if pattern[pi] == "!":
