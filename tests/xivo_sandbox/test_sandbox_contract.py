@@ -497,8 +497,9 @@ def test_moh_and_incalls(api):
     assert {"uuid", "name", "label", "mode", "application", "sort", "files"} <= set(moh)
     api.ok("PUT", f"/moh/{moh['uuid']}/files/track1.wav", 204, content=b"RIFF....",
            headers={"Content-Type": "application/octet-stream"})
+    api.ok("PUT", f"/moh/{moh['uuid']}/files/take%20five.wav", 204, content=b"RIFF")
     got = api.ok("GET", f"/moh/{moh['uuid']}", 200)
-    assert got["files"] == [{"name": "track1.wav"}]
+    assert got["files"] == [{"name": "take five.wav"}, {"name": "track1.wav"}]
     assert api.get(f"/moh/{moh['uuid']}/files/track1.wav").content == b"RIFF...."
     r = api.post("/moh", json={"name": "jazz"})
     assert r.status_code == 400 and "already exists" in r.json()[0]

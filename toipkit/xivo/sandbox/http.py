@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from toipkit.xivo.sandbox.schema import ApiError
 from toipkit.xivo.sandbox.store import Tx
@@ -115,7 +116,7 @@ class Router:
                 else:
                     allowed = True
         if best is not None:
-            return best[1], best[2]
+            return best[1], {k: unquote(v) for k, v in best[2].items()}
         if allowed:
             raise ApiError(405, "The method is not allowed for the requested URL.")
         raise ApiError(
