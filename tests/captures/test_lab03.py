@@ -96,8 +96,8 @@ def test_answers_of_the_sample_fail_on_another_capture(tmp_path):
                   for ln in ENTRIES["call"]["tshark"]["rtp_streams"].splitlines()[2:-1])
     _hard_code(nb, {
         "nb_sip =": f"nb_sip, nb_rtp, nb_5060 = 7, {packets}, 7",
-        "nb_flux =": (f"nb_flux, codecs, gigue_max_ms, pertes, mos_min = 2, {{'g711U'}}, "
-                      f"{max(r['max_jitter'] for r in sample)}, 0, 4.36"),
+        "nb_flux =": ("nb_flux, codecs, gigue_max_ms, pertes, delta_moyen_ms, mos_min = "
+                      f"2, {{'g711U'}}, {max(r['max_jitter'] for r in sample)}, 0, 20.0, 4.36"),
         "touches =": "touches = '#2101#'",
     })
     copied = tmp_path / "copied.ipynb"
@@ -105,7 +105,7 @@ def test_answers_of_the_sample_fail_on_another_capture(tmp_path):
     out = tmp_path / "copied-out.ipynb"
     run_papermill(copied, out, capture=str(OTHER), student="copieur")
     results = checks.collect(out).set_index("exercise")["passed"]
-    must_fail = {"03-filtre-rtp", "03-codec", "03-gigue-max", "03-pertes", "03-mos"}
+    must_fail = {"03-filtre-rtp", "03-codec", "03-gigue-max", "03-pertes", "03-delta", "03-mos"}
     assert not results[sorted(must_fail)].any(), results.to_dict()
     # Same answer on both captures, or independent of the capture: still right.
     for ex in ["03-filtre-sip", "03-filtre-5060", "03-sequence", "03-sequence-sujet",
