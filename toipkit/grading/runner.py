@@ -154,6 +154,7 @@ class _Settings:
     keep: list[str]
     isolate: bool
     network: bool = False
+    log: logging.Logger = log
 
 
 def _copy_extras(folder: Path, work: Path, notebook: Path) -> None:
@@ -296,7 +297,8 @@ class WorkerServer:
         self.proc = None
 
 
-def run_one(sub: Submission, settings: _Settings, slot: int, server: WorkerServer) -> tuple[report.SubmissionResult,
+def run_one(sub: Submission, settings: _Settings, uid: int | None,
+            server: WorkerServer) -> tuple[report.SubmissionResult,
                                                                         nbformat.NotebookNode | None,
                                                                         dict[str, str]]:
     """Grade one submission; returns its result, the executed notebook and scrub replacements."""
@@ -314,7 +316,7 @@ def run_one(sub: Submission, settings: _Settings, slot: int, server: WorkerServe
     try:
         submitted = nbformat.read(sub.notebook, as_version=4)
     except Exception as exc:
-        log.info("%s: unreadable notebook: %s", sub.student, exc)
+        settings.log.info("%s: unreadable notebook: %s", sub.student, exc)
         return finish("error", "unreadable notebook")
     prepared = prepare(submitted, lab, sub.notebook)
     if prepared.notebook is None:
@@ -343,7 +345,6 @@ def run_one(sub: Submission, settings: _Settings, slot: int, server: WorkerServe
         parameters[name] = str(copy)
         replacements[str(original)] = "<hidden>"
     parameters.update(student=sub.student, interactive=False)
-    uid = sandbox.slot_uid(slot) if settings.isolate else None
     if uid is not None:
         os.chmod(box, 0o711)
         sandbox.chown_tree(work, uid, uid)
@@ -389,13 +390,13 @@ def run_one(sub: Submission, settings: _Settings, slot: int, server: WorkerServe
         executed = None
     tail = (private / "worker.log").read_text(encoding="utf-8", errors="replace")[-2000:]
     if worker_result.get("detail") or worker_result.get("status") != "ok":
-        log.info("%s: worker: %s %s", sub.student, worker_result.get("status"),
+        settings.log.info("%s: worker: %s %s", sub.student, worker_result.get("status"),
                  worker_result.get("detail", ""))
     if tail.strip() and worker_result.get("status") != "ok":
-        log.debug("%s: worker output:\n%s", sub.student, tail)
+        settings.log.debug("%s: worker output:\n%s", sub.student, tail)
     fenced = worker_result.get("fenced") or []
     if fenced:
-        log.debug("%s: hidden from the kernel: %s", sub.student, ", ".join(fenced))
+        settings.log.debug("%s: hidden from the kernel: %s", sub.student, ", ".join(fenced))
 
     exercises, error_cells = report.score_notebook(executed, settings.points)
     errors = report.error_names(executed)
@@ -513,10 +514,12 @@ def grade(
     workers = int(workers or config.workers or os.cpu_count() or 1)
     workers = max(1, min(workers, len(subs)))
 
+    # One logger per run: concurrent runs in one process keep separate logs.
+    run_log = logging.getLogger(f"toipkit.grading.run.{os.getpid()}.{id(out_path)}.{time.monotonic_ns()}")
     handler = logging.FileHandler(out_path / "grading.log", mode="w", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.DEBUG)
+    run_log.addHandler(handler)
+    run_log.setLevel(logging.DEBUG)
     started = time.monotonic()
     run_root = Path(tempfile.mkdtemp(prefix="toipkit-grade-"))
     try:
@@ -528,26 +531,26 @@ def grade(
             cell_timeout=float(cell_timeout or config.timeout_cell or DEFAULT_CELL_TIMEOUT),
             timeout=float(timeout or config.timeout or DEFAULT_TIMEOUT),
             memory_mb=int(memory_mb or config.memory_mb or DEFAULT_MEMORY_MB),
-            hide=hide, keep=keep, isolate=isolate,
+            hide=hide, keep=keep, isolate=isolate, log=run_log,
             network=bool(network if network is not None else config.network),
         )
-        log.info("lab %s (%s): %d submission(s), %d worker(s), cell timeout %s s, "
+        run_log.info("lab %s (%s): %d submission(s), %d worker(s), cell timeout %s s, "
                  "notebook timeout %s s, memory %d MB, isolation %s",
                  lab_id, the_lab.path.name, len(subs), workers, report.fmt(settings.cell_timeout),
                  report.fmt(settings.timeout), settings.memory_mb,
                  ("uid + mount namespace" + ("" if settings.network else " + loopback-only network"))
                  if isolate else "limits only (not root)")
         if unknown_params:
-            log.warning("parameters not in the lab's parameters cell: %s", ", ".join(unknown_params))
+            run_log.warning("parameters not in the lab's parameters cell: %s", ", ".join(unknown_params))
         if isolate:
-            log.info("hidden from student code: %s", ", ".join(hide))
+            run_log.info("hidden from student code: %s", ", ".join(hide))
         results = _run_all(subs, settings, workers, progress, out_path, lab_id)
     finally:
         if not _keep_work():
             shutil.rmtree(run_root, ignore_errors=True)
         seconds = round(time.monotonic() - started, 3)
-        log.info("done in %.1f s", seconds)
-        log.removeHandler(handler)
+        run_log.info("done in %.1f s", seconds)
+        run_log.removeHandler(handler)
         handler.close()
 
     report.write_text(out_path / "grades.csv", report.grades_csv(results, points))
@@ -577,13 +580,15 @@ def _run_all(subs: list[Submission], settings: _Settings, workers: int, progress
 
     slots: queue.Queue[int] = queue.Queue()
     servers = [WorkerServer(tuple(settings.config.env)) for _ in range(workers)]
+    leases = [sandbox.UidLease() for _ in range(workers)] if settings.isolate else []
     for slot in range(workers):
         slots.put(slot)
 
     def task(sub: Submission):
         slot = slots.get()
         try:
-            return run_one(sub, settings, slot, servers[slot])
+            uid = leases[slot].uid if leases else None
+            return run_one(sub, settings, uid, servers[slot])
         finally:
             slots.put(slot)
 
@@ -599,14 +604,14 @@ def _run_all(subs: list[Submission], settings: _Settings, workers: int, progress
                 try:
                     result, executed, replacements = future.result()
                 except Exception as exc:  # a grader bug must not lose the other submissions
-                    log.exception("%s: grading failed", sub.student)
+                    settings.log.exception("%s: grading failed", sub.student)
                     result = report.SubmissionResult(
                         student=sub.student, source=str(sub.notebook), status="error",
                         note=f"grader error: {type(exc).__name__}",
                         exercises=[report.ExerciseResult(n, p) for n, p in settings.points.items()])
                     executed, replacements = None, {}
                 _write_outputs(result, executed, replacements, out, lab_id)
-                log.info("%s: %s %s/%s (%s %%) in %.1f s%s", result.student, result.status,
+                settings.log.info("%s: %s %s/%s (%s %%) in %.1f s%s", result.student, result.status,
                          report.fmt(result.total), report.fmt(result.max_total),
                          report.fmt(result.percent), result.seconds,
                          f" — {result.note}" if result.note else "")
@@ -615,6 +620,8 @@ def _run_all(subs: list[Submission], settings: _Settings, workers: int, progress
     finally:
         for server in servers:
             server.close()
+        for lease in leases:
+            lease.release()
     return sorted(results, key=lambda r: r.student)
 
 

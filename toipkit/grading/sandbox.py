@@ -50,17 +50,47 @@ def can_drop_privileges() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-def slot_uid(slot: int) -> int:
-    """A uid with no account, distinct per worker slot."""
-    import pwd
+class UidLease:
+    """An unused uid reserved for one worker slot for the whole run.
 
-    uid = SANDBOX_UID_BASE + slot
-    while True:
+    The reservation is an exclusive ``flock`` on a root-only lock file per uid, so concurrent
+    grading runs on the same machine never share a uid (killing "every process of the uid"
+    after a submission must not reach another run's kernels). Released by :meth:`release` or
+    when the process exits.
+    """
+
+    def __init__(self, first: int = SANDBOX_UID_BASE, span: int = 4000) -> None:
+        import fcntl
+        import pwd
+
+        folder = Path(os.environ.get("TOIPKIT_GRADING_LOCKS", "/run/toipkit-grading"))
         try:
-            pwd.getpwuid(uid)
-        except KeyError:
-            return uid
-        uid += 100
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError:
+            import tempfile
+
+            folder = Path(tempfile.gettempdir()) / "toipkit-grading-locks"
+            folder.mkdir(mode=0o700, exist_ok=True)
+        for uid in range(first, first + span):
+            try:
+                pwd.getpwuid(uid)
+                continue  # a real account: not ours to use
+            except KeyError:
+                pass
+            fd = os.open(folder / f"uid-{uid}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            self.uid, self._fd = uid, fd
+            return
+        raise OSError("no free sandbox uid")
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def child_environment(home: Path, extra: dict[str, str] | None = None,
