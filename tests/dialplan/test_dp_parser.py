@@ -208,3 +208,19 @@ def test_latin1_file_is_read_byte_for_byte(tmp_path):
     f.write_bytes(b"[c]\nexten => 1,1,NoOp(caf\xe9)\n")
     dp = parse_file(f)
     assert dp["c"].extension("1").steps()[0].data == "café"
+
+
+def test_pbx_config_details():
+    # [General]/[GLOBALS] are not contexts whatever their case (strcasecmp in pbx_config)
+    dp = parse("[General]\nautofallthrough=no\n[GLOBALS]\nX=1\n[c]\n"
+               "exten => s,1,NoOp (x)\n same => n,Hangup\n")
+    assert list(dp.contexts) == ["c"] and dp.autofallthrough is False
+    assert dp.globals["X"].value == "1"
+    # trailing blanks before '(' stay in the application name
+    assert dp["c"].extension("s").steps()[0].app == "NoOp "
+    # 'same' after an exten line whose priority is invalid still uses that extension
+    dp = parse("[c]\nexten => 5,bad,NoOp()\n same => 1,NoOp(ok)\n", lenient=True)
+    assert dp["c"].extension("5").steps()[0].data == "ok"
+    # 'n' right after a hint gives priority 0: the line is dropped
+    dp = parse("[c]\nexten => 7,hint,PJSIP/7\nexten => 7,n,NoOp()\n", lenient=True)
+    assert dp["c"].extension("7").priorities == {} and "gives 0" in dp.errors[0].message

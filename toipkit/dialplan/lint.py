@@ -141,6 +141,13 @@ RULES: dict[str, tuple[str, str, str, str, str]] = {
         "raccroché",
         "application '{app}' unknown to Asterisk (typo?): the call would be hung up",
         "vérifier le nom (core show applications)", "check the name (core show applications)"),
+    "app-space": (
+        "error",
+        "espace avant la parenthèse : Asterisk cherche une application nommée « {app} » (avec "
+        "l'espace), qui n'existe pas → l'appel est raccroché",
+        "space before the parenthesis: Asterisk looks for an application named '{app}' (with "
+        "the space), which does not exist → the call is hung up",
+        "écrire {fixed}(...) sans espace", "write {fixed}(...) with no space"),
     "old-syntax": (
         "error",
         "ancienne syntaxe « {text} » : Asterisk cherche une application nommée « {app} »",
@@ -583,6 +590,8 @@ class _Linter:
             name, _, rest = app.partition(",")
             self.at("old-syntax", p, column=p.app_column, text=app, app=app,
                     fixed=f"{name.strip()}({rest.strip()})")
+        elif app != app.rstrip() and app.rstrip().lower() in KNOWN_APPS:
+            self.at("app-space", p, column=p.app_column, app=app, fixed=app.rstrip())
         elif "$" not in app:
             self.at("unknown-app", p, column=p.app_column, app=app)
         check = _APP_CHECKS.get(la)

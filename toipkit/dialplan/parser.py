@@ -377,16 +377,16 @@ class _Loader:
         cats = [c for c in self.r.categories if not c.template]
         self.dp.templates = [c.name for c in self.r.categories if c.template]
         for cat in cats:
-            if cat.name == "general":
+            if cat.name.lower() == "general":
                 for it in cat.items:
                     self.dp.general[it.name] = Setting(it.name, it.value, it.file, it.line, it.col)
         for cat in cats:
-            if cat.name == "globals":
+            if cat.name.lower() == "globals":
                 for it in cat.items:
                     value = self._subst_globals(it.value)
                     self.dp.globals[it.name] = Setting(it.name, value, it.file, it.line, it.col)
         for cat in cats:
-            if cat.name in ("general", "globals"):
+            if cat.name.lower() in ("general", "globals"):
                 continue
             self._context(cat)
 
@@ -446,7 +446,8 @@ class _Loader:
                 if lpar < 0:
                     app, data, parens = a, "", False
                 elif rpar > lpar and "$" not in a[:lpar]:
-                    app, data, parens = a[:lpar].strip(), a[lpar + 1:rpar], True
+                    # leading blanks only: "NoOp (x)" is an app named "NoOp " (pbx_config)
+                    app, data, parens = a[:lpar], a[lpar + 1:rpar], True
                 else:
                     app = None
                 ex = exts.get((ext, cid))
@@ -494,6 +495,8 @@ class _Loader:
                         ext = ext[:slash]
                     if "${" in ext:
                         ext = self._subst_globals(ext)
+                    # pbx_config remembers the extension for 'same' before checking the rest
+                    last_ext, last_cid, last_ext_set = ext, cid, ext != ""
                     if ext == "" or pri_start < 0:
                         self.r.error("incomplete extension line: expected EXT,PRIORITY,App(...)",
                                      it.file, it.line, it.vcol, it.source,
@@ -562,6 +565,11 @@ class _Loader:
                         continue
                 if number != HINT:
                     number += plus
+                if number == 0:  # 'n' right after a hint: pbx_config drops the line silently
+                    self.r.error("priority 'n' after a hint gives 0: Asterisk ignores this line",
+                                 it.file, it.line, it.col_at(pri_start), it.source,
+                                 hint="start the extension with priority 1 after its hint")
+                    continue
                 appl = value[app_start:] if app_start >= 0 else ""
                 self._add(ctx, it, ext, cid, number, label, appl, app_start, pri_text,
                           "same" if is_same else "exten")
@@ -603,7 +611,7 @@ class _Loader:
             if "${" in head or "$[" in head:
                 app, data = a, ""
             else:
-                app = head.strip()
+                app = head  # leading blanks were stripped; trailing ones stay, as in Asterisk
                 rpar = a.rfind(")")
                 if rpar < lpar:
                     self.r.warn("no-closing-paren", "no closing parenthesis found? (Asterisk "
