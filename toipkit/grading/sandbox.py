@@ -187,8 +187,9 @@ def hide_paths(hidden: list[str], keep: list[str], staging: str) -> list[str]:
     for index, item in enumerate(sorted({os.path.realpath(h) for h in hidden if os.path.exists(h)},
                                         key=len)):
         target = Path(item)
-        if any(_under(target, Path(done)) for done in covered):
-            # Already covered by a parent; re-exposed keeps are handled there.
+        if any(_under(target, Path(done)) for done in covered) and not any(
+                _under(target, k) for k in keep_paths):
+            # Already covered by a parent (and not inside a path bound back there).
             continue
         kept = [k for k in keep_paths if _under(k, target) and k != target]
         if any(_under(k, target) and k == target for k in keep_paths):

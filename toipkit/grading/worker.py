@@ -158,6 +158,7 @@ def serve() -> int:
         if pid == 0:  # the submission's own process
             code = 0
             try:
+                control.close()  # the protocol pipe is the server's, not the submission's
                 os.setsid()
                 fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 os.dup2(fd, 1)
