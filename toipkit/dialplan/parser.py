@@ -438,7 +438,7 @@ class _Loader:
                     last_ext, last_cid, last_ext_set = ext, cid, True
                     continue
                 m = None
-            if m is not None and (prs != "n" or lastpri > -2):
+            if m is not None and (prs != "n" or lastpri >= 1):
                 number = lastpri + 1 if prs == "n" else int(prs)
                 a = appl.strip()
                 lpar = a.find("(")
