@@ -321,8 +321,12 @@ def test_without_isolation_limits_and_timeouts_still_apply(tmp_path):
              "readsol": reads_solutions(teacher, lab, str(lab.path), isolated=False)}
     for name, (nb, _) in cases.items():
         nbformat.write(nb, subs / f"{name}.ipynb")
+    (subs / "broken.ipynb").write_text("{not json", encoding="utf-8")
     report = grade([subs], "90", solutions=FIXTURE_SOLUTIONS, out=tmp_path / "out", workers=2,
                    cell_timeout=20, timeout=60, memory_mb=1024, progress=False, isolate=False)
+    broken = report.result("broken")
+    assert (broken.status, broken.total) == ("error", 0)
+    assert "Note : 0 / 4" in (report.out / "feedback" / "broken.md").read_text(encoding="utf-8")
     for name, (_, want) in cases.items():
         result = report.result(name)
         assert {e.exercise for e in result.exercises if e.passed} == want.passing, name

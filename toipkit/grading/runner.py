@@ -511,7 +511,7 @@ def grade(
     isolate = sandbox.can_drop_privileges() if isolate is None else bool(isolate)
     if isolate and not sandbox.can_drop_privileges():
         raise GradingError("isolation needs root on Linux (run as root or pass isolate=False)")
-    workers = int(workers or config.workers or os.cpu_count() or 1)
+    workers = int(workers or config.workers or _cores())
     workers = max(1, min(workers, len(subs)))
 
     # One logger per run: concurrent runs in one process keep separate logs.
@@ -557,6 +557,14 @@ def grade(
     report.write_text(out_path / "details.csv", _details_csv(results))
     return GradeReport(lab=lab_id, points=points, results=results, out=out_path, seconds=seconds,
                        isolation=hide if isolate else [])
+
+
+def _cores() -> int:
+    """Cores this process may use (a container's CPU set, not the host's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def _details_csv(results: list[report.SubmissionResult]) -> str:
