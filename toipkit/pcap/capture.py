@@ -624,51 +624,62 @@ class _Engine:
         cols = {k: np.concatenate([p[k] for p in self.rtp_parts]) for k in self.rtp_parts[0]}
         self.rtp_parts = []
         order, starts = _group_streams(cols)
-        bounds = np.append(starts, len(order))
-        first = order[starts]
+        bounds = np.append(starts, len(order)).tolist()
+        # one gather per column; each stream is then a slice (a view)
+        cols = {k: v[order] for k, v in cols.items()}
         secs, nsecs = _rel_parts(cols["rel_ns"])
         ms = secs.astype(np.float64) * 1000 + nsecs.astype(np.float64) / 1000000
         sec = secs.astype(np.float64) + nsecs.astype(np.float64) / 1e9
+        combo = (cols["conv"].astype(np.int64) << 8) | cols["pt"].astype(np.int64)
+        uniform = np.concatenate([[False], combo[1:] == combo[:-1]])
+        cum_breaks = np.cumsum(~uniform)  # changes of (conversation, PT) so far
         streams = []
-        for g in range(len(first)):
-            idx = order[bounds[g]:bounds[g + 1]]
-            pts = cols["pt"][idx]
-            convs = cols["conv"][idx]
-            names: dict[int, str] = {}
-            combos = {}
-            for c, t in set(zip(convs.tolist(), pts.tolist())):
+        for g in range(len(bounds) - 1):
+            a, b = bounds[g], bounds[g + 1]
+            pts = cols["pt"][a:b]
+            convs = cols["conv"][a:b]
+            one_combo = cum_breaks[b - 1] - cum_breaks[a] == 0
+            if one_combo:
+                c, t = int(convs[0]), int(pts[0])
                 nm = self._pt_name(c, t)
-                combos[(c, t)] = (nm, clock_rate(t, nm, self._pt_rate(c, t)))
-            # payload names: the name of the packet that introduced each PT (first seen)
-            for c, t in zip(convs.tolist(), pts.tolist()):
-                if t not in names:
-                    nm = combos[(c, t)][0]
-                    names[t] = nm if nm is not None else SHORT_NAMES.get(t, f"Unknown ({t})")
-            if len(combos) == 1:
-                clocks = np.full(len(idx), next(iter(combos.values()))[1], np.int64)
+                clk = clock_rate(t, nm, self._pt_rate(c, t))
+                clocks = np.full(b - a, clk, np.int64)
+                names = {t: nm if nm is not None else SHORT_NAMES.get(t, f"Unknown ({t})")}
+                ptypes = [t]
             else:
-                clocks = np.array([combos[(c, t)][1] for c, t in zip(convs.tolist(),
-                                                                      pts.tolist())], np.int64)
-            data = {"frames": cols["frame"][idx], "ms": ms[idx], "sec": sec[idx], "pt": pts,
-                    "marker": cols["marker"][idx], "seq": cols["seq"][idx], "ts": cols["ts"][idx],
-                    "clock": clocks}
+                keys, first_idx, inv = np.unique(combo[a:b], return_index=True,
+                                                 return_inverse=True)
+                lut = []
+                for k in keys.tolist():
+                    c, t = k >> 8, k & 0xFF
+                    nm = self._pt_name(c, t)
+                    lut.append(clock_rate(t, nm, self._pt_rate(c, t)))
+                clocks = np.asarray(lut, np.int64)[inv.reshape(-1)]
+                # payload names: the name given by the packet that introduced each PT
+                names = {}
+                for i in sorted(first_idx.tolist()):
+                    c, t = int(convs[i]), int(pts[i])
+                    if t not in names:
+                        nm = self._pt_name(c, t)
+                        names[t] = nm if nm is not None else SHORT_NAMES.get(t, f"Unknown ({t})")
+                ptypes = list(names)
+            data = {"frames": cols["frame"][a:b], "ms": ms[a:b], "sec": sec[a:b], "pt": pts,
+                    "marker": cols["marker"][a:b], "seq": cols["seq"][a:b],
+                    "ts": cols["ts"][a:b], "clock": clocks}
             args = (data["frames"], data["ms"], data["pt"], data["marker"], data["seq"],
                     data["ts"], data["clock"])
             st = analyse_fast(*args)
             if st is None:
                 st, _ = analyse_sequential(*args)
-            f0 = first[g]
-            ptypes = list(dict.fromkeys(pts.tolist()))
             rs = RtpStream(
-                src=self.addr.text(int(cols["skey"][f0])), sport=int(cols["sport"][f0]),
-                dst=self.addr.text(int(cols["dkey"][f0])), dport=int(cols["dport"][f0]),
-                ssrc=int(cols["ssrc"][f0]),
-                payload_types=ptypes, payload_names=names, start_time=float(sec[idx[0]]),
-                end_time=float(sec[idx[-1]]), first_frame=int(cols["frame"][idx[0]]), stats=st,
+                src=self.addr.text(int(cols["skey"][a])), sport=int(cols["sport"][a]),
+                dst=self.addr.text(int(cols["dkey"][a])), dport=int(cols["dport"][a]),
+                ssrc=int(cols["ssrc"][a]),
+                payload_types=ptypes, payload_names=names, start_time=float(sec[a]),
+                end_time=float(sec[b - 1]), first_frame=int(cols["frame"][a]), stats=st,
                 setup_frame=(self.media.entries[int(convs[0])].setup_frame
                              if int(convs[0]) >= 0 else None),
                 _data=data)
-            rs._data["ptime"] = _ptime(data)
             streams.append(rs)
         streams.sort(key=lambda s: s.first_frame, reverse=True)
         return streams
@@ -725,23 +736,6 @@ def _group_streams(cols: dict) -> tuple[np.ndarray, np.ndarray]:
         iv = inv[order]
         starts = np.flatnonzero(np.concatenate([[True], iv[1:] != iv[:-1]]))
     return order, starts
-
-
-def _ptime(data: dict) -> float | None:
-    """Most common RTP-timestamp step between consecutive audio packets, in ms."""
-    clocks = data["clock"]
-    if not len(clocks) or clocks.max() <= 0:
-        return None
-    ts = data["ts"].astype(np.int64)
-    good = (clocks[1:] > 0) & (clocks[:-1] > 0)
-    steps = ((ts[1:] - ts[:-1]) & 0xFFFFFFFF)[good]
-    steps = steps[(steps > 0) & (steps < 1 << 20)]
-    if not len(steps):
-        return None
-    vals, counts = np.unique(steps, return_counts=True)
-    step = int(vals[np.argmax(counts)])
-    rate = int(clocks[clocks > 0][0])
-    return step * 1000.0 / rate
 
 
 def _addr_bytes(text: str) -> bytes | None:

@@ -299,7 +299,9 @@ class RtpStream:
     @property
     def packetization_ms(self) -> float | None:
         """Nominal packet interval from the RTP timestamps (ms), e.g. 20 for G.711/20 ms."""
-        return self._data.get("ptime")
+        if "ptime" not in self._data:
+            self._data["ptime"] = packetization(self._data)
+        return self._data["ptime"]
 
     def row_text(self) -> str:
         s = self.stats
@@ -354,6 +356,23 @@ def rtp_streams_text(streams: list[RtpStream]) -> str:
         lines.append(s.row_text())
     lines.append("=" * 62)
     return "\n".join(lines) + "\n"
+
+
+def packetization(data: dict) -> float | None:
+    """Most common RTP-timestamp step between consecutive audio packets, in ms."""
+    clocks = data["clock"]
+    if not len(clocks) or clocks.max() <= 0:
+        return None
+    ts = np.asarray(data["ts"], np.int64)
+    good = (clocks[1:] > 0) & (clocks[:-1] > 0)
+    steps = ((ts[1:] - ts[:-1]) & 0xFFFFFFFF)[good]
+    steps = steps[(steps > 0) & (steps < 1 << 20)]
+    if not len(steps):
+        return None
+    vals, counts = np.unique(steps, return_counts=True)
+    step = int(vals[np.argmax(counts)])
+    rate = int(clocks[clocks > 0][0])
+    return step * 1000.0 / rate
 
 
 def count_sequence_errors(seqs, tss) -> int:
