@@ -158,7 +158,8 @@ def _node(name: str) -> str:
 
 
 def _label(s: str) -> str:
-    return s.replace('"', "'")
+    """Text safe inside a quoted Mermaid label (Mermaid's #code; entities)."""
+    return s.replace("#", "#35;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
 
 
 def mermaid(dp: Dialplan) -> MermaidGraph:
@@ -186,8 +187,9 @@ def mermaid(dp: Dialplan) -> MermaidGraph:
                         label = ex.name if ex.name == parts[1] or len(ex.name) <= 3 else ex.name
                         edges.append((ctx.name, target, f"{label} → {parts[1]}", False))
                 if la == "dial":
-                    edges.append((ctx.name, "__dial__" + ex.name, ex.name, False))
-                    lines.append(f'  {_node("__dial__" + ex.name)}(["Dial '
+                    dial_id = f"__dial__{ctx.name}__{ex.name}__{p.number}"
+                    edges.append((ctx.name, dial_id, ex.name, False))
+                    lines.append(f'  {_node(dial_id)}(["Dial '
                                  f'{_label(split_args(p.data)[0])}"])')
     for name in dp.contexts:
         lines.append(f'  {_node(name)}["[{_label(name)}]"]')
