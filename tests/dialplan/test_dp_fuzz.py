@@ -99,3 +99,13 @@ def test_random_simulations_end(text, dtmf, ctx, exten):
     assert len(t.path) <= 60 + 20  # h may run a few more steps
     assert t.elapsed <= 600 + 20
     lint(dp)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_dialplan())
+def test_to_text_round_trip_property(text):
+    dp = parse(text, lenient=True)
+    again = parse(dp.to_text())
+    cols = ["context", "exten", "cid", "priority", "label", "app", "data"]
+    assert dp.to_frame()[cols].equals(again.to_frame()[cols])
+    assert again.autofallthrough == dp.autofallthrough
