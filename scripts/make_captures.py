@@ -7,18 +7,21 @@
 What runs: SIPp (the scenarios in scripts/sipp/) plays the phones 101 Geralt Deriv, 102 Yennefer
 Vengerberg, 103 Triss Merigold and the "XiVO" (registrar, IVR) on 127.0.0.x addresses; dumpcap
 captures on `lo` with a capture filter on those addresses and ports; RTP is played by SIPp's
-``play_pcap_audio`` from RTP files this script writes (G.711 audio synthesised from the seed,
-RFC 4733 telephone-events for the DTMF call); the impaired call goes through
+``play_pcap_audio`` from RTP files this script writes (scripted French conversations spoken by
+espeak-ng, G.711-encoded, RTP header fields from the seed; RFC 4733 telephone-events for the
+IVR call); SIPp and the relay run with a real-time priority (chrt) when allowed, so that RTP
+pacing does not depend on the machine's load; the impaired call goes through
 scripts/udp_relay.py (seeded loss and jitter). Then tshark 4.0.17 computes the statistics stored in
 data/manifest.json.
 
-Determinism: with the same --seed the captures have the same content (every SIP message, every
+Determinism: with the same --seed (and the same espeak-ng/sox) the captures have the same content (every SIP message, every
 RTP header and payload, per UDP flow and in the same order within each flow; the same packets
 dropped by the relay). Timestamps, and therefore the delta/jitter columns and the interleaving of
 different flows, differ from run to run. ``--check`` regenerates into --out-dir and compares the
 per-flow content digests with data/manifest.json.
 
-Needs root (dumpcap on lo, SIPp's raw socket for play_pcap_audio).
+Needs root (dumpcap on lo, SIPp's raw socket for play_pcap_audio), sipp, dumpcap, tshark,
+espeak-ng and sox. See docs/captures.md.
 """
 
 from __future__ import annotations
