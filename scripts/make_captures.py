@@ -18,8 +18,8 @@ Determinism: with the same --seed (and the same espeak-ng/sox) the captures have
 content (every SIP message, every RTP header and payload, per UDP flow and in the same order
 within each flow; the same packets dropped by the relay). Timestamps, and therefore the
 delta/jitter columns and the interleaving of different flows, differ from run to run.
-``--check`` regenerates into --out-dir and compares the
-per-flow content digests with data/manifest.json.
+``--check`` regenerates into --out-dir and compares the per-flow content digests with
+data/manifest.json.
 
 Needs root (dumpcap on lo, SIPp's raw socket for play_pcap_audio), sipp, dumpcap, tshark,
 espeak-ng and sox. See docs/captures.md.
