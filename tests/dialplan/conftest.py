@@ -9,10 +9,6 @@ from toipkit.paths import data_path
 REPO = Path(__file__).resolve().parents[2]
 HANDOUT = REPO.parent / "shared" / "seed" / "000_b4c507750b56f12a.txt"
 
-# Handout line of the first line of each stored file (file line n = handout line n + offset).
-S15_OFFSET = 152
-S17_OFFSET = 187
-
 XIVO_DIRECTORY = {
     "201": {"kind": "group", "name": "accueil", "members": ["101", "102"]},
     "202": {"kind": "group", "name": "support", "members": ["103"]},
