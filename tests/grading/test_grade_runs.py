@@ -214,7 +214,8 @@ def test_student_code_cannot_read_instructor_files(tmp_path):
         "        results[target] = type(exc).__name__\n"
         "for target, value in results.items():\n"
         "    print(target, '=>', value)\n"
-        "print('uid', os.getuid())"
+        "print('uid', os.getuid())\n"
+        "print('tmp', sorted(os.listdir('/tmp')))"
     )
     import socket
 
@@ -241,6 +242,8 @@ def test_student_code_cannot_read_instructor_files(tmp_path):
     executed = nbformat.read(out / "notebooks" / "probe.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for o in executed.cells[-1].outputs)
     assert "uid 0" not in printed
+    tmp_listing = re.search(r"^tmp (.*)$", printed, re.M).group(1)
+    assert all(name.startswith("'toipkit-grade-") for name in re.findall(r"'[^']*'", tmp_listing))
     assert "grader port reachable" not in printed and "grader port:" in printed
     values = dict(line.split(" => ") for line in printed.splitlines() if " => " in line)
     assert len(values) == len(targets), printed

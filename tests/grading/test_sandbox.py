@@ -24,13 +24,14 @@ def test_hidden_paths_are_covered_and_kept_paths_bound_back(tmp_path):
     (course / "keep" / "inner-secret" / "x.txt").write_text("answer")
     loose = tmp_path / "grading.yaml"
     loose.write_text("answer")
-    staging = tmp_path / "staging"
-    staging.mkdir(mode=0o700)
+    scratch = tmp_path / "scratch"
+    (scratch / "left-by-someone").mkdir(parents=True)
     script = f"""
 import json, os
 from toipkit.grading.sandbox import hide_paths
 covered = hide_paths({[str(course), str(course / "keep" / "inner-secret"), str(loose)]!r},
-                     {[str(course / "keep")]!r}, {str(staging)!r})
+                     {[str(course / "keep")]!r}, {[str(scratch)]!r})
+open({str(scratch / "note.txt")!r}, "w").write("x")
 print(json.dumps({{
     "covered": covered,
     "course": sorted(os.listdir({str(course)!r})),
@@ -38,14 +39,17 @@ print(json.dumps({{
     "ok": open({str(course / "keep" / "ok.txt")!r}).read(),
     "inner": sorted(os.listdir({str(course / "keep" / "inner-secret")!r})),
     "loose": open({str(loose)!r}).read(),
+    "scratch": sorted(os.listdir({str(scratch)!r})),
 }}))
 """
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
     seen = json.loads(out.stdout)
     assert seen["course"] == ["keep"]  # secret.txt gone, the kept folder is back
     assert seen["keep"] == ["inner-secret", "ok.txt"] and seen["ok"] == "fine"
     assert seen["inner"] == [] and seen["loose"] == ""
+    assert seen["scratch"] == ["note.txt"]  # fresh and writable inside, gone outside
+    assert sorted(os.listdir(scratch)) == ["left-by-someone"]
     # the grader's own view is untouched (the namespace was the child's)
     assert (course / "secret.txt").read_text() == "answer"
 

@@ -32,6 +32,8 @@ DEFAULT_MEMORY_MB = 2048
 # Copied from a student's folder next to the notebook (anything else is left out).
 MAX_EXTRA_BYTES = 20 * 1024 * 1024
 SKIP_NAMES = {".ipynb_checkpoints", "__pycache__", ".git"}
+# World-writable folders: each submission gets fresh private ones (no notes left for the next).
+SCRATCH_DIRS = ["/tmp", "/var/tmp", "/dev/shm"]
 
 log = logging.getLogger("toipkit.grading")
 
@@ -297,11 +299,15 @@ class WorkerServer:
         self.proc = None
 
 
+_Outcome = tuple[report.SubmissionResult, "nbformat.NotebookNode | None", dict[str, str]]
+
+
 def run_one(sub: Submission, settings: _Settings, uid: int | None,
-            server: WorkerServer) -> tuple[report.SubmissionResult,
-                                                                        nbformat.NotebookNode | None,
-                                                                        dict[str, str]]:
-    """Grade one submission; returns its result, the executed notebook and scrub replacements."""
+            server: WorkerServer) -> _Outcome:
+    """Grade one submission; returns its result, the executed notebook and scrub replacements.
+
+    ``uid``: the sandbox uid of this worker slot (None: no privilege drop, not root).
+    """
     lab, config = settings.lab, settings.config
     started = time.monotonic()
     blank = [report.ExerciseResult(name, max_points=p) for name, p in settings.points.items()]
@@ -325,7 +331,6 @@ def run_one(sub: Submission, settings: _Settings, uid: int | None,
     box = Path(tempfile.mkdtemp(prefix=f"{sub.student[:20]}-", dir=settings.run_root))
     work, private = box / "work", box / "private"
     private.mkdir(mode=0o700)
-    (private / "staging").mkdir(mode=0o700)
     work.mkdir(mode=0o700)
     home = work / ".home"
     for sub_dir in ("toipkit", "tmp", "ipython", "matplotlib", "runtime"):
@@ -362,14 +367,13 @@ def run_one(sub: Submission, settings: _Settings, uid: int | None,
         "cell_timeout": settings.cell_timeout, "memory_mb": settings.memory_mb, "uid": uid,
         "hide": settings.hide if uid is not None else [],
         "loopback_only": uid is not None and not settings.network,
+        "scratch": SCRATCH_DIRS if uid is not None else [],
         "keep": settings.keep + [str(box)],
     }
     env = sandbox.child_environment(home, passthrough=tuple(config.env))
     env["JUPYTER_RUNTIME_DIR"] = str(home / "runtime")
     env["PYTHONPATH"] = _package_parent()
     spec["env"] = env
-    if uid is not None:
-        sandbox.chown_tree(home, uid, uid)
     (private / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
 
     timed_out = server.run(private / "spec.json", settings.timeout)
@@ -391,7 +395,7 @@ def run_one(sub: Submission, settings: _Settings, uid: int | None,
     tail = (private / "worker.log").read_text(encoding="utf-8", errors="replace")[-2000:]
     if worker_result.get("detail") or worker_result.get("status") != "ok":
         settings.log.info("%s: worker: %s %s", sub.student, worker_result.get("status"),
-                 worker_result.get("detail", ""))
+                          worker_result.get("detail", ""))
     if tail.strip() and worker_result.get("status") != "ok":
         settings.log.debug("%s: worker output:\n%s", sub.student, tail)
     fenced = worker_result.get("fenced") or []

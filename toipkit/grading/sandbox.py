@@ -13,8 +13,9 @@ What is applied (Linux; the parts that need root are skipped otherwise):
   login account, no groups), its folder is owned by that uid with mode 0700 (so concurrent
   submissions cannot read each other), and the worker enters a private mount namespace in which
   the instructor's paths (solutions, the repository checkout, submissions, output folder,
-  ``grading.yaml`` and hidden files) are covered by empty read-only tmpfs mounts; the paths the
-  kernel needs (Python, the toipkit package, ``data/``, its own folder) are bound back. Unless
+  ``grading.yaml`` and hidden files) are covered by empty read-only tmpfs mounts, and ``/tmp``,
+  ``/var/tmp``, ``/dev/shm`` by fresh private ones; the paths the kernel needs (Python, the
+  toipkit package, ``data/``, its own folder) are bound back. Unless
   the instructor allows the network, it also gets a network namespace with loopback only.
 """
 
@@ -44,6 +45,7 @@ MS_NODEV = 4
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
+MS_REMOUNT = 32
 
 
 def can_drop_privileges() -> bool:
@@ -170,11 +172,14 @@ def _under(path: Path, parent: Path) -> bool:
     return path == parent or parent in path.parents
 
 
-def hide_paths(hidden: list[str], keep: list[str], staging: str) -> list[str]:
+def hide_paths(hidden: list[str], keep: list[str], scratch: list[str] = ()) -> list[str]:
     """Enter a private mount namespace and cover ``hidden`` paths, keeping ``keep`` visible.
 
-    ``staging`` is an empty root-only directory used to hold the kept paths while their parent
-    is covered. Returns the paths actually covered. Raises OSError if namespaces are refused.
+    Folders are covered by an empty read-only tmpfs, files by ``/dev/null``; ``scratch`` folders
+    (``/tmp``, ``/dev/shm``...) get a fresh writable tmpfs instead, so nothing written there is
+    seen by another submission. Kept paths below a covered folder are bound back (through
+    ``O_PATH`` descriptors opened before covering). Returns the paths covered. Raises OSError if
+    namespaces are refused.
     """
     libc = _libc()
     if libc.unshare(CLONE_NEWNS) != 0:
@@ -183,43 +188,43 @@ def hide_paths(hidden: list[str], keep: list[str], staging: str) -> list[str]:
     # Our mounts must not propagate back to the host.
     _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
     keep_paths = sorted({Path(os.path.realpath(k)) for k in keep if os.path.exists(k)})
-    covered = []
-    for index, item in enumerate(sorted({os.path.realpath(h) for h in hidden if os.path.exists(h)},
-                                        key=len)):
+    scratch_set = {os.path.realpath(p) for p in scratch if os.path.isdir(p)}
+    targets = {os.path.realpath(h) for h in hidden if os.path.exists(h)} | scratch_set
+    covered: list[str] = []
+    for item in sorted(targets, key=len):
         target = Path(item)
         if any(_under(target, Path(done)) for done in covered) and not any(
                 _under(target, k) for k in keep_paths):
-            # Already covered by a parent (and not inside a path bound back there).
-            continue
-        kept = [k for k in keep_paths if _under(k, target) and k != target]
-        if any(_under(k, target) and k == target for k in keep_paths):
+            continue  # already covered by a parent (and not inside a path bound back there)
+        if any(k == target for k in keep_paths):
             continue  # never hide something the kernel needs
-        staged = []
-        for number, k in enumerate(kept):
-            hold = os.path.join(staging, f"{index}-{number}")
-            if k.is_dir():
-                os.makedirs(hold, exist_ok=True)
+        kept = [k for k in keep_paths if _under(k, target) and k != target]
+        # Keep only the outermost kept paths: inner ones come back with them.
+        kept = [k for k in kept if not any(_under(k, o) and o != k for o in kept)]
+        # Open (and look at) the kept paths now: once covered they cannot be reached by name.
+        handles = [(k, k.is_dir(), os.open(k, os.O_PATH | (os.O_DIRECTORY if k.is_dir() else 0)))
+                   for k in kept]
+        try:
+            if target.is_dir():
+                writable = item in scratch_set
+                options = "size=512m,mode=1777" if writable else "size=64k,mode=0755"
+                _mount(libc, "tmpfs", str(target), "tmpfs", MS_NOSUID | MS_NODEV, options)
+                for k, is_dir, fd in handles:
+                    dest = target / k.relative_to(target)
+                    if is_dir:
+                        dest.mkdir(parents=True, exist_ok=True)
+                    else:
+                        dest.parent.mkdir(parents=True, exist_ok=True)
+                        dest.touch()
+                    _mount(libc, f"/proc/self/fd/{fd}", str(dest), None, MS_BIND | MS_REC)
+                if not writable:
+                    _mount(libc, None, str(target), None,
+                           MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
             else:
-                open(hold, "a").close()
-            _mount(libc, str(k), hold, None, MS_BIND | MS_REC)
-            staged.append((k, hold))
-        if target.is_dir():
-            _mount(libc, "tmpfs", str(target), "tmpfs", MS_NOSUID | MS_NODEV,
-                   "size=64k,mode=0755")
-            for k, hold in staged:
-                rel = k.relative_to(target)
-                dest = target / rel
-                if Path(hold).is_dir():
-                    dest.mkdir(parents=True, exist_ok=True)
-                else:
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    dest.touch()
-                _mount(libc, hold, str(dest), None, MS_BIND | MS_REC)
-            # Read-only from now on (remount of the tmpfs itself).
-            _mount(libc, None, str(target), None, MS_RDONLY | MS_NOSUID | MS_NODEV | (1 << 5),
-                   None)  # MS_REMOUNT = 32
-        else:
-            _mount(libc, "/dev/null", str(target), None, MS_BIND)
+                _mount(libc, "/dev/null", str(target), None, MS_BIND)
+        finally:
+            for _, _, fd in handles:
+                os.close(fd)
         covered.append(str(target))
     return covered
 

@@ -63,7 +63,8 @@ def run(spec: dict) -> dict:
         from toipkit.grading.sandbox import hide_paths
 
         try:
-            result["fenced"] = hide_paths(spec["hide"], spec.get("keep", []), str(private / "staging"))
+            result["fenced"] = hide_paths(spec["hide"], spec.get("keep", []),
+                                          spec.get("scratch", []))
         except OSError as exc:
             result["detail"] = f"paths not hidden ({exc})"
     if spec.get("loopback_only"):
