@@ -309,3 +309,9 @@ exten => e,1,Busy()
     assert t.path[-1] == "1@c:1"
     t = simulate(dp, "c", "s", dtmf=[(1.5, "7")], tts_duration=lambda text, lang: 1.0)
     assert t.outcome == "busy" and t.path[-1] == "e@c:1"  # invalid key, no i -> e
+
+
+def test_time_lengths_with_units():
+    dp = parse("[c]\nexten => s,1,Wait(500ms)\n same => n,WaitExten(2s)\nexten => t,1,Hangup()\n")
+    t = simulate(dp, "c", "s")
+    assert t.elapsed == 2.5

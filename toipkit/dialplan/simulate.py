@@ -772,7 +772,7 @@ class _Sim:
 
     def app_wait(self, p, args):
         start = self.t
-        secs = _float(split_args(args)[0], 0.0)
+        secs = max(0.0, _timelen(split_args(args)[0], 0.0))
         self.elapse(secs)
         self.add(p.app, args, self.m("wait", dur=_dur(secs)), p=p, start=start, duration=secs)
 
@@ -967,7 +967,7 @@ class _Sim:
 
     def app_waitexten(self, p, args):
         a = split_args(args)
-        secs = _float(a[0], 0.0) if a and a[0].strip() else 0.0
+        secs = _timelen(a[0], 0.0) if a and a[0].strip() else 0.0
         if secs <= 0:
             secs = self.rtimeout
         start = self.t
@@ -1123,6 +1123,16 @@ class _Sim:
         raise _Stop("voicemail", msg, box)
 
     app_voicemailmain = app_voicemail
+
+
+def _timelen(text, default):
+    """``ast_app_parse_timelen`` in seconds: ``5``, ``2.5``, ``500ms``, ``2s``, ``1m``, ``1h``."""
+    t = str(text).strip().lower()
+    for suffix, factor in (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
+        if t.endswith(suffix) and t[:-len(suffix)].strip():
+            v = _float(t[:-len(suffix)], None)
+            return default if v is None else v * factor
+    return _float(t, default)
 
 
 def _is_int(s: str) -> bool:
