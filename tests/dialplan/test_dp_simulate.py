@@ -315,3 +315,13 @@ def test_time_lengths_with_units():
     dp = parse("[c]\nexten => s,1,Wait(500ms)\n same => n,WaitExten(2s)\nexten => t,1,Hangup()\n")
     t = simulate(dp, "c", "s")
     assert t.elapsed == 2.5
+
+
+def test_background_stops_at_first_missing_file_and_needs_an_argument():
+    dp = parse("[c]\nexten => s,1,Background(a&missing&b)\n same => n,WaitExten(1)\n"
+               "exten => t,1,Hangup()\nexten => x,1,Background()\n")
+    t = simulate(dp, "c", "s", sounds={"a": Sound("A", 1.0), "b": Sound("B", 1.0)})
+    assert t.elapsed == 2.0  # 'a' then stop (b is never played), then WaitExten(1)
+    assert t.variables["BACKGROUNDSTATUS"] == "FAILED"
+    t = simulate(dp, "c", "x", lang="en")
+    assert t.outcome == "hangup" and "requires an argument" in t.reason

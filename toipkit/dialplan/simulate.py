@@ -323,6 +323,8 @@ _M = {
         "lost_keys": "touches perdues (personne n'écoutait) : {keys}",
         "start": "appel entrant sur {ext}@{ctx}",
         "collected": "numéro composé « {digits} » → {digits},1",
+        "bg_noarg": "Background sans nom de fichier : « Background requires an argument », "
+                    "l'appel est raccroché",
     },
     "en": {
         "hangup_app": "Hangup: the call is hung up",
@@ -389,6 +391,8 @@ _M = {
         "lost_keys": "keys lost (nobody was listening): {keys}",
         "start": "incoming call to {ext}@{ctx}",
         "collected": "dialled '{digits}' -> {digits},1",
+        "bg_noarg": "Background without a file name: \"Background requires an argument\", the "
+                    "call is hung up",
     },
 }
 
@@ -919,7 +923,11 @@ class _Sim:
 
     def app_background(self, p, args):
         a = split_args(args) + ["", "", ""]
-        files = [f for f in a[0].split("&") if f]
+        files = [f for f in a[0].strip().split("&") if f]
+        if not args.strip():
+            msg = self.m("bg_noarg")
+            self.add(p.app, args, msg, p=p)
+            raise _Stop("hangup", msg)
         opts = a[1]
         ctx = a[3].strip() or self.ctx
         if "n" not in opts:
@@ -931,7 +939,7 @@ class _Sim:
             ok, text, dur = self.sound(f)
             if not ok:
                 missing.append(f)
-                continue
+                break  # Background stops at the first file it cannot stream
             if text:
                 texts.append(text)
             got = self.keys.listen(self.t, dur) if interruptible else None
@@ -944,7 +952,7 @@ class _Sim:
                 self.background_key(d, ctx, "m" in opts)
                 return
             self.elapse(dur)
-        if missing and not texts and len(missing) == len(files):
+        if missing and not texts:
             outcome = self.m("missing_sound", name="&".join(missing))
         else:
             outcome = self.m("plays", name="&".join(files),
