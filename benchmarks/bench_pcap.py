@@ -228,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{'OK' if ratio <= 0.5 else 'ABOVE TARGET'}")
     print(f"RSS     : {rss_ours:.1f} MB (target <= 400 MB)  "
           f"{'OK' if rss_ours <= 400 else 'ABOVE TARGET'}")
+    if hasattr(os, "getloadavg"):
+        print(f"load    : {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
+              "(other processes slow both tools unevenly; compare runs on an idle machine)")
     print(f"outputs : {'identical' if identical else 'DIFFERENT'} "
           f"({len(text_ref.splitlines())} lines)")
     if not identical:
