@@ -91,7 +91,7 @@ def partial(teacher, lab):
     return nb, Expected(set(exercises_of(teacher, lab).get(first, [])) | free(teacher, lab))
 
 
-def _break(teacher, lab, cell_id: str, code: str, prepend: bool = True, status: str = "ok"):
+def break_cell(teacher, lab, cell_id: str, code: str, prepend: bool = True, status: str = "ok"):
     nb = _clear(copy.deepcopy(teacher))
     for cell in nb.cells:
         if cell.get("id") == cell_id:
@@ -101,18 +101,18 @@ def _break(teacher, lab, cell_id: str, code: str, prepend: bool = True, status: 
 
 
 def syntax_error(teacher, lab):
-    return _break(teacher, lab, solution_cells(teacher)[0], "def oops(:\n    pass")
+    return break_cell(teacher, lab, solution_cells(teacher)[0], "def oops(:\n    pass")
 
 
 def infinite_loop(teacher, lab):
-    return _break(teacher, lab, solution_cells(teacher)[-1], "while True:\n    pass",
+    return break_cell(teacher, lab, solution_cells(teacher)[-1], "while True:\n    pass",
                   status="timeout")
 
 
 def memory_bomb(teacher, lab):
     code = ("def _bomb():\n    blob = []\n    while True:\n"
             "        blob.append(bytes(64 * 1024 * 1024))\n_bomb()")
-    return _break(teacher, lab, solution_cells(teacher)[0], code, status="memory")
+    return break_cell(teacher, lab, solution_cells(teacher)[0], code, status="memory")
 
 
 def stderr_prints(teacher, lab):

@@ -14,7 +14,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from grading_synthetic import BUILDERS, Expected, perfect, reads_solutions, untouched, wrong_lab
+from grading_synthetic import (
+    BUILDERS,
+    Expected,
+    break_cell,
+    perfect,
+    reads_solutions,
+    solution_cells,
+    untouched,
+    wrong_lab,
+)
 
 from toipkit.course import lab_id_of, lab_notebooks
 from toipkit.grading import grade, load_lab
@@ -270,7 +279,8 @@ def test_rerun_gives_identical_grades(tmp_path):
 
 
 def test_whole_notebook_timeout_keeps_earlier_exercises(tmp_path):
-    """A loop that outlives the notebook limit: the process tree is killed, earlier checks count."""
+    """A loop that outlives the notebook limit, and a fork bomb: the process trees are killed,
+    earlier checks count, nothing is left running."""
     lab = load_lab("90", FIXTURE_SOLUTIONS)
     teacher = nbformat.read(lab.path, as_version=4)
     subs = tmp_path / "subs"
@@ -283,12 +293,24 @@ def test_whole_notebook_timeout_keeps_earlier_exercises(tmp_path):
                            "subprocess.Popen(['sleep', '300'], start_new_session=True)\n"
                            "signal.signal(signal.SIGINT, signal.SIG_IGN)\n" + cell.source)
     nbformat.write(nb, subs / "stubborn.ipynb")
-    report = grade([subs], "90", solutions=FIXTURE_SOLUTIONS, out=tmp_path / "out", workers=1,
+    # A fork bomb in the second exercise, graded alongside.
+    bomb = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"
+    nb, _ = break_cell(teacher, lab, solution_cells(teacher)[1], bomb)
+    nbformat.write(nb, subs / "forkbomb.ipynb")
+    report = grade([subs], "90", solutions=FIXTURE_SOLUTIONS, out=tmp_path / "out", workers=2,
                    cell_timeout=60, timeout=8, progress=False)
     result = report.result("stubborn")
     assert result.status == "timeout"
     assert {e.exercise for e in result.exercises if e.passed} == expected.passing
+    bombed = report.result("forkbomb")
+    # Forked copies of the kernel garble its messages: a timeout or an error, never a hang.
+    assert bombed.status in {"timeout", "error"}
+    assert "90-total" in {e.exercise for e in bombed.exercises if e.passed}
     assert report.seconds < 40
+    if ISOLATED:
+        from toipkit.grading.sandbox import SANDBOX_UID_BASE, uid_processes
+
+        assert not any(uid_processes(uid) for uid in range(SANDBOX_UID_BASE, SANDBOX_UID_BASE + 8))
 
 
 def test_hidden_input_file_is_copied_and_its_path_scrubbed(tmp_path):

@@ -380,8 +380,8 @@ def run_one(sub: Submission, settings: _Settings, uid: int | None,
     kernel_pid = _read_pid(private / "kernel.pid")
     if kernel_pid:
         sandbox.kill_group(kernel_pid)  # the kernel leads its own session
-    if uid is not None:
-        sandbox.kill_uid(uid)
+    if uid is not None and sandbox.kill_uid(uid):
+        settings.log.warning("%s: processes of uid %d survived the cleanup", sub.student, uid)
     _stop_sandbox_server(home / "toipkit")
 
     try:

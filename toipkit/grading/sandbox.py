@@ -121,7 +121,7 @@ def child_environment(home: Path, extra: dict[str, str] | None = None,
     return env
 
 
-def apply_limits(memory_mb: int | None, max_processes: int | None = 256,
+def apply_limits(memory_mb: int | None, max_processes: int | None = 64,
                  max_file_mb: int | None = 1024) -> None:
     """Resource limits of the current process (inherited by its children)."""
     import resource
@@ -254,20 +254,35 @@ def loopback_only() -> None:
 # Cleanup
 
 
-def kill_uid(uid: int) -> None:
-    """Kill every process of ``uid`` (root only): ``kill(-1)`` sent *as that uid* reaches
-    exactly the processes of that uid, wherever they moved (setsid, double fork)."""
-    if not can_drop_privileges():
-        return
-    import subprocess
+def uid_processes(uid: int) -> list[int]:
+    """Pids whose owner is ``uid`` (Linux ``/proc``)."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if os.stat(f"/proc/{name}").st_uid == uid:
+                    pids.append(int(name))
+            except OSError:
+                continue
+    return pids
 
-    for _ in range(2):
-        subprocess.run(
-            ["/bin/sh", "-c", "kill -9 -1 2>/dev/null"],
-            user=uid, group=uid, extra_groups=[], env={}, check=False,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        time.sleep(0.02)
+
+def kill_uid(uid: int, rounds: int = 200) -> int:
+    """Kill every process of ``uid`` (root only), wherever they moved (setsid, double fork),
+    until none is left — a fork bomb refills as it is killed. Returns the processes left."""
+    if not can_drop_privileges():
+        return 0
+    for _ in range(rounds):
+        pids = uid_processes(uid)
+        if not pids:
+            return 0
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.01)
+    return len(uid_processes(uid))
 
 
 def kill_group(pgid: int) -> None:
