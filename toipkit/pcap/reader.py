@@ -102,14 +102,13 @@ def _iter_pcap(fh, path, state: ReadState, chunk_size: int, progress) -> Iterato
     cols = np.arange(16)
     file_pos = 24
     frame = 1
-    carry = b""
+    carry = 0
     eof = False
+    chunks = _Chunks(fh, chunk_size)
     while True:
-        data = b"" if eof else fh.read(chunk_size)
-        if not data:
+        buf, n, got = chunks.next(carry, eof)
+        if not got:
             eof = True
-        buf = carry + data if carry else data
-        n = len(buf)
         offs, pos = _walk_pcap(buf, n, incl_at, endian)
         bad = None
         if offs:
@@ -145,7 +144,7 @@ def _iter_pcap(fh, path, state: ReadState, chunk_size: int, progress) -> Iterato
         state.bytes_read = file_pos
         if progress is not None:
             progress(pos)
-        carry = buf[pos:]
+        carry = n - pos
         if bad is not None:
             _corrupt(state, path, f"corrupt pcap record header (captured length {bad})",
                      frame, file_pos)
@@ -153,8 +152,35 @@ def _iter_pcap(fh, path, state: ReadState, chunk_size: int, progress) -> Iterato
         if eof:
             break
     if carry:
-        _corrupt(state, path, f"capture truncated: record incomplete ({len(carry)} bytes)",
+        _corrupt(state, path, f"capture truncated: record incomplete ({carry} bytes)",
                  frame, file_pos)
+
+
+class _Chunks:
+    """Reads the file into one reused buffer: the unfinished tail of the previous chunk is moved
+    to the front and the next chunk is read behind it (no per-chunk allocation)."""
+
+    def __init__(self, fh, chunk_size: int):
+        self.fh = fh
+        self.chunk = chunk_size
+        self.buf = bytearray(chunk_size + 64)
+        self.n = 0
+
+    def next(self, carry: int, eof: bool) -> tuple[memoryview, int, int]:
+        need = carry + self.chunk
+        if need > len(self.buf):  # a record larger than a chunk: grow once
+            bigger = bytearray(need + 64)
+            bigger[:carry] = self.buf[self.n - carry:self.n]
+            self.buf = bigger
+        elif carry:
+            self.buf[:carry] = self.buf[self.n - carry:self.n]
+        got = 0
+        if not eof:
+            mv = memoryview(self.buf)
+            got = self.fh.readinto(mv[carry:carry + self.chunk]) or 0
+            del mv
+        self.n = carry + got
+        return memoryview(self.buf)[:self.n], self.n, got
 
 
 def _walk_pcap(buf, n: int, incl_at, endian: str) -> tuple[list[int], int]:
@@ -258,15 +284,14 @@ def _iter_pcapng(fh, path, state: ReadState, chunk_size: int, progress) -> Itera
     ifaces: list[tuple[int, int, int, int]] = []  # linktype, mult, div, tsoffset_ns
     frame = 1
     file_pos = 0
-    carry = b""
+    carry = 0
     eof = False
     seen_shb = False
+    chunks = _Chunks(fh, chunk_size)
     while True:
-        data = b"" if eof else fh.read(chunk_size)
-        if not data:
+        buf, n, got = chunks.next(carry, eof)
+        if not got:
             eof = True
-        buf = carry + data if carry else data
-        n = len(buf)
         offs: list[int] = []
         caps: list[int] = []
         lts: list[int] = []
@@ -381,7 +406,7 @@ def _iter_pcapng(fh, path, state: ReadState, chunk_size: int, progress) -> Itera
         state.bytes_read = file_pos
         if progress is not None:
             progress(pos)
-        carry = buf[pos:]
+        carry = n - pos
         if bad is not None:
             if not seen_shb:
                 raise _open_error(path, bad, offset=file_pos)
@@ -390,5 +415,5 @@ def _iter_pcapng(fh, path, state: ReadState, chunk_size: int, progress) -> Itera
         if eof:
             break
     if carry:
-        _corrupt(state, path, f"capture truncated: block incomplete ({len(carry)} bytes)",
+        _corrupt(state, path, f"capture truncated: block incomplete ({carry} bytes)",
                  frame, file_pos)
