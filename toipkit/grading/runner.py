@@ -504,7 +504,8 @@ def grade(
     points = dict(the_lab.points)
     unknown = sorted(set(config.points) - set(points))
     if unknown:
-        raise GradingError(f"grading parameters: points for unknown exercise(s) {', '.join(unknown)} "
+        raise GradingError(f"{config.path or 'grading parameters'}: points for unknown exercise(s) "
+                           f"{', '.join(unknown)} "
                            f"(lab {lab_id} has {', '.join(points)})")
     points.update(config.points)
     unknown_params = sorted((set(config.parameters) | set(config.files)) - set(the_lab.parameter_names))
