@@ -139,3 +139,12 @@ def test_cli_simulate_with_sounds(dialplans, tmp_path, capsys):
              "100", "--sounds", str(folder), "--json", capsys=capsys)
     bg = next(s for s in json.loads(r.stdout)["steps"] if s["app"] == "Background")
     assert (bg["prompt"], bg["duration"]) == ("Salut", 1.25)
+
+
+def test_show_exten_follows_includes():
+    dp = parse("[a]\nexten => 1,1,NoOp()\ninclude => b\n[b]\nexten => _X,1,NoOp(b)\n"
+               "exten => 9,1,NoOp()\n")
+    text = dp.show("1@a")
+    assert "[ Included context 'b' created by 'pbx_config' ]" in text
+    assert "'_X' =>" in text and "'9' =>" not in text
+    assert text.endswith("-= 2 extensions (2 priorities) in 2 contexts. =-")

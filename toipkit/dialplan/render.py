@@ -33,48 +33,61 @@ def show(dp: Dialplan, target: str | None = None, file_order: bool = False) -> s
             return f"There is no existence of '{ctx_filter}' context"
         names = [ctx_filter]
     out: list[str] = []
-    n_ext = n_prio = n_ctx = 0
-    for name in names:
-        ctx = dp.contexts[name]
-        exts = ctx.sorted_extensions()
-        if exten_filter is not None:
-            exts = [e for e in exts if match(e.name, exten_filter)]
-        n_ctx += 1
-        out.append(f"[ Context '{name}' created by 'pbx_config' ]")
-        for ex in exts:
-            n_ext += 1
-            col1 = f"'{ex.name}' =>" if ex.cid is None else \
-                f"'{ex.name}' (CID match '{ex.cid}') =>"
-            steps = ex.steps()
-            rows = []
-            if ex.hint is not None:
-                rows.append((ex.hint, f"hint: {ex.hint.app}"))
-            rows.extend((p, f"{p.number}. {p.app}({p.data})") for p in steps)
-            for i, (p, col2) in enumerate(rows):
-                n_prio += 1
-                where = f"[{os.path.basename(p.file)}:{p.line}]"
-                if i == 0:
-                    c1 = col1
-                elif p.label:
-                    c1 = f"   [{p.label}]"
-                else:
-                    c1 = ""
-                out.append(f"  {_c_pad(c1, 17)} {_c_pad(col2, 45)} {where}")
-        for inc in ctx.includes:
-            spec = f"|{inc.timespec.replace(',', '|')}" if inc.timespec else ""
-            out.append(f"  Include =>        {_c_pad(repr_q(inc.name + spec), 45)} [pbx_config]")
-        for ig in ctx.ignorepats:
-            out.append(f"  Ignore pattern => {_c_pad(repr_q(ig.pattern), 45)} [pbx_config]")
-        for sw in ctx.switches:
-            out.append(f"  Alt. Switch =>    {_c_pad(repr_q(sw.module + '/' + sw.data), 45)} "
-                       f"[pbx_config]")
-        out.append("")
+    counts = [0, 0, 0]  # extensions, priorities, contexts
+    if exten_filter is None:
+        for name in names:
+            _show_context(dp, name, None, out, counts, included=False)
+    else:
+        # `dialplan show EXT@CTX` shows the matching extensions and follows the includes.
+        seen: set[str] = set()
+        todo = [(ctx_filter, False)]
+        while todo:
+            name, included = todo.pop(0)
+            if name in seen or name not in dp.contexts:
+                continue
+            seen.add(name)
+            _show_context(dp, name, exten_filter, out, counts, included)
+            todo.extend((inc.name, True) for inc in dp.contexts[name].includes)
+    n_ext, n_prio, n_ctx = counts
     if exten_filter is not None and n_ext == 0:
         return f"There is no existence of {target} extension"
     out.append(f"-= {n_ext} {'extension' if n_ext == 1 else 'extensions'} "
                f"({n_prio} {'priority' if n_prio == 1 else 'priorities'}) in {n_ctx} "
                f"{'context' if n_ctx == 1 else 'contexts'}. =-")
     return "\n".join(out)
+
+
+def _show_context(dp, name, exten_filter, out, counts, included):
+    ctx = dp.contexts[name]
+    exts = ctx.sorted_extensions()
+    if exten_filter is not None:
+        exts = [e for e in exts if match(e.name, exten_filter)]
+        if not exts:
+            return
+    counts[2] += 1
+    kind = "Included context" if included else "Context"
+    out.append(f"[ {kind} '{name}' created by 'pbx_config' ]")
+    for ex in exts:
+        counts[0] += 1
+        col1 = f"'{ex.name}' =>" if ex.cid is None else f"'{ex.name}' (CID match '{ex.cid}') =>"
+        rows = []
+        if ex.hint is not None:
+            rows.append((ex.hint, f"hint: {ex.hint.app}"))
+        rows.extend((p, f"{p.number}. {p.app}({p.data})") for p in ex.steps())
+        for i, (p, col2) in enumerate(rows):
+            counts[1] += 1
+            where = f"[{os.path.basename(p.file)}:{p.line}]"
+            c1 = col1 if i == 0 else (f"   [{p.label}]" if p.label else "")
+            out.append(f"  {_c_pad(c1, 17)} {_c_pad(col2, 45)} {where}")
+    for inc in ctx.includes:
+        spec = f"|{inc.timespec.replace(',', '|')}" if inc.timespec else ""
+        out.append(f"  Include =>        {_c_pad(repr_q(inc.name + spec), 45)} [pbx_config]")
+    for ig in ctx.ignorepats:
+        out.append(f"  Ignore pattern => {_c_pad(repr_q(ig.pattern), 45)} [pbx_config]")
+    for sw in ctx.switches:
+        out.append(f"  Alt. Switch =>    {_c_pad(repr_q(sw.module + '/' + sw.data), 45)} "
+                   f"[pbx_config]")
+    out.append("")
 
 
 def repr_q(s: str) -> str:
