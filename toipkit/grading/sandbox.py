@@ -107,7 +107,6 @@ def child_environment(home: Path, extra: dict[str, str] | None = None,
         "TMPDIR": str(home / "tmp"),
         "IPYTHONDIR": str(home / "ipython"),
         "MPLCONFIGDIR": str(home / "matplotlib"),
-        "MPLBACKEND": "Agg",
         "PYTHONHASHSEED": "0",  # same set/dict order on every run: identical grades
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
