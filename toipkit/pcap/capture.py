@@ -400,8 +400,7 @@ class _Engine:
         first4 = np.zeros(len(index), np.uint32)
         has4 = plen >= 4
         if has4.any():
-            b = u8[poff[has4][:, None] + np.arange(4)].astype(np.uint32)
-            first4[has4] = (b[:, 0] << 24) | (b[:, 1] << 16) | (b[:, 2] << 8) | b[:, 3]
+            first4[has4] = dec.gather_uint(buf, poff[has4], 4)
         cand = (np.isin(first4, _SIP_PREFIXES) | np.isin(sport, SIP_PORTS + MGCP_PORTS)
                 | np.isin(dport, SIP_PORTS + MGCP_PORTS))
         is_sip = np.zeros(len(index), bool)
@@ -470,10 +469,9 @@ class _Engine:
             return
         r, fr, p, pt, marker, hdr = r[sel], fr[sel], p[sel], pt[sel], marker[sel], hdr[sel]
         s_conv, d_conv = s_conv[sel], d_conv[sel]
-        w = u8[p[:, None] + np.arange(2, 12)].astype(np.uint32)
-        seq = ((w[:, 0] << 8) | w[:, 1]).astype(np.int32)
-        ts = (w[:, 2] << 24) | (w[:, 3] << 16) | (w[:, 4] << 8) | w[:, 5]
-        ssrc = (w[:, 6] << 24) | (w[:, 7] << 16) | (w[:, 8] << 8) | w[:, 9]
+        seq = dec.gather_uint(buf, p + 2, 2).astype(np.int32)
+        ts = dec.gather_uint(buf, p + 4, 4)
+        ssrc = dec.gather_uint(buf, p + 8, 4)
         # conversation whose SDP names the payload: the destination's, else the source's
         dk = np.asarray(self.media.kinds + [0], np.int64)
         name_conv = np.where((d_conv >= 0) & (dk[d_conv] == RTP), d_conv, s_conv)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from toipkit.errors import CaptureFormatError
+from toipkit.pcap.decode import gather_uint
 
 CHUNK_SIZE = 32 * 1024 * 1024
 MAX_RECORD = 1 << 24  # larger records are taken as corruption (Wireshark caps at 256 KiB..16 MiB)
@@ -98,8 +99,6 @@ def _iter_pcap(fh, path, state: ReadState, chunk_size: int, progress) -> Iterato
     linktype = network & 0x0FFFFFFF
     state.linktypes.add(linktype)
     incl_at = struct.Struct(endian + "I").unpack_from
-    dt32 = np.dtype(endian + "u4")
-    cols = np.arange(16)
     file_pos = 24
     frame = 1
     carry = 0
@@ -130,11 +129,11 @@ def _iter_pcap(fh, path, state: ReadState, chunk_size: int, progress) -> Iterato
                 del offs[k:]
         if offs:
             o = np.asarray(offs, dtype=np.int64)
-            u8 = np.frombuffer(buf, dtype=np.uint8)
-            raw = u8[o[:, None] + cols].view(dt32).astype(np.int64)
-            ts_ns = raw[:, 0] * 1_000_000_000 + raw[:, 1] * ns_mult
+            sec = gather_uint(buf, o, 4, endian).astype(np.int64)
+            frac = gather_uint(buf, o + 4, 4, endian).astype(np.int64)
+            ts_ns = sec * 1_000_000_000 + frac * ns_mult
             batch = Batch(
-                buf=buf, off=o + 16, caplen=raw[:, 2],
+                buf=buf, off=o + 16, caplen=gather_uint(buf, o + 8, 4, endian).astype(np.int64),
                 linktype=np.full(len(o), linktype, np.int32),
                 ts_ns=ts_ns, first_frame=frame, file_offsets=o + file_pos)
             frame += len(o)
@@ -193,8 +192,6 @@ def _walk_pcap(buf, n: int, incl_at, endian: str) -> tuple[list[int], int]:
     offs: list[int] = []
     app = offs.append
     ext = offs.extend
-    u8 = np.frombuffer(buf, dtype=np.uint8)
-    dt = np.dtype(endian + "u4")
     pos = 0
     same = 0
     prev = -1
@@ -216,7 +213,7 @@ def _walk_pcap(buf, n: int, incl_at, endian: str) -> tuple[list[int], int]:
             if k < 16:
                 continue
             cand = pos + step * np.arange(k, dtype=np.int64)
-            vals = u8[(cand + 8)[:, None] + np.arange(4)].view(dt).reshape(-1)
+            vals = gather_uint(buf, cand + 8, 4, endian)
             ok = vals == incl
             m = k if ok.all() else int(np.argmin(ok))
             ext(cand[:m].tolist())
@@ -255,8 +252,7 @@ def _epb_run(buf, start: int, n: int, blen: int, iface: int, endian: str, span: 
 
 
 def _u32_at(buf, idx: np.ndarray, endian: str) -> np.ndarray:
-    u8 = np.frombuffer(buf, dtype=np.uint8)
-    return u8[idx[:, None] + np.arange(4)].copy().view(np.dtype(endian + "u4")).reshape(-1)
+    return gather_uint(buf, idx, 4, endian)
 
 
 def _corrupt(state: ReadState, path, message: str, frame: int, offset: int) -> None:
