@@ -27,7 +27,7 @@ from grading_synthetic import (
 
 from toipkit.course import lab_id_of, lab_notebooks
 from toipkit.grading import grade, load_lab
-from toipkit.grading.sandbox import can_drop_privileges
+from toipkit.grading.sandbox import can_drop_privileges, namespaces_available
 from toipkit.paths import repo_root
 
 HERE = Path(__file__).resolve().parent
@@ -37,7 +37,7 @@ FULL_MATRIX_LABS = {"90", "00"}
 SECRET_ENV = "TOIPKIT_GRADING_TEST_TOKEN"
 SECRET_ENV_VALUE = "tok-7f3a9c1e5b"
 HIDDEN_WORD = "sesame-cache"
-ISOLATED = can_drop_privileges()
+ISOLATED = can_drop_privileges() and namespaces_available()
 
 
 def _labs():
@@ -197,7 +197,7 @@ def test_run_log_written(graded):
         assert f"{student}: " in log
 
 
-@pytest.mark.skipif(not ISOLATED, reason="isolation needs root on Linux")
+@pytest.mark.skipif(not ISOLATED, reason="isolation needs root on Linux with namespaces")
 def test_student_code_cannot_read_instructor_files(tmp_path):
     """A probing submission: solutions/, grading.yaml, output folder, other submissions, and a
     service listening on the grader's loopback."""

@@ -156,6 +156,7 @@ class _Settings:
     keep: list[str]
     isolate: bool
     network: bool = False
+    namespaces: bool = False
     log: logging.Logger = log
 
 
@@ -365,9 +366,9 @@ def run_one(sub: Submission, settings: _Settings, uid: int | None,
         "input": str(input_nb), "output": str(output_nb), "result": str(private / "result.json"),
         "private": str(private), "workdir": str(work), "parameters": parameters,
         "cell_timeout": settings.cell_timeout, "memory_mb": settings.memory_mb, "uid": uid,
-        "hide": settings.hide if uid is not None else [],
-        "loopback_only": uid is not None and not settings.network,
-        "scratch": SCRATCH_DIRS if uid is not None else [],
+        "hide": settings.hide if settings.namespaces else [],
+        "loopback_only": settings.namespaces and not settings.network,
+        "scratch": SCRATCH_DIRS if settings.namespaces else [],
         "keep": settings.keep + [str(box)],
     }
     env = sandbox.child_environment(home, passthrough=tuple(config.env))
@@ -513,9 +514,17 @@ def grade(
     out_path = Path(out) if out else Path.cwd() / f"grading-{lab_id}"
     out_path.mkdir(parents=True, exist_ok=True)
     out_path = out_path.resolve()
+    explicit = isolate is not None
     isolate = sandbox.can_drop_privileges() if isolate is None else bool(isolate)
     if isolate and not sandbox.can_drop_privileges():
         raise GradingError("isolation needs root on Linux (run as root or pass isolate=False)")
+    fallback = ""
+    if isolate and not sandbox.namespaces_available() and not _world_reachable():
+        # Without namespaces nothing can expose Python to the sandbox uid (e.g. under /root).
+        if explicit:
+            raise GradingError("the sandbox uid cannot reach Python or toipkit and this machine "
+                               "refuses namespaces; install them in a world-readable place")
+        isolate, fallback = False, "Python is not reachable by an unprivileged uid"
     workers = int(workers or config.workers or _cores())
     workers = max(1, min(workers, len(subs)))
 
@@ -537,18 +546,23 @@ def grade(
             timeout=float(timeout or config.timeout or DEFAULT_TIMEOUT),
             memory_mb=int(memory_mb or config.memory_mb or DEFAULT_MEMORY_MB),
             hide=hide, keep=keep, isolate=isolate, log=run_log,
+            namespaces=isolate and sandbox.namespaces_available(),
             network=bool(network if network is not None else config.network),
         )
         run_log.info("lab %s (%s): %d submission(s), %d worker(s), cell timeout %s s, "
                  "notebook timeout %s s, memory %d MB, isolation %s",
                  lab_id, the_lab.path.name, len(subs), workers, report.fmt(settings.cell_timeout),
                  report.fmt(settings.timeout), settings.memory_mb,
-                 ("uid + mount namespace" + ("" if settings.network else " + loopback-only network"))
-                 if isolate else "limits only (not root)")
+                 _isolation_text(settings))
         if unknown_params:
             run_log.warning("parameters not in the lab's parameters cell: %s", ", ".join(unknown_params))
-        if isolate:
+        if fallback:
+            run_log.warning("no uid isolation: %s and namespaces are refused", fallback)
+        if settings.namespaces:
             run_log.info("hidden from student code: %s", ", ".join(hide))
+        elif isolate:
+            run_log.warning("namespaces refused (container without CAP_SYS_ADMIN?): student code "
+                            "runs as its own uid but can read what that uid can read")
         results = _run_all(subs, settings, workers, progress, out_path, lab_id)
     finally:
         if not _keep_work():
@@ -561,7 +575,30 @@ def grade(
     report.write_text(out_path / "grades.csv", report.grades_csv(results, points))
     report.write_text(out_path / "details.csv", _details_csv(results))
     return GradeReport(lab=lab_id, points=points, results=results, out=out_path, seconds=seconds,
-                       isolation=hide if isolate else [])
+                       isolation=hide if settings.namespaces else [])
+
+
+def _world_reachable() -> bool:
+    """Can any user run this Python and import toipkit (every folder on the way traversable)?"""
+    from toipkit.paths import PACKAGE_DIR
+
+    for path in (Path(os.path.realpath(sys.executable)), PACKAGE_DIR, Path(sys.prefix)):
+        for folder in [path, *path.parents]:
+            try:
+                mode = folder.stat().st_mode
+            except OSError:
+                return False
+            if folder.is_dir() and not mode & stat.S_IXOTH:
+                return False
+    return True
+
+
+def _isolation_text(settings: _Settings) -> str:
+    if not settings.isolate:
+        return "limits only (not root)"
+    if not settings.namespaces:
+        return "own uid (no namespaces)"
+    return "own uid + mount namespace" + ("" if settings.network else " + loopback-only network")
 
 
 def _cores() -> int:

@@ -52,6 +52,28 @@ def can_drop_privileges() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "geteuid") and os.geteuid() == 0
 
 
+_NAMESPACES: bool | None = None
+
+
+def namespaces_available() -> bool:
+    """Whether this machine lets root create mount and network namespaces (a container without
+    CAP_SYS_ADMIN does not). Probed once, in a throw-away process."""
+    global _NAMESPACES
+    if _NAMESPACES is None:
+        if not can_drop_privileges():
+            _NAMESPACES = False
+        else:
+            import subprocess
+
+            probe = ("import ctypes, ctypes.util, sys\n"
+                     "libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')\n"
+                     f"sys.exit(0 if libc.unshare({CLONE_NEWNS | CLONE_NEWNET}) == 0 else 1)")
+            done = subprocess.run([sys.executable, "-S", "-c", probe], check=False,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            _NAMESPACES = done.returncode == 0
+    return _NAMESPACES
+
+
 class UidLease:
     """An unused uid reserved for one worker slot for the whole run.
 
