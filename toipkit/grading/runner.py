@@ -439,6 +439,7 @@ def _hidden_and_kept(solutions: Path, out: Path, config: GradingConfig,
     root = repo_root()
     if (root / "pyproject.toml").exists() and (root / "toipkit").is_dir():
         hide.add(root)  # .git, tests and notes may hold answers too
+    hide.add(Path.home())  # the instructor's own files (dotfiles, notes, credentials)
     if config.path:
         hide.add(config.path)
     hide.update(config.files.values())
