@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from toipkit.paths import data_dir, state_dir
+from toipkit.paths import data_dir, repo_root, state_dir
 
 APT = "apt-get install -y"
 # The statistics are checked against this tshark release (see docs: reference tool).
@@ -51,6 +51,20 @@ def _version(command: list[str], pattern: str) -> str | None:
 
 def _sudo() -> str:
     return "" if os.geteuid() == 0 else "sudo "
+
+
+def _shown(path) -> str:
+    """A path as a student recognises it: ``data/`` in the checkout, ``~/...`` in the home."""
+    from pathlib import Path
+
+    path = Path(path)
+    for base, label in ((repo_root(), ""), (Path.home(), "~/")):
+        try:
+            relative = path.resolve().relative_to(base.resolve())
+        except ValueError:
+            continue
+        return f"{label}{relative.as_posix()}/" if str(relative) != "." else label or "./"
+    return str(path)
 
 
 def _python() -> Need:
@@ -111,13 +125,13 @@ def _writable_state() -> Need:
     except OSError as exc:
         return Need("writable state folder", True, False, str(exc),
                     "set TOIPKIT_HOME to a writable folder", "sandbox, TTS cache")
-    return Need("writable state folder", True, True, str(folder), "", "sandbox, TTS cache")
+    return Need("writable state folder", True, True, _shown(folder), "", "sandbox, TTS cache")
 
 
 def _data() -> Need:
     folder = data_dir()
     ok = folder.is_dir() and any(folder.iterdir())
-    return Need("course data (data/)", True, ok, str(folder) if ok else "not found",
+    return Need("course data (data/)", True, ok, _shown(folder) if ok else "not found",
                 "run from a clone of the repository or set TOIPKIT_DATA", "labs 03–05")
 
 
