@@ -238,22 +238,30 @@ class _Media:
         if self._arrays is None:
             k = np.asarray(self.keys, np.uint64)
             c = np.asarray(self.created, np.int64)
-            uk = np.unique(k)
-            kid = np.searchsorted(uk, k)
+            uk, kid, counts = np.unique(k, return_inverse=True, return_counts=True)
+            kid = kid.reshape(-1)
             comp = (kid.astype(np.int64) << 32) | c
             order = np.argsort(comp, kind="stable")
-            self._arrays = (uk, comp[order], order)
-        uk, comp, order = self._arrays
+            # endpoints with a single conversation (the usual case) need no second search
+            single_conv = np.full(len(uk), -1, np.int64)
+            single_conv[kid] = np.arange(len(k))
+            single_created = c[single_conv]
+            self._arrays = (uk, comp[order], order, counts == 1, single_conv, single_created)
+        uk, comp, order, single, single_conv, single_created = self._arrays
         pos = np.searchsorted(uk, keys)
         pos = np.minimum(pos, len(uk) - 1)
         hit = uk[pos] == keys
         if not hit.any():
             return out
-        q = (pos[hit].astype(np.int64) << 32) | frames[hit].astype(np.int64)
-        j = np.searchsorted(comp, q, side="left") - 1
-        ok = (j >= 0) & ((comp[np.maximum(j, 0)] >> 32) == pos[hit])
-        res = np.full(len(q), -1, np.int64)
-        res[ok] = order[j[ok]]
+        hp = pos[hit]
+        fr = frames[hit].astype(np.int64)
+        res = np.where(single[hp] & (single_created[hp] < fr), single_conv[hp], -1)
+        multi = ~single[hp]
+        if multi.any():
+            q = (hp[multi].astype(np.int64) << 32) | fr[multi]
+            j = np.searchsorted(comp, q, side="left") - 1
+            ok = (j >= 0) & ((comp[np.maximum(j, 0)] >> 32) == hp[multi])
+            res[multi] = np.where(ok, order[np.maximum(j, 0)], -1)
         out[hit] = res
         return out
 

@@ -185,44 +185,35 @@ class _Chunks:
 def _walk_pcap(buf, n: int, incl_at, endian: str) -> tuple[list[int], int]:
     """Offsets of the pcap records that start in ``buf`` (the last may not fit: checked later).
 
-    Record lengths form a chain, so this is a loop; but VoIP captures are mostly runs of
-    equal-size packets, so after a few equal lengths the next records are predicted in bulk
-    and verified with numpy (a run is accepted up to the first record of another length).
+    Record lengths form a chain, so this is a loop (kept minimal: struct.error at the end of
+    the buffer stops it). VoIP captures are mostly runs of equal-size packets: after a burst of
+    equal lengths the next records are predicted in bulk and verified with numpy (accepted up
+    to the first record of another length).
     """
     offs: list[int] = []
     app = offs.append
     ext = offs.extend
     pos = 0
-    same = 0
-    prev = -1
     span = 256
+    burst = 128
     try:
         while True:
-            incl = incl_at(buf, pos + 8)[0]
-            app(pos)
-            pos += 16 + incl
-            if incl != prev:
-                prev = incl
-                same = 0
-                continue
-            same += 1
-            if same < 8:
-                continue
+            for _ in range(burst):
+                incl = incl_at(buf, pos + 8)[0]
+                app(pos)
+                pos += 16 + incl
             step = 16 + incl
+            if offs[-1] - offs[-burst] != (burst - 1) * step:
+                continue
             k = min(span, (n - pos - 16) // step)
             if k < 16:
                 continue
-            cand = pos + step * np.arange(k, dtype=np.int64)
-            vals = gather_uint(buf, cand + 8, 4, endian)
-            ok = vals == incl
-            m = k if ok.all() else int(np.argmin(ok))
+            cand = np.arange(pos, pos + k * step, step, dtype=np.int64)
+            bad = np.flatnonzero(gather_uint(buf, cand + 8, 4, endian) != incl)
+            m = int(bad[0]) if len(bad) else k
             ext(cand[:m].tolist())
             pos += m * step
-            if m == k:
-                span = min(span * 2, 1 << 16)
-            else:
-                span = 256
-                same = 0
+            span = min(span * 2, 1 << 16) if m == k else 256
     except struct.error:
         pass
     return offs, pos
