@@ -157,12 +157,14 @@ def test_feedback_never_shows_expected_values(graded):
     report, _, lab, _ = graded
     hidden = _expected_literals(lab)
     if lab.lab_id == "90":
-        hidden |= {HIDDEN_WORD, HIDDEN_WORD.upper(), "42"}
+        # 90-mots-cache is a hidden check (teacher-only cell) with reveal=True
+        hidden |= {HIDDEN_WORD, HIDDEN_WORD.upper(), "42", "rtp-sdp-sip"}
     feedback = sorted((report.out / "feedback").glob("*.*"))
     assert len(feedback) == 2 * len(report.results)
     for path in feedback:
         text = path.read_text(encoding="utf-8")
         assert HIDDEN_WORD not in text and HIDDEN_WORD.upper() not in text
+        assert "rtp-sdp-sip" not in text and "Valeur attendue" not in text
         review = _review_section(text)
         for value in hidden:
             assert not re.search(rf"(?<![\w.]){re.escape(value)}(?![\w.])", review), (path.name, value)
@@ -330,7 +332,7 @@ def test_hidden_input_file_is_copied_and_its_path_scrubbed(tmp_path):
     report = grade([subs], "90", params=params, solutions=FIXTURE_SOLUTIONS, out=tmp_path / "out",
                    workers=1, cell_timeout=20, timeout=60, progress=False)
     result = report.result("alice")
-    assert (result.status, result.total, result.max_total) == ("ok", 6.0, 6.0)
+    assert (result.status, result.total, result.max_total) == ("ok", 7.0, 7.0)
     text = (report.out / "notebooks" / "alice.ipynb").read_text(encoding="utf-8")
     assert str(hidden) not in text and str(hidden.parent) not in text
     assert "x <submission>/.inputs/mot-cache.txt" in text
@@ -351,7 +353,7 @@ def test_without_isolation_limits_and_timeouts_still_apply(tmp_path):
                    cell_timeout=20, timeout=60, memory_mb=1024, progress=False, isolate=False)
     broken = report.result("broken")
     assert (broken.status, broken.total) == ("error", 0)
-    assert "Note : 0 / 4" in (report.out / "feedback" / "broken.md").read_text(encoding="utf-8")
+    assert "Note : 0 / 5" in (report.out / "feedback" / "broken.md").read_text(encoding="utf-8")
     for name, (_, want) in cases.items():
         result = report.result(name)
         assert {e.exercise for e in result.exercises if e.passed} == want.passing, name

@@ -38,8 +38,10 @@ def official_sources(nb):
 
 
 def test_lab_lists_exercises_points_and_anchors(lab):
-    assert lab.points == {"90-total": 2.0, "90-mots": 1.0, "90-secret": 1.0}
-    assert [c.exercises for c in lab.checks] == [["90-total"], ["90-mots"], ["90-secret"]]
+    assert lab.points == {"90-total": 2.0, "90-mots": 1.0, "90-mots-cache": 1.0, "90-secret": 1.0}
+    assert [c.exercises for c in lab.checks] == [["90-total"], ["90-mots"], ["90-mots-cache"],
+                                                 ["90-secret"]]
+    assert [c.hidden for c in lab.checks] == [False, False, True, False]
     assert lab.parameter_names == ["student", "interactive", "secret_word"]
     assert all(c.anchors[0] for c in lab.checks)
 
@@ -55,7 +57,13 @@ def test_untouched_submission_gets_the_official_cells_back_in_place(lab, student
     prepared = prepare(student, lab)
     assert prepared.status == "ok"
     sources = [c.source for c in prepared.notebook.cells]
-    assert sources == [c.source for c in student.cells]
+    hidden = next(c for c in lab.checks if c.hidden)
+    assert hidden.source not in [c.source for c in student.cells]
+    # the student's cells in order, with the hidden check right after the visible one
+    visible_check = sources.index(lab.checks[1].source)
+    assert sources[visible_check + 1] == hidden.source
+    assert sources[:visible_check + 1] + sources[visible_check + 2:] == [
+        c.source for c in student.cells]
     assert official_sources(prepared.notebook) == [c.source for c in lab.checks]
 
 
@@ -69,9 +77,11 @@ def test_deleted_and_edited_checks_are_replaced(lab, student):
     prepared = prepare(nb, lab).notebook
     assert official_sources(prepared) == [c.source for c in lab.checks]
     assert "check_true" not in "".join(c.source for c in prepared.cells)
-    # each official check right after its exercise cell
+    # each official check right after its exercise cell (or after the checks of that cell)
     for check in lab.checks:
         index = next(i for i, c in enumerate(prepared.cells) if c.source == check.source)
+        while (prepared.cells[index - 1].metadata.get(GRADING_KEY) or {}).get("official"):
+            index -= 1
         assert prepared.cells[index - 1].get("id") == check.anchors[0]
 
 
@@ -82,9 +92,11 @@ def test_position_is_used_when_ids_are_gone(lab, student):
         cell.pop("id", None)
     nb.nbformat_minor = 4
     prepared = prepare(nb, lab).notebook
-    order = [c.source for c in prepared.cells]
     want = [c.source for c in student.cells]
-    assert order == want
+    hidden = next(k.source for k in lab.checks if k.hidden)
+    full = [c.source for c in prepared.cells]
+    assert full.index(hidden) == full.index(lab.checks[1].source) + 1
+    assert [c for c in full if c != hidden] == want
 
 
 def test_student_parameters_cell_cannot_override_injection(lab, student):

@@ -2,7 +2,8 @@
 
 Everything grading needs to know about a lab comes from ``solutions/NN-*.ipynb``:
 
-* the check cells (tagged ``check``) and the exercise ids each one records, read from the cell
+* the check cells (tagged ``check``; also tagged ``teacher``: a hidden check, absent from the
+  student version) and the exercise ids each one records, read from the cell
   source (first string argument of ``checks.check*``) and, when the solution keeps its outputs,
   from the stored check records;
 * the points of each exercise (``points=`` in the call, or the stored record's ``max_points``);
@@ -22,6 +23,7 @@ import nbformat
 from toipkit.errors import GradingError
 
 CHECK_TAG = "check"
+TEACHER_TAG = "teacher"
 PARAMETERS_TAG = "parameters"
 CHECK_FUNCTIONS = ("check", "check_close", "check_set", "check_true")
 # Cell metadata key marking the cells the grader put in (the kernel cannot change metadata).
@@ -37,7 +39,8 @@ class CheckCell:
     source: str
     exercises: list[str]
     anchors: list[str | None]  # ids of the preceding non-check cells, nearest first
-    anchor_position: int  # how many non-check cells precede it in the teacher source
+    anchor_position: int  # how many non-check cells precede it in the student version
+    hidden: bool = False  # a teacher-only check cell: not in the student version
 
 
 @dataclass
@@ -153,22 +156,27 @@ def load_lab(lab_id: str, solutions: str | Path) -> Lab:
     declared = str((teacher.metadata.get("toipkit") or {}).get("lab", ""))
     if declared and declared != lab_id:
         raise GradingError(f"{path}: metadata says lab {declared!r}, file name says {lab_id!r}")
-    # Anchors come from the student version: that is what students receive (teacher-only
-    # cells are dropped there).
+    # Anchors come from the student version: that is what students receive. Check cells come
+    # from the teacher source, so a check cell also tagged ``teacher`` (dropped from the
+    # student version) is a hidden check: students never see it, grading still runs it.
     skeleton = student_version(teacher, path.name)
+    student_cells = {c.get("id"): c for c in skeleton.cells if c.get("id")}
     checks: list[CheckCell] = []
     points: dict[str, float] = {}
-    stored_by_id = {c.get("id"): _stored_points(c) for c in teacher.cells if _is_check_cell(c)}
-    parameters_cell = None
+    parameters_cell = next((copy.deepcopy(c) for c in skeleton.cells if is_parameters_cell(c)),
+                           None)
     preceding: list[str | None] = []
-    for index, cell in enumerate(skeleton.cells):
-        if parameters_cell is None and is_parameters_cell(cell):
-            parameters_cell = copy.deepcopy(cell)
+    for index, cell in enumerate(teacher.cells):
+        cell_id = cell.get("id")
         if not _is_check_cell(cell):
-            preceding.append(cell.get("id"))
+            if cell_id in student_cells or TEACHER_TAG not in cell.get("metadata", {}).get(
+                    "tags", []):
+                preceding.append(cell_id)
             continue
-        calls = _calls_in(cell.source)
-        stored = stored_by_id.get(cell.get("id"), {})
+        source = student_cells[cell_id].source if cell_id in student_cells else cell.source
+        hidden = cell_id not in student_cells
+        calls = _calls_in(source)
+        stored = _stored_points(cell)
         exercises = [name for name, _ in calls] or list(stored)
         if not exercises:
             raise GradingError(
@@ -181,11 +189,12 @@ def load_lab(lab_id: str, solutions: str | Path) -> Lab:
         checks.append(
             CheckCell(
                 index=index,
-                cell_id=cell.get("id"),
-                source=cell.source,
+                cell_id=cell_id,
+                source=source,
                 exercises=exercises,
                 anchors=list(reversed(preceding)),
                 anchor_position=len(preceding),
+                hidden=hidden,
             )
         )
     if not checks:
