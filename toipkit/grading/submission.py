@@ -8,7 +8,8 @@ Matching rule (what ``prepare`` does, in this order):
 2. **Check cells are the teacher's.** Every submitted cell tagged ``check`` or carrying the id of
    an official check cell is dropped, whatever its content. A check cell that was deleted,
    edited or untagged is therefore worth nothing by itself.
-3. **Official check cells go back after their exercise.** Each official check cell is inserted
+3. **Official check cells go back after their exercise** — hidden ones too (check cells also
+   tagged ``teacher``, absent from the student version). Each official check cell is inserted
    right after the submitted cell with the id of the cell that precedes it in the student
    version (if that id is gone, the one before it, and so on). When the submission holds none
    of those ids (e.g. ids stripped by an old editor), position is used: after the k-th non-check

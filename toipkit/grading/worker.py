@@ -26,6 +26,9 @@ import traceback
 from pathlib import Path
 
 KERNEL_NAME = "toipkit-grading"
+MAX_OUTPUT_BYTES = 5 * 1024 * 1024  # per cell, in the kept notebook
+# Address space of the submission's own (papermill) process: outputs accumulate there.
+WORKER_MEMORY_MB = 4096
 TIMEOUT_ENAME = "CellTimeoutError"
 
 
@@ -33,6 +36,31 @@ def _write_json(path: Path, data: dict) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
     os.replace(tmp, path)
+
+
+def _cap_outputs(cell, limit: int) -> None:
+    """Keep a cell's outputs under ``limit`` bytes (a print loop must not fill the disk or the
+    grader's memory). Check records are small and always kept."""
+    from toipkit.checks import MIME_TYPE
+
+    total = 0
+    kept = []
+    dropped = 0
+    for output in cell.get("outputs", []):
+        size = len(json.dumps(output, default=str))
+        data = output.get("data") or {}
+        if MIME_TYPE in data or total + size <= limit:
+            kept.append(output)
+            total += size
+        else:
+            dropped += size
+    if dropped:
+        import nbformat
+
+        kept.append(nbformat.v4.new_output(
+            "stream", name="stderr",
+            text=f"[toipkit grade: {dropped // 1024} KiB of output removed]\n"))
+        cell["outputs"] = kept
 
 
 def _kernelspec(private: Path, spec: dict) -> None:
@@ -56,6 +84,11 @@ def run(spec: dict) -> dict:
     if spec.get("env") is not None:
         os.environ.clear()
         os.environ.update(spec["env"])
+    if spec.get("worker_memory_mb", WORKER_MEMORY_MB):
+        import resource
+
+        size = int(spec.get("worker_memory_mb", WORKER_MEMORY_MB)) * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (size, size))
     if spec.get("workdir"):
         os.chdir(spec["private"])
     result: dict = {"status": "ok", "detail": "", "fenced": []}
@@ -89,6 +122,7 @@ def run(spec: dict) -> dict:
     timeouts: list[int] = []
 
     def on_cell_executed(cell, cell_index, execute_reply):
+        _cap_outputs(cell, int(spec.get("max_output_bytes", MAX_OUTPUT_BYTES)))
         # nbclient answers a timed-out cell with our error_on_timeout reply but adds no output;
         # make the timeout visible in the notebook (and to the grader).
         content = (execute_reply or {}).get("content", {})
@@ -123,6 +157,8 @@ def run(spec: dict) -> dict:
         pass  # some cells failed: expected, they were all run (allow_errors)
     except DeadKernelError as exc:
         result.update(status="dead", detail=f"kernel died: {exc}")
+    except MemoryError:
+        result.update(status="error", detail="the grading process ran out of memory (output flood?)")
     except Exception as exc:  # report, the grader decides
         result.update(status="error", detail=f"{type(exc).__name__}: {exc}")
         traceback.print_exc()
