@@ -8,7 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toipkit.pcap.quality import e_model, r_to_mos
-from toipkit.pcap.rtp import analyse_fast, analyse_sequential, clock_rate, count_sequence_errors
+from toipkit.pcap.rtp import (
+    analyse_fast,
+    analyse_segments,
+    analyse_sequential,
+    clock_rate,
+    count_sequence_errors,
+)
 
 FIELDS = ("packets", "expected", "lost", "min_delta", "mean_delta", "max_delta",
           "max_delta_frame", "min_jitter", "mean_jitter", "max_jitter", "problem", "cycles",
@@ -77,6 +83,26 @@ def test_fast_equals_sequential(stream):
         else:
             assert a == b, name
     assert count_sequence_errors(stream[4], stream[5]) == seq_stats.sequence_errors
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.lists(streams(), min_size=1, max_size=6))
+def test_all_streams_at_once_equal_sequential(group):
+    cols = [np.concatenate([np.asarray(s[k]) for s in group]) for k in range(7)]
+    starts = np.cumsum([0] + [len(s[0]) for s in group[:-1]])
+    results = analyse_segments(starts, *cols)
+    assert len(results) == len(group)
+    for stream, fast in zip(group, results):
+        if fast is None:
+            continue
+        ref, _ = analyse_sequential(*stream)
+        for name in FIELDS:
+            a, b = getattr(ref, name), getattr(fast, name)
+            if isinstance(a, float):
+                assert f"{a:.3f}" == f"{b:.3f}", (name, a, b)
+                assert b == pytest.approx(a, rel=1e-9, abs=1e-9), name
+            else:
+                assert a == b, name
 
 
 def test_long_stream_with_wraps_matches_exactly():

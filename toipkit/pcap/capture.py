@@ -14,7 +14,7 @@ from toipkit.pcap.rtp import (
     SHORT_NAMES,
     DtmfEvent,
     RtpStream,
-    analyse_fast,
+    analyse_segments,
     analyse_sequential,
     clock_rate,
     event_name,
@@ -639,19 +639,18 @@ class _Engine:
         combo = (cols["conv"].astype(np.int64) << 8) | cols["pt"].astype(np.int64)
         uniform = np.concatenate([[False], combo[1:] == combo[:-1]])
         cum_breaks = np.cumsum(~uniform)  # changes of (conversation, PT) so far
-        streams = []
+        n_all = len(order)
+        clocks_all = np.zeros(n_all, np.int64)
+        meta = []
         for g in range(len(bounds) - 1):
             a, b = bounds[g], bounds[g + 1]
             pts = cols["pt"][a:b]
             convs = cols["conv"][a:b]
-            one_combo = cum_breaks[b - 1] - cum_breaks[a] == 0
-            if one_combo:
+            if cum_breaks[b - 1] - cum_breaks[a] == 0:  # one (conversation, PT) pair
                 c, t = int(convs[0]), int(pts[0])
                 nm = self._pt_name(c, t)
-                clk = clock_rate(t, nm, self._pt_rate(c, t))
-                clocks = np.full(b - a, clk, np.int64)
+                clocks_all[a:b] = clock_rate(t, nm, self._pt_rate(c, t))
                 names = {t: nm if nm is not None else SHORT_NAMES.get(t, f"Unknown ({t})")}
-                ptypes = [t]
             else:
                 keys, first_idx, inv = np.unique(combo[a:b], return_index=True,
                                                  return_inverse=True)
@@ -660,7 +659,7 @@ class _Engine:
                     c, t = k >> 8, k & 0xFF
                     nm = self._pt_name(c, t)
                     lut.append(clock_rate(t, nm, self._pt_rate(c, t)))
-                clocks = np.asarray(lut, np.int64)[inv.reshape(-1)]
+                clocks_all[a:b] = np.asarray(lut, np.int64)[inv.reshape(-1)]
                 # payload names: the name given by the packet that introduced each PT
                 names = {}
                 for i in sorted(first_idx.tolist()):
@@ -668,23 +667,28 @@ class _Engine:
                     if t not in names:
                         nm = self._pt_name(c, t)
                         names[t] = nm if nm is not None else SHORT_NAMES.get(t, f"Unknown ({t})")
-                ptypes = list(names)
-            data = {"frames": cols["frame"][a:b], "ms": ms[a:b], "sec": sec[a:b], "pt": pts,
-                    "marker": cols["marker"][a:b], "seq": cols["seq"][a:b],
-                    "ts": cols["ts"][a:b], "clock": clocks}
-            args = (data["frames"], data["ms"], data["pt"], data["marker"], data["seq"],
-                    data["ts"], data["clock"])
-            st = analyse_fast(*args)
+            meta.append(names)
+        all_stats = analyse_segments(bounds[:-1], cols["frame"], ms, cols["pt"], cols["marker"],
+                                     cols["seq"], cols["ts"], clocks_all)
+        streams = []
+        for g, names in enumerate(meta):
+            a, b = bounds[g], bounds[g + 1]
+            data = {"frames": cols["frame"][a:b], "ms": ms[a:b], "sec": sec[a:b],
+                    "pt": cols["pt"][a:b], "marker": cols["marker"][a:b], "seq": cols["seq"][a:b],
+                    "ts": cols["ts"][a:b], "clock": clocks_all[a:b]}
+            st = all_stats[g]
             if st is None:
-                st, _ = analyse_sequential(*args)
+                st, _ = analyse_sequential(data["frames"], data["ms"], data["pt"],
+                                           data["marker"], data["seq"], data["ts"],
+                                           data["clock"])
+            c0 = int(cols["conv"][a])
             rs = RtpStream(
                 src=self.addr.text(int(cols["skey"][a])), sport=int(cols["sport"][a]),
                 dst=self.addr.text(int(cols["dkey"][a])), dport=int(cols["dport"][a]),
                 ssrc=int(cols["ssrc"][a]),
-                payload_types=ptypes, payload_names=names, start_time=float(sec[a]),
+                payload_types=list(names), payload_names=names, start_time=float(sec[a]),
                 end_time=float(sec[b - 1]), first_frame=int(cols["frame"][a]), stats=st,
-                setup_frame=(self.media.entries[int(convs[0])].setup_frame
-                             if int(convs[0]) >= 0 else None),
+                setup_frame=self.media.entries[c0].setup_frame if c0 >= 0 else None,
                 _data=data)
             streams.append(rs)
         streams.sort(key=lambda s: s.first_frame, reverse=True)
