@@ -18,6 +18,7 @@ from grading_synthetic import (
     BUILDERS,
     Expected,
     break_cell,
+    exercises_of,
     perfect,
     reads_solutions,
     solution_cells,
@@ -64,6 +65,16 @@ def _secrets(teacher, lab):
     return nb, expected
 
 
+def _flood(teacher, lab):
+    """A print loop in the second exercise: how it ends depends on who runs out first (the
+    cell timeout, the kernel's memory); the first exercise keeps its points, the kept notebook
+    stays small."""
+    code = "import sys\nwhile True:\n    sys.stdout.write('x' * 100000 + chr(10))"
+    nb, _ = break_cell(teacher, lab, solution_cells(teacher)[1], code)
+    first = set(exercises_of(teacher, lab)[solution_cells(teacher)[0]])
+    return nb, Expected(first, notes=["flood"])
+
+
 @pytest.fixture(scope="module", params=_labs())
 def graded(request, tmp_path_factory):
     lab_id, solutions = request.param
@@ -75,6 +86,8 @@ def graded(request, tmp_path_factory):
     builders = dict(BUILDERS)
     builders["readsol"] = lambda t, lb: reads_solutions(t, lb, str(lab.path), ISOLATED)
     builders["secrets"] = _secrets
+    if lab_id == "90":
+        builders["flood"] = _flood
     expected: dict[str, Expected] = {}
     for name, build in builders.items():
         nb, expected[name] = build(teacher, lab)
@@ -102,6 +115,11 @@ def test_every_submission_gets_its_score_and_status(graded):
     for result in report.results:
         want = expected[result.student]
         got = {e.exercise for e in result.exercises if e.passed}
+        if "flood" in want.notes:
+            size = (report.out / "notebooks" / f"{result.student}.ipynb").stat().st_size
+            if not want.passing <= got or size > 20 * 2**20:
+                problems.append(f"{result.student}: got {sorted(got)}, notebook {size} bytes")
+            continue
         points = sum(lab.points[name] for name in want.passing)
         if result.student == "edited" and "tampering" not in result.note:
             problems.append("edited: forged records not flagged")
