@@ -668,8 +668,20 @@ class _Engine:
                         nm = self._pt_name(c, t)
                         names[t] = nm if nm is not None else SHORT_NAMES.get(t, f"Unknown ({t})")
             meta.append(names)
-        all_stats = analyse_segments(bounds[:-1], cols["frame"], ms, cols["pt"], cols["marker"],
-                                     cols["seq"], cols["ts"], clocks_all)
+        # streams are analysed in groups of ~64k packets: small temporaries stay in cache
+        all_stats: list = []
+        g0 = 0
+        n_streams = len(bounds) - 1
+        while g0 < n_streams:
+            g1 = g0 + 1
+            while g1 < n_streams and bounds[g1 + 1] - bounds[g0] <= 65536:
+                g1 += 1
+            a, b = bounds[g0], bounds[g1]
+            rel = np.asarray(bounds[g0:g1], np.int64) - a
+            all_stats += analyse_segments(rel, cols["frame"][a:b], ms[a:b], cols["pt"][a:b],
+                                          cols["marker"][a:b], cols["seq"][a:b],
+                                          cols["ts"][a:b], clocks_all[a:b])
+            g0 = g1
         streams = []
         for g, names in enumerate(meta):
             a, b = bounds[g], bounds[g + 1]

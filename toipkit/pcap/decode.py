@@ -282,7 +282,23 @@ def decode_batch_fast(batch) -> tuple[FastUDP, np.ndarray]:
     def be16(idx):
         return _be16(u8, np.minimum(idx, last))
 
-    m = (lt == LT_EN10MB) & (cap >= 14)
+    uniform = bool(n) and int(lt[0]) == int(lt[-1]) and bool((lt == lt[0]).all())
+    if uniform and int(lt[0]) == LT_EN10MB and bool((cap >= 14).all()):
+        # the usual case (one Ethernet interface): whole arrays, no masks
+        etype = be16(off + 12)
+        l3 = off + 14
+        m = np.ones(n, bool)
+        vl = np.isin(etype, VLAN_TYPES) if (etype >= 0x8100).any() else None
+        if vl is not None and vl.any():
+            for _ in range(2):
+                v = np.isin(etype, VLAN_TYPES) & (l3 + 4 <= end)
+                if not v.any():
+                    break
+                etype[v] = be16(l3[v] + 2)
+                l3[v] += 4
+        m = np.zeros(n, bool)  # nothing left for the per-link-type branches below
+    else:
+        m = (lt == LT_EN10MB) & (cap >= 14)
     if m.any():
         etype[m] = be16(off[m] + 12)
         l3[m] = off[m] + 14
@@ -292,7 +308,7 @@ def decode_batch_fast(batch) -> tuple[FastUDP, np.ndarray]:
                 break
             etype[v] = be16(l3[v] + 2)
             l3[v] += 4
-    m = (lt == LT_SLL) & (cap >= 16)
+    m = (lt == LT_SLL) & (cap >= 16) if not uniform or int(lt[0]) == LT_SLL else m
     if m.any():
         etype[m] = be16(off[m] + 14)
         l3[m] = off[m] + 16

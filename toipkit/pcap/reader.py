@@ -65,7 +65,10 @@ def _open_error(path, message, frame=None, offset=None):
 
 def iter_batches(path, state: ReadState | None = None, chunk_size: int | None = None,
                  progress=None) -> Iterator[Batch]:
-    """Yield ``Batch`` objects for the capture at ``path`` (pcap or pcapng)."""
+    """Yield ``Batch`` objects for the capture at ``path`` (pcap or pcapng).
+
+    Batches share one reused buffer: consume each batch before asking for the next.
+    """
     state = state if state is not None else ReadState()
     chunk_size = chunk_size or CHUNK_SIZE
     try:
