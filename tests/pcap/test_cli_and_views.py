@@ -99,3 +99,9 @@ def test_views(capture):
     assert cap.stream(0xA1).packetization_ms == 20.0
     assert cap._repr_markdown_().startswith("**call.pcap**")
     assert "<table" in cap.rtp_streams._repr_html_()
+
+
+def test_progress_bar_reading_gives_same_result(capture, capsys):
+    with_bar = read_capture(capture, progress=True)
+    assert with_bar.rtp_streams_text() == read_capture(capture).rtp_streams_text()
+    assert repr(with_bar).startswith("<Capture call.pcap: pcap,")
