@@ -267,3 +267,67 @@ def test_every_status_code_and_many_methods(tmp_path, order):
     path = tmp_path / "codes.pcap"
     write_pcap(path, frames_for(pk, "eth"), 1)
     _check(path)
+
+
+def _udp_rtp(src, dst, sport, dport, pt, seq, ts, ssrc, size, marker=False):
+    import struct
+
+    from synth import ip_udp
+
+    rtp = struct.pack("!BBHII", 0x80, pt | (0x80 if marker else 0), seq, ts, ssrc) + bytes(size)
+    return ip_udp(src, dst, sport, dport, rtp)[0]
+
+
+@needs_tshark
+def test_early_media_from_183(tmp_path):
+    from synth import _sdp, _sip, ip_udp
+
+    spec = CallSpec(ring_s=0.2, answer_s=2.0, legs=[Leg(ssrc=0x71, count=80, jitter_ms=2),
+                                                    Leg(ssrc=0x72, count=80)])
+    out = []
+    for ts, ip in call_packets(spec, seed=3):
+        if b"SIP/2.0 180 Ringing" in ip[28:60]:
+            hdr = [("Via", "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-3"),
+                   ("From", "<sip:101@10.0.0.1>;tag=aaa3"), ("To", "<sip:102@10.0.0.2>;tag=bbb3"),
+                   ("Call-ID", spec.call_id), ("CSeq", "1 INVITE")]
+            ip = ip_udp("10.0.0.2", "10.0.0.1", 5060, 5060, _sip(
+                "SIP/2.0 183 Session Progress", hdr, _sdp("10.0.0.2", 50000, spec, 2)))[0]
+            for i in range(50):  # ring-back tone before the answer
+                out.append((ts + 5_000_000 + i * 20_000_000 + (i % 7) * 300_000,
+                            _udp_rtp("10.0.0.2", "10.0.0.1", 50000, 40000, 8, 500 + i,
+                                     1000 + 160 * i, 0x99, 160, i == 0)))
+        out.append((ts, ip))
+    path = tmp_path / "early.pcap"
+    write_pcap(path, frames_for(sorted(out, key=lambda x: x[0]), "eth"), 1)
+    cap = _check(path)
+    assert len(cap.rtp_streams) == 3
+    assert cap.calls[0].post_dial_delay == pytest.approx(0.2, abs=1e-6)
+
+
+@needs_tshark
+def test_video_stream_and_rejected_port_zero(tmp_path):
+    """Offer audio + H.264 video; the answer refuses video (port 0); video flows anyway."""
+    from synth import _sip, ip_udp
+
+    def sdp(addr, aport, vport, sess):
+        return "\r\n".join([
+            "v=0", f"o=- {sess} {sess} IN IP4 {addr}", "s=-", f"c=IN IP4 {addr}", "t=0 0",
+            f"m=audio {aport} RTP/AVP 8", "a=rtpmap:8 PCMA/8000",
+            f"m=video {vport} RTP/AVP 96", "a=rtpmap:96 H264/90000"]) + "\r\n"
+
+    a, b = "10.0.0.1", "10.0.0.2"
+    hdr = [("Via", "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-1"), ("From", "<sip:1@a>;tag=a"),
+           ("To", "<sip:2@b>"), ("Call-ID", "v@x"), ("CSeq", "1 INVITE")]
+    rh = [(k, v + ";tag=b" if k == "To" else v) for k, v in hdr]
+    t = 10**9
+    pk = [(t, ip_udp(a, b, 5060, 5060, _sip("INVITE sip:2@b SIP/2.0", hdr, sdp(a, 40000, 40002, 1)))[0]),
+          (t + 10**8, ip_udp(b, a, 5060, 5060, _sip("SIP/2.0 200 OK", rh, sdp(b, 50000, 0, 2)))[0])]
+    for i in range(60):
+        pk.append((t + 2 * 10**8 + i * 33_000_000 + (i % 5) * 700_000,
+                   _udp_rtp(b, a, 50002, 40002, 96, 100 + i, 3000 * i, 0x55, 900)))
+        pk.append((t + 2 * 10**8 + i * 20_000_000 + 1000,
+                   _udp_rtp(b, a, 50000, 40000, 8, 200 + i, 160 * i, 0x66, 160)))
+    path = tmp_path / "video.pcap"
+    write_pcap(path, frames_for(sorted(pk, key=lambda x: x[0]), "eth"), 1)
+    cap = _check(path)
+    assert {s.payload for s in cap.rtp_streams} == {"g711A", "H264"}

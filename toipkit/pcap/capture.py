@@ -499,7 +499,8 @@ class _Engine:
                     evt, flags, dur = buf[off], buf[off + 1], (buf[off + 2] << 8) | buf[off + 3]
                     self.events.append((int(fr[k]), int(rel[k]), int(ssrc[k]), int(ts[k]),
                                         int(skey[r[k]]), int(dkey[r[k]]), evt, bool(flags & 0x80),
-                                        flags & 0x3F, dur, int(marker[k])))
+                                        flags & 0x3F, dur, int(marker[k]),
+                                        self._pt_rate(int(name_conv[k]), int(pt[k])) or 8000))
 
     def _event_mask(self, conv: np.ndarray, pt: np.ndarray) -> np.ndarray:
         mask = np.zeros(len(pt), bool)
@@ -709,7 +710,7 @@ class _Engine:
     def _dtmf(self) -> list[DtmfEvent]:
         groups: dict[tuple, list[tuple]] = {}
         for e in self.events:
-            frame, rel, ssrc, ts, sk, dk, evt, end, vol, dur, mark = e
+            frame, rel, ssrc, ts, sk, dk, evt, end, vol, dur, mark, rate = e
             groups.setdefault((ssrc, sk, dk, ts), []).append(e)
         out = []
         for (ssrc, sk, dk, _ts), evs in groups.items():
@@ -719,7 +720,8 @@ class _Engine:
             dur = max(e[9] for e in evs)
             out.append(DtmfEvent(
                 digit=event_name(first[6]), event=first[6], start=self._rel_sec(first[1]),
-                end=self._rel_sec(last[1]), duration_ms=dur / 8.0, volume=first[8], ssrc=ssrc,
+                end=self._rel_sec(last[1]), duration_ms=dur * 1000.0 / first[11],
+                volume=first[8], ssrc=ssrc,
                 src=self.addr.text(sk), dst=self.addr.text(dk), packets=len(evs),
                 ended=any(e[7] for e in evs), first_frame=first[0]))
         out.sort(key=lambda e: (e.start, e.first_frame))

@@ -407,7 +407,7 @@ class DtmfEvent:
     event: int
     start: float  # seconds (first packet)
     end: float  # seconds (last packet)
-    duration_ms: float  # from the event's duration field (timestamp units / clock)
+    duration_ms: float  # largest duration field (timestamp units) / the event clock rate
     volume: int  # -dBm0
     ssrc: int
     src: str
