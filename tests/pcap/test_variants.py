@@ -331,3 +331,21 @@ def test_video_stream_and_rejected_port_zero(tmp_path):
     write_pcap(path, frames_for(sorted(pk, key=lambda x: x[0]), "eth"), 1)
     cap = _check(path)
     assert {s.payload for s in cap.rtp_streams} == {"g711A", "H264"}
+
+
+@needs_tshark
+def test_decode_as_rtp_without_signalling(tmp_path):
+    """No SIP in the capture: like `tshark -d udp.port==40000,rtp`."""
+    from conftest import tshark_text
+
+    spec = CallSpec(legs=[Leg(ssrc=0x11, count=120, dtmf="37", jitter_ms=2),
+                          Leg(ssrc=0x22, count=120, pt=0, jitter_ms=1)])
+    pk = [(ts, ip) for ts, ip in call_packets(spec, seed=5)
+          if int.from_bytes(ip[20:22], "big") != 5060]
+    path = tmp_path / "nosip.pcap"
+    write_pcap(path, frames_for(pk, "eth"), 1)
+    assert read_capture(path).rtp_streams == []
+    cap = read_capture(path, decode_as_rtp=[40000])
+    assert cap.rtp_streams_text() == tshark_text(path, "-d", "udp.port==40000,rtp",
+                                                 "-z", "rtp,streams")
+    assert cap.dtmf.digits == "37"

@@ -307,11 +307,14 @@ def _rel_parts(rel_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return secs, rel_ns - secs * 1_000_000_000
 
 
-def read_capture(path, progress: bool = False, strict: bool = False) -> Capture:
+def read_capture(path, progress: bool = False, strict: bool = False,
+                 decode_as_rtp=()) -> Capture:
     """Read a pcap/pcapng file and analyse its SIP and RTP like TShark 4.0.17.
 
     ``progress=True`` shows a progress bar (tqdm) for big files. With ``strict=True`` any damaged
     record raises ``CaptureFormatError``; otherwise reading stops there with a warning.
+    ``decode_as_rtp=[port, ...]`` also takes UDP packets from or to those ports as RTP, like
+    ``tshark -d udp.port==PORT,rtp`` (for captures without the SIP/SDP that set the call up).
     """
     path = os.fspath(path)
     state = reader.ReadState(strict=strict)
@@ -324,6 +327,7 @@ def read_capture(path, progress: bool = False, strict: bool = False) -> Capture:
                    desc=os.path.basename(path), leave=False)
         cb = bar.update
     eng = _Engine(path)
+    eng.decode_as = np.asarray(sorted({int(p) for p in decode_as_rtp}), np.int32)
     try:
         for batch in reader.iter_batches(path, state, progress=cb):
             eng.process(batch)
@@ -339,6 +343,7 @@ class _Engine:
         self.t0: int | None = None
         self.media = _Media()
         self.addr = _AddrIds()
+        self.decode_as = np.zeros(0, np.int32)
         self.reasm = dec.Reassembly()
         self.messages: list[SipMessage] = []
         self.rtp_parts: list[dict] = []
@@ -440,7 +445,7 @@ class _Engine:
                 self._tcp_segment(item, frame, batch)
         # RTP
         cand_rtp = ~is_sip & (plen >= 12)
-        if not cand_rtp.any() or not self.media.entries:
+        if not cand_rtp.any() or not (self.media.entries or len(self.decode_as)):
             return
         r = np.nonzero(cand_rtp)[0]
         fr = frames[r]
@@ -450,6 +455,9 @@ class _Engine:
         chosen = np.where(s_conv >= 0, s_conv, d_conv)
         is_rtp = kinds[chosen] == RTP
         is_rtp &= chosen >= 0
+        if len(self.decode_as):  # Decode As: ports not taken by a conversation
+            is_rtp |= (chosen < 0) & (np.isin(sport[r], self.decode_as)
+                                      | np.isin(dport[r], self.decode_as))
         r, fr, s_conv, d_conv = r[is_rtp], fr[is_rtp], s_conv[is_rtp], d_conv[is_rtp]
         if not len(r):
             return
@@ -510,13 +518,17 @@ class _Engine:
         for c, t in set(zip(conv[dyn].tolist(), pt[dyn].tolist())):
             name = self._pt_name(c, t)
             if (name is not None and name.lower().startswith("telephone-event")) or (
-                    name is None and t in (100, 101)):
+                    name in (None, "rtpevent") and t in (100, 101)):
                 mask |= (conv == c) & (pt == t)
         return mask
 
     def _pt_name(self, conv: int, pt: int) -> str | None:
-        if conv < 0 or pt < 96:
+        if pt < 96:
             return None
+        if conv < 0:
+            # no SDP: the RTP dissector names the PT after a dissector bound to it by
+            # preference (RFC 2833 events on 100-101 by default)
+            return "rtpevent" if pt in (100, 101) else None
         entry = self.media.entries[conv]
         got = entry.rtpmap.get(pt)
         return got[0] if got else None

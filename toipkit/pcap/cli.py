@@ -14,12 +14,14 @@ def register(subparsers) -> None:
 
     s = sub.add_parser("summary", help="calls, RTP streams, DTMF and MOS of a capture")
     s.add_argument("file")
+    _decode_as(s)
     s.add_argument("--json", action="store_true", help="print JSON instead of text")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(handler=_summary)
 
     s = sub.add_parser("rtp-streams", help="print exactly `tshark -q -z rtp,streams`")
     s.add_argument("file")
+    _decode_as(s)
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(handler=_rtp_streams)
 
@@ -42,11 +44,17 @@ def register(subparsers) -> None:
     p.set_defaults(handler=lambda args: (p.print_help(), 2)[1])
 
 
+def _decode_as(parser) -> None:
+    parser.add_argument("--decode-as-rtp", metavar="PORT", type=int, action="append", default=[],
+                        help="also decode UDP port PORT as RTP (like tshark -d udp.port==PORT,rtp)")
+
+
 def _read(args, progress_default=True):
     from toipkit.pcap import read_capture
 
     progress = progress_default and not getattr(args, "no_progress", False) and sys.stderr.isatty()
-    return read_capture(args.file, progress=progress)
+    return read_capture(args.file, progress=progress,
+                        decode_as_rtp=getattr(args, "decode_as_rtp", ()))
 
 
 def _warn(cap) -> None:
