@@ -349,3 +349,16 @@ def test_decode_as_rtp_without_signalling(tmp_path):
     assert cap.rtp_streams_text() == tshark_text(path, "-d", "udp.port==40000,rtp",
                                                  "-z", "rtp,streams")
     assert cap.dtmf.digits == "37"
+
+
+@needs_tshark
+def test_pcapng_two_sections_of_different_byte_order(tmp_path):
+    spec = CallSpec(legs=_legs(50))
+    frames = frames_for(call_packets(spec, seed=50), "eth")
+    half = len(frames) // 2
+    first, second = tmp_path / "a.pcapng", tmp_path / "b.pcapng"
+    write_pcapng(first, [(t, f, 0) for t, f in frames[:half]], [(1, 6)], "<")
+    write_pcapng(second, [(t, f, 0) for t, f in frames[half:]], [(1, 9)], ">")
+    path = tmp_path / "sections.pcapng"
+    path.write_bytes(first.read_bytes() + second.read_bytes())
+    _check(path, "19#")
