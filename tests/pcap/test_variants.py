@@ -111,6 +111,7 @@ def test_compact_headers_and_final_states(tmp_path):
     cap = _check(path)
     states = [c.state for c in cap.calls]
     assert states == ["completed", "busy", "cancelled"]
+    assert [c.call_id for c in cap.calls.answered] == ["c0@x"]
     assert cap.calls[0].post_dial_delay == pytest.approx(0.3, abs=1e-6)
     assert cap.calls[0].setup_time == pytest.approx(1.0, abs=1e-6)
 

@@ -68,7 +68,10 @@ class StreamTable(_Table):
 
 
 class CallTable(_Table):
-    pass
+    @property
+    def answered(self) -> CallTable:
+        """The calls that got a 2xx to their INVITE (state answered or completed)."""
+        return CallTable(c for c in self if c.state in ("answered", "completed"))
 
 
 class RegistrationTable(_Table):
