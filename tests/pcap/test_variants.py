@@ -363,3 +363,35 @@ def test_pcapng_two_sections_of_different_byte_order(tmp_path):
     path = tmp_path / "sections.pcapng"
     path.write_bytes(first.read_bytes() + second.read_bytes())
     _check(path, "19#")
+
+
+@needs_tshark
+def test_sdp_inside_multipart_body(tmp_path):
+    """SIP-I style INVITE: multipart/mixed with SDP + ISUP; the 200 OK carries no SDP."""
+    from synth import ip_udp
+
+    spec = CallSpec(legs=[Leg(ssrc=0x11, count=60), Leg(ssrc=0x22, count=60)])
+    out = []
+    for ts, ip in call_packets(spec, seed=5):
+        payload = ip[28:]
+        head, _, body = payload.partition(b"\r\n\r\n")
+        if payload.startswith((b"INVITE", b"SIP/2.0 200 OK")) and body:
+            lines = [ln for ln in head.split(b"\r\n")
+                     if not ln.lower().startswith((b"content-type", b"content-length"))]
+            if payload.startswith(b"INVITE"):
+                mp = (b"--XyZ\r\nContent-Type: application/sdp\r\n\r\n" + body
+                      + b"\r\n--XyZ\r\nContent-Type: application/isup;version=itu-t92+\r\n\r\n"
+                      + b"\x01\x00\x49\x00\r\n--XyZ--\r\n")
+                lines += [b"Content-Type: multipart/mixed;boundary=XyZ",
+                          b"Content-Length: %d" % len(mp)]
+            else:
+                mp = b""
+                lines += [b"Content-Length: 0"]
+            src = ".".join(str(x) for x in ip[12:16])
+            dst = ".".join(str(x) for x in ip[16:20])
+            ip = ip_udp(src, dst, 5060, 5060, b"\r\n".join(lines) + b"\r\n\r\n" + mp)[0]
+        out.append((ts, ip))
+    path = tmp_path / "multipart.pcap"
+    write_pcap(path, frames_for(out, "eth"), 1)
+    cap = _check(path)
+    assert len(cap.rtp_streams) == 2 and cap.sip_messages[0].sdp is not None

@@ -218,11 +218,32 @@ def parse_sip(payload: bytes, frame: int, time: float, src: str, sport: int, dst
         msg.content_type = hdr.get("content-type", "").split(";")[0].strip().lower()
         if msg.content_type == "application/sdp" and body.strip():
             msg.sdp = parse_sdp(body)
+        elif msg.content_type.startswith("multipart/"):
+            part = _multipart_sdp(body, hdr.get("content-type", ""))
+            if part:
+                msg.sdp = parse_sdp(part)
         msgs.append(msg)
         data = rest
         if transport == "UDP":
             break
     return msgs, data
+
+
+def _multipart_sdp(body: str, content_type: str) -> str | None:
+    """The application/sdp part of a multipart body (e.g. SIP-I: SDP + ISUP), if any."""
+    m = re.search(r'boundary\s*=\s*"?([^";]+)"?', content_type, re.I)
+    if not m:
+        return None
+    for part in body.split("--" + m.group(1).strip()):
+        head, sep, content = part.replace("\r\n", "\n").partition("\n\n")
+        if not sep:
+            continue
+        for line in head.strip().split("\n"):
+            name, _, value = line.partition(":")
+            if (name.strip().lower() == "content-type"
+                    and value.split(";")[0].strip().lower() == "application/sdp"):
+                return content
+    return None
 
 
 def _user(uri: str) -> str:
