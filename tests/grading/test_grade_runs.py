@@ -415,3 +415,25 @@ def test_every_other_lab_grades(tmp_path):
         if f"lab {lab.lab_id} " not in log or sum(f"lab {o.lab_id} (" in log for o, _ in runs) != 1:
             problems.append(f"{lab.lab_id}: log mixes runs")
     assert not problems, "\n".join(problems)
+
+
+def test_spawned_kernels_behave_like_forked_ones(tmp_path, monkeypatch):
+    """TOIPKIT_GRADING_PREFORK=0: kernels started by the launcher instead of forked."""
+    monkeypatch.setenv("TOIPKIT_GRADING_PREFORK", "0")
+    lab = load_lab("90", FIXTURE_SOLUTIONS)
+    teacher = nbformat.read(lab.path, as_version=4)
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    cases = {"perfect": perfect(teacher, lab), "membomb": BUILDERS["membomb"](teacher, lab)}
+    probe = nbformat.v4.new_code_cell("import os\nprint('uid', os.getuid())")
+    cases["perfect"][0].cells.append(probe)
+    for name, (nb, _) in cases.items():
+        nbformat.write(nb, subs / f"{name}.ipynb")
+    report = grade([subs], "90", solutions=FIXTURE_SOLUTIONS, out=tmp_path / "out", workers=2,
+                   cell_timeout=20, timeout=60, memory_mb=1024, progress=False)
+    for name, (_, want) in cases.items():
+        result = report.result(name)
+        assert {e.exercise for e in result.exercises if e.passed} == want.passing, name
+        assert result.status == want.status, name
+    text = (report.out / "notebooks" / "perfect.ipynb").read_text(encoding="utf-8")
+    assert ("uid 0" not in text) if ISOLATED else ("uid " in text)

@@ -1,5 +1,8 @@
 """Kernel launcher used by the grading kernelspec: limits, then privileges, then ``exec``.
 
+Used when kernels are not forked from the warm worker (``TOIPKIT_GRADING_PREFORK=0``, see
+:mod:`toipkit.grading.forkkernel`).
+
 ``python -m toipkit.grading.launch [--uid N] [--memory MB] [--pidfile F] -- CMD...``
 
 Runs as the kernel's own process (``exec`` keeps the pid), so the limits and the uid apply to

@@ -370,6 +370,8 @@ def run_one(sub: Submission, settings: _Settings, uid: int | None,
         "loopback_only": settings.namespaces and not settings.network,
         "scratch": SCRATCH_DIRS if settings.namespaces else [],
         "keep": settings.keep + [str(box)],
+        # Kernels forked from the warm worker (see forkkernel); 0 = spawn them via launch.py.
+        "prefork": os.environ.get("TOIPKIT_GRADING_PREFORK", "1") != "0",
     }
     env = sandbox.child_environment(home, passthrough=tuple(config.env))
     env["JUPYTER_RUNTIME_DIR"] = str(home / "runtime")

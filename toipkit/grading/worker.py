@@ -84,11 +84,6 @@ def run(spec: dict) -> dict:
     if spec.get("env") is not None:
         os.environ.clear()
         os.environ.update(spec["env"])
-    if spec.get("worker_memory_mb", WORKER_MEMORY_MB):
-        import resource
-
-        size = int(spec.get("worker_memory_mb", WORKER_MEMORY_MB)) * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (size, size))
     if spec.get("workdir"):
         os.chdir(spec["private"])
     result: dict = {"status": "ok", "detail": "", "fenced": []}
@@ -110,6 +105,21 @@ def run(spec: dict) -> dict:
             result["detail"] = (result["detail"] + "; " if result["detail"] else "") + (
                 f"network not isolated ({exc})")
     _kernelspec(private, spec)
+    engine_options: dict = {}
+    if spec.get("prefork", True):
+        # Fork the kernel now: single-threaded, inside the namespaces, before papermill.
+        from toipkit.grading import forkkernel
+
+        forkkernel.PreforkedKernelManager.preforked = forkkernel.prefork(
+            spec["workdir"], spec.get("uid"), spec.get("memory_mb"),
+            str(private / "kernel.pid"))
+        engine_options["kernel_manager_class"] = forkkernel.PreforkedKernelManager
+    if spec.get("worker_memory_mb", WORKER_MEMORY_MB):
+        # After the fork: the kernel sets its own limit, which may be higher.
+        import resource
+
+        size = int(spec.get("worker_memory_mb", WORKER_MEMORY_MB)) * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (size, size))
 
     # nbformat's schema validation pulls jsonschema's URI grammar (about a second of import
     # time per process); the grader does not need that format check.
@@ -146,6 +156,7 @@ def run(spec: dict) -> dict:
             allow_errors=True,
             interrupt_on_timeout=True,
             on_cell_executed=on_cell_executed,
+            **engine_options,
             shutdown_kernel="immediate",  # nothing to wait for once the last cell ran
             error_on_timeout={
                 "ename": TIMEOUT_ENAME,
@@ -162,6 +173,11 @@ def run(spec: dict) -> dict:
     except Exception as exc:  # report, the grader decides
         result.update(status="error", detail=f"{type(exc).__name__}: {exc}")
         traceback.print_exc()
+    finally:
+        if engine_options:
+            from toipkit.grading import forkkernel
+
+            forkkernel.abandon()
     result["timeouts"] = timeouts
     return result
 
@@ -180,6 +196,9 @@ def _preload() -> None:
     import papermill  # noqa: F401
 
     import toipkit.grading.sandbox  # noqa: F401
+    from toipkit.grading import forkkernel
+
+    forkkernel.preload()  # what the kernels import: they are forked from here
 
 
 def serve() -> int:
