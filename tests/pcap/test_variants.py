@@ -395,3 +395,15 @@ def test_sdp_inside_multipart_body(tmp_path):
     write_pcap(path, frames_for(out, "eth"), 1)
     cap = _check(path)
     assert len(cap.rtp_streams) == 2 and cap.sip_messages[0].sdp is not None
+
+
+def test_sip_over_tls_is_reported(tmp_path):
+    from synth import ipv4, tcp
+
+    pk = [(10**9 + i * 10**6, ipv4("10.0.0.1", "10.0.0.2", 6, tcp(40123, 5061, 1 + 100 * i,
+                                                                   bytes(range(100))))[0])
+          for i in range(5)]
+    path = tmp_path / "tls.pcap"
+    write_pcap(path, frames_for(pk, "eth"), 1)
+    cap = read_capture(path)
+    assert not cap.sip_messages and any("TLS" in w for w in cap.warnings)

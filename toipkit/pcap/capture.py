@@ -355,6 +355,7 @@ class _Engine:
         self.seen_requests: dict[tuple, int] = {}
         self.tcp_rest: dict[tuple, bytes] = {}
         self.tcp_sip = 0
+        self.tls_segments = 0
         self.unsupported: set[int] = set()
         self.request_frames: dict[tuple, int] = {}
 
@@ -608,6 +609,9 @@ class _Engine:
     def _tcp_segment(self, d: dec.Datagram, frame: int, batch) -> None:
         if not len(d.payload):
             return
+        if 5061 in (d.sport, d.dport):
+            self.tls_segments += 1
+            return
         key = (d.src, d.sport, d.dst, d.dport)
         data = self.tcp_rest.pop(key, b"") + bytes(d.payload)
         if not (d.sport in SIP_PORTS or d.dport in SIP_PORTS or looks_like_sip(data)):
@@ -626,6 +630,9 @@ class _Engine:
     # the end -----------------------------------------------------------------------------------
     def finish(self, state: reader.ReadState) -> Capture:
         warnings = list(state.warnings) + self.warnings
+        if self.tls_segments:
+            warnings.append(f"{self.tls_segments} TCP segments on port 5061 (SIP over TLS): "
+                            "encrypted, their calls cannot be read from the capture")
         if self.tcp_sip:
             warnings.append(f"{self.tcp_sip} SIP messages over TCP were read segment by segment; "
                             "tshark's sip,stat counts them but gives them no setup time")
