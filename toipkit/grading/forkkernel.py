@@ -94,7 +94,8 @@ def prefork(workdir: str, uid: int | None, memory_mb: int | None,
             while chunk := os.read(read_end, 4096):
                 chunks.append(chunk)
             os.close(read_end)
-            connection_file = b"".join(chunks).decode()
+            message = b"".join(chunks).decode()
+            connection_file, *extra_arguments = message.split("\0") if message else [""]
             if not connection_file:
                 os._exit(0)  # the run was abandoned before the kernel was needed
             from toipkit.grading import sandbox
@@ -108,7 +109,11 @@ def prefork(workdir: str, uid: int | None, memory_mb: int | None,
                 sandbox.drop_privileges(uid, uid)
             sandbox.apply_limits(memory_mb)
             os.environ["JPY_PARENT_PID"] = str(os.getppid())  # exit if the worker dies
-            sys.argv = [sys.executable, "-f", connection_file]
+            if "rfc3987_syntax" in sys.modules and sys.modules["rfc3987_syntax"] is None:
+                del sys.modules["rfc3987_syntax"]  # the worker's import shortcut, not the kernel's
+            if not any(a.startswith("--HistoryManager.hist_file") for a in extra_arguments):
+                extra_arguments.append("--HistoryManager.hist_file=:memory:")  # as nbclient does
+            sys.argv = [sys.executable, "-f", connection_file, *extra_arguments]
             from ipykernel.kernelapp import IPKernelApp
 
             IPKernelApp.launch_instance()
@@ -139,7 +144,9 @@ class PreforkedKernelManager(AsyncKernelManager):
             raise RuntimeError("no pre-forked kernel left (a kernel restart is not supported)")
         type(self).preforked = None
         pid, write_end = waiting
-        os.write(write_end, self.connection_file.encode())
+        # What nbclient adds after "-f {connection_file}" (e.g. an in-memory history).
+        extra = kernel_cmd[kernel_cmd.index("-f") + 2:] if "-f" in kernel_cmd else []
+        os.write(write_end, "\0".join([self.connection_file, *extra]).encode())
         os.close(write_end)
         provisioner = self.provisioner
         assert provisioner is not None

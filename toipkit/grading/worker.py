@@ -9,9 +9,9 @@ Two ways in:
   STATUS``. The fork saves the interpreter start and the papermill import (~0.4 s of CPU) per
   submission; each submission still runs in a process of its own.
 
-The submission's process sets the submission's environment, fences itself (private mount
-namespace when root), writes a kernelspec whose launcher applies the memory limit and drops
-privileges, runs the prepared notebook with papermill (per-cell timeout, keep going after
+The submission's process sets the submission's environment, fences itself (private mount and
+network namespaces when root), forks its kernel (see :mod:`toipkit.grading.forkkernel`: limits
+and privilege drop happen there), runs the prepared notebook with papermill (per-cell timeout, keep going after
 errors) and writes a small JSON result next to the output notebook. The whole-notebook timeout
 is enforced from outside by the grader, which kills the submission's session, the kernel's and
 (as root) every process of the submission's uid.
