@@ -105,3 +105,14 @@ def test_progress_bar_reading_gives_same_result(capture, capsys):
     with_bar = read_capture(capture, progress=True)
     assert with_bar.rtp_streams_text() == read_capture(capture).rtp_streams_text()
     assert repr(with_bar).startswith("<Capture call.pcap: pcap,")
+
+
+def test_ladder_with_rtp_streams(capture):
+    cap = read_capture(capture)
+    text = ladder_text(cap, rtp=True)
+    assert text.count("RTP g711A") == 2 and "=====" in text
+    lines = text.splitlines()
+    ack = next(i for i, ln in enumerate(lines) if "ACK" in ln)
+    bye = next(i for i, ln in enumerate(lines) if "BYE" in ln)
+    assert all(ack < i < bye for i, ln in enumerate(lines) if "RTP" in ln)
+    assert ladder_mermaid(cap, rtp=True).count("-->>") == 2

@@ -49,25 +49,26 @@ def rtp_streams_text(cap_or_path) -> str:
     return _cap(cap_or_path).rtp_streams_text()
 
 
-def ladder_figure(cap_or_path, call=None, ax=None, max_messages: int = 60):
-    """Matplotlib ladder (sequence) diagram of the SIP messages (one call or all)."""
+def ladder_figure(cap_or_path, call=None, ax=None, max_messages: int = 60, rtp: bool = False):
+    """Matplotlib ladder (sequence) diagram of the SIP messages (one call or all);
+    ``rtp=True`` also draws the RTP streams, as Wireshark's VoIP flow does."""
     from toipkit.pcap.plots import ladder_figure as _f
 
-    return _f(_cap(cap_or_path), call=call, ax=ax, max_messages=max_messages)
+    return _f(_cap(cap_or_path), call=call, ax=ax, max_messages=max_messages, rtp=rtp)
 
 
-def ladder_mermaid(cap_or_path, call=None) -> str:
-    """Mermaid ``sequenceDiagram`` text of the SIP messages."""
+def ladder_mermaid(cap_or_path, call=None, rtp: bool = False) -> str:
+    """Mermaid ``sequenceDiagram`` text of the SIP messages (``rtp=True``: and streams)."""
     from toipkit.pcap.plots import ladder_mermaid as _f
 
-    return _f(_cap(cap_or_path), call=call)
+    return _f(_cap(cap_or_path), call=call, rtp=rtp)
 
 
-def ladder_text(cap_or_path, call=None) -> str:
+def ladder_text(cap_or_path, call=None, rtp: bool = False) -> str:
     """Plain-text ladder: one line per message with arrows between the parties."""
     from toipkit.pcap.plots import ladder_text as _f
 
-    return _f(_cap(cap_or_path), call=call)
+    return _f(_cap(cap_or_path), call=call, rtp=rtp)
 
 
 def stream_plot(stream, ax=None):
