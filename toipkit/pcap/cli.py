@@ -35,6 +35,7 @@ def register(subparsers) -> None:
     s.add_argument("-o", "--output", help="image file (.png/.svg/.pdf), .mmd for Mermaid; "
                    "default: text on stdout")
     s.add_argument("--call", help="Call-ID or call number (0 = first call)")
+    s.add_argument("--rtp", action="store_true", help="also draw the RTP streams")
     s.set_defaults(handler=_ladder)
 
     s = sub.add_parser("dtmf", help="RFC 2833 DTMF key presses")
@@ -126,16 +127,16 @@ def _ladder(args) -> int:
     if call is not None and call.isdigit():
         call = int(call)
     if not args.output:
-        sys.stdout.write(ladder_text(cap, call=call))
+        sys.stdout.write(ladder_text(cap, call=call, rtp=args.rtp))
         return 0
     out = args.output
     if out.endswith((".mmd", ".mermaid")):
-        _atomic_write_text(out, ladder_mermaid(cap, call=call))
+        _atomic_write_text(out, ladder_mermaid(cap, call=call, rtp=args.rtp))
     else:
         import matplotlib
 
         matplotlib.use("Agg")
-        fig = ladder_figure(cap, call=call)
+        fig = ladder_figure(cap, call=call, rtp=args.rtp)
         d = os.path.dirname(os.path.abspath(out))
         fd, tmp = tempfile.mkstemp(dir=d, suffix=os.path.splitext(out)[1])
         os.close(fd)
