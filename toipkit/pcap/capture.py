@@ -414,10 +414,12 @@ class _Engine:
         frames = index + batch.first_frame
         rel_ns = batch.ts_ns[index] - self.t0
         # SIP candidates
-        first4 = np.zeros(len(index), np.uint32)
-        has4 = plen >= 4
-        if has4.any():
-            first4[has4] = dec.gather_uint(buf, poff[has4], 4)
+        # first 12 payload bytes of every datagram (SIP sniffing, RTP header)
+        head = dec.rows(buf, np.minimum(poff, max(len(u8) - 12, 0)), 12)
+        first4 = np.where(plen >= 4, dec.column(head, 0, 4), 0).astype(np.uint32)
+        tail = (plen >= 4) & (poff > len(u8) - 12)  # last bytes of the buffer: read exactly
+        if tail.any():
+            first4[tail] = dec.gather_uint(buf, poff[tail], 4)
         cand = (np.isin(first4, _SIP_PREFIXES) | np.isin(sport, SIP_PORTS + MGCP_PORTS)
                 | np.isin(dport, SIP_PORTS + MGCP_PORTS))
         is_sip = np.zeros(len(index), bool)
@@ -466,8 +468,9 @@ class _Engine:
         if not len(r):
             return
         p = poff[r]
-        b0 = u8[p]
-        b1 = u8[p + 1]
+        h = head[r]
+        b0 = h[:, 0]
+        b1 = h[:, 1]
         version = b0 >> 6
         marker = (b1 >> 7).astype(np.uint8)
         pt = (b1 & 0x7F).astype(np.int32)
@@ -489,9 +492,10 @@ class _Engine:
             return
         r, fr, p, pt, marker, hdr = r[sel], fr[sel], p[sel], pt[sel], marker[sel], hdr[sel]
         s_conv, d_conv = s_conv[sel], d_conv[sel]
-        seq = dec.gather_uint(buf, p + 2, 2).astype(np.int32)
-        ts = dec.gather_uint(buf, p + 4, 4)
-        ssrc = dec.gather_uint(buf, p + 8, 4)
+        h = h[sel]
+        seq = dec.column(h, 2, 2).astype(np.int32)
+        ts = dec.column(h, 4, 4)
+        ssrc = dec.column(h, 8, 4)
         # conversation whose SDP names the payload: the destination's, else the source's
         dk = np.asarray(self.media.kinds + [0], np.int64)
         name_conv = np.where((d_conv >= 0) & (dk[d_conv] == RTP), d_conv, s_conv)

@@ -257,6 +257,28 @@ def gather_uint(buf, offs: np.ndarray, size: int, endian: str = ">") -> np.ndarr
     return out
 
 
+def rows(buf, offs: np.ndarray, width: int) -> np.ndarray:
+    """``width`` bytes at each offset, as an (n, width) uint8 array (one copy per row).
+
+    Offsets must satisfy ``0 <= off <= len(buf) - width``.
+    """
+    data = np.frombuffer(buf, dtype=np.uint8)
+    if len(data) < width or not len(offs):
+        return np.zeros((len(offs), width), np.uint8)
+    first = data[:width].view(f"V{width}")
+    windows = np.lib.stride_tricks.as_strided(first, shape=(len(data) - width + 1,),
+                                              strides=(1,))
+    return windows[offs].view(np.uint8).reshape(-1, width)
+
+
+def column(win: np.ndarray, at: int, size: int, endian: str = ">") -> np.ndarray:
+    """Unsigned big-endian field of ``size`` bytes at column ``at`` of a rows() array."""
+    if size == 1:
+        return win[:, at]
+    part = np.ascontiguousarray(win[:, at:at + size])
+    return part.view(f"{endian}u{size}").reshape(-1).astype(f"u{size}")
+
+
 def _be16(u8: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return gather_uint(u8, idx, 2).astype(np.int32)
 
@@ -332,65 +354,73 @@ def decode_batch_fast(batch) -> tuple[FastUDP, np.ndarray]:
         l3[m] = off[m] + 4
 
     handled = np.zeros(n, bool)  # decided here (either UDP found or certainly nothing)
-    # IPv4
-    m4 = (etype == 0x0800) & (l3 + 20 <= end)
+    # IPv4: one 28-byte window (IPv4 header + UDP header) per packet, fields are its columns;
+    # windows that would pass the end of the buffer are left to decode_one
+    m4 = (etype == 0x0800) & (l3 + 20 <= end) & (l3 <= len(u8) - 28)
     i4 = np.nonzero(m4)[0]
     p = l3[i4]
-    vihl = u8[p]
+    w = rows(u8, p, 28)
+    vihl = w[:, 0]
     ihl = (vihl & 0x0F).astype(np.int64) * 4
-    total = be16(p + 2).astype(np.int64)
-    frag = be16(p + 6)
-    proto = u8[p + 9]
+    total = column(w, 2, 2).astype(np.int64)
+    frag = column(w, 6, 2)
+    proto = w[:, 9]
     ok4 = (vihl >> 4 == 4) & (ihl >= 20) & (total >= ihl)
     simple = ok4 & ((frag & 0x3FFF) == 0) & (proto == UDP)
     # non-UDP/non-TCP unfragmented IPv4 is certainly not for us
     handled[i4[ok4 & ((frag & 0x3FFF) == 0) & (proto != UDP) & (proto != TCP)]] = True
     handled[i4[~ok4]] = True
-    su = i4[simple]
-    pu = p[simple]
-    uoff4 = pu + ihl[simple]
-    pend4 = np.minimum(end[su], pu + total[simple])
-    good4 = uoff4 + 8 <= pend4
-    su, pu, uoff4, pend4 = su[good4], pu[good4], uoff4[good4], pend4[good4]
-    src4 = _be32(u8, pu + 12)
-    dst4 = _be32(u8, pu + 16)
+    uoff4 = p + ihl
+    pend4 = np.minimum(end[i4], p + total)
+    keep = simple & (uoff4 + 8 <= pend4)
+    su, uoff4, pend4 = i4[keep], uoff4[keep], pend4[keep]
+    src4 = column(w, 12, 4)[keep]
+    dst4 = column(w, 16, 4)[keep]
+    plain = ihl[keep] == 20  # UDP header inside the window
+    sport4 = column(w, 20, 2)[keep].astype(np.int32)
+    dport4 = column(w, 22, 2)[keep].astype(np.int32)
+    ulen4 = column(w, 24, 2)[keep].astype(np.int64)
+    if not plain.all():  # IP options: UDP header further on
+        o = uoff4[~plain]
+        sport4[~plain] = be16(o)
+        dport4[~plain] = be16(o + 2)
+        ulen4[~plain] = be16(o + 4)
 
-    # IPv6 with UDP directly after the fixed header
+    # IPv6 with UDP directly after the fixed header: one 48-byte window
     m6 = (etype == 0x86DD) & (l3 + 48 <= end)
     i6 = np.nonzero(m6)[0]
     p6 = l3[i6]
-    ok6 = (u8[p6] >> 4) == 6
-    nh = u8[p6 + 6]
-    plen6 = be16(p6 + 4).astype(np.int64)
+    w6 = rows(u8, p6, 48)
+    ok6 = (w6[:, 0] >> 4) == 6
+    nh = w6[:, 6]
+    plen6 = column(w6, 4, 2).astype(np.int64)
     s6 = ok6 & (nh == UDP)
     handled[i6[~ok6]] = True
     handled[i6[ok6 & ~np.isin(nh, (0, 43, 60, 44, 51, UDP, TCP))]] = True
-    su6 = i6[s6]
-    pu6 = p6[s6]
-    uoff6 = pu6 + 40
-    pend6 = np.minimum(end[su6], uoff6 + plen6[s6])
-    good6 = uoff6 + 8 <= pend6
-    su6, pu6, uoff6, pend6 = su6[good6], pu6[good6], uoff6[good6], pend6[good6]
+    uoff6 = p6 + 40
+    pend6 = np.minimum(end[i6], uoff6 + plen6)
+    keep6 = s6 & (uoff6 + 8 <= pend6)
+    su6, uoff6, pend6 = i6[keep6], uoff6[keep6], pend6[keep6]
+    w6k = w6[keep6]
 
     index = np.concatenate([su, su6])
     uoff = np.concatenate([uoff4, uoff6])
     pend = np.concatenate([pend4, pend6])
     v6 = np.concatenate([np.zeros(len(su), bool), np.ones(len(su6), bool)])
-    sport = be16(uoff)
-    dport = be16(uoff + 2)
-    ulen = be16(uoff + 4).astype(np.int64)
+    sport = np.concatenate([sport4, column(w6k, 40, 2).astype(np.int32)])
+    dport = np.concatenate([dport4, column(w6k, 42, 2).astype(np.int32)])
+    ulen = np.concatenate([ulen4, column(w6k, 44, 2).astype(np.int64)])
     plen = np.where((ulen >= 8) & (uoff + ulen <= pend), ulen - 8, pend - uoff - 8)
     handled[index] = True
     # unknown link layers / non-IP ethertypes are certainly not for us either
     handled[(etype != 0x0800) & (etype != 0x86DD) & (l3 >= 0)] = True
     handled[~np.isin(lt, list(SUPPORTED_LINKTYPES))] = True
     order = np.argsort(index, kind="stable")
-    idx6 = u8[(pu6[:, None] + np.arange(8, 40))] if len(pu6) else np.zeros((0, 32), np.uint8)
     src6 = np.zeros((len(index), 16), np.uint8)
     dst6 = np.zeros((len(index), 16), np.uint8)
-    if len(pu6):
-        src6[len(su):] = idx6[:, :16]
-        dst6[len(su):] = idx6[:, 16:]
+    if len(su6):
+        src6[len(su):] = w6k[:, 8:24]
+        dst6[len(su):] = w6k[:, 24:40]
     fast = FastUDP(
         index=index[order], v6=v6[order],
         src4=np.concatenate([src4, np.zeros(len(su6), np.uint32)])[order],

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from toipkit.errors import CaptureFormatError
-from toipkit.pcap.decode import gather_uint
+from toipkit.pcap.decode import column, gather_uint, rows
 
 CHUNK_SIZE = 32 * 1024 * 1024
 MAX_RECORD = 1 << 24  # larger records are taken as corruption (Wireshark caps at 256 KiB..16 MiB)
@@ -132,11 +132,12 @@ def _iter_pcap(fh, path, state: ReadState, chunk_size: int, progress) -> Iterato
                 del offs[k:]
         if offs:
             o = np.asarray(offs, dtype=np.int64)
-            sec = gather_uint(buf, o, 4, endian).astype(np.int64)
-            frac = gather_uint(buf, o + 4, 4, endian).astype(np.int64)
+            hdr = rows(buf, o, 16)
+            sec = column(hdr, 0, 4, endian).astype(np.int64)
+            frac = column(hdr, 4, 4, endian).astype(np.int64)
             ts_ns = sec * 1_000_000_000 + frac * ns_mult
             batch = Batch(
-                buf=buf, off=o + 16, caplen=gather_uint(buf, o + 8, 4, endian).astype(np.int64),
+                buf=buf, off=o + 16, caplen=column(hdr, 8, 4, endian).astype(np.int64),
                 linktype=np.full(len(o), linktype, np.int32),
                 ts_ns=ts_ns, first_frame=frame, file_offsets=o + file_pos)
             frame += len(o)
