@@ -226,6 +226,7 @@ class WorkerServer:
         self.passthrough = passthrough
         self.proc: subprocess.Popen | None = None
         self._buffer = b""
+        self.current: int | None = None  # the submission process running now
 
     def _start(self) -> None:
         home = Path(tempfile.gettempdir())
@@ -273,6 +274,7 @@ class WorkerServer:
             self.close()
             raise GradingError("grading worker did not start the submission")
         pid = int(started.split()[1])
+        self.current = pid
         try:
             done = self._readline(time.monotonic() + timeout)
         except EOFError:
@@ -286,6 +288,13 @@ class WorkerServer:
         except EOFError:
             self.close()
         return True
+
+    def abort(self) -> None:
+        """Stop at once (Ctrl-C): the running submission's session, then the server."""
+        if self.current:
+            sandbox.kill_group(self.current)
+        if self.proc is not None:
+            sandbox.kill_group(self.proc.pid)
 
     def close(self) -> None:
         if self.proc is None:
@@ -652,30 +661,45 @@ def _run_all(subs: list[Submission], settings: _Settings, workers: int, progress
         with ThreadPoolExecutor(max_workers=workers) as pool, \
                 tqdm(total=len(subs), desc=f"TP {lab_id}", unit="copie", disable=not progress) as bar:
             futures = {pool.submit(task, sub): sub for sub in subs}
-            for future in as_completed(futures):
-                sub = futures[future]
-                try:
-                    result, executed, replacements = future.result()
-                except Exception as exc:  # a grader bug must not lose the other submissions
-                    settings.log.exception("%s: grading failed", sub.student)
-                    result = report.SubmissionResult(
-                        student=sub.student, source=str(sub.notebook), status="error",
-                        note=f"grader error: {type(exc).__name__}",
-                        exercises=[report.ExerciseResult(n, p) for n, p in settings.points.items()])
-                    executed, replacements = None, {}
-                _write_outputs(result, executed, replacements, out, lab_id)
-                settings.log.info("%s: %s %s/%s (%s %%) in %.1f s%s", result.student, result.status,
-                         report.fmt(result.total), report.fmt(result.max_total),
-                         report.fmt(result.percent), result.seconds,
-                         f" — {result.note}" if result.note else "")
-                results.append(result)
-                bar.update(1)
+            try:
+                finished = as_completed(futures)
+                for future in finished:
+                    _collect(future, futures, settings, out, lab_id, results)
+                    bar.update(1)
+            except KeyboardInterrupt:
+                pool.shutdown(wait=False, cancel_futures=True)
+                for server in servers:
+                    server.abort()
+                for lease in leases:
+                    sandbox.kill_uid(lease.uid)
+                raise
     finally:
         for server in servers:
             server.close()
         for lease in leases:
             lease.release()
     return sorted(results, key=lambda r: r.student)
+
+
+def _collect(future, futures, settings: _Settings, out: Path, lab_id: str,
+             results: list[report.SubmissionResult]) -> None:
+    """Write one finished submission's reports."""
+    sub = futures[future]
+    try:
+        result, executed, replacements = future.result()
+    except Exception as exc:  # a grader bug must not lose the other submissions
+        settings.log.exception("%s: grading failed", sub.student)
+        result = report.SubmissionResult(
+            student=sub.student, source=str(sub.notebook), status="error",
+            note=f"grader error: {type(exc).__name__}",
+            exercises=[report.ExerciseResult(n, p) for n, p in settings.points.items()])
+        executed, replacements = None, {}
+    _write_outputs(result, executed, replacements, out, lab_id)
+    settings.log.info("%s: %s %s/%s (%s %%) in %.1f s%s", result.student, result.status,
+                      report.fmt(result.total), report.fmt(result.max_total),
+                      report.fmt(result.percent), result.seconds,
+                      f" — {result.note}" if result.note else "")
+    results.append(result)
 
 
 def _write_outputs(result: report.SubmissionResult, executed, replacements: dict[str, str],
