@@ -789,9 +789,11 @@ def _group_streams(cols: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _addr_bytes(text: str) -> bytes | None:
-    import ipaddress
+    import socket
 
-    try:
-        return ipaddress.ip_address(text).packed
-    except ValueError:
-        return None
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            return socket.inet_pton(family, text)
+        except (OSError, ValueError):
+            continue
+    return None

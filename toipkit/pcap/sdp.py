@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import ipaddress
+import socket
 from dataclasses import dataclass, field
 
 RTP_PROTOS = {"RTP/AVP", "RTP/SAVP", "RTP/AVPF", "RTP/SAVPF"}
@@ -51,8 +51,8 @@ def _c_address(value: str) -> str | None:
         return None
     addr = parts[2].split("/")[0]
     try:
-        ipaddress.ip_address(addr)
-    except ValueError:
+        socket.inet_pton(socket.AF_INET if parts[1] == "IP4" else socket.AF_INET6, addr)
+    except (OSError, ValueError):
         return None
     return addr
 
