@@ -18,7 +18,7 @@ import numpy as np
 from toipkit.errors import CaptureFormatError
 from toipkit.pcap.decode import column, gather_uint, rows
 
-CHUNK_SIZE = 32 * 1024 * 1024
+CHUNK_SIZE = 16 * 1024 * 1024
 MAX_RECORD = 1 << 24  # larger records are taken as corruption (Wireshark caps at 256 KiB..16 MiB)
 
 PCAP_MAGICS = {
