@@ -407,3 +407,26 @@ def test_sip_over_tls_is_reported(tmp_path):
     write_pcap(path, frames_for(pk, "eth"), 1)
     cap = read_capture(path)
     assert not cap.sip_messages and any("TLS" in w for w in cap.warnings)
+
+
+def test_dtmf_sent_as_sip_info(tmp_path):
+    from synth import _sip, ip_udp
+
+    spec = CallSpec(legs=[Leg(ssrc=1, count=30), Leg(ssrc=2, count=30)])
+    pk = call_packets(spec, seed=2)
+    t = pk[-1][0]
+    for i, (d, body_type) in enumerate([("5", "relay"), ("#", "relay"), ("9", "dtmf")]):
+        body = (f"Signal={d}\r\nDuration=160\r\n" if body_type == "relay" else f"{d}\r\n")
+        ctype = "application/dtmf-relay" if body_type == "relay" else "application/dtmf"
+        msg = _sip("INFO sip:102@10.0.0.2 SIP/2.0", [
+            ("Via", f"SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-i{i}"),
+            ("From", "<sip:101@10.0.0.1>;tag=aaa2"), ("To", "<sip:102@10.0.0.2>;tag=bbb2"),
+            ("Call-ID", spec.call_id), ("CSeq", f"{3 + i} INFO"), ("Content-Type", ctype)])
+        msg = msg.replace(b"Content-Length: 0\r\n\r\n", f"Content-Length: {len(body)}\r\n\r\n{body}"
+                          .encode())
+        pk.append((t - 10**8 * (3 - i), ip_udp("10.0.0.1", "10.0.0.2", 5060, 5060, msg)[0]))
+    path = tmp_path / "info.pcap"
+    write_pcap(path, frames_for(sorted(pk, key=lambda x: x[0]), "eth"), 1)
+    cap = read_capture(path)
+    assert cap.sip_info_dtmf.digits == "5#9" and cap.dtmf.digits == ""
+    assert cap.sip_info_dtmf[0].duration_ms == 160.0

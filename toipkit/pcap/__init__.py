@@ -7,7 +7,8 @@ Public API::
     cap.calls               # CallTable of Call (state, post_dial_delay, setup_time, ...)
     cap.registrations       # RegistrationTable
     cap.rtp_streams         # StreamTable of RtpStream (.stats, .series(), .to_frame())
-    cap.dtmf                # DtmfTable of DtmfEvent (.digits -> "6789123")
+    cap.dtmf                # DtmfTable of DtmfEvent (.digits -> "6789123"), RFC 2833
+    cap.sip_info_dtmf       # keys sent as SIP INFO (dtmf-relay)
     cap.media               # SDP media set-ups (what made UDP flows RTP)
     cap.warnings            # list[str]
     sip_stat(cap)           # SipStat: counts like `tshark -z sip,stat`

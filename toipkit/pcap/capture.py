@@ -132,6 +132,7 @@ class Capture:
     dtmf: DtmfTable
     media: _Table
     warnings: list[str] = field(default_factory=list)
+    sip_info_dtmf: DtmfTable = field(default_factory=lambda: DtmfTable())
     _calls: CallTable | None = field(default=None, repr=False)
     _regs: RegistrationTable | None = field(default=None, repr=False)
 
@@ -649,7 +650,7 @@ class _Engine:
             path=self.path, format=state.format, packet_count=state.packets,
             linktypes=sorted(state.linktypes), sip_messages=MessageTable(self.messages),
             rtp_streams=StreamTable(streams), dtmf=DtmfTable(dtmf), media=media,
-            warnings=warnings)
+            warnings=warnings, sip_info_dtmf=DtmfTable(_sip_info_dtmf(self.messages)))
 
     def _streams(self) -> list[RtpStream]:
         if not self.rtp_parts:
@@ -757,6 +758,36 @@ class _Engine:
     def _rel_sec(rel: int) -> float:
         secs = rel // 1_000_000_000 if rel >= 0 else -((-rel) // 1_000_000_000)
         return secs + (rel - secs * 1_000_000_000) / 1e9
+
+
+def _sip_info_dtmf(messages: list[SipMessage]) -> list[DtmfEvent]:
+    """Key presses sent as SIP INFO (application/dtmf-relay ``Signal=5`` or application/dtmf)."""
+    import re
+
+    out = []
+    for m in messages:
+        if m.method != "INFO" or m.resent:
+            continue
+        body = m.body.strip()
+        if m.content_type == "application/dtmf-relay":
+            sig = re.search(r"Signal\s*=\s*(\S+)", body, re.I)
+            dur = re.search(r"Duration\s*=\s*(\d+)", body, re.I)
+            if not sig:
+                continue
+            digit = sig.group(1)
+            duration = float(dur.group(1)) if dur else 0.0
+        elif m.content_type == "application/dtmf" and body:
+            digit, duration = body.split()[0], 0.0
+        else:
+            continue
+        code = "0123456789*#ABCD".find(digit.upper()) if len(digit) == 1 else -1
+        if digit.isdigit() and len(digit) > 1:
+            code = int(digit)
+            digit = event_name(code)
+        out.append(DtmfEvent(
+            digit=digit, event=code, start=m.time, end=m.time, duration_ms=duration, volume=0,
+            ssrc=0, src=m.src, dst=m.dst, packets=1, ended=True, first_frame=m.frame))
+    return out
 
 
 def _group_streams(cols: dict) -> tuple[np.ndarray, np.ndarray]:
