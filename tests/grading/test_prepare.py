@@ -42,6 +42,7 @@ def test_lab_lists_exercises_points_and_anchors(lab):
     assert [c.exercises for c in lab.checks] == [["90-total"], ["90-mots"], ["90-mots-cache"],
                                                  ["90-secret"]]
     assert [c.hidden for c in lab.checks] == [False, False, True, False]
+    assert lab.hints["90-total"] == "Multipliez 6 par 7."
     assert lab.parameter_names == ["student", "interactive", "secret_word"]
     assert all(c.anchors[0] for c in lab.checks)
 

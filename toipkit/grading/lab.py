@@ -52,6 +52,7 @@ class Lab:
     notebook: nbformat.NotebookNode
     checks: list[CheckCell]
     points: dict[str, float]  # exercise id -> points possible, in notebook order
+    hints: dict[str, str] = field(default_factory=dict)  # exercise id -> the check's message
     parameters_cell: nbformat.NotebookNode | None = None
     parameter_names: list[str] = field(default_factory=list)
 
@@ -98,6 +99,30 @@ def _calls_in(source: str) -> list[tuple[str, float | None]]:
         found.append((node.lineno, node.col_offset, first.value, points))
     # ast.walk is breadth-first; keep source order.
     return [(name, points) for _, _, name, points in sorted(found)]
+
+
+def _hints_in(source: str) -> dict[str, str]:
+    """exercise id -> the ``message=`` hint of its check call (a literal string)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {}
+    hints = {}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and node.args):
+            continue
+        func = node.func
+        if (func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)) not in (
+                CHECK_FUNCTIONS):
+            continue
+        first = node.args[0]
+        if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+            continue
+        for keyword in node.keywords:
+            if (keyword.arg == "message" and isinstance(keyword.value, ast.Constant)
+                    and isinstance(keyword.value.value, str)):
+                hints[first.value] = keyword.value.value
+    return hints
 
 
 def parameter_names(source: str) -> list[str]:
@@ -163,6 +188,7 @@ def load_lab(lab_id: str, solutions: str | Path) -> Lab:
     student_cells = {c.get("id"): c for c in skeleton.cells if c.get("id")}
     checks: list[CheckCell] = []
     points: dict[str, float] = {}
+    hints: dict[str, str] = {}
     parameters_cell = next((copy.deepcopy(c) for c in skeleton.cells if is_parameters_cell(c)),
                            None)
     preceding: list[str | None] = []
@@ -176,6 +202,7 @@ def load_lab(lab_id: str, solutions: str | Path) -> Lab:
         source = student_cells[cell_id].source if cell_id in student_cells else cell.source
         hidden = cell_id not in student_cells
         calls = _calls_in(source)
+        hints.update(_hints_in(source))
         stored = _stored_points(cell)
         exercises = [name for name, _ in calls] or list(stored)
         if not exercises:
@@ -205,6 +232,7 @@ def load_lab(lab_id: str, solutions: str | Path) -> Lab:
         notebook=skeleton,
         checks=checks,
         points=points,
+        hints=hints,
         parameters_cell=parameters_cell,
         parameter_names=parameter_names(parameters_cell.source) if parameters_cell else [],
     )

@@ -105,9 +105,11 @@ def safe_detail(error: str) -> str:
 # Scores from an executed notebook
 
 
-def score_notebook(nb: nbformat.NotebookNode | None, points: dict[str, float]) -> tuple[
-        list[ExerciseResult], int]:
+def score_notebook(nb: nbformat.NotebookNode | None, points: dict[str, float],
+                   hints: dict[str, str] | None = None) -> tuple[list[ExerciseResult], int]:
     """Per-exercise results from the official check cells of an executed notebook.
+
+    ``hints``: the checks' messages, shown for exercises whose check gave no record.
 
     Returns (results in the lab's exercise order, number of non-official cells with an error).
     """
@@ -140,6 +142,7 @@ def score_notebook(nb: nbformat.NotebookNode | None, points: dict[str, float]) -
         for name in marker["exercises"]:
             if name in results and name not in seen:
                 result = results[name]
+                result.hint = (hints or {}).get(name, "")
                 if errors:
                     ename = errors[0].get("ename", "Error")
                     result.detail = (f"La vérification a échoué ({ename}) : la cellule de "

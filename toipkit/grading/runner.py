@@ -414,7 +414,7 @@ def run_one(sub: Submission, settings: _Settings, uid: int | None,
     if fenced:
         settings.log.debug("%s: hidden from the kernel: %s", sub.student, ", ".join(fenced))
 
-    exercises, error_cells = report.score_notebook(executed, settings.points)
+    exercises, error_cells = report.score_notebook(executed, settings.points, lab.hints)
     errors = report.error_names(executed)
     status, note = "ok", ""
     if timed_out:
