@@ -7,18 +7,18 @@ What is applied (Linux; the parts that need root are skipped otherwise):
   folder. Tokens, passwords and cloud credentials of the grader's shell are not passed down.
 * **Resource limits** on the kernel process (set just before it starts, inherited by anything it
   spawns): address space (``RLIMIT_AS``), no core files, a cap on file size and on processes.
-* **Process cleanup**: the whole-notebook timeout kills the worker's process group and the
-  kernel's (the kernel has its own session); as root, every process of the submission's uid.
-* **As root only**: the kernel runs as an unprivileged uid of its own (one per worker slot, no
+* **Process cleanup**: the whole-notebook timeout kills the submission's session and the
+  kernel's (the kernel has its own); as root, every process of the submission's uid.
+* **As root only**: the kernel runs as an unprivileged uid of its own (:class:`UidLease`, no
   login account, no groups), its folder is owned by that uid with mode 0700 (so concurrent
-  submissions cannot read each other), and the worker enters a private mount namespace in which
-  the instructor's paths (solutions, the repository checkout, submissions, output folder,
-  ``grading.yaml`` and hidden files) are covered by empty read-only tmpfs mounts, and ``/tmp``,
-  ``/var/tmp``, ``/dev/shm`` by fresh private ones; the paths the kernel needs (Python, the
-  toipkit package, ``data/``, its own folder) are bound back. Unless
-  the instructor allows the network, it also gets a network namespace with loopback only.
+  submissions cannot read each other), and the submission's process enters a private mount
+  namespace (:func:`hide_paths`) in which the instructor's paths (solutions, the repository
+  checkout, submissions, output folder, ``grading.yaml``, hidden files, the grader's home) are
+  covered by empty read-only tmpfs mounts, and ``/tmp``, ``/var/tmp``, ``/dev/shm`` by fresh
+  private ones; the paths the kernel needs (Python, the toipkit package, ``data/``, its own
+  folder) are bound back. Unless the instructor allows the network, it also gets a network
+  namespace with loopback only (:func:`loopback_only`).
 """
-
 from __future__ import annotations
 
 import ctypes
