@@ -207,6 +207,11 @@ def test_find_submissions_layouts(tmp_path):
     assert subs[2].notebook.name == "90-essai.ipynb" and subs[2].folder == folders / "carl"
     single = find_submissions([folders / "dina"], "90")
     assert [s.student for s in single] == ["dina"]
+    exported = tmp_path / "exported"  # an LMS export: lab name + student in the file name
+    exported.mkdir()
+    for name in ("alice", "bob"):
+        nbformat.write(nb, exported / f"90-essai-{name}.ipynb")
+    assert [s.student for s in find_submissions([exported], "90", "90-essai")] == ["alice", "bob"]
     with pytest.raises(GradingError, match="twice"):
         find_submissions([flat, flat / "bob.ipynb"], "90")
     with pytest.raises(GradingError, match="no such"):

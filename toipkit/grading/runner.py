@@ -85,16 +85,26 @@ def _student_id(name: str) -> str:
     return cleaned[:80]
 
 
-def find_submissions(paths: list[str | Path], lab_id: str) -> list[Submission]:
+def find_submissions(paths: list[str | Path], lab_id: str,
+                     lab_name: str | None = None) -> list[Submission]:
     """Submissions from files and folders.
 
     * ``alice.ipynb`` → student ``alice``;
     * a folder of notebooks ``alice.ipynb, bob.ipynb`` → one submission per notebook;
     * a folder of folders ``alice/03-wireshark.ipynb`` → one submission per sub-folder (its
       notebook of that lab, or its only notebook); the sub-folder's other files come along;
-    * a folder holding course-named notebooks (``NN-name.ipynb``) is one student's folder.
+    * a folder holding at most one notebook of the lab named like a course notebook
+      (``NN-name.ipynb``) is one student's folder;
+    * ``lab_name`` (the teacher file's stem, e.g. ``03-wireshark``) is removed from student ids
+      built from file names: ``03-wireshark-alice.ipynb`` → ``alice``.
     """
     from toipkit.course import lab_id_of
+
+    def file_student(path: Path) -> str:
+        stem = path.stem
+        if lab_name and stem.startswith(lab_name) and stem != lab_name:
+            stem = stem[len(lab_name):].lstrip("-_ .") or stem
+        return _student_id(stem)
 
     def student_folder(folder: Path) -> Submission | None:
         notebooks = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
@@ -110,17 +120,18 @@ def find_submissions(paths: list[str | Path], lab_id: str) -> list[Submission]:
         if path.is_file():
             if path.suffix != ".ipynb":
                 raise GradingError(f"{path}: not a notebook (.ipynb)")
-            found.append(Submission(_student_id(path.stem), path))
+            found.append(Submission(file_student(path), path))
         elif path.is_dir():
             notebooks = sorted(p for p in path.glob("*.ipynb") if p.is_file())
             subfolders = sorted(p for p in path.iterdir()
                                 if p.is_dir() and p.name not in SKIP_NAMES)
-            if notebooks and any(lab_id_of(p) for p in notebooks):
+            course_named = [p for p in notebooks if lab_id_of(p)]
+            if course_named and sum(lab_id_of(p) == lab_id for p in course_named) <= 1:
                 sub = student_folder(path)
                 if sub:
                     found.append(sub)
                 continue
-            found.extend(Submission(_student_id(p.stem), p) for p in notebooks)
+            found.extend(Submission(file_student(p), p) for p in notebooks)
             for folder in subfolders:
                 sub = student_folder(folder)
                 if sub:
@@ -522,7 +533,7 @@ def grade(
                            f"(lab {lab_id} has {', '.join(points)})")
     points.update(config.points)
     unknown_params = sorted((set(config.parameters) | set(config.files)) - set(the_lab.parameter_names))
-    subs = find_submissions(list(submissions), lab_id)
+    subs = find_submissions(list(submissions), lab_id, the_lab.path.stem)
     out_path = Path(out) if out else Path.cwd() / f"grading-{lab_id}"
     out_path.mkdir(parents=True, exist_ok=True)
     out_path = out_path.resolve()
