@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import needs_tshark, tshark_rtp_streams
+from pcap_helpers import needs_tshark, tshark_rtp_streams
 from synth import CallSpec, Leg, call_packets, frames_for, write_pcap
 
 from toipkit.cli import main

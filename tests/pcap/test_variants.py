@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import needs_tshark, parse_sip_stat, tshark_rtp_and_sip
+from pcap_helpers import needs_tshark, parse_sip_stat, tshark_rtp_and_sip
 from synth import LINK, CallSpec, Leg, call_packets, frames_for, write_pcap, write_pcapng
 
 from toipkit.pcap import read_capture
@@ -337,7 +337,7 @@ def test_video_stream_and_rejected_port_zero(tmp_path):
 @needs_tshark
 def test_decode_as_rtp_without_signalling(tmp_path):
     """No SIP in the capture: like `tshark -d udp.port==40000,rtp`."""
-    from conftest import tshark_text
+    from pcap_helpers import tshark_text
 
     spec = CallSpec(legs=[Leg(ssrc=0x11, count=120, dtmf="37", jitter_ms=2),
                           Leg(ssrc=0x22, count=120, pt=0, jitter_ms=1)])
