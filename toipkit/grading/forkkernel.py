@@ -107,7 +107,8 @@ def prefork(workdir: str, uid: int | None, memory_mb: int | None,
             os.dup2(devnull, 0)
             if uid is not None:
                 sandbox.drop_privileges(uid, uid)
-            sandbox.apply_limits(memory_mb)
+            sandbox.apply_limits(memory_mb,
+                                 sandbox.MAX_PROCESSES if uid is not None else None)
             os.environ["JPY_PARENT_PID"] = str(os.getppid())  # exit if the worker dies
             if "rfc3987_syntax" in sys.modules and sys.modules["rfc3987_syntax"] is None:
                 del sys.modules["rfc3987_syntax"]  # the worker's import shortcut, not the kernel's

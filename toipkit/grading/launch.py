@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
             if os.path.exists(connection):
                 os.chown(connection, args.uid, args.uid)
         sandbox.drop_privileges(args.uid, args.uid)
-    sandbox.apply_limits(args.memory)
+    sandbox.apply_limits(args.memory, sandbox.MAX_PROCESSES if args.uid is not None else None)
     os.execv(command[0], command)
     return 127  # pragma: no cover - execv does not return
 

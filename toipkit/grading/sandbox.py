@@ -142,9 +142,16 @@ def child_environment(home: Path, extra: dict[str, str] | None = None,
     return env
 
 
-def apply_limits(memory_mb: int | None, max_processes: int | None = 64,
+MAX_PROCESSES = 64  # per sandbox uid
+
+
+def apply_limits(memory_mb: int | None, max_processes: int | None = None,
                  max_file_mb: int | None = 1024) -> None:
-    """Resource limits of the current process (inherited by its children)."""
+    """Resource limits of the current process (inherited by its children).
+
+    ``max_processes`` counts every process of the real uid: only pass it once running as a
+    sandbox uid (for the instructor's own uid it would count their whole session).
+    """
     import resource
 
     if memory_mb:
@@ -155,7 +162,6 @@ def apply_limits(memory_mb: int | None, max_processes: int | None = 64,
         size = int(max_file_mb) * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
     if max_processes and os.geteuid() != 0:
-        # Counted per uid: meaningful only once we are the sandbox uid.
         resource.setrlimit(resource.RLIMIT_NPROC, (max_processes, max_processes))
 
 
