@@ -391,7 +391,9 @@ def run_one(sub: Submission, settings: _Settings, uid: int | None,
         "scratch": SCRATCH_DIRS if settings.namespaces else [],
         "keep": settings.keep + [str(box)],
         # Kernels forked from the warm worker (see forkkernel); 0 = spawn them via launch.py.
-        "prefork": os.environ.get("TOIPKIT_GRADING_PREFORK", "1") != "0",
+        # Linux only: on macOS, system frameworks under numpy are not safe across fork().
+        "prefork": os.environ.get("TOIPKIT_GRADING_PREFORK", "1") != "0"
+        and sys.platform.startswith("linux"),
     }
     env = sandbox.child_environment(home, passthrough=tuple(config.env))
     env["JUPYTER_RUNTIME_DIR"] = str(home / "runtime")

@@ -196,9 +196,10 @@ def _preload() -> None:
     import papermill  # noqa: F401
 
     import toipkit.grading.sandbox  # noqa: F401
-    from toipkit.grading import forkkernel
+    if sys.platform.startswith("linux"):
+        from toipkit.grading import forkkernel
 
-    forkkernel.preload()  # what the kernels import: they are forked from here
+        forkkernel.preload()  # what the kernels import: they are forked from here
 
 
 def serve() -> int:
