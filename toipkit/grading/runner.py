@@ -200,8 +200,8 @@ def _stop_sandbox_server(toipkit_home: Path) -> None:
     stop = getattr(xivo_sandbox, "stop", None)
     if stop is None:
         return
-    candidates = [toipkit_home, toipkit_home / "sandbox", toipkit_home / "xivo-sandbox"]
-    for data_dir in candidates:
+    # The sandbox keeps its state (and server file) in state_dir()/sandbox by default.
+    for data_dir in (toipkit_home / "sandbox",):
         if data_dir.exists():
             try:
                 stop(data_dir)
