@@ -112,3 +112,19 @@ def test_answers_of_the_sample_fail_on_another_capture(tmp_path):
                "03-echecs", "03-nb-flux", "03-deux-sens", "03-dtmf", "03-enregistres",
                "03-chiffrement"]:
         assert results[ex], ex
+
+
+SHARED_DTMF = REPO.parent / "shared" / "testdata" / "SIP_DTMF2.cap"
+
+
+@pytest.mark.skipif(not SHARED_DTMF.exists(), reason="../shared/testdata not available")
+def test_solution_runs_on_a_public_capture_whose_first_call_is_rejected(tmp_path):
+    """SIP_DTMF2.cap starts with a call rejected by 603: the lab reads the first *answered* call,
+    so an instructor can grade on it; the answers follow that capture (its DTMF are 6789123)."""
+    out = tmp_path / "dtmf2.ipynb"
+    run_papermill(SOLUTION, out, capture=str(SHARED_DTMF), dtmf_capture=str(SHARED_DTMF),
+                  interactive="False")
+    results = checks.collect(out).set_index("exercise")
+    for exercise in ("03-etablissement", "03-nb-flux", "03-codec", "03-pertes", "03-dtmf"):
+        assert results.loc[exercise, "passed"], exercise
+    assert "6789123" in output_text(nbformat.read(out, as_version=4), "touches = ")
