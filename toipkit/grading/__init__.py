@@ -15,8 +15,7 @@ CLI: ``toipkit grade SUBMISSIONS… --lab NN``. Details in ``docs/grading.md``.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from toipkit._lazy import lazy_exports
 
 _EXPORTS = {
     "grade": "toipkit.grading.runner",
@@ -33,15 +32,4 @@ _EXPORTS = {
     "STATUSES": "toipkit.grading.report",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'toipkit.grading' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -17,8 +17,7 @@ Everything is imported lazily so that ``toipkit --help`` stays fast.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from toipkit._lazy import lazy_exports
 
 _EXPORTS = {
     # audio
@@ -69,15 +68,4 @@ _EXPORTS = {
     "TTSError": "toipkit.errors",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'toipkit.tts' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
