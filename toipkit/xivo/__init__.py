@@ -14,8 +14,7 @@ Everything is imported lazily so that ``import toipkit.xivo.sandbox`` stays ligh
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from toipkit._lazy import lazy_exports
 
 _EXPORTS = {
     "connect": "toipkit.xivo.client",
@@ -71,21 +70,7 @@ _EXPORTS = {
     "WizardSettings": "toipkit.xivo.network",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
 _SUBMODULES = {"sandbox", "client", "resources", "csvio", "lab", "network", "sip_register",
                "registrar", "cli"}
 
-
-def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:  # `xivo.sandbox.status()` without importing it first
-        return importlib.import_module(f"toipkit.xivo.{name}")
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'toipkit.xivo' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS, _SUBMODULES)
