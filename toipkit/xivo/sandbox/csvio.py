@@ -170,14 +170,7 @@ def _run_rows(tx: Tx, rows: list[dict[str, str]], fn) -> tuple[list[dict], list[
 
 @C.router.route("POST", "/users/import", summary="Import users from CSV (all-or-nothing)")
 def import_users(req: Request) -> Response:
-    tx = req.tx
-    assert tx is not None
-    rows = _decode(req)
-    created, errors = _run_rows(tx, rows, _import_row)
-    if errors:
-        tx.rollback_only = True
-        return Response(400, {"errors": errors})
-    return Response(201, {"created": created})
+    return _apply_csv(req, _import_row, "created")
 
 
 def _update_row(tx: Tx, row: dict[str, str], row_number: int) -> dict:
@@ -234,14 +227,18 @@ def _update_row(tx: Tx, row: dict[str, str], row_number: int) -> dict:
 
 @C.router.route("PUT", "/users/import", summary="Update users from CSV (uuid column)")
 def update_users(req: Request) -> Response:
+    return _apply_csv(req, _update_row, "updated")
+
+
+def _apply_csv(req: Request, row_function, result_key: str) -> Response:
+    """Run every CSV row; any error rolls the whole request back (confd's all-or-nothing)."""
     tx = req.tx
     assert tx is not None
-    rows = _decode(req)
-    updated, errors = _run_rows(tx, rows, _update_row)
+    done, errors = _run_rows(tx, _decode(req), row_function)
     if errors:
         tx.rollback_only = True
         return Response(400, {"errors": errors})
-    return Response(201, {"updated": updated})
+    return Response(201, {result_key: done})
 
 
 def _csv_value(value: Any) -> str:
