@@ -223,29 +223,6 @@ def _walk_pcap(buf, n: int, incl_at, endian: str) -> tuple[list[int], int]:
     return offs, pos
 
 
-def _epb_run(buf, start: int, n: int, blen: int, iface: int, endian: str, span: int,
-             mult: int, tsoff: int, linktype: int):
-    """Predict a run of enhanced packet blocks of length ``blen`` on ``iface`` and verify it.
-
-    Returns arrays (data offsets, captured lengths, link types, ns timestamps) of the verified
-    blocks, or None when not even one block follows the pattern.
-    """
-    k = min(span, (n - start) // blen)
-    if k < 16:
-        return None
-    cand = start + blen * np.arange(k, dtype=np.int64)
-    u8 = np.frombuffer(buf, dtype=np.uint8)
-    words = u8[cand[:, None] + np.arange(24)].view(np.dtype(endian + "u4")).reshape(k, 6)
-    ok = ((words[:, 0] == 6) & (words[:, 1] == blen) & (words[:, 2] == iface)
-          & (words[:, 5].astype(np.int64) + 32 <= blen) & (words[:, 3] < (1 << 20)))
-    m = k if ok.all() else int(np.argmin(ok))
-    if m == 0:
-        return None
-    w = words[:m].astype(np.int64)
-    ts = ((w[:, 3] << 32) | w[:, 4]) * mult + tsoff
-    return (cand[:m] + 28, w[:, 5], np.full(m, linktype, np.int32), ts)
-
-
 def _u32_at(buf, idx: np.ndarray, endian: str) -> np.ndarray:
     return gather_uint(buf, idx, 4, endian)
 
@@ -270,9 +247,105 @@ def _tsresol_to_ns(value: int) -> tuple[int, int]:
     return 1, 10 ** (exp - 9)
 
 
+class _EpbIndex:
+    """The enhanced packet blocks of one chunk, found without walking the chain of lengths.
+
+    pcapng blocks are 4-byte aligned and an enhanced packet block repeats its length after its
+    body, so every aligned word that reads 6 (the block type) with the same length at both ends
+    and a captured length that fits is a candidate. Consecutive candidates whose lengths chain
+    (next start = start + length) form runs that are taken whole with numpy, whatever the mix of
+    packet sizes, interfaces or options. A run ends at any other block (interfaces, statistics,
+    comments, custom blocks) or at a payload that happens to look like a block: there the reader
+    walks one block in Python and looks the next position up again.
+    """
+
+    def __init__(self, buf, n: int, start: int, endian: str):
+        self.endian = endian
+        self.start = start
+        nwords = (n - start) // 4
+        words = np.frombuffer(buf, dtype=np.dtype(endian + "u4"), count=nwords, offset=start)
+        i = np.flatnonzero(words[:nwords - 7] == 6) if nwords > 7 else np.zeros(0, np.int64)
+        blen = words[i + 1].astype(np.int64)
+        ok = (blen >= 32) & (blen % 4 == 0) & (blen <= MAX_RECORD) & (i * 4 + blen <= nwords * 4)
+        i, blen = i[ok], blen[ok]
+        tail = words[i + blen // 4 - 1].astype(np.int64)
+        caplen = words[i + 5].astype(np.int64)
+        ok = (tail == blen) & (caplen + 32 <= blen)
+        i, blen, caplen = i[ok], blen[ok], caplen[ok]
+        self.pos = start + i * 4
+        self.next = self.pos + blen
+        self.caplen = caplen
+        self.iface = words[i + 2].astype(np.int64)
+        self.ts_units = (words[i + 3].astype(np.uint64) << np.uint64(32)) | words[i + 4]
+        # a run ends where the next candidate is not where this block ends
+        breaks = np.flatnonzero(self.next[:-1] != self.pos[1:])
+        self.run_end = np.append(breaks, len(self.pos) - 1)
+
+    def run_at(self, pos: int) -> tuple[int, int] | None:
+        """(first, last) candidate indices of the run starting at ``pos``, or None."""
+        k = int(np.searchsorted(self.pos, pos))
+        if k >= len(self.pos) or int(self.pos[k]) != pos:
+            return None
+        return k, int(self.run_end[np.searchsorted(self.run_end, k)])
+
+
+class _Interfaces:
+    """Interface descriptions of the current section, as lookup arrays for whole runs."""
+
+    def __init__(self):
+        self.items: list[tuple[int, int, int, int]] = []  # linktype, mult, div, tsoffset_ns
+        self._arrays = None
+
+    def reset(self) -> None:
+        self.items = []
+        self._arrays = None
+
+    def add(self, item: tuple[int, int, int, int]) -> None:
+        self.items.append(item)
+        self._arrays = None
+
+    def arrays(self):
+        if self._arrays is None:
+            lt = np.array([x[0] for x in self.items], np.int32)
+            mult = np.array([x[1] for x in self.items], np.int64)
+            tsoff = np.array([x[3] for x in self.items], np.int64)
+            simple = all(x[2] == 1 and abs(x[3]) < (1 << 61) for x in self.items)
+            self._arrays = (lt, mult, tsoff, simple, max((x[1] for x in self.items), default=1))
+        return self._arrays
+
+
+def _ts_ns(units: int, mult: int, div: int, tsoff: int) -> int:
+    v = (units * mult) // div + tsoff
+    return v if -TS_LIMIT < v < TS_LIMIT else TS_LIMIT
+
+
+def _take_run(index: _EpbIndex, k: int, j: int, ifaces: _Interfaces):
+    """Arrays (data offsets, captured lengths, link types, ns timestamps) of candidates k..j.
+
+    Stops before the first block on an undeclared interface (the block walk reports it).
+    """
+    iface = index.iface[k:j + 1]
+    bad = np.flatnonzero(iface >= len(ifaces.items))
+    if len(bad):
+        j = k + int(bad[0]) - 1
+        if j < k:
+            return None
+        iface = iface[:j + 1 - k]
+    lt, mult, tsoff, simple, max_mult = ifaces.arrays()
+    units = index.ts_units[k:j + 1]
+    if simple and (not len(units) or int(units.max()) < (TS_LIMIT // max_mult)):
+        ts = units.astype(np.int64) * mult[iface] + tsoff[iface]
+        ts = np.where((ts > -TS_LIMIT) & (ts < TS_LIMIT), ts, TS_LIMIT)
+    else:  # fractional resolutions or huge values: exact integers, block by block
+        items = ifaces.items
+        ts = np.array([_ts_ns(u, items[f][1], items[f][2], items[f][3])
+                       for u, f in zip(units.tolist(), iface.tolist())], np.int64)
+    return (index.pos[k:j + 1] + 28, index.caplen[k:j + 1], lt[iface], ts)
+
+
 def _iter_pcapng(fh, path, state: ReadState, chunk_size: int, progress) -> Iterator[Batch]:
     endian = "<"
-    ifaces: list[tuple[int, int, int, int]] = []  # linktype, mult, div, tsoffset_ns
+    ifaces = _Interfaces()
     frame = 1
     file_pos = 0
     carry = 0
@@ -290,8 +363,21 @@ def _iter_pcapng(fh, path, state: ReadState, chunk_size: int, progress) -> Itera
         pieces: list[tuple] = []
         pos = 0
         bad = None
-        run_blen, run_iface, same, span = -1, -1, 0, 256
+        index: _EpbIndex | None = None
         while pos + 12 <= n:
+            if seen_shb:
+                if index is None or index.endian != endian:
+                    index = _EpbIndex(buf, n, pos, endian)
+                run = index.run_at(pos)
+                if run is not None:
+                    got_run = _take_run(index, run[0], run[1], ifaces)
+                    if got_run is not None:
+                        if offs:
+                            pieces.append((offs, caps, lts, tss))
+                            offs, caps, lts, tss = [], [], [], []
+                        pieces.append(got_run)
+                        pos = int(index.next[run[0] + len(got_run[0]) - 1])
+                        continue
             btype = struct.unpack_from(endian + "I", buf, pos)[0]
             if not seen_shb or btype == PCAPNG_SHB:
                 if struct.unpack_from("<I", buf, pos)[0] != PCAPNG_SHB:
@@ -316,7 +402,7 @@ def _iter_pcapng(fh, path, state: ReadState, chunk_size: int, progress) -> Itera
             try:
                 if btype == PCAPNG_SHB:
                     seen_shb = True
-                    ifaces = []  # interface ids are per section
+                    ifaces.reset()  # interface ids are per section
                 elif btype == 1:  # interface description block
                     linktype = struct.unpack_from(endian + "H", buf, body)[0]
                     mult, div, tsoff = 1000, 1, 0
@@ -330,7 +416,7 @@ def _iter_pcapng(fh, path, state: ReadState, chunk_size: int, progress) -> Itera
                         elif code == 14 and olen >= 8:
                             tsoff = struct.unpack_from(endian + "q", buf, opos + 4)[0] * 10**9
                         opos += 4 + ((olen + 3) & ~3)
-                    ifaces.append((linktype, mult, div, tsoff))
+                    ifaces.add((linktype, mult, div, tsoff))
                     state.linktypes.add(linktype)
                 elif btype in (6, 2):  # enhanced / obsolete packet block
                     if btype == 6:
@@ -338,44 +424,25 @@ def _iter_pcapng(fh, path, state: ReadState, chunk_size: int, progress) -> Itera
                     else:
                         iface, _drops, tsh, tsl, cap = struct.unpack_from(
                             endian + "HHIII", buf, body)
-                    if iface >= len(ifaces):
+                    if iface >= len(ifaces.items):
                         bad = f"packet on undeclared interface {iface}"
                         break
                     if body + 20 + cap > bend:
                         bad = "pcapng packet longer than its block"
                         break
-                    lt, mult, div, tsoff = ifaces[iface]
-                    ts = (tsh << 32) | tsl
+                    lt, mult, div, tsoff = ifaces.items[iface]
                     offs.append(body + 20)
                     caps.append(cap)
                     lts.append(lt)
-                    v = (ts * mult) // div + tsoff
-                    tss.append(v if -TS_LIMIT < v < TS_LIMIT else TS_LIMIT)
-                    if btype == 6 and blen == run_blen and iface == run_iface and div == 1:
-                        same += 1
-                    else:
-                        run_blen, run_iface, same = blen, iface, 0
-                    if same >= 8:
-                        got = _epb_run(buf, pos + blen, n, blen, iface, endian, span, mult,
-                                       tsoff, lt)
-                        if got is not None:
-                            if offs:
-                                pieces.append((offs, caps, lts, tss))
-                                offs, caps, lts, tss = [], [], [], []
-                            pieces.append(got)
-                            m = len(got[0])
-                            pos += blen * m
-                            span = min(span * 2, 1 << 16) if m == span else 256
-                            if m < span:
-                                same = 0
+                    tss.append(_ts_ns((tsh << 32) | tsl, mult, div, tsoff))
                 elif btype == 3:  # simple packet block: no timestamp, interface 0
-                    if not ifaces:
+                    if not ifaces.items:
                         bad = "simple packet block before any interface description"
                         break
                     orig = struct.unpack_from(endian + "I", buf, body)[0]
                     offs.append(body + 4)
                     caps.append(min(orig, blen - 16))
-                    lts.append(ifaces[0][0])
+                    lts.append(ifaces.items[0][0])
                     tss.append(0)
             except struct.error:
                 bad = f"corrupt pcapng block (type {btype:#x})"
