@@ -8,7 +8,7 @@ cd "$ROOT"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 # System packages: what Binder installs (binder/apt.txt, one list for both) plus test-only tools.
-TEST_ONLY_PACKAGES=(kamailio)
+TEST_ONLY_PACKAGES=()
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -39,7 +39,7 @@ apt_install() {
 
 system_packages() {
     sed -e 's/#.*//' -e '/^[[:space:]]*$/d' binder/apt.txt
-    printf '%s\n' "${TEST_ONLY_PACKAGES[@]}"
+    [ "${#TEST_ONLY_PACKAGES[@]}" -eq 0 ] || printf '%s\n' "${TEST_ONLY_PACKAGES[@]}"
 }
 
 system_tools() {

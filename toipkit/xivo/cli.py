@@ -52,6 +52,17 @@ def _connection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
 
 
+def _print_registrar(data_dir) -> None:
+    from toipkit.phone import registrar
+
+    sip = registrar.status(data_dir)
+    if sip is None:
+        print("SIP registrar: not running (kamailio missing, or started with --no-sip)")
+    else:
+        print(f"SIP registrar: sip:{sip.address} (kamailio pid {sip.pid}, "
+              f"{len(registrar.registrations(sip))} registered)")
+
+
 def _sandbox(args: argparse.Namespace) -> int:
     from toipkit.xivo import sandbox
 
@@ -59,6 +70,7 @@ def _sandbox(args: argparse.Namespace) -> int:
     if args.action == "start":
         info = sandbox.start(port=args.port, **kwargs)
         print(f"sandbox running: {info.url} (pid {info.pid}, data in {info.data_dir})")
+        _print_registrar(info.data_dir)
         return 0
     if args.action == "stop":
         result = sandbox.stop(**kwargs)
@@ -73,6 +85,7 @@ def _sandbox(args: argparse.Namespace) -> int:
             print(" ".join(f"{k}={v}" for k, v in info.items()))
         else:
             print(f"sandbox running: {info.url} (pid {info.pid}, data in {info.data_dir})")
+            _print_registrar(info.data_dir)
         return 0
     sandbox.reset(**kwargs)
     print("sandbox data reset")

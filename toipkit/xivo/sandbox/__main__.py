@@ -1,11 +1,19 @@
 """``python -m toipkit.xivo.sandbox [--data-dir DIR] [--port N]``: run the sandbox in the
-foreground (this is what :func:`toipkit.xivo.sandbox.start` launches, detached)."""
+foreground (this is what :func:`toipkit.xivo.sandbox.start` launches, detached).
+
+Next to the HTTP server it runs the lab network's SIP registrar (kamailio, when installed),
+tied to this process: it stops when the server stops or dies.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from pathlib import Path
 
 from toipkit.xivo.sandbox import serve
+from toipkit.xivo.sandbox.process import resolve_data_dir
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,9 +24,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = any)")
     parser.add_argument("--tls", action="store_true",
                         help="HTTPS with a self-signed certificate (in DATA_DIR/tls/)")
+    parser.add_argument("--no-sip", action="store_true",
+                        help="API only: no SIP registrar (also TOIPKIT_SANDBOX_SIP=0)")
     args = parser.parse_args(argv)
-    serve(args.data_dir, args.port, tls=args.tls)
+    data_dir = resolve_data_dir(args.data_dir)
+    registrar = None
+    if not args.no_sip and os.environ.get("TOIPKIT_SANDBOX_SIP", "1") != "0":
+        registrar = _start_registrar(data_dir)
+    try:
+        serve(data_dir, args.port, tls=args.tls)
+    finally:
+        if registrar is not None:
+            registrar.stop(data_dir)
     return 0
+
+
+def _start_registrar(data_dir: Path):
+    from toipkit.phone import registrar
+    from toipkit.xivo.sandbox.store import DB_NAME, Store
+
+    if not registrar.available():
+        print("toipkit sandbox: kamailio is not installed, no SIP registrar", file=sys.stderr)
+        return None
+    Store(data_dir).close()  # the database and its tables exist before kamailio reads them
+    info = registrar.start(data_dir, data_dir / DB_NAME)
+    print(f"toipkit sandbox: SIP registrar on {info.address}", flush=True)
+    return registrar
 
 
 if __name__ == "__main__":

@@ -217,6 +217,10 @@ def stop(data_dir: str | os.PathLike | None = None) -> bool:
                 (ddir / SERVER_FILE).unlink()
             return False
         _terminate(running.pid)
+        # The server stops its registrar; this catches one left by a server that was killed.
+        from toipkit.phone import registrar
+
+        registrar.stop(ddir)
         with contextlib.suppress(FileNotFoundError):
             info = _read_server_file(ddir)
             if info and info.get("pid") == running.pid:

@@ -1,0 +1,536 @@
+"""Phones a notebook drives: register a line, call, answer, send DTMF, play and record audio.
+
+Each :class:`Phone` is one baresip process (see :mod:`toipkit.phone.baresip`) on loopback,
+registered as one SIP line: on the sandbox's registrar (the default) or on a real XiVO given its
+address. Everything it does is real SIP and RTP, so a capture taken around it shows the same
+ladder as Wireshark does with a desk phone.
+
+    alice = Phone.for_line(client, "101")      # SIP credentials read from confd
+    bob = Phone.for_line(client, "102", auto_answer=True)
+    call = alice.call("102", duration=5)       # rings, is answered, talks 5 s, hangs up
+    bob.last_recording()                        # what Bob heard (IPython audio player)
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import itertools
+import re
+import shutil
+import tempfile
+import threading
+import time
+import wave
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from toipkit import paths
+from toipkit.errors import ToipkitError
+from toipkit.phone import ports
+from toipkit.phone.baresip import Agent, AgentConfig
+
+#: Calls last at most this long: the audio source of a call is a WAV of this length.
+MAX_CALL_SECONDS = 180
+RATE = 8000
+_counter = itertools.count(1)
+_open_phones: weakref.WeakSet[Phone] = weakref.WeakSet()
+
+
+class PhoneError(ToipkitError):
+    """A phone could not do what it was asked (message in French, for the student)."""
+
+
+@dataclass
+class SipMessage:
+    """One SIP message the phone sent (``→``) or received (``←``)."""
+
+    time: float
+    direction: str
+    source: str
+    destination: str
+    first_line: str
+    text: str
+
+    @property
+    def method_or_status(self) -> str:
+        parts = self.first_line.split()
+        if parts and parts[0] == "SIP/2.0":
+            return " ".join(parts[1:3])
+        return parts[0] if parts else ""
+
+    def header(self, name: str) -> str | None:
+        pattern = re.compile(rf"^{re.escape(name)}\s*:\s*(.*)$", re.IGNORECASE | re.MULTILINE)
+        match = pattern.search(self.text.split("\r\n\r\n", 1)[0] if "\r\n\r\n" in self.text
+                               else self.text.split("\n\n", 1)[0])
+        return match.group(1).strip() if match else None
+
+
+class Dialogue(list):
+    """SIP messages in order; ``to_frame()`` for a table."""
+
+    def to_frame(self):
+        import pandas as pd
+
+        rows = [{"t (s)": round(m.time - self[0].time, 3) if self else 0.0, "sens": m.direction,
+                 "message": m.method_or_status, "CSeq": m.header("CSeq") or "",
+                 "Call-ID": m.header("Call-ID") or ""} for m in self]
+        return pd.DataFrame(rows, columns=["t (s)", "sens", "message", "CSeq", "Call-ID"])
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().to_html(index=False)
+
+    def ladder(self) -> list[str]:
+        return [m.method_or_status for m in self]
+
+
+@dataclass
+class Call:
+    """One call of a phone, as the phone saw it."""
+
+    call_id: str | None
+    direction: str  # "sortant" or "entrant"
+    peer: str
+    started: float
+    answered_at: float | None = None
+    ended_at: float | None = None
+    end_reason: str = ""
+    status: str = "en cours"
+    dtmf_received: list[str] = field(default_factory=list)
+    recording_path: Path | None = None
+    sent_path: Path | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.answered_at is not None
+
+    @property
+    def setup_time(self) -> float | None:
+        """Seconds from the start of the call to the answer (INVITE → 200 for outgoing calls)."""
+        return None if self.answered_at is None else self.answered_at - self.started
+
+    def recording(self):
+        """What the phone heard during this call (an audio player in Jupyter)."""
+        from toipkit.tts.audio import read_sound
+
+        if self.recording_path is None or not self.recording_path.exists():
+            raise PhoneError("aucun enregistrement pour cet appel (appel non établi ?)")
+        return read_sound(self.recording_path)
+
+    def summary(self) -> dict[str, Any]:
+        return {"sens": self.direction, "correspondant": self.peer, "statut": self.status,
+                "décroché": self.answered, "durée (s)": None if not (self.answered_at and
+                                                                     self.ended_at)
+                else round(self.ended_at - self.answered_at, 1),
+                "fin": self.end_reason, "DTMF reçus": "".join(self.dtmf_received)}
+
+    def _repr_markdown_(self) -> str:
+        s = self.summary()
+        return (f"Appel {s['sens']} avec `{s['correspondant']}` : **{s['statut']}**"
+                + (f" — {s['durée (s)']} s" if s["durée (s)"] is not None else "")
+                + (f" (fin : {s['fin']})" if s["fin"] else ""))
+
+
+def _peer_number(uri: str) -> str:
+    match = re.match(r"(?:sips?:)?([^@;>]+)@", uri.strip("<> "))
+    return match.group(1) if match else uri
+
+
+class Phone:
+    """A softphone registered as one SIP line (baresip, driven from Python).
+
+    ``server`` is the SIP server (``"127.0.0.1:PORT"`` for the sandbox's registrar, the XiVO's
+    address otherwise); ``username``/``password`` are the line's SIP credentials. The password
+    is never shown (repr, errors, logs of this object).
+    """
+
+    def __init__(self, username: str, password: str, server: str, *, number: str = "",
+                 display_name: str = "", auto_answer: bool = False, register: bool = True,
+                 host: str = "127.0.0.1", folder: str | Path | None = None,
+                 timeout: float = 5.0) -> None:
+        self.username = str(username)
+        self._password = str(password)
+        self.server = str(server)
+        self.number = str(number or username)
+        self.display_name = display_name
+        self.auto_answer = auto_answer
+        self.calls: list[Call] = []
+        self.registration_status: str | None = None
+        self._events: list[tuple[float, dict[str, Any]]] = []
+        self._cond = threading.Condition()
+        self._folder_is_temp = folder is None
+        base = paths.state_dir() / "phones"
+        base.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(folder) if folder else Path(
+            tempfile.mkdtemp(prefix=f"{self.number}-", dir=base))
+        self._silence = self.folder / "silence.wav"
+        _write_silence(self._silence, MAX_CALL_SECONDS)
+        self.rtp_port = ports.free_port_pair(host)
+        config = AgentConfig(
+            folder=self.folder, host=host, sip_port=ports.free_port(host, udp=True, tcp=True),
+            ctrl_port=ports.free_port(host, udp=False, tcp=True), rtp_port=self.rtp_port,
+            audio_source=self._silence, record_dir=self.folder / "recordings")
+        self.agent = Agent(config)
+        self.agent.add_listener(self._on_event)
+        self.agent.start()
+        _open_phones.add(self)
+        if register:
+            self.register(timeout=timeout)
+
+    # -- construction helpers ----------------------------------------------------------------
+    @classmethod
+    def for_line(cls, client: Any, exten: str | int, *, server: str | None = None,
+                 **kwargs: Any) -> Phone:
+        """A phone registered with the SIP credentials of the line that has number ``exten``.
+
+        ``client`` is a :class:`toipkit.xivo.XivoClient`; on the sandbox the SIP server is the
+        sandbox's registrar, on a real XiVO its address (or ``server=``).
+        """
+        from toipkit.xivo import lab
+
+        user = lab.find_user_by_exten(client, str(exten))
+        if user is None:
+            raise PhoneError(f"aucun utilisateur n'a le numéro {exten} : créez-le d'abord")
+        settings = lab.softphone_settings(client, user)
+        return cls(settings.username, settings.password, server or sip_server_for(client),
+                   number=str(exten), display_name=settings.display_name, **kwargs)
+
+    def __repr__(self) -> str:
+        state = self.registration_status or "non enregistré"
+        return (f"Phone(number={self.number!r}, username={self.username!r}, password='***', "
+                f"server={self.server!r}, {state})")
+
+    def _repr_markdown_(self) -> str:
+        return (f"📞 **{self.display_name or self.number}** ({self.number}) — "
+                f"`{self.username}@{self.server}` : {self.registration_status or 'non enregistré'}")
+
+    # -- events ------------------------------------------------------------------------------
+    def _on_event(self, event: dict[str, Any]) -> None:
+        now = time.time()
+        kind = event.get("type", "")
+        with self._cond:
+            self._events.append((now, event))
+            call = self.calls[-1] if self.calls else None
+            if kind == "REGISTER_OK":
+                self.registration_status = "enregistré (" + str(event.get("param", "")) + ")"
+            elif kind == "REGISTER_FAIL":
+                self.registration_status = "refusé (" + str(event.get("param", "")) + ")"
+            elif kind == "CALL_INCOMING":
+                self.calls.append(Call(event.get("id"), "entrant",
+                                       _peer_number(str(event.get("peeruri", ""))), now,
+                                       status="sonne"))
+                if self.auto_answer:
+                    threading.Thread(target=self._accept_soon, daemon=True).start()
+            elif kind == "CALL_RINGING" and call is not None:
+                call.status = "sonne"
+            elif kind == "CALL_ESTABLISHED" and call is not None:
+                call.answered_at = now
+                call.status = "en communication"
+            elif kind in ("CALL_DTMF_START",) and call is not None:
+                call.dtmf_received.append(str(event.get("param", "")))
+            elif kind == "CALL_CLOSED" and call is not None:
+                call.ended_at = now
+                call.end_reason = str(event.get("param", ""))
+                call.status = "terminé" if call.answered else "échec"
+                threading.Thread(target=self._attach_recording, args=(call,),
+                                 daemon=True).start()
+            self._cond.notify_all()
+
+    def _accept_soon(self) -> None:
+        time.sleep(0.2)  # let the 180 Ringing go first, like a person picking up
+        with contextlib.suppress(ToipkitError):
+            self.agent.command("accept")
+
+    def _attach_recording(self, call: Call) -> None:
+        # sndfile writes dump-<time>-dec.wav (heard) and -enc.wav (sent) for the call's stream.
+        time.sleep(0.2)
+        record_dir = self.folder / "recordings"
+        decoded = sorted(record_dir.glob("dump-*-dec.wav"), key=lambda p: p.stat().st_mtime)
+        used = {c.recording_path for c in self.calls if c is not call}
+        fresh = [p for p in decoded if p not in used]
+        if fresh:
+            call.recording_path = fresh[-1]
+            sent = fresh[-1].with_name(fresh[-1].name.replace("-dec.wav", "-enc.wav"))
+            call.sent_path = sent if sent.exists() else None
+        with self._cond:
+            self._cond.notify_all()
+
+    def _wait(self, predicate, timeout: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(predicate, timeout=timeout)
+
+    # -- actions -----------------------------------------------------------------------------
+    def register(self, timeout: float = 5.0) -> bool:
+        """Register the line (REGISTER, 401, REGISTER with digest, 200 or 403).
+
+        Returns True when the server accepted; the exchange is in :meth:`dialogue`.
+        """
+        with self._cond:
+            self.registration_status = None
+        aor = f"<sip:{self.username}@{self.server}>"
+        params = [f"auth_pass={self._password}", "regint=120", "answermode=manual",
+                  "audio_codecs=PCMU,PCMA"]
+        response = self.agent.command("uanew", aor + ";" + ";".join(params))
+        if not response.get("ok"):
+            raise PhoneError(f"baresip a refusé le compte SIP {self.username}")
+        self._wait(lambda: self.registration_status is not None, timeout)
+        if self.registration_status is None:
+            self.registration_status = f"pas de réponse du serveur {self.server}"
+        return self.registered
+
+    @property
+    def registered(self) -> bool:
+        return bool(self.registration_status and self.registration_status.startswith("enreg"))
+
+    def call(self, number: str | int, *, duration: float | None = None,
+             wait_answer: float = 10.0, play: str | Path | None = None,
+             dtmf: str | None = None) -> Call:
+        """Call ``number`` and wait (up to ``wait_answer`` s) for the answer or the failure.
+
+        With ``duration``, stay in the call that long then hang up. ``play`` is a WAV file sent
+        as the call's audio; ``dtmf`` digits are sent (RFC 2833) once the call is answered.
+        """
+        self._require_registered()
+        if self.current_call is not None:
+            raise PhoneError("un appel est déjà en cours sur ce téléphone : raccrochez d'abord")
+        target = f"sip:{number}@{self.server}"
+        start = time.time()
+        with self._cond:
+            self.calls.append(Call(None, "sortant", str(number), start, status="appel"))
+            call = self.calls[-1]
+        response = self.agent.command("dial", target)
+        if not response.get("ok"):
+            call.status = "échec"
+            call.end_reason = str(response.get("data", "")).strip()
+            raise PhoneError(f"l'appel vers {number} n'a pas pu partir : {call.end_reason}")
+        self._wait(lambda: call.answered_at is not None or call.ended_at is not None,
+                   wait_answer)
+        if call.answered_at is None and call.ended_at is None:
+            self.hangup()
+            call.end_reason = call.end_reason or f"pas de réponse en {wait_answer:g} s"
+            call.status = "sans réponse"
+            return call
+        if not call.answered:
+            return call
+        if play is not None:
+            self.play(play)
+        if dtmf:
+            self.send_dtmf(dtmf)
+        if duration is not None:
+            remaining = duration - (time.time() - call.answered_at)
+            if remaining > 0:
+                self._wait(lambda: call.ended_at is not None, remaining)
+            self.hangup()
+        return call
+
+    def answer(self, timeout: float = 10.0) -> Call:
+        """Wait for an incoming call (up to ``timeout`` s) and pick up."""
+        if not self._wait(lambda: self.current_call is not None
+                          and self.current_call.direction == "entrant", timeout):
+            raise PhoneError(f"aucun appel entrant sur le {self.number} en {timeout:g} s")
+        call = self.current_call
+        assert call is not None
+        if not call.answered:
+            self.agent.command("accept")
+            self._wait(lambda: call.answered_at is not None or call.ended_at is not None, 5)
+        return call
+
+    def wait_for_call(self, timeout: float = 10.0) -> Call:
+        """Wait for an incoming call to ring (without answering)."""
+        if not self._wait(lambda: bool(self.calls) and self.calls[-1].direction == "entrant"
+                          and self.calls[-1].ended_at is None, timeout):
+            raise PhoneError(f"le {self.number} n'a pas sonné en {timeout:g} s")
+        return self.calls[-1]
+
+    def send_dtmf(self, digits: str, *, gap: float = 0.25) -> None:
+        """Send DTMF digits as RFC 2833 telephone-events in the call's RTP."""
+        if self.current_call is None or not self.current_call.answered:
+            raise PhoneError("pas d'appel établi : les touches DTMF partent dans un appel")
+        for digit in str(digits):
+            if digit not in "0123456789*#ABCD":
+                raise PhoneError(f"touche DTMF invalide : {digit!r}")
+            self.agent.command("sndcode", digit)
+            time.sleep(gap)
+
+    def play(self, sound: str | Path | Any) -> None:
+        """Send this sound as the call's audio from now on (then silence)."""
+        if self.current_call is None or not self.current_call.answered:
+            raise PhoneError("pas d'appel établi : le son est joué dans un appel")
+        source = self.folder / f"play-{next(_counter)}.wav"
+        _prepare_source(sound, source, MAX_CALL_SECONDS)
+        response = self.agent.command("ausrc", f"aufile,{source}")
+        if not response.get("ok"):
+            raise PhoneError("le téléphone n'a pas pu changer de source audio")
+
+    def hangup(self, timeout: float = 5.0) -> None:
+        """Hang up the current call (BYE, or CANCEL while it rings)."""
+        call = self.current_call
+        if call is None:
+            return
+        self.agent.command("hangup")
+        self._wait(lambda: call.ended_at is not None, timeout)
+        if call.ended_at is None:
+            call.ended_at = time.time()
+            call.status = "terminé" if call.answered else "annulé"
+        self._wait(lambda: call.recording_path is not None, 1.0)
+
+    @property
+    def current_call(self) -> Call | None:
+        if self.calls and self.calls[-1].ended_at is None:
+            return self.calls[-1]
+        return None
+
+    def last_recording(self):
+        """What the phone heard in its last finished call."""
+        for call in reversed(self.calls):
+            if call.recording_path is not None:
+                return call.recording()
+        raise PhoneError(f"le {self.number} n'a encore rien enregistré")
+
+    def dialogue(self) -> Dialogue:
+        """The SIP messages this phone sent and received, from its SIP trace."""
+        config = self.agent.config
+        return parse_trace(self.agent.log_path, f"{config.host}:{config.sip_port}")
+
+    def events(self) -> list[dict[str, Any]]:
+        return [dict(e, time=t) for t, e in self._events]
+
+    def _require_registered(self) -> None:
+        if not self.registered:
+            raise PhoneError(f"le {self.number} n'est pas enregistré "
+                             f"({self.registration_status or 'aucune réponse'}) : vérifiez "
+                             "l'identifiant, le mot de passe et le serveur")
+
+    # -- end ---------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Hang up, unregister and stop the agent (its files stay in :attr:`folder`)."""
+        with contextlib.suppress(ToipkitError):
+            if self.current_call is not None:
+                self.hangup(timeout=2)
+        self.agent.close()
+        _open_phones.discard(self)
+
+    def __enter__(self) -> Phone:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def close_all() -> None:
+    """Stop every phone of this process."""
+    for phone in list(_open_phones):
+        phone.close()
+
+
+atexit.register(close_all)
+
+
+def sip_server_for(client: Any) -> str:
+    """The SIP server a phone registers to for this confd client.
+
+    The sandbox's registrar (``127.0.0.1:PORT``) when the client talks to the sandbox, the
+    XiVO's host (port 5060) otherwise.
+    """
+    import httpx
+
+    from toipkit.phone import registrar
+    from toipkit.xivo import sandbox
+
+    host = httpx.URL(client.confd_url).host
+    running = sandbox.status()
+    if host in ("127.0.0.1", "localhost") and running is not None and \
+            str(running.port) == str(httpx.URL(client.confd_url).port):
+        info = registrar.status(running.data_dir)
+        if info is None:
+            raise PhoneError("le registrar SIP du bac à sable ne tourne pas : relancez le bac à "
+                             "sable (`toipkit sandbox stop` puis `toipkit sandbox start`)")
+        return info.address
+    return str(host)
+
+
+# -- audio files -------------------------------------------------------------------------------
+def _write_silence(path: Path, seconds: float) -> None:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes(b"\0\0" * int(seconds * RATE))
+
+
+def _prepare_source(sound: Any, path: Path, pad_to: float) -> None:
+    """A WAV baresip's aufile can play: 8 kHz mono 16-bit, followed by silence up to ``pad_to``
+    seconds (aufile ends the call at the end of its file)."""
+    import numpy as np
+
+    from toipkit.tts.audio import Audio, read_sound
+
+    if isinstance(sound, Audio):
+        audio = sound
+    else:
+        source = Path(sound)
+        if not source.exists():
+            raise PhoneError(f"fichier son introuvable : {source}")
+        audio = read_sound(source) if source.suffix.lower() in (".wav", ".ulaw", ".alaw",
+                                                                ".gsm", ".sln", ".sln16") \
+            else None
+        if audio is None:
+            raise PhoneError(f"format de son non pris en charge : {source.name} (WAV attendu)")
+    if audio.rate != RATE:
+        audio = audio.resample(RATE)
+    total = max(len(audio.samples), int(pad_to * RATE))
+    samples = np.zeros(total, dtype=np.int16)
+    samples[: len(audio.samples)] = audio.samples
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes(samples.astype("<i2").tobytes())
+
+
+# -- SIP trace ---------------------------------------------------------------------------------
+_TRACE_HEAD = re.compile(r"^(UDP|TCP|TLS) (\S+) -> (\S+)$")
+
+
+def parse_trace(log_path: Path, local: str | None = None) -> Dialogue:
+    """The SIP messages in a baresip ``-s`` log (``UDP src -> dst`` then the message).
+
+    ``local`` is the phone's own ``host:port`` (sent messages leave from it)."""
+    try:
+        text = log_path.read_text("utf-8", errors="replace")
+    except OSError:
+        return Dialogue()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    messages = Dialogue()
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        head = _TRACE_HEAD.match(lines[i].strip())
+        if head is None:
+            i += 1
+            continue
+        src, dst = head.group(2), head.group(3)
+        body: list[str] = []
+        i += 1
+        while i < len(lines) and lines[i].strip() != "#" and not _TRACE_HEAD.match(
+                lines[i].strip()):
+            body.append(lines[i])
+            i += 1
+        while body and not body[-1].strip():
+            body.pop()
+        if not body:
+            continue
+        if local is None:
+            local = src
+        direction = "→" if src == local else "←"
+        messages.append(SipMessage(0.0, direction, src, dst, body[0].strip(),
+                                   "\n".join(body)))
+    for n, m in enumerate(messages):
+        m.time = float(n)
+    return messages
+
+
+def cleanup_folder(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)

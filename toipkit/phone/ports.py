@@ -1,0 +1,38 @@
+"""Free ports on loopback, so that several users (and several tests) can share one host."""
+
+from __future__ import annotations
+
+import socket
+
+
+def free_port(host: str = "127.0.0.1", *, udp: bool = True, tcp: bool = False,
+              attempts: int = 50) -> int:
+    """A port free for UDP (and TCP when ``tcp``) on ``host``, as the system hands it out."""
+    for _ in range(attempts):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        if _free(host, port, udp=udp, tcp=tcp):
+            return port
+    raise OSError(f"no free port found on {host}")
+
+
+def free_port_pair(host: str = "127.0.0.1", attempts: int = 200) -> int:
+    """An even UDP port P with P+1 free too (RTP and RTCP)."""
+    for _ in range(attempts):
+        port = free_port(host, udp=True)
+        port -= port % 2
+        if port > 1024 and _free(host, port, udp=True) and _free(host, port + 1, udp=True):
+            return port
+    raise OSError(f"no free pair of UDP ports found on {host}")
+
+
+def _free(host: str, port: int, *, udp: bool = False, tcp: bool = False) -> bool:
+    kinds = ([socket.SOCK_DGRAM] if udp else []) + ([socket.SOCK_STREAM] if tcp else [])
+    for kind in kinds:
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                return False
+    return True

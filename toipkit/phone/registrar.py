@@ -1,0 +1,347 @@
+"""The sandbox's SIP registrar/proxy: kamailio on loopback, provisioned from confd's database.
+
+The XiVO sandbox starts it next to its HTTP server (see ``toipkit.xivo.sandbox.__main__``) and
+stops it with the server. kamailio reads the sandbox's SQLite database on every request
+(read-only), so a line created through confd registers at once with its own username and secret;
+it writes the current registrations (``location``) and the call records (``acc``,
+``missed_calls``) to its own database, ``<data_dir>/registrar/registrar.sqlite3``, that
+:func:`registrations` and :func:`call_records` read back.
+
+State of a running registrar: ``<data_dir>/registrar/registrar.json`` (host, port, pid).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from toipkit.errors import ToipkitError
+from toipkit.phone import ports, sipprobe
+
+CONFIG_TEMPLATE = Path(__file__).resolve().parent / "data" / "kamailio-sandbox.cfg"
+KAMAILIO_SCHEMAS = Path("/usr/share/kamailio/db_sqlite")
+FOLDER = "registrar"
+STATE_FILE = "registrar.json"
+DB_FILE = "registrar.sqlite3"
+LOG_FILE = "registrar.log"
+REALM = "xivo"
+#: How long the proxy lets a phone ring before answering 408 to the caller (XiVO: 30 s).
+RING_TIMEOUT_S = 30
+START_TIMEOUT = 15.0
+
+
+class RegistrarError(ToipkitError):
+    """The SIP registrar could not be started or reached."""
+
+
+@dataclass(frozen=True)
+class RegistrarInfo:
+    """A running registrar: SIP on ``host:port`` (UDP and TCP)."""
+
+    host: str
+    port: int
+    pid: int
+    realm: str
+    folder: Path
+
+    @property
+    def db_path(self) -> Path:
+        return self.folder / DB_FILE
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def _repr_markdown_(self) -> str:
+        return f"**Registrar SIP** (kamailio) sur `{self.address}`, domaine `{self.realm}`"
+
+
+def kamailio_path() -> str | None:
+    for candidate in (shutil.which("kamailio"), "/usr/sbin/kamailio"):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def available() -> bool:
+    """True when kamailio (and its SQLite module) is installed."""
+    exe = kamailio_path()
+    return exe is not None and (KAMAILIO_SCHEMAS / "usrloc-create.sql").exists()
+
+
+def _folder(data_dir: Path) -> Path:
+    return Path(data_dir) / FOLDER
+
+
+def config_text(*, host: str, port: int, confd_db: Path, registrar_db: Path,
+                realm: str = REALM, ring_timeout_s: int = RING_TIMEOUT_S) -> str:
+    """kamailio.cfg for a registrar on ``host:port`` reading confd's database ``confd_db``."""
+    for path in (confd_db, registrar_db):
+        if '"' in str(path) or "\n" in str(path):
+            raise RegistrarError(f"unsupported character in the path {path}")
+    return (CONFIG_TEMPLATE.read_text(encoding="utf-8")
+            .replace("__HOST__", host).replace("__PORT__", str(port))
+            .replace("__CONFD_DB__", str(confd_db))
+            .replace("__REGISTRAR_DB__", str(registrar_db))
+            .replace("__REALM__", realm)
+            .replace("__RING_TIMEOUT_MS__", str(int(ring_timeout_s * 1000))))
+
+
+# Columns added to kamailio's acc tables (db_extra in the configuration).
+_ACC_EXTRA = ("caller", "callee", "caller_user", "callee_user")
+
+
+def init_database(path: Path) -> None:
+    """Create (from scratch) the registrar's own database: kamailio's tables plus ours."""
+    tmp = path.with_suffix(".tmp")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    conn = sqlite3.connect(tmp)
+    try:
+        conn.executescript("CREATE TABLE version (table_name VARCHAR(32) NOT NULL, "
+                           "table_version INTEGER DEFAULT 0 NOT NULL, "
+                           "CONSTRAINT version_table_name_idx UNIQUE (table_name));")
+        for name in ("usrloc-create.sql", "acc-create.sql"):
+            conn.executescript((KAMAILIO_SCHEMAS / name).read_text(encoding="utf-8"))
+        for table in ("acc", "missed_calls"):
+            for column in _ACC_EXTRA:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} VARCHAR(64)")
+        conn.execute("CREATE TABLE media_relay (phone_port INTEGER PRIMARY KEY, "
+                     "relay_port INTEGER NOT NULL)")
+        conn.commit()
+    finally:
+        conn.close()
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def _set_parent_death_signal() -> None:  # runs in the child, before exec
+    # Linux: the registrar gets SIGTERM if the process that started it dies, even by SIGKILL.
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    os.setpgrp()
+
+
+def start(data_dir: str | os.PathLike, confd_db: str | os.PathLike, *, host: str = "127.0.0.1",
+          port: int | None = None, tie_to_parent: bool = True) -> RegistrarInfo:
+    """Start kamailio for this sandbox data directory and wait until it answers OPTIONS.
+
+    ``tie_to_parent`` makes kamailio stop when the calling process dies (the sandbox server).
+    Any registrar left by a previous run of the same data directory is stopped first.
+    """
+    exe = kamailio_path()
+    if exe is None or not available():
+        raise RegistrarError("kamailio n'est pas installé (paquets Debian kamailio et "
+                             "kamailio-sqlite-modules) : pas de réseau SIP dans le bac à sable")
+    stop(data_dir)
+    folder = _folder(Path(data_dir))
+    folder.mkdir(parents=True, exist_ok=True)
+    db_path = folder / DB_FILE
+    init_database(db_path)
+    port = port or ports.free_port(host, udp=True, tcp=True)
+    cfg = folder / "kamailio.cfg"
+    cfg.write_text(config_text(host=host, port=port, confd_db=Path(confd_db).resolve(),
+                               registrar_db=db_path.resolve()), encoding="utf-8")
+    log = open(folder / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child
+    try:
+        child = subprocess.Popen(  # noqa: S603 - fixed arguments
+            [exe, "-DD", "-E", "-f", str(cfg), "-Y", str(folder), "-m", "32", "-M", "8"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, close_fds=True,
+            cwd=str(folder), preexec_fn=_set_parent_death_signal if tie_to_parent else os.setpgrp,
+        )
+    finally:
+        log.close()
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if child.poll() is not None:
+            raise RegistrarError(f"kamailio exited with code {child.returncode}; last lines of "
+                                 f"{folder / LOG_FILE}:\n{_tail(folder / LOG_FILE)}")
+        if sipprobe.options_ping(host, port, timeout=0.2):
+            break
+        if time.monotonic() > deadline:
+            _kill_group(child.pid)
+            raise RegistrarError(f"kamailio did not answer on {host}:{port} within "
+                                 f"{START_TIMEOUT:.0f} s:\n{_tail(folder / LOG_FILE)}")
+    info = RegistrarInfo(host, port, child.pid, REALM, folder.resolve())
+    state = {"host": host, "port": port, "pid": child.pid, "realm": REALM}
+    tmp = folder / (STATE_FILE + ".tmp")
+    tmp.write_text(json.dumps(state), encoding="utf-8")
+    os.replace(tmp, folder / STATE_FILE)
+    _started[child.pid] = child
+    return info
+
+
+_started: dict[int, subprocess.Popen] = {}
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text("utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _alive(pid: int) -> bool:
+    child = _started.get(pid)
+    if child is not None:
+        return child.poll() is None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _is_our_kamailio(pid: int, folder: Path) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return bool(cmdline) and cmdline[0].endswith(b"kamailio") and \
+        str(folder / "kamailio.cfg").encode() in cmdline
+
+
+def _kill_group(pid: int, timeout: float = 5.0) -> None:
+    """SIGTERM kamailio's process group (it forks workers), then SIGKILL what remains."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, sig)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            child = _started.get(pid)
+            if child is not None:
+                child.poll()
+            if not _alive(pid) and not _group_alive(pid):
+                _started.pop(pid, None)
+                return
+            time.sleep(0.05)
+    _started.pop(pid, None)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+def _read_state(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / STATE_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def status(data_dir: str | os.PathLike) -> RegistrarInfo | None:
+    """The running registrar of this sandbox data directory, or None."""
+    folder = _folder(Path(data_dir)).resolve()
+    state = _read_state(folder)
+    if not state or not _alive(int(state["pid"])) or not _is_our_kamailio(int(state["pid"]),
+                                                                            folder):
+        return None
+    return RegistrarInfo(state["host"], int(state["port"]), int(state["pid"]),
+                         state.get("realm", REALM), folder)
+
+
+def stop(data_dir: str | os.PathLike) -> bool:
+    """Stop the registrar of this data directory. False when none was running."""
+    folder = _folder(Path(data_dir)).resolve()
+    state = _read_state(folder)
+    stopped = False
+    if state and _is_our_kamailio(int(state["pid"]), folder):
+        _kill_group(int(state["pid"]))
+        stopped = True
+    with contextlib.suppress(FileNotFoundError):
+        (folder / STATE_FILE).unlink()
+    return stopped
+
+
+@contextlib.contextmanager
+def _db(info_or_dir: RegistrarInfo | str | os.PathLike):
+    path = (info_or_dir.db_path if isinstance(info_or_dir, RegistrarInfo)
+            else _folder(Path(info_or_dir)) / DB_FILE)
+    if not path.exists():
+        raise RegistrarError("le registrar SIP du bac à sable n'a jamais démarré "
+                             "(`toipkit sandbox start`)")
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    conn.row_factory = sqlite3.Row
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def registrations(where: RegistrarInfo | str | os.PathLike) -> list[dict[str, Any]]:
+    """Current registrations: SIP username, contact, expiry, user agent."""
+    with _db(where) as conn:
+        rows = conn.execute("SELECT username, contact, received, expires, user_agent, callid "
+                            "FROM location ORDER BY username, id").fetchall()
+    return [dict(r) for r in rows]
+
+
+def call_records(where: RegistrarInfo | str | os.PathLike) -> list[dict[str, Any]]:
+    """Calls seen by the proxy, oldest first: one row per call attempt.
+
+    ``outcome`` is ``answered`` (200 to the INVITE) or the failure code (404, 480, 486, 487...);
+    ``ended`` is set when a BYE closed an answered call.
+    """
+    with _db(where) as conn:
+        acc = conn.execute("SELECT method, callid, sip_code, sip_reason, time, caller, callee, "
+                           "caller_user, callee_user FROM acc ORDER BY id").fetchall()
+        missed = conn.execute("SELECT method, callid, sip_code, sip_reason, time, caller, "
+                              "callee, caller_user, callee_user FROM missed_calls "
+                              "ORDER BY id").fetchall()
+    calls: dict[str, dict[str, Any]] = {}
+    for row in sorted([*acc, *missed], key=lambda r: r["time"]):
+        if row["method"] == "INVITE":
+            call = calls.setdefault(row["callid"], {
+                "call_id": row["callid"], "caller": row["caller"], "callee": row["callee"],
+                "caller_user": row["caller_user"], "callee_user": row["callee_user"],
+                "started": row["time"], "outcome": None, "code": None, "reason": None,
+                "ended": None})
+            answered = row["sip_code"] == "200"
+            if call["outcome"] != "answered":
+                call["outcome"] = "answered" if answered else row["sip_code"]
+                call["code"] = int(row["sip_code"]) if row["sip_code"].isdigit() else None
+                call["reason"] = row["sip_reason"]
+        elif row["method"] == "BYE" and row["callid"] in calls:
+            calls[row["callid"]]["ended"] = row["time"]
+    return list(calls.values())
+
+
+def set_media_relay(where: RegistrarInfo, phone_port: int, relay_port: int) -> None:
+    """Announce the media of the phone on ``phone_port`` at ``relay_port`` in the next SDPs."""
+    conn = sqlite3.connect(where.db_path, timeout=10)
+    try:
+        with conn:
+            conn.execute("INSERT OR REPLACE INTO media_relay(phone_port, relay_port) "
+                         "VALUES (?, ?)", (int(phone_port), int(relay_port)))
+    finally:
+        conn.close()
+
+
+def clear_media_relay(where: RegistrarInfo, phone_port: int) -> None:
+    conn = sqlite3.connect(where.db_path, timeout=10)
+    try:
+        with conn:
+            conn.execute("DELETE FROM media_relay WHERE phone_port = ?", (int(phone_port),))
+    finally:
+        conn.close()
