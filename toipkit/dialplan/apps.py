@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from toipkit.dialplan.catalog_data import APPS
+
 __all__ = ["KNOWN_APPS", "REMOVED_APPS", "DEPRECATED_APPS", "canonical_app", "why_fr"]
 
-# Applications of a current Asterisk (core + common modules), lowercase. Application names are
-# case-insensitive in Asterisk.
-KNOWN_APPS = frozenset(a.lower() for a in """
+# Applications of Asterisk 1.8 to 23 (every module, from the sources' XML documentation: see
+# catalog.py) plus a few older names, lowercase. Application names are case-insensitive.
+KNOWN_APPS = frozenset(APPS) | frozenset(a.lower() for a in """
 AddQueueMember ADSIProg AELSub AGI AlarmReceiver AMD Answer AttendedTransfer AudioSocket
 Authenticate BackGround BackgroundDetect BlindTransfer Bridge BridgeAdd BridgeWait Busy
 CallCompletionCancel CallCompletionRequest CELGenUserEvent ChangeMonitor ChanIsAvail
@@ -58,6 +60,12 @@ REMOVED_APPS = {
     "getgroupcount": ("removed", "${GROUP_COUNT(group@category)}"),
     "setaccount": ("removed", "Set(CHANNEL(accountcode)=...)"),
     "lookupcidname": ("removed", "Set(CALLERID(name)=${DB(cidname/${CALLERID(num)})})"),
+    "sipaddheader": ("removed with chan_sip in Asterisk 21", "Set(PJSIP_HEADER(add,Name)=value)"),
+    "sipremoveheader": ("removed with chan_sip in Asterisk 21",
+                        "Set(PJSIP_HEADER(remove,Name)=)"),
+    "sipdtmfmode": ("removed with chan_sip in Asterisk 21", "Set(PJSIP_DTMF_MODE()=rfc4733)"),
+    "monitor": ("removed in Asterisk 21", "MixMonitor(file.wav)"),
+    "stopmonitor": ("removed in Asterisk 21", "StopMixMonitor()"),
 }
 
 # Still present but deprecated or needing extra modules.

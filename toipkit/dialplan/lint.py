@@ -13,7 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from toipkit.dialplan.apps import DEPRECATED_APPS, KNOWN_APPS, REMOVED_APPS, why_fr
+from toipkit.dialplan.apps import DEPRECATED_APPS, REMOVED_APPS, why_fr
+from toipkit.dialplan.catalog import APPS as CATALOG_APPS
+from toipkit.dialplan.catalog import VERSIONS, app_versions, parse_versions, version_label
+from toipkit.dialplan.jumps import parse_location, static_destinations
 from toipkit.dialplan.lookup import find_priority
 from toipkit.dialplan.model import (
     Context,
@@ -21,9 +24,8 @@ from toipkit.dialplan.model import (
     Extension,
     Priority,
     split_args,
-    split_condition,
 )
-from toipkit.dialplan.patterns import match_more, pattern_error
+from toipkit.dialplan.patterns import match, match_more, pattern_error
 
 __all__ = ["lint", "Finding", "Findings", "RULES", "SEVERITIES"]
 
@@ -45,6 +47,8 @@ class Finding:
     hint: str = ""
     context: str | None = None
     exten: str | None = None
+    # Asterisk versions (of the ones linted for) where the finding holds, when not all of them.
+    versions: str = ""
 
     def short(self) -> str:
         """Like str() with the file's base name only (stable across checkouts)."""
@@ -140,7 +144,24 @@ RULES: dict[str, tuple[str, str, str, str, str]] = {
         "application « {app} » inconnue d'Asterisk (faute de frappe ?) : l'appel serait "
         "raccroché",
         "application '{app}' unknown to Asterisk (typo?): the call would be hung up",
-        "vérifier le nom (core show applications)", "check the name (core show applications)"),
+        "vérifier le nom{suggest} (core show applications)",
+        "check the name{suggest} (core show applications)"),
+    "third-party-app": (
+        "warning",
+        "application « {app} » absente d'Asterisk (versions {span}) : elle doit venir d'un module "
+        "tiers, sinon l'appel serait raccroché",
+        "application '{app}' is not in Asterisk (versions {span}): it must come from a third-party "
+        "module, otherwise the call would be hung up",
+        "déclarer le module : « ; toipkit: apps={app} » dans le fichier (ou lint(apps=...))",
+        "declare it: '; toipkit: apps={app}' in the file (or lint(apps=...))"),
+    "app-version": (
+        "error",
+        "l'application {app} n'existe pas dans Asterisk {missing} (elle existe dans les versions "
+        "{present}) : « No application '{app}' », l'appel est raccroché",
+        "application {app} does not exist in Asterisk {missing} (it exists in versions "
+        "{present}): \"No application '{app}'\", the call is hung up",
+        "utiliser une version d'Asterisk qui l'a, ou une autre application",
+        "use an Asterisk version that has it, or another application"),
     "app-space": (
         "error",
         "espace avant la parenthèse : Asterisk cherche une application nommée « {app} » (avec "
@@ -356,6 +377,18 @@ _BUILTIN_VARS = {
 _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?=[}:])")
 
 
+def _vkey(version: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in version.split("."))
+
+
+def _close_app(name: str) -> str | None:
+    """The Asterisk application ``name`` is probably a typo of, if any."""
+    import difflib
+
+    close = difflib.get_close_matches(name, CATALOG_APPS.keys(), n=1, cutoff=0.8)
+    return CATALOG_APPS[close[0]][0] if close else None
+
+
 def _msg(lang: str, rule: str, **kw) -> tuple[str, str, str]:
     sev, mfr, men, hfr, hen = RULES[rule]
     if lang == "fr":
@@ -366,9 +399,16 @@ def _msg(lang: str, rule: str, **kw) -> tuple[str, str, str]:
 
 
 class _Linter:
-    def __init__(self, dp: Dialplan, lang: str, directory, entry_contexts):
+    def __init__(self, dp: Dialplan, lang: str, directory, entry_contexts, asterisk=None,
+                 apps=None):
         self.dp = dp
         self.lang = lang if lang in ("fr", "en") else "en"
+        pragma_versions = dp.pragmas.get("asterisk")
+        self.versions = parse_versions(asterisk if asterisk is not None else pragma_versions)
+        declared = list(apps or []) + dp.pragmas.get("apps", "").split(",")
+        self.extra_apps = {a.strip().lower() for a in declared if a.strip()}
+        self.runtime_contexts = {c.strip() for c in dp.pragmas.get("contexts", "").split(",")
+                                 if c.strip()}
         self.directory = {str(k) for k in (directory or {})}
         self.out = Findings()
         self.entries = list(entry_contexts) if entry_contexts else ["default"]
@@ -382,10 +422,20 @@ class _Linter:
             r = self._cache[key] = find_priority(self.dp, ctx, exten, prio, label=label)
         return r
 
-    def add(self, rule, file, line, column, context=None, exten=None, severity=None, **kw):
+    def add(self, rule, file, line, column, context=None, exten=None, severity=None,
+            versions: tuple[str, ...] = (), **kw):
         sev, msg, hint = _msg(self.lang, rule, **kw)
+        tag = ""
+        if versions:
+            # True for some of the versions linted for only: say which, and do not call it an
+            # error of the dialplan as such.
+            tag = ", ".join(versions)
+            msg += (f" — vrai pour Asterisk {tag} seulement" if self.lang == "fr"
+                    else f" — true for Asterisk {tag} only")
+            if (severity or sev) == "error":
+                severity = "warning"
         self.out.append(Finding(rule, severity or sev, file, line, column, msg, hint, context,
-                                exten))
+                                exten, tag))
 
     def at(self, rule, p: Priority, column=None, **kw):
         self.add(rule, p.file, p.line, column or p.column, p.context, p.exten, **kw)
@@ -476,7 +526,7 @@ class _Linter:
                 if a == "agi" and _agi_intkey(p):
                     has_menu = True
         for inc in ctx.includes:
-            if inc.name not in self.dp.contexts:
+            if inc.name not in self.dp.contexts and not self._runtime_context(inc.name):
                 self.add("include-context", inc.file, inc.line, inc.column, ctx.name, ctx=inc.name)
         if has_menu:
             self._menu(ctx, has_wait)
@@ -517,7 +567,7 @@ class _Linter:
         nums = sorted(ex.priorities)
         if not nums:
             return
-        if nums[0] != 1:
+        if nums[0] != 1 and not self._entered_otherwise(ctx, ex, nums[0]):
             p = ex.priorities[nums[0]]
             self.at("missing-priority-1", p, ext=ex.display_name)
         for a, b in zip(nums, nums[1:]):
@@ -540,6 +590,21 @@ class _Linter:
             self.at("dead-end", last, column=last.app_column, app=last.app, ext=name, back=back)
         if name == "t":
             self._loop_check(ctx, ex)
+
+    def _entered_otherwise(self, ctx: Context, ex: Extension, first: int) -> bool:
+        """An extension without priority 1 that still runs: entered by a label
+        (``_X.,50000(stdexten)`` called with ``Gosub(stdexten)``), or whose priorities continue
+        a more specific extension that has priority 1 (the old matcher goes on to the next
+        matching extension that has the wanted priority), or one res_parking fills in."""
+        if ex.priorities[first].label is not None or self._runtime_context(ctx.name):
+            return True
+        for other in ctx.sorted_extensions():
+            if other is ex:
+                break
+            if 1 in other.priorities and (match(ex.name, other.name) if not other.is_pattern
+                                          else _overlap(ex.name, other.name)):
+                return True
+        return False
 
     def _loop_check(self, ctx: Context, ex: Extension):
         apps = [p.app.lower() for p in ex.steps()]
@@ -574,43 +639,54 @@ class _Linter:
         if not app:
             return
         la = app.lower()
-        if la in KNOWN_APPS:
-            if la in DEPRECATED_APPS:
-                why, repl = DEPRECATED_APPS[la]
-                self.at("deprecated-app", p, column=p.app_column, app=app, why=why, repl=repl)
+        present = app_versions(la) if la not in self.extra_apps else None
+        if present is None:
+            pass  # declared third-party application
+        elif present:
+            missing = tuple(v for v in self.versions if v not in present)
+            partial = missing if len(missing) < len(self.versions) else ()
+            if not missing:
+                if la in DEPRECATED_APPS:
+                    why, repl = DEPRECATED_APPS[la]
+                    self.at("deprecated-app", p, column=p.app_column, app=app, why=why,
+                            repl=repl)
+            elif max(present, key=_vkey) < min(missing, key=_vkey):
+                # Removed before (some of) the versions linted for.
+                why, repl = REMOVED_APPS.get(la, (f"last in Asterisk {max(present, key=_vkey)}",
+                                                  "?"))
+                self.at("removed-app", p, column=p.app_column, versions=partial, app=app,
+                        why=why, repl=repl)
+            else:
+                self.at("app-version", p, column=p.app_column, versions=partial, app=app,
+                        missing=", ".join(missing), present=version_label(present))
         elif la in REMOVED_APPS:
             why, repl = REMOVED_APPS[la]
             self.at("removed-app", p, column=p.app_column, app=app, why=why, repl=repl)
             if la == "setglobalvar":
                 self._path_value(p, p.data.partition("=")[2])
-        elif la in DEPRECATED_APPS:
-            why, repl = DEPRECATED_APPS[la]
-            self.at("deprecated-app", p, column=p.app_column, app=app, why=why, repl=repl)
         elif "," in app and not p.has_parens:
             name, _, rest = app.partition(",")
             self.at("old-syntax", p, column=p.app_column, text=app, app=app,
                     fixed=f"{name.strip()}({rest.strip()})")
-        elif app != app.rstrip() and app.rstrip().lower() in KNOWN_APPS:
+        elif app != app.rstrip() and app.rstrip().lower() in CATALOG_APPS:
             self.at("app-space", p, column=p.app_column, app=app, fixed=app.rstrip())
         elif "$" not in app:
-            self.at("unknown-app", p, column=p.app_column, app=app)
+            close = _close_app(la)
+            if close is not None:
+                self.at("unknown-app", p, column=p.app_column, app=app,
+                        suggest=(f" : {close} ?" if self.lang == "fr" else f": {close}?"))
+            else:
+                self.at("third-party-app", p, column=p.app_column, app=app,
+                        span=f"{VERSIONS[0]}–{VERSIONS[-1]}")
         check = _APP_CHECKS.get(la)
         if check is not None:
             check(self, ctx, p, la)
         if "${" in p.data:
             self._variables(p)
 
-    def _chk_goto(self, ctx, p, la):
-        self._check_dest(p, p.data, p.app)
-
-    def _chk_gotoif(self, ctx, p, la):
-        _, b1, b2 = split_condition(p.data)
-        for b in (b1, b2):
-            if b.strip():
-                self._check_dest(p, b, p.app)
-
-    def _chk_gosub(self, ctx, p, la):
-        self._check_dest(p, p.data.partition("(")[0], p.app)
+    def _chk_jump(self, ctx, p, la):
+        for dest in static_destinations(p.app, p.data):
+            self._check_dest(p, dest, p.app)
 
     def _chk_sounds(self, ctx, p, la):
         self._sounds(p)
@@ -663,12 +739,14 @@ class _Linter:
 
     # -- destinations ----------------------------------------------------------------------
     def _resolve(self, p: Priority, dest: str):
-        parts = dest.split(",")
-        if len(parts) == 1:
-            return (p.context, p.exten, parts[0])
-        if len(parts) == 2:
-            return (p.context, parts[0], parts[1])
-        return (parts[0], parts[1], parts[2])
+        loc = parse_location(dest, p.context, p.exten)
+        return None if loc is None else (loc.context, loc.exten, loc.priority)
+
+    def _runtime_context(self, name: str) -> bool:
+        """Contexts other modules create at run time: res_parking's parking lots
+        (``parkedcalls``, and ``park-dial`` for comebacktoorigin), or declared ones."""
+        return (name in self.runtime_contexts or name.startswith("parkedcalls")
+                or name == "park-dial")
 
     def _check_dest(self, p: Priority, dest: str, app: str):
         if dest in self._good_dests or "$" in dest or dest.strip() == "":
@@ -679,18 +757,20 @@ class _Linter:
             self._good_dests.add(dest)  # context,exten,priority: same verdict everywhere
 
     def _check_dest_uncached(self, p: Priority, dest: str, app: str):
-        parts = dest.split(",")
+        parts = dest.split(",", 3)[:3]
         if any(x != x.strip() for x in parts):
             self.at("goto-whitespace", p, column=p.app_column, dest=dest,
                     fix=",".join(x.strip() for x in parts))
             parts = [x.strip() for x in parts]
         n = len(parts)
-        ctx, exten, prio = self._resolve(p, ",".join(parts))
-        prio_s = prio.lstrip("+-")
-        is_num = prio_s.isdigit()
+        loc = parse_location(",".join(parts), p.context, p.exten)
+        ctx, exten, prio = loc.context, loc.exten, loc.priority
+        is_num = loc.number is not None
         dp = self.dp
         if ctx not in dp.contexts:
             if exten in self.directory or f"{exten}@{ctx}" in self.directory:
+                return
+            if self._runtime_context(ctx):
                 return
             self.at("goto-context", p, column=p.app_column, app=app, ctx=ctx)
             return
@@ -708,7 +788,7 @@ class _Linter:
                 self.at("goto-label", p, column=p.app_column, app=app, prio=prio,
                         ext=p.exten, ctx=ctx, fix=self._label_fix(ctx, prio))
             return
-        if exten.startswith("_") or "$" in exten:
+        if "$" in exten:
             return
         if self.find(ctx, exten, 1) is None:
             if exten in self.directory or f"{exten}@{ctx}" in self.directory:
@@ -721,9 +801,9 @@ class _Linter:
                 self.at("goto-extension", p, column=p.app_column, app=app, ext=exten, ctx=ctx)
             return
         if is_num:
-            if prio[0] in "+-":
+            if loc.mode:
                 return
-            if self.find(ctx, exten, int(prio)) is None:
+            if self.find(ctx, exten, loc.number) is None:
                 self.at("goto-priority", p, column=p.app_column, app=app, ctx=ctx, ext=exten,
                         prio=prio)
         else:
@@ -756,7 +836,8 @@ class _Linter:
                         "waitexten", "background", "read", "voicemail", "voicemailmain",
                         "confbridge", "meetme", "busy", "congestion", "agi", "return",
                         "gosub", "wait", "playback", "saynumber", "saydigits", "sayalpha",
-                        "readexten", "echo", "record"})
+                        "readexten", "echo", "record", "if", "elseif", "else", "endif",
+                        "exitif", "while", "endwhile", "exitwhile", "continuewhile"})
 
     def _goto_loops(self):
         """Unconditional Goto chains that come back to where they started, with nothing between
@@ -788,18 +869,17 @@ class _Linter:
                     safe.update(seen)
                     break
                 if la == "goto":
-                    parts = [x.strip() for x in p.data.split(",")]
-                    if len(parts) == 1:
-                        nctx, nexten, nprio = ctx, exten, parts[0]
-                    elif len(parts) == 2:
-                        nctx, nexten, nprio = ctx, parts[0], parts[1]
-                    else:
-                        nctx, nexten, nprio = parts[0], parts[1], parts[2]
-                    if nprio.isdigit():
-                        nnum = int(nprio)
+                    loc = parse_location(",".join(x.strip() for x in p.data.split(",")), ctx,
+                                         exten)
+                    if loc is None or loc.mode:
+                        safe.update(seen)
+                        break
+                    nctx, nexten = loc.context, loc.exten
+                    if loc.number is not None:
+                        nnum = loc.number
                         q = self.find(nctx, nexten, nnum)
                     else:
-                        q = self.find(nctx, nexten, 0, label=nprio)
+                        q = self.find(nctx, nexten, 0, label=loc.priority)
                         nnum = q.number if q is not None else 0
                     if q is None:
                         safe.update(seen)
@@ -821,12 +901,8 @@ class _Linter:
                 edges[c.name].add(inc.name)
             for p in (q for e in c.extensions.values() for q in e.priorities.values()):
                 la = p.app.lower()
-                dests = []
-                if la in ("goto", "gosub"):
-                    dests = [p.data.partition("(")[0] if la == "gosub" else p.data]
-                elif la in ("gotoif", "gosubif", "gotoiftime"):
-                    dests = list(split_condition(p.data)[1:])
-                elif la == "dial":
+                dests = static_destinations(p.app, p.data)
+                if la == "dial":
                     for d in split_args(p.data)[0].split("&"):
                         if d.upper().startswith("LOCAL/") and "@" in d:
                             dests.append(d.split("@", 1)[1].split("/")[0] + ",x,1")
@@ -857,12 +933,46 @@ class _Linter:
 
 
 _APP_CHECKS = {
-    "goto": _Linter._chk_goto, "gotoif": _Linter._chk_gotoif, "gosubif": _Linter._chk_gotoif,
-    "gotoiftime": _Linter._chk_gotoif, "gosub": _Linter._chk_gosub,
+    **{a: _Linter._chk_jump for a in ("goto", "gotoif", "gosubif", "gotoiftime", "gosub",
+                                      "execif")},
     "playback": _Linter._chk_sounds, "background": _Linter._chk_sounds,
     "controlplayback": _Linter._chk_sounds, "agi": _Linter._chk_agi, "set": _Linter._chk_set,
     **{a: _Linter._chk_say for a in _SAY_APPS},
 }
+
+
+def _overlap(pattern: str, other: str) -> bool:
+    """Can some string match both patterns? (Checked on a sample: each pattern's own smallest
+    matching strings.)"""
+    for sample in _samples(other):
+        if match(pattern, sample):
+            return True
+    return False
+
+
+def _samples(pattern: str) -> list[str]:
+    out = ""
+    i = 1
+    while i < len(pattern):
+        c = pattern[i]
+        if c in "Xx":
+            out += "0"
+        elif c in "Nn":
+            out += "2"
+        elif c in "Zz":
+            out += "1"
+        elif c == "[":
+            end = pattern.find("]", i)
+            if end < 0:
+                return []
+            out += pattern[i + 1:i + 2] if end > i + 1 else ""
+            i = end
+        elif c in ".!":
+            return [out + "0", out + "00", out + "0000"] + ([out] if c == "!" else [])
+        elif c != "-":
+            out += c
+        i += 1
+    return [out]
 
 
 def _could_grow(ctx: Context, key: str) -> bool:

@@ -270,6 +270,9 @@ class Dialplan:
     templates: list[str] = field(default_factory=list)
     issues: list[LoadIssue] = field(default_factory=list)
     errors: list = field(default_factory=list)  # DialplanSyntaxError collected in lenient mode
+    # `; toipkit: apps=A,B contexts=x asterisk=13` comments: third-party applications, contexts
+    # created at run time by other modules, target Asterisk versions.
+    pragmas: dict[str, str] = field(default_factory=dict)
 
     # -- queries ---------------------------------------------------------------------------
     def __getitem__(self, name: str) -> Context:

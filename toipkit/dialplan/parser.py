@@ -29,7 +29,7 @@ from toipkit.dialplan.model import (
     Setting,
     Switch,
 )
-from toipkit.dialplan.patterns import shrink_phone_number
+from toipkit.dialplan.patterns import shrink_phone_number, sort_key
 from toipkit.errors import DialplanSyntaxError
 
 __all__ = ["parse", "parse_file"]
@@ -89,6 +89,7 @@ class _Reader:
     def __init__(self, lenient: bool, dialplan: Dialplan):
         self.lenient = lenient
         self.dp = dialplan
+        self.pattern_names: dict[tuple, str] = {}
         self.categories: list[_Category] = []
         self.by_name: dict[str, _Category] = {}
         self.current: _Category | None = None
@@ -116,6 +117,8 @@ class _Reader:
         if "\r" in text:
             text = text.replace("\r\n", "\n")
         lines = text.split("\n")
+        if "toipkit:" in text:
+            self._pragmas(lines, filename)
         fast_line = _FAST_LINE.match
         new_item = _new_item
         for lineno, raw in enumerate(lines, 1):
@@ -150,6 +153,22 @@ class _Reader:
         if depth_comment > 0:
             self.warn("unterminated-comment", "block comment ';--' is never closed with '--;'",
                       filename, pending_line or len(lines), 1)
+
+    def _pragmas(self, lines: list[str], filename: str) -> None:
+        """``; toipkit: apps=AppA,AppB contexts=parkinglot asterisk=13`` comments: what the
+        dialplan relies on that Asterisk's stock modules do not provide."""
+        for lineno, raw in enumerate(lines, 1):
+            m = _PRAGMA.search(raw)
+            if m is None:
+                continue
+            for key, value in _PRAGMA_ITEM.findall(m.group(1)):
+                key = key.lower()
+                if key not in ("apps", "contexts", "asterisk"):
+                    self.warn("directive", f"unknown toipkit setting '{key}' (expected apps=, "
+                              "contexts= or asterisk=)", filename, lineno, m.start(1) + 1)
+                    continue
+                old = self.dp.pragmas.get(key)
+                self.dp.pragmas[key] = f"{old},{value}" if old and key != "asterisk" else value
 
     def _line(self, text, cols, filename, lineno, source, basedir, depth):
         # Leading/trailing whitespace removal, keeping track of the offset.
@@ -390,6 +409,11 @@ class _Loader:
                 continue
             self._context(cat)
 
+    def _pattern_name(self, context: str, ext: str, cid: str | None) -> str:
+        """Patterns equal under ext_cmp (``_5xx`` and ``_5XX``, ``_N`` and ``_[2-9]``) are one
+        extension: ast_add_extension2 (main/pbx.c) finds the existing one with ext_cmp."""
+        return self.r.pattern_names.setdefault((context, sort_key(ext), cid), ext)
+
     def _subst_globals(self, text: str) -> str:
         if "${" not in text:
             return text
@@ -421,6 +445,8 @@ class _Loader:
                     if m is not None:
                         ext, prs, label, appl = m.groups()
                         cid = None
+                        if ext[:1] == "_":
+                            ext = self._pattern_name(name, ext, cid)
                 elif key == "same" and last_ext_set:
                     m = same_fast(it[1])
                     if m is not None:
@@ -495,6 +521,8 @@ class _Loader:
                         ext = ext[:slash]
                     if "${" in ext:
                         ext = self._subst_globals(ext)
+                    if ext[:1] == "_":
+                        ext = self._pattern_name(name, ext, cid)
                     # pbx_config remembers the extension for 'same' before checking the rest
                     last_ext, last_cid, last_ext_set = ext, cid, ext != ""
                     if ext == "" or pri_start < 0:
@@ -649,6 +677,10 @@ class _Loader:
                             f"'{ext}'", it.file, it.line, it.col, context=ctx.name)
             else:
                 ex.labels[label] = number
+
+
+_PRAGMA = re.compile(r";+\s*toipkit:\s*(.*)$")
+_PRAGMA_ITEM = re.compile(r"([A-Za-z]+)\s*=\s*([^\s;]+)")
 
 
 def _leading_int(s: str) -> int | None:

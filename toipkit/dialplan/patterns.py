@@ -222,7 +222,14 @@ def _match_core(pattern: str, data: str, mode: int) -> int:
 
 
 def match(pattern: str, data: str) -> int:
-    """Does ``data`` match extension ``pattern``? 0 no, 1 yes, 2 early match (``!``)."""
+    """Does ``data`` match extension ``pattern``? 0 no, 1 yes, 2 early match (``!``).
+
+    ``data`` that is itself a pattern (``Goto(ctx,_X.,1)``) first matches a pattern equal to it
+    under ``ext_cmp`` (``_extension_match_core`` in main/pbx.c: "if this test is left out, then
+    _x. will not match _x. !!!"), then is matched character by character like any string.
+    """
+    if data[:1] == "_" and pattern[:1] == "_" and sort_key(pattern) == sort_key(data):
+        return MATCH_YES
     return _match_core(pattern, data, _E_MATCH)
 
 

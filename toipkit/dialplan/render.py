@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from toipkit.dialplan.model import HINT, Dialplan, split_args, split_condition
+from toipkit.dialplan.jumps import static_destinations
+from toipkit.dialplan.model import HINT, Dialplan, split_args
 from toipkit.dialplan.patterns import match
 
 __all__ = ["show", "to_frame", "to_text", "mermaid", "MermaidGraph"]
@@ -186,16 +187,9 @@ def mermaid(dp: Dialplan) -> MermaidGraph:
         for ex in ctx.sorted_extensions():
             for p in ex.steps():
                 la = p.app.lower()
-                dests: list[str] = []
-                if la == "goto":
-                    dests = [p.data]
-                elif la == "gosub":
-                    dests = [p.data.partition("(")[0]]
-                elif la in ("gotoif", "gosubif", "gotoiftime"):
-                    dests = [d for d in split_condition(p.data)[1:] if d.strip()]
-                for d in dests:
-                    parts = [x.strip() for x in d.split(",")]
-                    if len(parts) == 3:
+                for d in static_destinations(p.app, p.data):
+                    parts = [x.strip() for x in d.split(",", 3)[:3]]
+                    if len(parts) == 3 and "$" not in parts[0]:
                         target = parts[0]
                         label = ex.name if ex.name == parts[1] or len(ex.name) <= 3 else ex.name
                         edges.append((ctx.name, target, f"{label} → {parts[1]}", False))

@@ -1,0 +1,135 @@
+"""Which Asterisk version has which dialplan application and function.
+
+The table (:mod:`toipkit.dialplan.catalog_data`) is derived from Asterisk's own sources: every
+module documents its applications and functions in XML (``<application name="Dial">``,
+``<function name="CHANNEL">``) inside the ``.c`` file or a ``*_doc.xml`` beside it, and Asterisk
+builds ``core show applications`` from the same registrations. Regenerate it from a git clone of
+Asterisk with::
+
+    python -m toipkit.dialplan.catalog /path/to/asterisk > toipkit/dialplan/catalog_data.py
+
+Versions are the release branches (``1.8 11 13 16 18 20 21 22 23``). An application of a module
+that is not built by default (``addons/``, or marked ``<defaultenabled>no``/``<support_level>
+deprecated``) is still listed: it *can* exist on a PBX, so calling it is not a typo.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from toipkit.dialplan.catalog_data import APPS, FUNCTIONS, VERSIONS
+
+__all__ = ["VERSIONS", "DEFAULT_VERSIONS", "APPS", "FUNCTIONS", "parse_versions",
+           "app_versions", "has_app", "version_label"]
+
+# The course's XiVO (16.13, on Asterisk 13) and a current long-term-support release. A finding
+# true in only one of them is reported as version-dependent.
+DEFAULT_VERSIONS: tuple[str, ...] = ("13", "22")
+
+
+def _vkey(v: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in v.split("."))
+
+
+def parse_versions(spec) -> tuple[str, ...]:
+    """``"13"``, ``"13,22"``, ``22``, ``("13", "22")`` or None (default) -> known branch names.
+
+    A version between two known branches (``"19"``, ``"20.7"``) maps to the closest older
+    branch we have."""
+    if spec is None or spec == "" or spec == ():
+        return DEFAULT_VERSIONS
+    if isinstance(spec, (int, float)):
+        spec = str(spec)
+    parts = re.split(r"[,\s]+", spec.strip()) if isinstance(spec, str) else [str(s) for s in spec]
+    out: list[str] = []
+    for raw in parts:
+        if not raw:
+            continue
+        m = re.fullmatch(r"(\d+)(?:\.(\d+))?(?:\.\d+)*", raw.strip())
+        if not m:
+            raise ValueError(f"unknown Asterisk version {raw!r} (expected e.g. 13, 18, 22)")
+        want = (int(m.group(1)), int(m.group(2) or 0)) if m.group(1) == "1" else (int(m.group(1)),)
+        older = [v for v in VERSIONS if _vkey(v) <= want]
+        if not older:
+            raise ValueError(f"Asterisk {raw} is older than the oldest version known "
+                             f"({VERSIONS[0]})")
+        if older[-1] not in out:
+            out.append(older[-1])
+    return tuple(out) or DEFAULT_VERSIONS
+
+
+def app_versions(name: str) -> frozenset[str]:
+    """Branches whose sources register application ``name`` (case-insensitive)."""
+    entry = APPS.get(name.lower())
+    return frozenset(entry[2].split()) if entry else frozenset()
+
+
+def has_app(name: str, versions=None) -> bool:
+    """True when ``name`` exists in every one of ``versions`` (default: :data:`DEFAULT_VERSIONS`)."""
+    have = app_versions(name)
+    return all(v in have for v in parse_versions(versions))
+
+
+def version_label(present: frozenset[str] | set[str]) -> str:
+    """Human summary of the branches an application exists in: ``"≤ 20"``, ``"≥ 16"``…"""
+    known = [v for v in VERSIONS if v in present]
+    if not known:
+        return "none"
+    first, last = known[0], known[-1]
+    if first == VERSIONS[0] and last == VERSIONS[-1]:
+        return "all"
+    if first == VERSIONS[0]:
+        return f"≤ {last}"
+    if last == VERSIONS[-1]:
+        return f"≥ {first}"
+    return f"{first}–{last}"
+
+
+# -- regeneration ------------------------------------------------------------------------------
+_DOC_RE = re.compile(r'<(application|function) name="([^"]+)"')
+_BRANCHES = ("1.8", "11", "13", "16", "18", "20", "21", "22", "23")
+
+
+def _scan(repo: str, branch: str) -> dict[str, dict[str, str]]:
+    out = subprocess.run(
+        ["git", "-C", repo, "grep", "-I", "-E", '<(application|function) name="', branch, "--",
+         "*.c", "*.xml"], capture_output=True, text=True, check=False).stdout
+    found: dict[str, dict[str, str]] = {"application": {}, "function": {}}
+    for line in out.splitlines():
+        _, path, text = line.split(":", 2)
+        for kind, name in _DOC_RE.findall(text):
+            found[kind].setdefault(name, path)
+    return found
+
+
+def generate(repo: str) -> str:
+    branches = [b for b in _BRANCHES if subprocess.run(
+        ["git", "-C", repo, "rev-parse", "--verify", "-q", b], capture_output=True).returncode == 0]
+    tables: dict[str, dict[str, list]] = {"application": {}, "function": {}}
+    for b in branches:
+        for kind, names in _scan(repo, b).items():
+            for name, path in names.items():
+                entry = tables[kind].setdefault(name.lower(), [name, path, []])
+                entry[0], entry[1] = name, path  # newest spelling and module
+                entry[2].append(b)
+    lines = ['"""Applications and functions per Asterisk branch, from the XML documentation in',
+             "Asterisk's sources (generated by ``python -m toipkit.dialplan.catalog``; do not edit).",
+             '"""', "", "# ruff: noqa: E501", "",
+             f"VERSIONS = {tuple(branches)!r}", ""]
+    for kind, var in (("application", "APPS"), ("function", "FUNCTIONS")):
+        lines.append("# lowercase name -> (spelling, module source file, branches)")
+        lines.append(f"{var} = {{")
+        for key in sorted(tables[kind]):
+            name, path, vs = tables[kind][key]
+            lines.append(f"    {key!r}: ({name!r}, {path!r}, {' '.join(vs)!r}),")
+        lines.append("}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover - maintainer tool
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m toipkit.dialplan.catalog ASTERISK_GIT_CLONE")
+    sys.stdout.write(generate(sys.argv[1]))
