@@ -15,6 +15,7 @@ from typing import Any
 
 from toipkit.dialplan.apps import DEPRECATED_APPS, REMOVED_APPS, why_fr
 from toipkit.dialplan.catalog import APPS as CATALOG_APPS
+from toipkit.dialplan.catalog import VARIABLES as CATALOG_VARIABLES
 from toipkit.dialplan.catalog import VERSIONS, app_versions, parse_versions, version_label
 from toipkit.dialplan.jumps import parse_location, static_destinations
 from toipkit.dialplan.lookup import find_priority
@@ -374,6 +375,29 @@ _BUILTIN_VARS = {
     "CONFBRIDGE_RESULT", "MIXMONITOR_FILENAME", "QUEUEPOSITION", "TRANSFERSTATUS", "MACRO_EXTEN",
 }
 
+# Applications whose first argument names a variable they set.
+_VAR_ARG_APPS = frozenset({"read", "readexten", "receivemf", "receivesf", "waitdigit",
+                           "agi_var", "sayalphacase", "getcpeid", "dbget"})
+_INLINE_SET = re.compile(r"(?:\$\{SET\(|\b[Ss][Ee][Tt]\()([^=()]*(?:\([^()]*\))?)=")
+
+
+def _assigned_names(target: str) -> list[str]:
+    """Variable names a ``Set()`` target assigns: ``x``, ``_x``, ``LOCAL(x)``, ``GLOBAL(x)``,
+    ``ARRAY(a,b)``; other functions (``CDR(x)``, ``HASH(h,k)``) set no plain variable."""
+    t = target.strip().lstrip("_")
+    up = t.upper()
+    if "(" not in t:
+        return [t]
+    if not t.endswith(")"):
+        return []
+    inner = t[t.index("(") + 1:-1]
+    if up.startswith(("LOCAL(", "GLOBAL(", "SHARED(")):
+        return [inner.partition(",")[0].strip()]
+    if up.startswith("ARRAY("):
+        return [x.strip().lstrip("_") for x in inner.split(",")]
+    return []
+
+
 _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?=[}:])")
 
 
@@ -487,29 +511,47 @@ class _Linter:
             self.add("directive", iss.file, iss.line, iss.column, iss.context, msg=iss.message)
 
     def _collect_set_variables(self) -> set[str]:
+        """Every variable name the dialplan sets: Set/MSet (with ``LOCAL()``, ``GLOBAL()``,
+        ``ARRAY()``, ``_``/``__`` inheritance), ``${SET(x=...)}``, Set inside ExecIf, and the
+        variable argument of Read, ReadExten, ReceiveMF/SF... An AGI or System call makes the
+        dialplan's variables unknown (a script may set any): ``self.agi_contexts``."""
         names = set(self.dp.globals)
         self.language_set = False
+        self.agi_contexts: set[str] = set()
         for p in self._all_priorities():
-            a = p.app
-            if len(a) > 4 or a[:1] not in "SsMmRr":
-                continue
-            a = a.lower()
+            a = p.app.lower()
+            data = p.data
             if a in ("set", "mset"):
-                if a == "set" and p.data.replace(" ", "").upper().startswith(
-                        "CHANNEL(LANGUAGE)="):
+                if a == "set" and data.replace(" ", "").upper().startswith("CHANNEL(LANGUAGE)="):
                     self.language_set = True
-                parts = [p.data] if a == "set" else split_args(p.data)
-                for part in parts:
-                    name = part.partition("=")[0].strip().lstrip("_")
-                    up = name.upper()
-                    if up.startswith("GLOBAL(") and name.endswith(")"):
-                        name = name[7:-1].strip()
-                    names.add(name)
-            elif a == "read":
-                names.add(split_args(p.data)[0].strip())
-            elif a in ("agi", "eagi") and "set variable" in p.data.lower():
-                pass
+                for part in ([data] if a == "set" else split_args(data)):
+                    names.update(_assigned_names(part.partition("=")[0]))
+            elif a in _VAR_ARG_APPS:
+                names.add(split_args(data)[0].strip())
+            elif a in ("agi", "eagi", "deadagi", "system", "trysystem", "exec", "tryexec"):
+                self.agi_contexts.add(p.context)
+            if "(" in data and ("SET(" in data.upper()):
+                for m in _INLINE_SET.finditer(data):
+                    names.update(_assigned_names(m.group(1)))
         return names
+
+    def _variables(self, p: Priority):
+        if "${" not in p.data:
+            return
+        for m in _VAR_RE.finditer(p.data):
+            var = m.group(1)
+            if var.upper() in _BUILTIN_VARS or var in self.set_vars or var in CATALOG_VARIABLES:
+                continue
+            if var.upper().startswith(("XIVO_", "WAZO_", "ARG")):
+                continue
+            if p.context in self.agi_contexts:
+                continue  # unknown, not unset: an AGI script or System() may have set it
+            why = ""
+            if any(q.app.lower() == "setglobalvar" and q.data.partition("=")[0].strip() == var
+                   for q in self._all_priorities()):
+                why = (" (seulement par SetGlobalVar, qui n'existe plus)" if self.lang == "fr"
+                       else " (only by SetGlobalVar, which no longer exists)")
+            self.at("variable-unset", p, column=p.app_column, var=var, why=why)
 
     # ------------------------------------------------------------------------------------
     def _context(self, ctx: Context):
@@ -703,22 +745,6 @@ class _Linter:
 
     def _chk_set(self, ctx, p, la):
         self._path_value(p, p.data.partition("=")[2])
-
-    def _variables(self, p: Priority):
-        if "${" not in p.data:
-            return
-        for m in _VAR_RE.finditer(p.data):
-            var = m.group(1)
-            if var.upper() in _BUILTIN_VARS or var in self.set_vars:
-                continue
-            if var.upper().startswith(("XIVO_", "WAZO_", "ARG")):
-                continue
-            why = ""
-            if any(q.app.lower() == "setglobalvar" and q.data.partition("=")[0].strip() == var
-                   for q in self._all_priorities()):
-                why = (" (seulement par SetGlobalVar, qui n'existe plus)" if self.lang == "fr"
-                       else " (only by SetGlobalVar, which no longer exists)")
-            self.at("variable-unset", p, column=p.app_column, var=var, why=why)
 
     def _path_value(self, p: Priority, value: str):
         v = value.strip()
