@@ -30,7 +30,7 @@ from typing import Any
 from toipkit import paths
 from toipkit.errors import ToipkitError
 from toipkit.phone import ports
-from toipkit.phone.baresip import Agent, AgentConfig
+from toipkit.phone.baresip import Agent, AgentConfig, AgentError
 
 #: Calls last at most this long: the audio source of a call is a WAV of this length.
 MAX_CALL_SECONDS = 180
@@ -167,17 +167,34 @@ class Phone:
             tempfile.mkdtemp(prefix=f"{self.number}-", dir=base))
         self._silence = self.folder / "silence.wav"
         _write_silence(self._silence, MAX_CALL_SECONDS)
-        self.rtp_port = ports.free_port_pair(host)
-        config = AgentConfig(
-            folder=self.folder, host=host, sip_port=ports.free_port(host, udp=True, tcp=True),
-            ctrl_port=ports.free_port(host, udp=False, tcp=True), rtp_port=self.rtp_port,
-            audio_source=self._silence, record_dir=self.folder / "recordings")
-        self.agent = Agent(config)
-        self.agent.add_listener(self._on_event)
-        self.agent.start()
+        self.agent = self._start_agent(host)
         _open_phones.add(self)
         if register:
             self.register(timeout=timeout)
+
+    def _start_agent(self, host: str, attempts: int = 5) -> Agent:
+        # Ports are free when chosen but another program may take one before baresip binds
+        # it: try again with new ones.
+        for attempt in range(attempts):
+            self.rtp_port = ports.free_port_pair(host)
+            sip_port = ports.free_port_block(host, 2)
+            ctrl_port = ports.free_port(host, udp=False, tcp=True)
+            while ctrl_port in (sip_port, sip_port + 1, self.rtp_port, self.rtp_port + 1):
+                ctrl_port = ports.free_port(host, udp=False, tcp=True)
+            config = AgentConfig(
+                folder=self.folder, host=host, sip_port=sip_port, ctrl_port=ctrl_port,
+                rtp_port=self.rtp_port, audio_source=self._silence,
+                record_dir=self.folder / "recordings")
+            agent = Agent(config)
+            agent.add_listener(self._on_event)
+            try:
+                agent.start()
+                return agent
+            except AgentError:
+                agent.close()
+                if attempt == attempts - 1 or "Address already in use" not in agent.log_tail():
+                    raise
+        raise AssertionError("unreachable")
 
     # -- construction helpers ----------------------------------------------------------------
     @classmethod
@@ -431,24 +448,30 @@ atexit.register(close_all)
 def sip_server_for(client: Any) -> str:
     """The SIP server a phone registers to for this confd client.
 
-    The sandbox's registrar (``127.0.0.1:PORT``) when the client talks to the sandbox, the
-    XiVO's host (port 5060) otherwise.
+    The sandbox's registrar (``127.0.0.1:PORT``) when the client talks to a sandbox (it says
+    where its data lives on ``/0.1/sandbox/status``), the XiVO's host (port 5060) otherwise.
     """
     import httpx
 
     from toipkit.phone import registrar
-    from toipkit.xivo import sandbox
 
-    host = httpx.URL(client.confd_url).host
-    running = sandbox.status()
-    if host in ("127.0.0.1", "localhost") and running is not None and \
-            str(running.port) == str(httpx.URL(client.confd_url).port):
-        info = registrar.status(running.data_dir)
-        if info is None:
-            raise PhoneError("le registrar SIP du bac à sable ne tourne pas : relancez le bac à "
-                             "sable (`toipkit sandbox stop` puis `toipkit sandbox start`)")
-        return info.address
-    return str(host)
+    url = httpx.URL(client.confd_url)
+    if url.host not in ("127.0.0.1", "localhost", "::1"):
+        return str(url.host)
+    try:
+        answer = httpx.get(str(url.copy_with(path="/0.1/sandbox/status", query=None)),
+                           timeout=5.0, verify=False)  # noqa: S501 - loopback sandbox
+        data_dir = answer.json().get("data_dir") if answer.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        data_dir = None
+    if not data_dir:
+        return str(url.host)
+    info = registrar.status(data_dir)
+    if info is None:
+        raise PhoneError("le registrar SIP du bac à sable ne tourne pas : relancez le bac à "
+                         "sable (`toipkit sandbox stop` puis `toipkit sandbox start`) ; "
+                         "kamailio est-il installé ? (`toipkit doctor`)")
+    return info.address
 
 
 # -- audio files -------------------------------------------------------------------------------
@@ -534,3 +557,36 @@ def parse_trace(log_path: Path, local: str | None = None) -> Dialogue:
 
 def cleanup_folder(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def audio_similarity(reference: Any, recording: Any) -> float:
+    """How well ``recording`` contains ``reference`` (0 … 1): the peak of their normalised
+    cross-correlation over all delays (1.0 = the same waveform, at some delay).
+
+    Both are :class:`toipkit.tts.audio.Audio` or WAV paths; they are compared at 8 kHz.
+    """
+    import numpy as np
+
+    from toipkit.tts.audio import Audio, read_sound
+
+    def load(x: Any) -> np.ndarray:
+        audio = x if isinstance(x, Audio) else read_sound(x)
+        if audio.rate != RATE:
+            audio = audio.resample(RATE)
+        return audio.samples.astype(np.float64)
+
+    ref, rec = load(reference), load(recording)
+    ref = ref - ref.mean()
+    if len(ref) == 0 or len(rec) < len(ref) or not np.any(ref):
+        return 0.0
+    size = 1 << int(np.ceil(np.log2(len(rec) + len(ref))))
+    corr = np.fft.irfft(np.fft.rfft(rec, size) * np.conj(np.fft.rfft(ref, size)), size)
+    corr = corr[: len(rec) - len(ref) + 1]
+    # Energy of each window of the recording, minus its mean, for a true correlation coefficient.
+    csum = np.concatenate(([0.0], np.cumsum(rec)))
+    csum2 = np.concatenate(([0.0], np.cumsum(rec * rec)))
+    n = len(ref)
+    window_sum = csum[n:] - csum[:-n]
+    window_energy = csum2[n:] - csum2[:-n] - window_sum ** 2 / n
+    denom = np.sqrt(np.maximum(window_energy, 1e-9) * float(np.dot(ref, ref)))
+    return float(np.max(corr / denom))

@@ -17,6 +17,17 @@ def free_port(host: str = "127.0.0.1", *, udp: bool = True, tcp: bool = False,
     raise OSError(f"no free port found on {host}")
 
 
+def free_port_block(host: str = "127.0.0.1", count: int = 2, *, udp: bool = True,
+                    tcp: bool = True, attempts: int = 200) -> int:
+    """A port P with P … P+count-1 all free (baresip binds SIP/TLS on its SIP port + 1)."""
+    for _ in range(attempts):
+        port = free_port(host, udp=udp, tcp=tcp)
+        if port + count < 65536 and all(_free(host, port + i, udp=udp, tcp=tcp)
+                                        for i in range(1, count)):
+            return port
+    raise OSError(f"no block of {count} free ports found on {host}")
+
+
 def free_port_pair(host: str = "127.0.0.1", attempts: int = 200) -> int:
     """An even UDP port P with P+1 free too (RTP and RTCP)."""
     for _ in range(attempts):
