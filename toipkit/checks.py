@@ -10,21 +10,41 @@ A check cell calls one of the ``check*`` functions. Two things happen:
 
 A record holds: lab, student, exercise id, passed, points earned / possible and the hint
 (no timestamp, so re-running a notebook gives identical outputs). It never holds the expected value.
+
+Two generations of check cells live here:
+
+* :func:`verify` (current): the cell **exports the student's answer as plain data** (JSON:
+  numbers, text, lists, sets, dicts, DataFrames as rows; anything else is a wrong type) in a
+  record of MIME type :data:`ANSWER_MIME_TYPE`, then gives a self-check verdict that reveals
+  nothing: a salted digest of the expected value (``sealed=``, written into the student copy by
+  ``toipkit course build``) or a public property (``test=``). The official rules, with the
+  expected values, live next to the solutions (``solutions/checks/labNN.py``: :class:`Equal`,
+  :class:`Close`, :class:`SameSet`, :class:`Judge`) and are applied by the grader **in its own
+  process** to the exported data; no official check code runs in the student's kernel.
+* ``check``/``check_close``/``check_set``/``check_true`` (older cells): judged in the kernel, kept
+  for notebooks that still use them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from toipkit.errors import CourseError
 
 MIME_TYPE = "application/vnd.toipkit.check+json"
+ANSWER_MIME_TYPE = "application/vnd.toipkit.answer+json"
 
 _session: dict[str, str] = {"lab": "", "student": ""}
+# State of this kernel's run: the last cell that ran before a check, and the latest self-check
+# verdict of each exercise (for the summary cell).
+_run: dict[str, Any] = {"last_error": "", "hook": None, "verdicts": {}}
 
 
 @dataclass
@@ -60,13 +80,42 @@ def _fmt_points(value: float) -> str:
 
 
 def start(lab: str, student: str = "") -> None:
-    """Declare which lab this notebook is and who works on it (called right after ``parameters``)."""
+    """Declare which lab this notebook is and who works on it (called right after ``parameters``).
+
+    In a kernel, also follows which cell ran last, so that a check after a failed exercise cell
+    says so instead of judging a value left over from an earlier run.
+    """
     _session["lab"] = str(lab)
     _session["student"] = str(student or "")
+    _run["verdicts"] = {}
+    _run["last_error"] = ""
+    _watch_cells()
 
 
-def _emit(result: CheckResult) -> CheckResult:
-    """Show the verdict and attach the record as a display output (plain print outside Jupyter)."""
+def _watch_cells() -> None:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    if _run["hook"] is not None:
+        try:
+            shell.events.unregister("post_run_cell", _run["hook"])
+        except ValueError:
+            pass
+
+    def remember(result) -> None:
+        error = result.error_in_exec or result.error_before_exec
+        _run["last_error"] = type(error).__name__ if error is not None else ""
+
+    shell.events.register("post_run_cell", remember)
+    _run["hook"] = remember
+
+
+def _emit(result: CheckResult, answer: dict[str, Any] | None = None) -> CheckResult:
+    """Show the verdict and attach the record(s) as one display output (print outside Jupyter)."""
     try:
         from IPython import get_ipython
         from IPython.display import display
@@ -76,10 +125,10 @@ def _emit(result: CheckResult) -> CheckResult:
     if get_ipython() is None:
         print(result.verdict_text())
         return result
-    display(
-        {MIME_TYPE: result.to_dict(), "text/plain": result.verdict_text()},
-        raw=True,
-    )
+    bundle = {MIME_TYPE: result.to_dict(), "text/plain": result.verdict_text()}
+    if answer is not None:
+        bundle[ANSWER_MIME_TYPE] = answer
+    display(bundle, raw=True)
     return result
 
 
@@ -196,6 +245,504 @@ def check_true(
     except Exception as exc:
         passed, error = False, f"Erreur pendant la vérification : {type(exc).__name__}: {exc}"
     return _record(exercise_id, passed, points, message, error)
+
+
+# --------------------------------------------------------------------------------------------
+# Answers as plain data (verify) and the rules that judge them
+
+
+MAX_ANSWER_BYTES = 512 * 1024
+_MAX_DEPTH = 16
+SEAL_VERSION = "v1"
+SEAL_ROUNDS = 20_000  # PBKDF2 rounds: a self-check costs ~10 ms, guessing costs that per guess
+
+
+class NotPlain(Exception):
+    """A value that cannot be exported as plain data (its type is named in French feedback)."""
+
+    def __init__(self, type_name: str, reason: str = "") -> None:
+        super().__init__(type_name)
+        self.type_name = type_name
+        self.reason = reason
+
+
+def _numpy_item(value: Any) -> Any:
+    """numpy scalars (numpy's own types only) as the Python number they hold."""
+    kind = type(value)
+    if kind.__module__ == "numpy" and hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        return value.item()
+    return value
+
+
+def canonical(value: Any, _depth: int = 0) -> Any:
+    """``value`` as JSON-safe plain data, or :class:`NotPlain`.
+
+    Only exact built-in types are accepted (a subclass of ``int`` or ``str`` could redefine
+    ``__eq__``); sets become ``{"$set": [...]}`` (sorted), dicts ``{"$dict": [[k, v], ...]}``,
+    DataFrames ``{"$frame": {"columns": [...], "rows": [[...], ...]}}``; tuples and lists are lists.
+    """
+    if _depth > _MAX_DEPTH:
+        raise NotPlain("trop imbriqué", "la réponse est imbriquée trop profondément")
+    value = _numpy_item(value)
+    kind = type(value)
+    if value is None or kind in (bool, int, str):
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else {"$float": repr(value)}
+    if kind in (list, tuple):
+        return [canonical(item, _depth + 1) for item in value]
+    if kind in (set, frozenset):
+        items = [canonical(item, _depth + 1) for item in value]
+        return {"$set": sorted(items, key=_sort_key)}
+    if kind is dict:
+        pairs = [[canonical(k, _depth + 1), canonical(v, _depth + 1)] for k, v in value.items()]
+        return {"$dict": sorted(pairs, key=lambda pair: _sort_key(pair[0]))}
+    module = kind.__module__ or ""
+    if module.startswith("numpy") and kind.__name__ == "ndarray":
+        return canonical(value.tolist(), _depth + 1)
+    if module.startswith("pandas"):
+        if kind.__name__ == "DataFrame":
+            columns = [canonical(_numpy_item(c), _depth + 1) for c in value.columns]
+            rows = [[canonical(_numpy_item(v), _depth + 2) for v in row]
+                    for row in value.itertuples(index=False, name=None)]
+            return {"$frame": {"columns": columns, "rows": rows}}
+        if kind.__name__ in ("Series", "Index"):
+            return [canonical(_numpy_item(v), _depth + 1) for v in value.tolist()]
+    raise NotPlain(kind.__name__)
+
+
+def _sort_key(item: Any) -> str:
+    return json.dumps(_normal(item), sort_keys=True, ensure_ascii=False)
+
+
+def _normal(value: Any) -> Any:
+    """Canonical data with integral floats as ints (``64.0`` and ``64`` are the same answer)."""
+    if type(value) is float and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if type(value) is list:
+        return [_normal(v) for v in value]
+    if type(value) is dict:
+        if "$set" in value:
+            return {"$set": sorted((_normal(v) for v in value["$set"]), key=_dump)}
+        if "$dict" in value:
+            return {"$dict": sorted(([_normal(k), _normal(v)] for k, v in value["$dict"]),
+                                    key=lambda pair: _dump(pair[0]))}
+        return {k: _normal(v) for k, v in value.items()}
+    return value
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def plain(value: Any) -> Any:
+    """Canonical data back as ordinary Python values for judges: sets (of tuples for lists),
+    dicts, lists; a DataFrame as a list of row dicts."""
+    if type(value) is list:
+        return [plain(v) for v in value]
+    if type(value) is dict:
+        if "$set" in value:
+            return {_hashable(plain(v)) for v in value["$set"]}
+        if "$dict" in value:
+            return {_hashable(plain(k)): plain(v) for k, v in value["$dict"]}
+        if "$frame" in value:
+            columns = [str(c) for c in value["$frame"]["columns"]]
+            return [dict(zip(columns, map(plain, row))) for row in value["$frame"]["rows"]]
+        if "$float" in value:
+            return float(value["$float"])
+    return value
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    if isinstance(value, set):
+        return frozenset(value)
+    return value
+
+
+def kind_of(value: Any) -> str:
+    """French name of a canonical value's kind, for feedback."""
+    if value is None:
+        return "rien (None)"
+    if type(value) is bool:
+        return "booléen (True/False)"
+    if type(value) in (int, float):
+        return "nombre"
+    if type(value) is str:
+        return "texte (str)"
+    if type(value) is list:
+        return "liste ou tuple"
+    if type(value) is dict:
+        for key, name in (("$set", "ensemble (set)"), ("$dict", "dictionnaire (dict)"),
+                          ("$frame", "tableau (DataFrame)"), ("$float", "nombre")):
+            if key in value:
+                return name
+    return "valeur"
+
+
+# Problems found in the kernel before any judging, as (code, French sentence).
+def _problem_text(problem: str) -> str:
+    code, _, detail = problem.partition(":")
+    if code == "session":
+        return ("Le noyau a redémarré (ou la cellule d'import n'a pas été exécutée) : exécutez "
+                "d'abord les cellules du haut du carnet, de la cellule parameters à la cellule "
+                "d'import, puis la cellule de l'exercice.")
+    if code == "missing":
+        return (f"La variable {detail} n'existe pas : complétez puis exécutez la cellule de "
+                "l'exercice avant cette vérification.")
+    if code == "cell-error":
+        return (f"La cellule exécutée juste avant s'est arrêtée sur une erreur ({detail}) : "
+                "corrigez-la et exécutez-la de nouveau avant cette vérification.")
+    if code == "type":
+        return (f"Type de réponse non reconnu ({detail}) : la réponse doit être un nombre, un "
+                "texte, une liste, un ensemble, un dictionnaire ou un tableau pandas.")
+    if code == "error":
+        return f"Impossible de lire la réponse ({detail}) : la cellule de l'exercice est-elle complète ?"
+    if code == "size":
+        return "La réponse est trop volumineuse pour être vérifiée."
+    return "Réponse illisible."
+
+
+def export_answer(source: Any) -> tuple[Any, str]:
+    """(canonical value, problem code) of an answer given as a value or a zero-argument callable."""
+    try:
+        value = source() if callable(source) else source
+    except NameError as exc:
+        return None, f"missing:{getattr(exc, 'name', None) or '?'}"
+    except Exception as exc:  # the student's objects may raise anything
+        return None, f"error:{type(exc).__name__}"
+    try:
+        data = canonical(value)
+    except NotPlain as exc:
+        return None, f"type:{exc.type_name}"
+    except RecursionError:
+        return None, "type:trop imbriqué"
+    except Exception as exc:  # a DataFrame of odd objects, a broken __iter__...
+        return None, f"type:{type(exc).__name__}"
+    if len(_dump(data)) > MAX_ANSWER_BYTES:
+        return None, "size:"
+    return data, ""
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    error: str = ""  # one French sentence, never the expected value
+
+
+@dataclass
+class Rule:
+    """An official rule (lives next to the solutions, runs in the grader's process).
+
+    ``points`` (keyword only) overrides the check cell's ``points=``.
+    """
+
+    points: float | None = field(default=None, kw_only=True)
+
+    def judge(self, value: Any) -> Verdict:  # value: canonical data (already validated)
+        raise NotImplementedError
+
+    def seal(self, lab: str, exercise: str) -> str | None:
+        """A self-check that does not reveal the expected value, or None (use ``test=``)."""
+        return None
+
+
+def _type_mismatch(value: Any, expected: Any) -> str:
+    got, want = kind_of(value), kind_of(expected)
+    if got == want:
+        return ""
+    return f"Type attendu : {want} ; obtenu : {got}."
+
+
+@dataclass
+class Equal(Rule):
+    expected: Any = None
+
+    def judge(self, value: Any) -> Verdict:
+        want = _normal(canonical(self.expected))
+        got = _normal(value)
+        if got == want:
+            return Verdict(True)
+        return Verdict(False, _type_mismatch(got, want) or _shape_mismatch(got, want)
+                       or "Valeur incorrecte.")
+
+    def seal(self, lab: str, exercise: str) -> str:
+        want = _normal(canonical(self.expected))
+        return _seal("eq", kind_of(want), _shape(want), lab, exercise, _dump(want))
+
+
+def _shape(value: Any) -> str:
+    return str(len(value)) if type(value) is list else ""
+
+
+def _shape_mismatch(got: Any, want: Any) -> str:
+    if type(got) is list and type(want) is list and len(got) != len(want):
+        return f"Nombre d'éléments attendu : {len(want)} ; obtenu : {len(got)}."
+    return ""
+
+
+@dataclass
+class Close(Rule):
+    expected: float = 0.0
+    tol: float = 1e-6
+
+    def judge(self, value: Any) -> Verdict:
+        if type(value) not in (int, float) or type(value) is bool:
+            return Verdict(False, f"Type attendu : nombre ; obtenu : {kind_of(value)}.")
+        if math.isclose(float(value), float(self.expected), abs_tol=self.tol, rel_tol=0.0):
+            return Verdict(True)
+        return Verdict(False, "Valeur incorrecte.")
+
+    def seal(self, lab: str, exercise: str) -> str:
+        step = f"{self.tol:g}"
+        return _seal("close", "nombre", step, lab, exercise,
+                     str(round(float(self.expected) / self.tol)))
+
+
+@dataclass
+class SameSet(Rule):
+    expected: Iterable[Any] = ()
+
+    def _elements(self, value: Any) -> list[str] | None:
+        if type(value) is list:
+            items = value
+        elif type(value) is dict and "$set" in value:
+            items = value["$set"]
+        else:
+            return None
+        return sorted({_dump(_normal(v)) for v in items})
+
+    def judge(self, value: Any) -> Verdict:
+        got = self._elements(value)
+        if got is None:
+            return Verdict(False, f"Type attendu : ensemble (set) ou liste ; obtenu : {kind_of(value)}.")
+        want = self._elements(canonical(set(self.expected)))
+        if got == want:
+            return Verdict(True)
+        missing, extra = len(set(want) - set(got)), len(set(got) - set(want))
+        return Verdict(False, f"{missing} élément(s) manquant(s), {extra} élément(s) en trop.")
+
+    def seal(self, lab: str, exercise: str) -> str:
+        want = self._elements(canonical(set(self.expected)))
+        return _seal("set", "ensemble (set)", "", lab, exercise, _dump(want))
+
+
+@dataclass
+class Judge(Rule):
+    """A teacher function of the plain answer: ``fn(value) -> bool | (bool, hint)``.
+
+    ``value`` is :func:`plain` data (sets, dicts, lists, rows). ``text_answer``: the answer is the
+    text of a file (a dialplan...); ``toipkit course check`` then verifies that no student-visible
+    data file passes this rule as it is.
+    """
+
+    fn: Callable[[Any], Any] | None = None
+    text_answer: bool = field(default=False, kw_only=True)
+
+    def judge(self, value: Any) -> Verdict:
+        try:
+            outcome = self.fn(plain(value)) if self.fn else False
+        except Exception as exc:  # a malformed answer: the teacher's function may trip on it
+            return Verdict(False, f"Réponse inexploitable ({type(exc).__name__}).")
+        if isinstance(outcome, tuple):
+            passed, hint = outcome
+            return Verdict(bool(passed), "" if passed else str(hint))
+        return Verdict(bool(outcome), "" if outcome else "La réponse ne convient pas encore.")
+
+
+def _salt(lab: str, exercise: str) -> str:
+    return hashlib.sha256(f"toipkit:{lab}:{exercise}".encode()).hexdigest()[:16]
+
+
+def _digest(salt: str, payload: str) -> str:
+    return hashlib.pbkdf2_hmac("sha256", payload.encode(), salt.encode(), SEAL_ROUNDS).hex()[:32]
+
+
+def _seal(mode: str, kind: str, extra: str, lab: str, exercise: str, payload: str) -> str:
+    salt = _salt(lab, exercise)
+    return "|".join([SEAL_VERSION, mode, kind, extra, salt, _digest(salt, payload)])
+
+
+def _open_seal(sealed: str, value: Any) -> Verdict:
+    """Self-check of canonical ``value`` against a sealed digest."""
+    try:
+        version, mode, kind, extra, salt, digest = sealed.split("|")
+    except ValueError:
+        return Verdict(False, "Vérification locale indisponible (empreinte illisible).")
+    got = _normal(value)
+    if mode == "close":
+        if type(got) not in (int, float) or type(got) is bool:
+            return Verdict(False, f"Type attendu : nombre ; obtenu : {kind_of(got)}.")
+        step = float(extra)
+        centre = round(float(got) / step)
+        if any(_digest(salt, str(centre + d)) == digest for d in (0, -1, 1)):
+            return Verdict(True)
+        return Verdict(False, "Valeur incorrecte.")
+    if mode == "set":
+        elements = SameSet()._elements(got)
+        if elements is None:
+            return Verdict(False, f"Type attendu : ensemble (set) ou liste ; obtenu : {kind_of(got)}.")
+        if _digest(salt, _dump(elements)) == digest:
+            return Verdict(True)
+        return Verdict(False, "L'ensemble n'est pas encore le bon (élément manquant ou en trop).")
+    if _digest(salt, _dump(got)) == digest:
+        return Verdict(True)
+    if kind_of(got) != kind:
+        return Verdict(False, f"Type attendu : {kind} ; obtenu : {kind_of(got)}.")
+    if extra and type(got) is list and str(len(got)) != extra:
+        return Verdict(False, f"Nombre d'éléments attendu : {extra} ; obtenu : {len(got)}.")
+    return Verdict(False, "Valeur incorrecte.")
+
+
+def judge_record(rule: Rule, record: dict[str, Any]) -> Verdict:
+    """The official verdict of an exported answer record (what the grader does)."""
+    problem = str(record.get("problem") or "")
+    if problem:
+        return Verdict(False, _problem_text(problem))
+    if "value" not in record:
+        return Verdict(False, "Réponse absente.")
+    try:
+        return rule.judge(record["value"])
+    except Exception as exc:  # forged or damaged data must not stop the grading of a class
+        return Verdict(False, f"Réponse inexploitable ({type(exc).__name__}).")
+
+
+# Official rules of each lab, loaded from the teacher's side (solutions/checks/labNN.py).
+RULES_FOLDER = "checks"
+
+
+def rules_path(solutions: str | Path, lab: str) -> Path:
+    return Path(solutions) / RULES_FOLDER / f"lab{lab}.py"
+
+
+def load_rules(solutions: str | Path, lab: str) -> dict[str, Rule]:
+    """``RULES`` of ``solutions/checks/labNN.py`` (empty when the lab has no such file)."""
+    import importlib.util
+
+    path = rules_path(solutions, lab)
+    if not path.is_file():
+        return {}
+    spec = importlib.util.spec_from_file_location(f"_toipkit_rules_{lab}", path)
+    if spec is None or spec.loader is None:
+        raise CourseError(f"{path}: cannot load the rules")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise CourseError(f"{path}: {type(exc).__name__}: {exc}") from None
+    rules = getattr(module, "RULES", None)
+    if not isinstance(rules, dict) or not all(isinstance(r, Rule) for r in rules.values()):
+        raise CourseError(f"{path}: RULES must be a dict of exercise id -> Equal/Close/SameSet/Judge")
+    return rules
+
+
+def _teacher_rule(exercise_id: str) -> Rule | None:
+    """In a teacher's solution notebook only: the official rule, to show a real verdict."""
+    if os.environ.get("TOIPKIT_GRADING") or not _session["lab"]:
+        return None
+    from toipkit.paths import repo_root
+
+    folder = os.environ.get("TOIPKIT_SOLUTIONS") or str(repo_root() / "solutions")
+    try:
+        return load_rules(folder, _session["lab"]).get(exercise_id)
+    except (CourseError, OSError):
+        return None
+
+
+def verify(
+    exercise_id: str,
+    answer: Any,
+    *,
+    points: float = 1,
+    message: str = "",
+    sealed: str | None = None,
+    test: Callable[[Any], Any] | None = None,
+) -> CheckResult:
+    """Export the answer of ``exercise_id`` as plain data and give a self-check verdict.
+
+    ``answer``: a zero-argument callable (``lambda: debit_kbps``) so that a missing variable is
+    reported in French, or a value. ``sealed``: the salted digest written by ``toipkit course
+    build``; ``test``: a public property of the plain answer (``fn(value) -> bool | (bool,
+    hint)``). Without either, in a teacher's checkout, the official rule judges (solutions).
+    The verdict shown here is a self-check: grading judges the exported answer in its own process.
+    """
+    if not exercise_id or not isinstance(exercise_id, str):
+        raise CourseError("a check needs an exercise id such as '00-nom'")
+    if not _session["lab"]:
+        data, problem = None, "session:"
+    elif _run["last_error"]:
+        data, problem = None, f"cell-error:{_run['last_error']}"
+    else:
+        data, problem = export_answer(answer)
+    answer_record = {"lab": _session["lab"], "student": _session["student"],
+                     "exercise": exercise_id, "value": data, "problem": problem}
+    if problem:
+        verdict = Verdict(False, _problem_text(problem))
+    elif sealed:
+        verdict = _open_seal(sealed, data)
+    elif test is not None:
+        verdict = Judge(fn=test).judge(data)
+    else:
+        rule = _teacher_rule(exercise_id)
+        verdict = (judge_record(rule, answer_record) if rule is not None
+                   else Verdict(False, "Réponse enregistrée : elle sera vérifiée à la correction."))
+    result = CheckResult(
+        exercise=exercise_id, passed=verdict.passed,
+        points=float(points) if verdict.passed else 0.0, max_points=float(points),
+        lab=_session["lab"], student=_session["student"],
+        message="" if verdict.passed else message, error=verdict.error)
+    _run["verdicts"][exercise_id] = result
+    return _emit(result, answer_record)
+
+
+def summary() -> Any:
+    """Score summary of this run's self-checks (last verdict of each exercise), in French."""
+    verdicts: dict[str, CheckResult] = _run["verdicts"]
+    rows = [(r.exercise, "✅" if r.passed else "❌", _fmt_points(r.points), _fmt_points(r.max_points))
+            for r in verdicts.values()]
+    total = sum(r.points for r in verdicts.values())
+    possible = sum(r.max_points for r in verdicts.values())
+    left = [r.exercise for r in verdicts.values() if not r.passed]
+    return Summary(rows, total, possible, left, bool(_session["lab"]))
+
+
+@dataclass
+class Summary:
+    rows: list[tuple[str, str, str, str]]
+    total: float
+    possible: float
+    left: list[str] = field(default_factory=list)
+    started: bool = True
+
+    def __str__(self) -> str:
+        if not self.started:
+            return _problem_text("session:")
+        if not self.rows:
+            return "Aucune vérification exécutée pour l'instant."
+        lines = [f"{verdict} {name} : {got}/{of}" for name, verdict, got, of in self.rows]
+        lines.append(f"Total (auto-vérification) : {_fmt_points(self.total)}/"
+                     f"{_fmt_points(self.possible)}")
+        lines.append("Reste à faire : " + (", ".join(self.left) if self.left else "rien, bravo !"))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        if not self.started or not self.rows:
+            return f"<p>{html.escape(str(self))}</p>"
+        body = "".join(f"<tr><td>{html.escape(n)}</td><td>{v}</td><td>{g}/{o}</td></tr>"
+                       for n, v, g, o in self.rows)
+        left = ", ".join(map(html.escape, self.left)) or "rien, bravo !"
+        return ("<table><thead><tr><th>exercice</th><th>état</th><th>points</th></tr></thead>"
+                f"<tbody>{body}</tbody></table><p><b>Total (auto-vérification) : "
+                f"{_fmt_points(self.total)}/{_fmt_points(self.possible)}</b> — reste à faire : "
+                f"{left}</p>")
 
 
 # --------------------------------------------------------------------------------------------

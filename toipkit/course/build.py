@@ -5,14 +5,20 @@ In a code cell, the lines from ``### BEGIN SOLUTION`` to ``### END SOLUTION`` be
 cell the same span becomes ``_Votre réponse ici_``. Cells tagged ``teacher`` are dropped.
 Outputs, execution counts and execution metadata are cleared; tags, cell ids, kernelspec and the
 ``toipkit`` notebook metadata (lab id) are kept.
+
+Check cells calling ``checks.verify("id", ...)`` for an exercise whose official rule
+(``solutions/checks/labNN.py``) can be sealed get a ``sealed="..."`` argument: a salted digest
+that lets the student's self-check say right or wrong without the expected value.
 """
 
 from __future__ import annotations
 
+import ast
 import copy
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -55,8 +61,59 @@ def _replace_solutions(source: str, cell_type: str, where: str) -> str:
     return "\n".join(out)
 
 
-def student_version(nb: nbformat.NotebookNode, name: str = "<notebook>") -> nbformat.NotebookNode:
-    """The student copy of a teacher notebook (the input is not modified)."""
+def seal_checks(source: str, lab: str, rules: dict[str, Any]) -> str:
+    """Add ``sealed=...`` to each ``verify("id", ...)`` call of a sealable official rule."""
+    if not rules or "verify" not in source:
+        return source
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    lines = source.split("\n")
+    edits = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and node.args):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        first = node.args[0]
+        if name != "verify" or not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+            continue
+        if any(k.arg in ("sealed", "test") for k in node.keywords):
+            continue
+        rule = rules.get(first.value)
+        sealed = rule.seal(lab, first.value) if rule is not None else None
+        if sealed:
+            # ast offsets count UTF-8 bytes; the lines are str.
+            end_line = lines[node.end_lineno - 1]
+            end = len(end_line.encode()[: node.end_col_offset].decode()) - 1
+            start = len(lines[node.lineno - 1].encode()[: node.col_offset].decode())
+            edits.append((node.end_lineno - 1, end, sealed,
+                          start + len(ast.get_source_segment(source, func) or "") + 1))
+    for line_no, col, sealed, indent in sorted(edits, reverse=True):
+        line = lines[line_no]
+        head, tail = line[:col], line[col:]  # tail starts with the call's closing parenthesis
+        comma = "" if head.rstrip().endswith((",", "(")) else ","
+        lines[line_no] = f"{head.rstrip()}{comma}\n{' ' * indent}sealed={sealed!r}{tail}"
+    return "\n".join(lines)
+
+
+def _lab_rules(nb: nbformat.NotebookNode, solutions: Path | None) -> tuple[str, dict[str, Any]]:
+    from toipkit.checks import load_rules
+
+    lab = str((nb.metadata.get("toipkit") or {}).get("lab", ""))
+    if not lab or solutions is None:
+        return lab, {}
+    return lab, load_rules(solutions, lab)
+
+
+def student_version(nb: nbformat.NotebookNode, name: str = "<notebook>",
+                    solutions: Path | None = None) -> nbformat.NotebookNode:
+    """The student copy of a teacher notebook (the input is not modified).
+
+    ``solutions``: the folder holding ``checks/labNN.py`` (official rules, for sealed self-checks).
+    """
+    lab, rules = _lab_rules(nb, solutions)
     student = copy.deepcopy(nb)
     cells = []
     for index, cell in enumerate(student.cells):
@@ -66,6 +123,8 @@ def student_version(nb: nbformat.NotebookNode, name: str = "<notebook>") -> nbfo
         where = f"{name}, cell {index}"
         if cell.cell_type in ("code", "markdown"):
             cell.source = _replace_solutions(cell.source, cell.cell_type, where)
+        if cell.cell_type == "code" and "check" in tags:
+            cell.source = seal_checks(cell.source, lab, rules)
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
@@ -103,7 +162,7 @@ def expected_labs(solutions: Path) -> dict[str, str]:
             nb = nbformat.read(source, as_version=4)
         except Exception as exc:
             raise CourseError(f"{source}: unreadable notebook ({exc})") from None
-        result[source.name] = render(student_version(nb, source.name))
+        result[source.name] = render(student_version(nb, source.name, solutions))
     return result
 
 

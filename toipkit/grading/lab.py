@@ -25,7 +25,7 @@ from toipkit.errors import GradingError
 CHECK_TAG = "check"
 TEACHER_TAG = "teacher"
 PARAMETERS_TAG = "parameters"
-CHECK_FUNCTIONS = ("check", "check_close", "check_set", "check_true")
+CHECK_FUNCTIONS = ("check", "check_close", "check_set", "check_true", "verify")
 # Cell metadata key marking the cells the grader put in (the kernel cannot change metadata).
 GRADING_KEY = "toipkit_grading"
 
@@ -55,6 +55,9 @@ class Lab:
     hints: dict[str, str] = field(default_factory=dict)  # exercise id -> the check's message
     parameters_cell: nbformat.NotebookNode | None = None
     parameter_names: list[str] = field(default_factory=list)
+    # Official rules (solutions/checks/labNN.py): these exercises are judged by the grader from
+    # the exported answers, never from verdicts computed in the student's kernel.
+    rules: dict = field(default_factory=dict)
 
     @property
     def exercises(self) -> list[str]:
@@ -171,7 +174,9 @@ def find_solution(lab_id: str, solutions: str | Path) -> Path:
 
 def load_lab(lab_id: str, solutions: str | Path) -> Lab:
     """Read the teacher source of ``lab_id`` from the ``solutions`` folder."""
+    from toipkit.checks import load_rules
     from toipkit.course import student_version
+    from toipkit.errors import CourseError
 
     path = find_solution(lab_id, solutions)
     try:
@@ -184,7 +189,11 @@ def load_lab(lab_id: str, solutions: str | Path) -> Lab:
     # Anchors come from the student version: that is what students receive. Check cells come
     # from the teacher source, so a check cell also tagged ``teacher`` (dropped from the
     # student version) is a hidden check: students never see it, grading still runs it.
-    skeleton = student_version(teacher, path.name)
+    try:
+        rules = load_rules(path.parent, lab_id)
+    except CourseError as exc:
+        raise GradingError(str(exc)) from None
+    skeleton = student_version(teacher, path.name, path.parent)
     student_cells = {c.get("id"): c for c in skeleton.cells if c.get("id")}
     checks: list[CheckCell] = []
     points: dict[str, float] = {}
@@ -210,6 +219,9 @@ def load_lab(lab_id: str, solutions: str | Path) -> Lab:
                 f"{path.name}, cell {index}: check cell without a checks.check*(\"id\", ...) call"
             )
         for name, pts in calls:
+            rule_points = getattr(rules.get(name), "points", None)
+            if rule_points is not None:
+                pts = float(rule_points)
             points.setdefault(name, pts if pts is not None else stored.get(name, 1.0))
         for name, pts in stored.items():
             points.setdefault(name, pts)
@@ -235,4 +247,5 @@ def load_lab(lab_id: str, solutions: str | Path) -> Lab:
         hints=hints,
         parameters_cell=parameters_cell,
         parameter_names=parameter_names(parameters_cell.source) if parameters_cell else [],
+        rules=rules,
     )

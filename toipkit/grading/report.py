@@ -36,6 +36,7 @@ class ExerciseResult:
     passed: bool | None = None  # None: no verdict (check cell not reached or failed)
     hint: str = ""
     detail: str = ""
+    forged: bool = False  # several answers in one official cell: student code added some
 
     def verdict(self) -> str:
         if self.passed is None:
@@ -106,15 +107,20 @@ def safe_detail(error: str) -> str:
 
 
 def score_notebook(nb: nbformat.NotebookNode | None, points: dict[str, float],
-                   hints: dict[str, str] | None = None) -> tuple[list[ExerciseResult], int]:
+                   hints: dict[str, str] | None = None,
+                   rules: dict | None = None) -> tuple[list[ExerciseResult], int]:
     """Per-exercise results from the official check cells of an executed notebook.
 
     ``hints``: the checks' messages, shown for exercises whose check gave no record.
+    ``rules``: official rules (exercise id -> :class:`toipkit.checks.Rule`); those exercises are
+    judged here, in the grader's process, from the plain answers the official cells exported.
+    The kernel's own verdicts for them are ignored.
 
     Returns (results in the lab's exercise order, number of non-official cells with an error).
     """
-    from toipkit.checks import MIME_TYPE
+    from toipkit.checks import ANSWER_MIME_TYPE, MIME_TYPE, judge_record
 
+    rules = rules or {}
     results = {name: ExerciseResult(name, max_points=float(p)) for name, p in points.items()}
     error_cells = 0
     for cell in (nb.cells if nb is not None else []):
@@ -126,11 +132,34 @@ def score_notebook(nb: nbformat.NotebookNode | None, points: dict[str, float],
             error_cells += bool(errors)
             continue
         seen = set()
+        answers: dict[str, list[dict]] = {}
+        for output in cell.get("outputs", []):
+            answer = (output.get("data") or {}).get(ANSWER_MIME_TYPE)
+            if isinstance(answer, dict) and answer.get("exercise") in rules:
+                answers.setdefault(str(answer["exercise"]), []).append(answer)
+        for name, found in answers.items():
+            if name not in marker["exercises"] or name not in results:
+                continue
+            seen.add(name)
+            result = results[name]
+            if len(found) > 1:  # only student code can add a second answer to an official cell
+                result.passed, result.points = False, 0.0
+                result.detail = "Plusieurs réponses pour un même exercice : non évalué."
+                result.hint = (hints or {}).get(name, "")
+                result.forged = True
+                continue
+            verdict = judge_record(rules[name], found[0])
+            result.passed = verdict.passed
+            result.points = result.max_points if verdict.passed else 0.0
+            result.hint = "" if verdict.passed else (hints or {}).get(name, "")
+            result.detail = "" if verdict.passed else verdict.error
         for output in cell.get("outputs", []):
             record = (output.get("data") or {}).get(MIME_TYPE)
             if not isinstance(record, dict):
                 continue
             name = record.get("exercise")
+            if name in rules:
+                continue  # judged from its answer above, never from the kernel's verdict
             if name not in marker["exercises"] or name not in results or name in seen:
                 continue  # only the first record of an exercise this cell is known to check
             seen.add(name)

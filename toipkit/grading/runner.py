@@ -398,6 +398,7 @@ def run_one(sub: Submission, settings: _Settings, uid: int | None,
     env = sandbox.child_environment(home, passthrough=tuple(config.env))
     env["JUPYTER_RUNTIME_DIR"] = str(home / "runtime")
     env["PYTHONPATH"] = _package_parent()
+    env["TOIPKIT_GRADING"] = "1"  # verify() never looks for official rules in a graded kernel
     spec["env"] = env
     (private / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
 
@@ -427,7 +428,8 @@ def run_one(sub: Submission, settings: _Settings, uid: int | None,
     if fenced:
         settings.log.debug("%s: hidden from the kernel: %s", sub.student, ", ".join(fenced))
 
-    exercises, error_cells = report.score_notebook(executed, settings.points, lab.hints)
+    exercises, error_cells = report.score_notebook(executed, settings.points, lab.hints,
+                                                   lab.rules)
     errors = report.error_names(executed)
     status, note = "ok", ""
     if timed_out:
@@ -443,6 +445,10 @@ def run_one(sub: Submission, settings: _Settings, uid: int | None,
             status, note = "error", "kernel died"
     elif worker_result.get("status") != "ok" or executed is None:
         status, note = "error", "the notebook could not be executed"
+    forged = [e.exercise for e in exercises if e.forged]
+    if forged:
+        flag = "extra answers added to official cells (" + ", ".join(forged) + ")"
+        note = f"{note}; {flag}" if note else flag
     if prepared.suspicious:
         flag = "check tampering suspected (cells " + ", ".join(map(str, prepared.suspicious)) + ")"
         note = f"{note}; {flag}" if note else flag
