@@ -24,8 +24,14 @@ XIVO_DIRECTORY = {
 
 
 @pytest.fixture
-def dialplans() -> Path:
-    return data_path("dialplans")
+def dialplans(tmp_path) -> Path:
+    """The handout's dialplans (student data) and the corrected ones (teacher data, kept next to
+    the solutions so that no student-visible file is an answer), in one folder."""
+    folder = tmp_path / "dialplans"
+    folder.mkdir()
+    for source in [*data_path("dialplans").glob("*.conf"), *(REPO / "solutions" / "data").glob("*.conf")]:
+        (folder / source.name).symlink_to(source)
+    return folder
 
 
 @pytest.fixture
