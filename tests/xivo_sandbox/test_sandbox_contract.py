@@ -262,13 +262,13 @@ def test_association_preconditions(api):
     assert r.status_code == 400 and r.json()[0].startswith(
         "Resource Error - Line is associated with a Extension")
     api.ok("PUT", f"/users/{user['id']}/lines/{line['id']}", 204)
-    # 16.x: one line per user
+    # 16.x: a user can have several lines, not the same one twice
+    r = api.put(f"/users/{user['id']}/lines/{line['id']}")
+    assert r.json() == [f"Resource Error - User is associated with a Line "
+                        f"('user_id': {user['id']}, 'line_id': {line['id']})"]
     other = api.ok("POST", "/lines", 201, json={"context": "default"})
     other_sip = api.ok("POST", "/endpoints/sip", 201, json={})
     api.ok("PUT", f"/lines/{other['id']}/endpoints/sip/{other_sip['id']}", 204)
-    r = api.put(f"/users/{user['id']}/lines/{other['id']}")
-    assert r.json() == [f"Resource Error - User is associated with a Line "
-                        f"('user_id': {user['id']}, 'line_id': {line['id']})"]
     # an extension already used by a group cannot become a line's number
     group = api.ok("POST", "/groups", 201, json={"name": "accueil"})
     gext = api.ok("POST", "/extensions", 201, json={"exten": "201", "context": "default"})
@@ -281,19 +281,24 @@ def test_association_preconditions(api):
     assert r.status_code == 404
     assert r.json() == ["Resource Not Found - Line was not found ('id': 999)"]
     # delete preconditions
+    api.ok("PUT", f"/users/{user['id']}/lines/{other['id']}", 204)
     r = api.delete(f"/users/{user['id']}")
-    assert r.status_code == 400 and r.json()[0].startswith(
-        "Resource Error - User is associated with a Line")
+    assert r.status_code == 400
+    assert r.json() == [f"Resource Error - User is associated with a Line "
+                        f"('line_ids': ({line['id']}, {other['id']}))"]
     r = api.delete(f"/extensions/{ext['id']}")
     assert r.status_code == 400
     assert r.json() == [f"Resource Error - Extension is associated with a Line "
                         f"('extension_id': {ext['id']}, 'line_id': {line['id']})"]
-    r = api.delete(f"/endpoints/sip/{sip['id']}")
-    assert r.status_code == 400
+    # deleting an endpoint in use dissociates it from its line (16.13)
+    api.ok("DELETE", f"/endpoints/sip/{other_sip['id']}", 204)
+    assert api.ok("GET", f"/lines/{other['id']}", 200)["endpoint_sip"] is None
     # dissociate then delete, in the reverse order
     api.ok("DELETE", f"/users/{user['id']}/lines/{line['id']}", 204)
+    api.ok("DELETE", f"/users/{user['id']}/lines/{other['id']}", 204)
     r = api.delete(f"/users/{user['id']}/lines/{line['id']}")
-    assert r.status_code == 400 and "is not associated with" in r.json()[0]
+    assert r.status_code == 404 and r.json()[0].startswith(
+        "Resource Not Found - UserLine was not found")
     api.ok("DELETE", f"/users/{user['id']}", 204)
     api.ok("DELETE", f"/lines/{line['id']}/extensions/{ext['id']}", 204)
     api.ok("DELETE", f"/extensions/{ext['id']}", 204)

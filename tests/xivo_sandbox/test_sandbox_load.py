@@ -1,4 +1,4 @@
-"""Concurrency: 20 clients × 500 mixed requests on one sandbox → no error, exact final counts."""
+"""Concurrency: 20 clients × 550 mixed requests on one sandbox → no error, exact final counts."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import httpx
 from toipkit.xivo import sandbox
 
 CLIENTS = 20
-REQUESTS = 500  # per client
-CYCLE = 10      # requests per cycle below
+REQUESTS = 550  # per client
+CYCLE = 11      # requests per cycle below
 
 
 def _client_run(info: sandbox.SandboxInfo, t: int, errors: list[str], done: list[int]) -> None:
@@ -33,10 +33,15 @@ def _client_run(info: sandbox.SandboxInfo, t: int, errors: list[str], done: list
                 return None
             return resp.json() if resp.content else None
 
+        # One SIP line per cycle, made beforehand (group members need a line).
+        lines = []
+        for _c in range(REQUESTS // CYCLE):
+            lines.append(http.post("/lines_sip", json={"context": "default"}).json()["id"])
         for c in range(REQUESTS // CYCLE):
             u = call("POST", "/users", 201, json={"firstname": f"T{t}", "lastname": f"U{c:03d}"})
             if u is None:
                 return
+            call("PUT", f"/users/{u['id']}/lines/{lines[c]}", 204)
             got = call("GET", f"/users/{u['uuid']}", 200)
             if got and got["id"] != u["id"]:
                 errors.append(f"client {t}: wrong user {got['id']} != {u['id']}")
@@ -55,10 +60,11 @@ def _client_run(info: sandbox.SandboxInfo, t: int, errors: list[str], done: list
             if grp and [m["uuid"] for m in grp["members"]["users"]] != [u["uuid"]]:
                 errors.append(f"client {t}: group members {grp['members']}")
             if c % 2 == 0:
+                call("DELETE", f"/users/{u['id']}/lines/{lines[c]}", 204)
                 call("DELETE", f"/users/{u['id']}", 204)
             else:
                 call("GET", "/extensions", 200, params={"exten": exten})
-            call("GET", "/users", 200, params={"limit": 1, "offset": 3})
+                call("GET", "/users", 200, params={"limit": 1, "offset": 3})
     done.append(count)
 
 

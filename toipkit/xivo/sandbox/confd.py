@@ -35,7 +35,9 @@ def route_visible(route, profile: str) -> bool:
     if profile != "xivo-16.13":
         return True
     template = route.template
-    return not (template.startswith(WAZO_ONLY) or "/schedules/" in template)
+    # /users/{}/lines/{}/associated/endpoints/sip arrived in 16.15
+    return not (template.startswith(WAZO_ONLY) or "/schedules/" in template
+                or "/associated/" in template)
 
 
 def strip_newer_fields(route, profile: str, body: Any) -> Any:
@@ -81,24 +83,24 @@ def _tx(req: Request) -> Tx:
 
 
 def _int_id(value: str, kind: str, key: str = "id") -> int:
-    if not value.isdigit():
+    if not S.is_id(value):
         raise S.not_found(NAMES[kind], **{key: value})
     return int(value)
 
 
 def get_or_404(tx: Tx, kind: str, value: str | int) -> dict:
-    obj = tx.get(kind, int(value)) if str(value).isdigit() else None
+    obj = tx.get(kind, int(value)) if S.is_id(str(value)) else None
     if obj is None:
-        raise S.not_found(NAMES[kind], id=int(value) if str(value).isdigit() else value)
+        raise S.not_found(NAMES[kind], id=int(value) if S.is_id(str(value)) else value)
     return obj
 
 
 def get_user(tx: Tx, value: str) -> dict:
     """A user by integer id or UUID, as confd accepts both."""
-    obj = tx.get("user", int(value)) if value.isdigit() else tx.get_by_uuid("user", value)
+    obj = tx.get("user", int(value)) if S.is_id(value) else tx.get_by_uuid("user", value)
     if obj is None:
-        key = "id" if value.isdigit() else "uuid"
-        raise S.not_found("User", **{key: int(value) if value.isdigit() else value})
+        key = "id" if S.is_id(value) else "uuid"
+        raise S.not_found("User", **{key: int(value) if S.is_id(value) else value})
     return obj
 
 
@@ -117,9 +119,11 @@ def _parse_paging(req: Request) -> tuple[int | None, int]:
         if raw in (None, ""):
             values[name] = None
             continue
-        if not raw.isdigit():
+        if not S.is_digits(raw):
             raise S.input_error(f"field '{name}': wrong type. Should be a positive number")
         values[name] = int(raw)
+    if values["limit"] == 0:  # xivo-dao: limit must be > 0
+        raise S.input_error("field 'limit': wrong type. Should be a positive number")
     offset = values["offset"] if values["offset"] is not None else (values["skip"] or 0)
     return values["limit"], offset
 
@@ -145,9 +149,16 @@ CONTROL_PARAMS = {"search", "order", "direction", "limit", "offset", "skip", "vi
 
 
 def paginate(req: Request, rows: list[dict], *, columns: Iterable[str], searchable: Iterable[str],
-             default_order: str, render: Callable[[dict], dict] | None = None) -> Response:
-    """confd list semantics over ``rows`` (flat dicts with every searchable/sortable column)."""
+             default_order: str, render: Callable[[dict], dict] | None = None,
+             aliases: dict[str, str] | None = None) -> Response:
+    """confd list semantics over ``rows`` (flat dicts with every searchable/sortable column).
+
+    ``columns`` are xivo-dao's search columns: the only ones a list can be sorted or
+    exact-filtered on (other query parameters are ignored, as confd does); ``aliases`` maps
+    a column name to the row key holding its value (users: ``extension`` → ``exten``).
+    """
     columns = set(columns)
+    aliases = aliases or {}
     searchable = list(searchable)
     order = req.query.get("order") or default_order
     if order not in columns:
@@ -159,13 +170,15 @@ def paginate(req: Request, rows: list[dict], *, columns: Iterable[str], searchab
     for name, value in req.query.items():
         if name in CONTROL_PARAMS or name not in columns:
             continue
-        rows = [r for r in rows if _as_text(r.get(name)) == value]
+        key = aliases.get(name, name)
+        rows = [r for r in rows if _as_text(r.get(key)) == value]
     term = req.query.get("search", req.query.get("q"))
     if term:
         needle = term.lower()
         rows = [r for r in rows
                 if needle in "\x1f".join([_as_text(r.get(c)) for c in searchable]).lower()]
-    rows = sorted(rows, key=lambda r: (_sort_key(r.get(order)), r.get("id") or 0),
+    order_key = aliases.get(order, order)
+    rows = sorted(rows, key=lambda r: (_sort_key(r.get(order_key)), r.get("id") or 0),
                   reverse=direction == "desc")
     total = len(rows)
     page = rows[offset:] if limit is None else rows[offset:offset + limit]
@@ -192,16 +205,16 @@ def require_context(tx: Tx, name: str) -> dict:
 
 
 def _in_ranges(exten: str, ranges: list[dict]) -> bool:
-    if not exten.isdigit():
+    if not S.is_digits(exten):
         return False
     for r in ranges:
         start, end = str(r["start"]), str(r.get("end") or r["start"])
         if len(exten) == len(start) and int(start) <= int(exten) <= int(end):
             return True
-        if r.get("did_length"):
-            tail = exten[-int(r["did_length"]):]
-            if len(tail) == len(start) and int(start) <= int(tail) <= int(end):
-                return True
+        did = int(r.get("did_length") or 0)
+        # xivo-dao (16.x) compares the number with the last ``did_length`` digits of the bounds
+        if did and int(start[-did:]) <= int(exten) <= int(end[-did:]):
+            return True
     return False
 
 
@@ -439,8 +452,13 @@ def render_user(req: Request, u: dict) -> dict:
 USER_SEARCH = ("fullname", "caller_id", "description", "userfield", "email",
                "mobile_phone_number", "music_on_hold", "preprocess_subroutine",
                "outgoing_caller_id", "exten", "provisioning_code", "enabled")
-USER_COLUMNS = set(S.USER.names()) | {"id", "uuid", "fullname", "exten", "context",
-                                      "provisioning_code"}
+# xivo-dao's user search columns (16.13): the only sort keys and exact filters.
+USER_COLUMNS = {"id", "uuid", "firstname", "lastname", "fullname", "caller_id", "description",
+                "userfield", "email", "mobile_phone_number", "music_on_hold",
+                "outgoing_caller_id", "preprocess_subroutine", "entity", "voicemail_number",
+                "provisioning_code", "exten", "extension", "context", "enabled"}
+USER_DERIVED = {"fullname", "exten", "extension", "context", "provisioning_code", "entity",
+                "voicemail_number"}
 
 
 def _user_view(view: str | None, row: dict, render: Callable[[dict], dict]) -> dict:
@@ -457,7 +475,7 @@ def _user_view(view: str | None, row: dict, render: Callable[[dict], dict]) -> d
         return {"id": row["id"], "uuid": row["uuid"], "firstname": row["firstname"],
                 "lastname": row["lastname"], "email": row["email"], "extension": row["exten"],
                 "context": row["context"], "provisioning_code": row["provisioning_code"],
-                "entity": "badlands", "protocol": row["protocol"], "enabled": row["enabled"]}
+                "entity": row["entity"], "protocol": row["protocol"], "enabled": row["enabled"]}
     raise S.input_error(f"view '{view}' does not exist")
 
 
@@ -467,7 +485,7 @@ def list_users(req: Request) -> Response:
     view = req.query.get("view")
     if view not in (None, "", "default", "directory", "summary"):
         raise S.input_error(f"view '{view}' does not exist")
-    derived = {"fullname", "exten", "context", "provisioning_code"}
+    derived = USER_DERIVED
     needs_derived = bool(req.query.get("search") or req.query.get("q")) or \
         req.query.get("order") in derived or any(k in derived for k in req.query)
     if needs_derived:
@@ -481,7 +499,14 @@ def list_users(req: Request) -> Response:
         return _user_view(view, row, lambda u: render_user(req, u))
 
     return paginate(req, rows, columns=USER_COLUMNS, searchable=USER_SEARCH,
-                    default_order="lastname", render=render)
+                    default_order="lastname", render=render, aliases={"extension": "exten"})
+
+
+def _entity_names(tx: Tx) -> tuple[dict[int, str], str | None]:
+    """Entity names by id, and the default one (users created through the API get it)."""
+    entities = tx.all("entity")
+    names = {e["id"]: e["name"] for e in entities}
+    return names, (entities[0]["name"] if entities else None)
 
 
 def _user_rows(tx: Tx, users: list[dict]) -> list[dict]:
@@ -492,6 +517,7 @@ def _user_rows(tx: Tx, users: list[dict]) -> list[dict]:
     line_sips = tx.index(R_LINE_SIP)[0] if many else None
     lines = tx.by_id("line") if many else tx.ids("line")
     exts = tx.by_id("extension") if many else tx.ids("extension")
+    entity_names, default_entity = _entity_names(tx)
     rows = []
     for u in users:
         uid = u["id"]
@@ -516,6 +542,8 @@ def _user_rows(tx: Tx, users: list[dict]) -> list[dict]:
             "provisioning_code": line.get("provisioning_code") if line else None,
             "line_id": line_id,
             "protocol": "sip" if line is not None and has_sip else None,
+            "entity": entity_names.get(u.get("_entity_id"), default_entity),
+            "voicemail_number": None,  # voicemails are not modelled
         })
     return rows
 
@@ -529,10 +557,12 @@ def _check_user_unique(tx: Tx, doc: dict, current: dict | None) -> None:
                 raise S.resource_exists("User", **{name: doc[name]})
 
 
-def create_user_doc(tx: Tx, body: Any) -> dict:
+def create_user_doc(tx: Tx, body: Any, entity_id: int | None = None) -> dict:
     doc = S.USER.load_create(body)
     if doc.get("caller_id") is None:
         doc["caller_id"] = f'"{_fullname(doc)}"'
+    if entity_id is not None:
+        doc["_entity_id"] = entity_id
     _check_user_unique(tx, doc, None)
     new_id = tx.insert("user", doc, uuid=tx.new_uuid("user"))
     user = tx.get("user", new_id)
@@ -565,7 +595,7 @@ def update_user(req: Request, id: str) -> Response:
 def delete_user_rows(tx: Tx, user: dict) -> None:
     lines = _user_lines(tx, user["id"])
     if lines:
-        raise S.resource_associated("User", "Line", user_id=user["id"], line_id=lines[0])
+        raise S.resource_associated("User", "Line", line_ids=tuple(lines))
     tx.unlink(R_GROUP_MEMBER, b=user["id"])
     tx.unlink(R_USER_SCHED, a=user["id"])
     for member in tx.find("callfilter_member", user_id=user["id"]):
@@ -615,10 +645,6 @@ def create_sip_doc(tx: Tx, body: Any) -> dict:
     if not doc.get("secret"):
         doc["secret"] = tx.random_text("sip-secret")
     _check_sip_unique(tx, doc["username"], None)
-    opts = doc.get("options") or []
-    if not all(isinstance(o, list) and len(o) == 2 and all(isinstance(x, str) for x in o)
-               for o in opts):
-        raise S.field_error("options", "Expected a list of [name, value] pairs.")
     new_id = tx.insert("endpoint_sip", doc)
     sip = tx.get("endpoint_sip", new_id)
     assert sip is not None
@@ -628,7 +654,7 @@ def create_sip_doc(tx: Tx, body: Any) -> dict:
 @router.route("GET", "/endpoints/sip", summary="List SIP endpoints")
 def list_sip(req: Request) -> Response:
     return paginate(req, _tx(req).all("endpoint_sip"),
-                    columns=set(S.ENDPOINT_SIP.names()) | {"id"},
+                    columns={"id", "username", "type", "host"},
                     searchable=("username", "type", "host"), default_order="username",
                     render=lambda o: render_sip(req, o))
 
@@ -663,9 +689,8 @@ def update_sip(req: Request, id: str) -> Response:
 def delete_sip(req: Request, id: str) -> Response:
     tx = _tx(req)
     sip = get_or_404(tx, "endpoint_sip", id)
-    line_id = _line_of_sip(tx, sip["id"])
-    if line_id is not None:
-        raise S.resource_associated("SIPEndpoint", "Line", endpoint_id=sip["id"], line_id=line_id)
+    # confd dissociates the endpoint from its line (the line stays, without protocol)
+    tx.unlink(R_LINE_SIP, b=sip["id"])
     tx.delete("endpoint_sip", sip["id"])
     return no_content()
 
@@ -692,7 +717,7 @@ def render_line(req: Request, line: dict) -> dict:
     sip = _line_sip(tx, line["id"])
     exts = _extensions_of(tx, R_LINE_EXT, line["id"])
     users = tx.ids("user")
-    user_ids = tx.sources(R_USER_LINE, line["id"])
+    user_ids = line_users(tx, line["id"])
     main_user = users.get(user_ids[0]) if user_ids else None
     out: dict[str, Any] = {
         "id": line["id"],
@@ -706,7 +731,7 @@ def render_line(req: Request, line: dict) -> dict:
     # What XiVO shows once a user/extension is attached (unless set explicitly).
     if out["caller_id_name"] is None and main_user is not None:
         out["caller_id_name"] = _fullname(main_user)
-    if out["caller_id_num"] is None and exts and exts[0]["exten"].isdigit():
+    if out["caller_id_num"] is None and exts and S.is_digits(exts[0]["exten"]):
         out["caller_id_num"] = exts[0]["exten"]
     out["endpoint_sip"] = ({"id": sip["id"], "username": sip["username"],
                             "links": [req.link("endpoint_sip", "endpoints", "sip", sip["id"])]}
@@ -726,9 +751,35 @@ def _new_provisioning_code(tx: Tx) -> str:
             return code
 
 
+REGISTRARS = ("default",)  # devices and registrars are not modelled: only XiVO's default
+
+
+def _check_registrar(value: Any) -> None:
+    if value not in REGISTRARS:
+        raise S.param_not_found("registrar", "Registrar", registrar=value)
+
+
+def _check_line_caller_id(tx: Tx, line_id: int | None, body: dict) -> None:
+    """16.x keeps a line's caller id on its endpoint (xivo-dao's LineFeatures setters)."""
+    has_endpoint = line_id is not None and bool(tx.targets(R_LINE_SIP, line_id))
+    for key, none_error in (("caller_id_name", "Cannot set caller id to None"),
+                            ("caller_id_num", "Cannot set caller id num to None")):
+        if key not in body:
+            continue
+        if body[key] is None:
+            if has_endpoint:
+                raise ApiError(400, none_error)
+        elif not has_endpoint:
+            raise ApiError(400, "Unsupported caller id protocol")
+
+
 def create_line_doc(tx: Tx, body: Any) -> dict:
     doc = S.LINE.load_create(body)
     require_context(tx, doc["context"])
+    if doc.get("registrar") is None:
+        doc["registrar"] = "default"
+    _check_registrar(doc["registrar"])
+    _check_line_caller_id(tx, None, body)
     if doc.get("provisioning_code") is None:
         doc["provisioning_code"] = _new_provisioning_code(tx)
     elif tx.find("line", provisioning_code=doc["provisioning_code"]):
@@ -745,10 +796,13 @@ def list_lines(req: Request) -> Response:
     rows = []
     for line in tx.all("line"):
         name = _line_name(tx, line["id"])
-        rows.append({**line, "name": name, "protocol": "sip" if name else None, "_obj": line})
-    return paginate(req, rows, columns=set(S.LINE.names()) | {"id", "name", "protocol"},
-                    searchable=("name", "context", "provisioning_code", "caller_id_name",
-                                "caller_id_num", "protocol"),
+        rows.append({**line, "name": name, "protocol": "sip" if name else None, "_obj": line,
+                     "provisioning_extension": line.get("provisioning_code"),
+                     "device_slot": line.get("position"), "device_id": None})
+    # xivo-dao's line search columns (16.13): sort keys, exact filters and search terms
+    columns = ("context", "provisioning_code", "provisioning_extension", "position",
+               "device_slot", "protocol", "device_id", "name")
+    return paginate(req, rows, columns=set(columns) | {"id"}, searchable=columns,
                     default_order="name", render=lambda r: render_line(req, r["_obj"]))
 
 
@@ -767,8 +821,11 @@ def get_line(req: Request, id: str) -> Response:
 def update_line(req: Request, id: str) -> Response:
     tx = _tx(req)
     line = get_or_404(tx, "line", id)
-    doc = S.LINE.load_update(req.json(), line)
+    body = req.json()
+    doc = S.LINE.load_update(body, line)
     require_context(tx, doc["context"])
+    _check_registrar(doc["registrar"])
+    _check_line_caller_id(tx, line["id"], body)
     code = doc.get("provisioning_code")
     if code is None:
         doc["provisioning_code"] = _new_provisioning_code(tx)
@@ -811,7 +868,7 @@ def associate_line_sip(tx: Tx, line: dict, sip: dict) -> None:
                                     endpoint_id=current[0])
     other = _line_of_sip(tx, sip["id"])
     if other is not None:
-        raise S.resource_associated("Endpoint", "Line", endpoint_id=sip["id"], line_id=other)
+        raise S.resource_associated("Line", "Endpoint", line_id=other, endpoint_id=sip["id"])
     tx.link(R_LINE_SIP, line["id"], sip["id"])
 
 
@@ -870,9 +927,9 @@ _OWNER_TYPES = {"Line": "user", "Group": "group", "Conference": "conference",
                 "Incall": "incall"}
 
 
-def _check_extension_free(tx: Tx, ext: dict) -> None:
+def _check_extension_free(tx: Tx, ext: dict, lines_allowed: bool = False) -> None:
     owner = _owner_of_extension(tx, ext["id"])
-    if owner is not None:
+    if owner is not None and not (lines_allowed and owner[0] == "Line"):
         raise S.resource_associated("Extension", _OWNER_TYPES[owner[0]], id=ext["id"],
                                     associated_id=owner[1])
 
@@ -888,16 +945,35 @@ def _check_internal(tx: Tx, ext: dict) -> None:
         raise context_type_error(ctx, ext)
 
 
+def _main_user(tx: Tx, line_id: int) -> int | None:
+    users = line_users(tx, line_id)
+    return users[0] if users else None
+
+
+def line_users(tx: Tx, line_id: int) -> list[int]:
+    """Users of a line, main user (the first associated) first."""
+    return tx.sources_by_pos(R_USER_LINE, line_id)
+
+
 def associate_line_extension(tx: Tx, line: dict, ext: dict) -> None:
+    """XiVO 16.x rules: one internal extension per line; an extension can be shared by
+    several lines as long as they belong to the same (main) user."""
     if not tx.targets(R_LINE_SIP, line["id"]):
         raise S.missing_association("Line", "Endpoint", line_id=line["id"])
     current = tx.targets(R_LINE_EXT, line["id"])
     if current:
         raise S.resource_associated("Line", "Extension", line_id=line["id"],
                                     extension_id=current[0])
-    _check_extension_free(tx, ext)
+    _check_extension_free(tx, ext, lines_allowed=True)
     _check_internal(tx, ext)
     check_typed_range(tx, ext, "user_ranges", "user")
+    owner = _main_user(tx, line["id"])
+    if owner is not None:
+        for other_line in tx.sources(R_LINE_EXT, ext["id"]):
+            other_owner = _main_user(tx, other_line)
+            if other_owner is not None and other_owner != owner:
+                raise S.resource_associated("User", "Line", user_id=other_owner,
+                                            line_id=other_line)
     tx.link(R_LINE_EXT, line["id"], ext["id"])
 
 
@@ -923,14 +999,65 @@ def post_line_ext(req: Request, line_id: str) -> Response:
     tx = _tx(req)
     line = get_or_404(tx, "line", line_id)
     body = req.json()
+    ext = _legacy_extension_id(tx, body)
+    associate_line_extension(tx, line, ext)
+    return Response(201, line_ext_body(req, line["id"], ext["id"]),
+                    headers={"Location": req.url("lines", line["id"], "extensions")})
+
+
+def _legacy_extension_id(tx: Tx, body: Any) -> dict:
     ext_id = body.get("extension_id") if isinstance(body, dict) else None
     if not isinstance(ext_id, int) or isinstance(ext_id, bool):
         raise S.field_error("extension_id", "Not a valid integer.")
     ext = tx.get("extension", ext_id)
     if ext is None:
-        raise S.param_not_found("extension_id", "Extension", id=ext_id)
+        raise S.param_not_found("extension_id", "Extension")
+    return ext
+
+
+@router.route("POST", "/lines/{line_id}/extension",
+              summary="Associate a line and an extension (deprecated singular route)")
+def post_line_extension_singular(req: Request, line_id: str) -> Response:
+    tx = _tx(req)
+    line = get_or_404(tx, "line", line_id)
+    ext = _legacy_extension_id(tx, req.json())
     associate_line_extension(tx, line, ext)
-    return Response(201, line_ext_body(req, line["id"], ext["id"]))
+    return Response(201, line_ext_body(req, line["id"], ext["id"]),
+                    headers={"Location": req.url("lines", line["id"], "extension")})
+
+
+@router.route("GET", "/lines/{line_id}/extension",
+              summary="Extension of a line (deprecated singular route)")
+def get_line_extension_singular(req: Request, line_id: str) -> Response:
+    tx = _tx(req)
+    line = get_or_404(tx, "line", line_id)
+    exts = tx.targets(R_LINE_EXT, line["id"])
+    if not exts:
+        raise S.not_found("LineExtension", line_id=line["id"])
+    return Response(200, line_ext_body(req, line["id"], exts[0]))
+
+
+@router.route("DELETE", "/lines/{line_id}/extension",
+              summary="Dissociate a line and its extension (deprecated singular route)")
+def delete_line_extension_singular(req: Request, line_id: str) -> Response:
+    tx = _tx(req)
+    line = get_or_404(tx, "line", line_id)
+    exts = tx.targets(R_LINE_EXT, line["id"])
+    if not exts:
+        raise S.not_found("LineExtension", line_id=line["id"])
+    dissociate_line_extension(tx, line, get_or_404(tx, "extension", exts[0]))
+    return no_content()
+
+
+@router.route("GET", "/extensions/{extension_id}/line",
+              summary="Line of an extension (deprecated singular route)")
+def get_extension_line_singular(req: Request, extension_id: str) -> Response:
+    tx = _tx(req)
+    ext = get_or_404(tx, "extension", extension_id)
+    lines = tx.sources(R_LINE_EXT, ext["id"])
+    if not lines:
+        raise S.not_found("LineExtension", extension_id=ext["id"])
+    return Response(200, line_ext_body(req, lines[0], ext["id"]))
 
 
 @router.route("DELETE", "/lines/{line_id}/extensions/{extension_id}",
@@ -939,11 +1066,14 @@ def delete_line_ext(req: Request, line_id: str, extension_id: str) -> Response:
     tx = _tx(req)
     line = get_or_404(tx, "line", line_id)
     ext = get_or_404(tx, "extension", extension_id)
-    if ext["id"] not in tx.targets(R_LINE_EXT, line["id"]):
-        raise S.resource_not_associated("Line", "Extension", line_id=line["id"],
-                                        extension_id=ext["id"])
-    tx.unlink(R_LINE_EXT, line["id"], ext["id"])
+    dissociate_line_extension(tx, line, ext)
     return no_content()
+
+
+def dissociate_line_extension(tx: Tx, line: dict, ext: dict) -> None:
+    if ext["id"] not in tx.targets(R_LINE_EXT, line["id"]):
+        raise S.not_found("LineExtension", line_id=line["id"], extension_id=ext["id"])
+    tx.unlink(R_LINE_EXT, line["id"], ext["id"])
 
 
 @router.route("GET", "/lines/{line_id}/extensions", summary="Extensions of a line")
@@ -969,13 +1099,16 @@ def get_ext_lines(req: Request, extension_id: str) -> Response:
 def user_line_items(req: Request, *, user_id: int | None = None,
                     line_id: int | None = None) -> list[dict]:
     tx = _tx(req)
+    if user_id is not None:
+        pairs = [(user_id, b) for b in _user_lines(tx, user_id)]
+    else:
+        assert line_id is not None
+        pairs = [(a, line_id) for a in line_users(tx, line_id)]
     items = []
-    for a, b, _pos, _extra in tx.links(R_USER_LINE):
-        if (user_id is not None and a != user_id) or (line_id is not None and b != line_id):
-            continue
+    for a, b in pairs:
         items.append({
             "user_id": a, "line_id": b,
-            "main_user": tx.sources(R_USER_LINE, b)[0] == a,
+            "main_user": _main_user(tx, b) == a,
             "main_line": _user_lines(tx, a)[0] == b,
             "links": [req.link("users", "users", a), req.link("lines", "lines", b)],
         })
@@ -983,13 +1116,24 @@ def user_line_items(req: Request, *, user_id: int | None = None,
 
 
 def associate_user_line(tx: Tx, user: dict, line: dict) -> None:
-    """XiVO 16.x: the line needs its endpoint, and a user has at most one line."""
+    """XiVO 16.x: the line needs its endpoint; a user can have several lines and a line
+    several users (the first one is its main user), but an extension shared by several
+    lines must stay with one user."""
     if not tx.targets(R_LINE_SIP, line["id"]):
         raise S.missing_association("Line", "Endpoint", line_id=line["id"])
-    current = _user_lines(tx, user["id"])
-    if current:
-        raise S.resource_associated("User", "Line", user_id=user["id"], line_id=current[0])
-    tx.link(R_USER_LINE, user["id"], line["id"], pos=0)
+    if line["id"] in _user_lines(tx, user["id"]):
+        raise S.resource_associated("User", "Line", user_id=user["id"], line_id=line["id"])
+    exts = tx.targets(R_LINE_EXT, line["id"])
+    if exts:
+        sharing = tx.sources(R_LINE_EXT, exts[0])
+        owners = {u for other in sharing for u in line_users(tx, other)[:1]} | {user["id"]}
+        if len(owners) > 1 and len(sharing) > 1:
+            faulty = [other for other in sharing if other != line["id"]][0]
+            raise S.resource_associated("Line", "Extension", line_id=faulty,
+                                        extension_id=exts[0])
+    # The position orders both sides: a user's lines (main line first) and a line's
+    # users (main user first).
+    tx.link(R_USER_LINE, user["id"], line["id"], pos=tx.next_id("seq:" + R_USER_LINE))
 
 
 @router.route("PUT", "/users/{user_id}/lines/{line_id}", summary="Associate a user and a line")
@@ -1014,7 +1158,8 @@ def post_user_line(req: Request, user_id: str) -> Response:
     if line is None:
         raise S.param_not_found("line_id", "Line", id=line_id)
     associate_user_line(tx, user, line)
-    return Response(201, user_line_items(req, user_id=user["id"], line_id=line["id"])[0])
+    item = [i for i in user_line_items(req, user_id=user["id"]) if i["line_id"] == line["id"]]
+    return Response(201, item[0], headers={"Location": req.url("users", user["id"], "lines")})
 
 
 @router.route("DELETE", "/users/{user_id}/lines/{line_id}", summary="Dissociate a user and a line")
@@ -1022,12 +1167,13 @@ def delete_user_line(req: Request, user_id: str, line_id: str) -> Response:
     tx = _tx(req)
     user = get_user(tx, user_id)
     line = get_or_404(tx, "line", line_id)
-    if line["id"] not in _user_lines(tx, user["id"]):
-        raise S.resource_not_associated("User", "Line", user_id=user["id"], line_id=line["id"])
-    users = tx.sources(R_USER_LINE, line["id"])
-    if users and users[0] == user["id"] and len(users) > 1:
+    users = line_users(tx, line["id"])
+    if len(users) > 1 and users[0] == user["id"] or \
+            (users and user["id"] not in users and len(users) > 1):
         raise ApiError(400, "Resource Error - There are secondary users associated to the line"
                             f" ('line_id': {line['id']})")
+    if line["id"] not in _user_lines(tx, user["id"]):
+        raise S.not_found("UserLine", user_id=user["id"], line_id=line["id"])
     tx.unlink(R_USER_LINE, user["id"], line["id"])
     return no_content()
 
@@ -1096,18 +1242,20 @@ def list_lines_sip(req: Request) -> Response:
 def create_line_sip(req: Request) -> Response:
     tx = _tx(req)
     doc = S.LINE_SIP.load_create(req.json())
-    line = create_line_doc(tx, {"context": doc["context"], "position": doc["device_slot"],
-                                "caller_id_name": doc.get("callerid")})
+    line = create_line_doc(tx, {"context": doc["context"], "position": doc["device_slot"]})
     sip = create_sip_doc(tx, {k: doc[k] for k in ("username", "secret") if doc.get(k)})
     tx.link(R_LINE_SIP, line["id"], sip["id"])
+    if doc.get("callerid") is not None:  # the caller id needs the endpoint
+        line = {**line, "caller_id_name": doc["callerid"]}
+        tx.update("line", line["id"], _body(line, S.LINE))
     return Response(201, render_line_sip(req, line),
                     headers={"Location": req.url("lines_sip", line["id"])})
 
 
 def _line_sip_or_404(tx: Tx, id: str) -> dict:
-    line = tx.get("line", int(id)) if id.isdigit() else None
+    line = tx.get("line", int(id)) if S.is_id(id) else None
     if line is None or not tx.targets(R_LINE_SIP, line["id"]):
-        raise S.not_found("LineSIP", id=int(id) if id.isdigit() else id)
+        raise S.not_found("LineSIP", id=int(id) if S.is_id(id) else id)
     return line
 
 
@@ -1200,7 +1348,13 @@ def create_extension_doc(tx: Tx, body: Any) -> dict:
 
 @router.route("GET", "/extensions", summary="List extensions")
 def list_extensions(req: Request) -> Response:
-    return paginate(req, _tx(req).all("extension"),
+    tx = _tx(req)
+    rows = tx.all("extension")
+    wanted = req.query.get("type")
+    if wanted is not None:  # xivo-dao: the type of the extension's context
+        types = {c["name"]: c["type"] for c in tx.all("context")}
+        rows = [e for e in rows if types.get(e["context"]) == wanted]
+    return paginate(req, rows,
                     columns={"id", "exten", "context", "commented"},
                     searchable=("exten", "context"), default_order="exten",
                     render=lambda e: render_extension(req, e))
@@ -1330,25 +1484,56 @@ Kind("group", "/groups", S.GROUP, default_order="name", render=render_group,
      validate=_validate_group, on_delete=_delete_group, unique=("name",)).register()
 
 
-def _resolve_users(tx: Tx, items: Any, field_name: str = "users") -> list[dict]:
+def check_member_items(items: Any, extra: dict[str, S.Field] | None = None,
+                       field_name: str = "users") -> list[dict]:
+    """Validate a ``{"users": [{"uuid": ...}, ...]}`` list like confd's nested marshmallow
+    schema: every problem of every item in one ``Input Error - users: {index: {...}}``."""
     if not isinstance(items, list):
-        raise S.field_error(field_name, "Not a valid list.")
+        raise S.field_error(field_name, "Not a valid list." if items is not None
+                            else "Field may not be null.")
+    problems: dict[int, dict[str, list[str]]] = {}
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            problems[index] = {"_schema": ["Invalid input type."]}
+            continue
+        errs: dict[str, list[str]] = {}
+        if "uuid" not in item:
+            errs["uuid"] = ["Missing data for required field."]
+        elif item["uuid"] is None:
+            errs["uuid"] = ["Field may not be null."]
+        elif not isinstance(item["uuid"], str):
+            errs["uuid"] = ["Not a valid string."]
+        for name, spec in (extra or {}).items():
+            if name in item:
+                try:
+                    spec.check(item[name])
+                except ApiError as exc:
+                    text = exc.messages[0]
+                    errs[name] = [text[text.index("['") + 2:text.rindex("']")]]
+        if errs:
+            problems[index] = errs
+    if problems:
+        raise ApiError(400, f"Input Error - {field_name}: {problems!r}")
+    return items
+
+
+def _resolve_users(tx: Tx, items: list[dict], *, unknown_is_input_error: bool) -> list[dict]:
+    """Users named by uuid. Groups (16.15) answer 404 for an unknown uuid; call filters
+    (18.03) a 400 ``field 'users': User was not found``."""
     users = []
     for item in items:
-        if not isinstance(item, dict) or ("uuid" not in item and "id" not in item):
-            raise S.field_error(field_name, "Each item needs a 'uuid'.")
-        if "uuid" in item:
-            user = tx.get_by_uuid("user", str(item["uuid"]))
-            if user is None:
-                raise S.not_found("User", uuid=item["uuid"])
-        else:
-            user = tx.get("user", item["id"]) if isinstance(item["id"], int) else None
-            if user is None:
-                raise S.not_found("User", id=item["id"])
-        if any(u["id"] == user["id"] for u in users):
-            raise S.field_error(field_name, f"Duplicate user '{user['uuid']}'.")
+        user = tx.get_by_uuid("user", item["uuid"])
+        if user is None:
+            if unknown_is_input_error:
+                raise S.param_not_found("users", "User", uuid=item["uuid"])
+            raise S.not_found("User", uuid=item["uuid"])
         users.append(user)
     return users
+
+
+def _not_permitted(text: str, **metadata: Any) -> ApiError:
+    return ApiError(400, f"Resource Error - Operation not permitted. {text}"
+                         f"{S._meta(metadata)}")
 
 
 @router.route("PUT", "/groups/{id}/members/users", summary="Set the member users of a group")
@@ -1358,7 +1543,19 @@ def put_group_members(req: Request, id: str) -> Response:
     body = req.json()
     if not isinstance(body, dict) or "users" not in body:
         raise ApiError(400, ["Input Error - users: ['Missing data for required field.']"])
-    users = _resolve_users(tx, body["users"])
+    users = _resolve_users(tx, check_member_items(body["users"]), unknown_is_input_error=False)
+    main_lines = []
+    for user in users:
+        lines = _user_lines(tx, user["id"])
+        if not lines:
+            raise S.missing_association("User", "Line", user_uuid=user["uuid"])
+        main_lines.append(lines[0])
+    if len({u["id"] for u in users}) != len(users):
+        raise _not_permitted("Cannot associate same user more than once")
+    for line_id in main_lines:
+        if main_lines.count(line_id) > 1:
+            raise _not_permitted("Cannot associate different users with the same line",
+                                 line_id=line_id)
     tx.unlink(R_GROUP_MEMBER, a=group["id"])
     for pos, user in enumerate(users):
         tx.link(R_GROUP_MEMBER, group["id"], user["id"], pos=pos)
@@ -1372,9 +1569,13 @@ def _owner_extension_routes(kind: str, coll: str, rel: str, range_key: str | Non
         owner = get_or_404(tx, kind, id)
         ext = get_or_404(tx, "extension", extension_id)
         current = tx.targets(rel, owner["id"])
-        if ext["id"] in current or current:
+        if current:
             raise S.resource_associated(NAMES[kind], "Extension", **{
-                f"{kind}_id": owner["id"], "extension_id": (current or [ext["id"]])[0]})
+                f"{kind}_id": owner["id"], "extension_id": current[0]})
+        same_kind = tx.sources(rel, ext["id"])
+        if same_kind:  # confd names the owner first: "Group is associated with a Extension"
+            raise S.resource_associated(NAMES[kind], "Extension", **{
+                f"{kind}_id": same_kind[0], "extension_id": ext["id"]})
         _check_extension_free(tx, ext)
         ctx = require_context(tx, ext["context"])
         if ctx["type"] != context_type:
@@ -1389,7 +1590,7 @@ def _owner_extension_routes(kind: str, coll: str, rel: str, range_key: str | Non
         owner = get_or_404(tx, kind, id)
         ext = get_or_404(tx, "extension", extension_id)
         if ext["id"] not in tx.targets(rel, owner["id"]):
-            raise S.resource_not_associated(NAMES[kind], "Extension", **{
+            raise S.not_found(f"{NAMES[kind]}Extension", **{
                 f"{kind}_id": owner["id"], "extension_id": ext["id"]})
         tx.unlink(rel, owner["id"], ext["id"])
         return no_content()
@@ -1556,21 +1757,16 @@ def put_recipients(req: Request, id: str) -> Response:
     body = req.json()
     if not isinstance(body, dict) or "users" not in body:
         raise ApiError(400, ["Input Error - users: ['Missing data for required field.']"])
-    items = body["users"]
-    if isinstance(items, list) and len(items) > 1:
-        raise S.field_error("users", "Longer than maximum length 1.")
-    users = _resolve_users(tx, items)
-    timeouts = []
-    for item in items:
-        t = item.get("timeout")
-        if t is not None and (isinstance(t, bool) or not isinstance(t, int) or t < 0):
-            raise S.field_error("timeout", "Not a valid integer.")
-        timeouts.append(t)
+    items = check_member_items(body["users"], {"timeout": S.Field("timeout", "int", min=0)})
+    users = _resolve_users(tx, items, unknown_is_input_error=True)
+    if len(users) > 1:
+        raise _not_permitted("Cannot associate more than one recipient")
+    timeouts = [item.get("timeout") for item in items]
     surrogate_ids = {m["user_id"] for m in _members(tx, cf["id"], "secretary")}
     for user in users:
-        if user["id"] in surrogate_ids:
-            raise ApiError(400, f"Resource Error - User is already a surrogate of this "
-                                f"call filter ('uuid': '{user['uuid']}')")
+        if user["id"] in surrogate_ids:  # xivo-dao's template, as 18.03 fills it
+            raise S.resource_associated("CallFilter", str(cf["id"]),
+                                        surrogate_user_uuid=user["uuid"])
     _set_members(tx, cf["id"], "boss", users, timeouts)
     return no_content()
 
@@ -1583,12 +1779,14 @@ def put_surrogates(req: Request, id: str) -> Response:
     body = req.json()
     if not isinstance(body, dict) or "users" not in body:
         raise ApiError(400, ["Input Error - users: ['Missing data for required field.']"])
-    users = _resolve_users(tx, body["users"])
+    users = _resolve_users(tx, check_member_items(body["users"]), unknown_is_input_error=True)
+    if len({u["id"] for u in users}) != len(users):
+        raise _not_permitted("Cannot associate same user more than once")
     boss_ids = {m["user_id"] for m in _members(tx, cf["id"], "boss")}
     for user in users:
         if user["id"] in boss_ids:
-            raise ApiError(400, f"Resource Error - User is already a recipient of this "
-                                f"call filter ('uuid': '{user['uuid']}')")
+            raise S.resource_associated("CallFilter", str(cf["id"]),
+                                        recipient_user_uuid=user["uuid"])
     _set_members(tx, cf["id"], "secretary", users)
     return no_content()
 

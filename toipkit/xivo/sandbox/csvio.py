@@ -55,7 +55,7 @@ def _convert(field: S.Field, raw: str) -> Any:
             raise RowError(f"Input Error - {field.name}: ['Not a valid boolean.']")
         return raw == "1"
     if field.type == "int":
-        if not raw.isdigit():
+        if not S.is_digits(raw):
             raise RowError(f"Input Error - {field.name}: ['Not a valid integer.']")
         return int(raw)
     return raw
@@ -101,7 +101,7 @@ def _row_error(message: str, row: dict, row_number: int) -> dict:
 def _import_row(tx: Tx, row: dict[str, str], row_number: int) -> dict:
     entity = _cell(row, "entity_id")
     if entity is not None:
-        if not entity.isdigit() or tx.get("entity", int(entity)) is None:
+        if not S.is_id(entity) or tx.get("entity", int(entity)) is None:
             raise RowError(f"Input Error - field 'entity_id': Entity was not found "
                            f"('id': {entity!r})")
     if all(_cell(row, c) for c in VOICEMAIL_COLUMNS):
@@ -138,7 +138,7 @@ def _import_row(tx: Tx, row: dict[str, str], row_number: int) -> dict:
     incall_exten, incall_context = _cell(row, "incall_exten"), _cell(row, "incall_context")
     if incall_exten and incall_context:
         ring = _cell(row, "incall_ring_seconds")
-        if ring is not None and not ring.isdigit():
+        if ring is not None and not S.is_digits(ring):
             raise RowError("Input Error - incall_ring_seconds: ['Not a valid integer.']")
         ext = C.create_extension_doc(tx, {"exten": incall_exten, "context": incall_context})
         ctx = C.require_context(tx, incall_context)

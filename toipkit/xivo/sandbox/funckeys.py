@@ -21,7 +21,7 @@ DESTINATION_TYPES = ("user", "group", "queue", "conference", "paging", "service"
 
 
 def _position(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
+    if not S.is_id(value) or int(value) < 1:
         raise S.input_error(f"field 'position': '{value}' is not a valid position")
     return int(value)
 

@@ -27,6 +27,16 @@ class ApiError(Exception):
         super().__init__(f"{status}: {'; '.join(self.messages)}")
 
 
+def is_digits(value: Any) -> bool:
+    """ASCII digits only (``str.isdigit`` also accepts '²' or Arabic-Indic digits)."""
+    return isinstance(value, str) and value.isascii() and value.isdigit()
+
+
+def is_id(value: Any) -> bool:
+    """A database id as text: ASCII digits that fit SQLite's 64-bit integers."""
+    return is_digits(value) and len(value) <= 18
+
+
 def _meta(metadata: dict[str, Any]) -> str:
     if not metadata:
         return ""
@@ -131,6 +141,11 @@ class Field:
                 raise field_error(self.name, f"Must be between {self.min} and {self.max}.")
             if self.step and value % self.step:
                 raise field_error(self.name, f"Must be a multiple of {self.step}.")
+        elif t == "number":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise field_error(self.name, "Not a valid number.")
+            if self.min is not None and value < self.min:
+                raise field_error(self.name, f"Must be at least {self.min}.")
         elif t == "bool":
             if not isinstance(value, bool):
                 raise field_error(self.name, "Not a valid boolean.")
@@ -140,6 +155,19 @@ class Field:
         elif t == "dict":
             if not isinstance(value, dict):
                 raise field_error(self.name, "Not a valid mapping type.")
+        elif t == "pairs":  # SIP options: a list of [name, value] string pairs
+            if not isinstance(value, list):
+                raise field_error(self.name, "Not a valid list.")
+            for pos, item in enumerate(value):
+                if not isinstance(item, list):
+                    raise ApiError(400, f"Input Error - {self.name}: "
+                                        f"{{{pos}: ['Not a valid list.']}}")
+                if len(item) != 2:
+                    raise ApiError(400, f"Input Error - {self.name}: "
+                                        f"{{{pos}: ['Length must be 2.']}}")
+                if not all(isinstance(x, str) for x in item):
+                    raise ApiError(400, f"Input Error - {self.name}: "
+                                        f"{{{pos}: ['Not a valid string.']}}")
         return value
 
 
@@ -148,6 +176,8 @@ class Schema:
     """The writable fields of one resource kind."""
 
     fields: list[Field] = field(default_factory=list)
+    # Fields that may be null on POST (confd then picks a value) but not on PUT.
+    put_not_null: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.by_name = {f.name: f for f in self.fields}
@@ -165,11 +195,17 @@ class Schema:
                 [f"Input Error - {name}: ['Missing data for required field.']" for name in missing],
             )
         out: dict[str, Any] = {}
+        errors: list[str] = []
         for f in self.fields:
             if f.name in body:
-                out[f.name] = f.check(body[f.name])
+                try:
+                    out[f.name] = f.check(body[f.name])
+                except ApiError as exc:  # marshmallow reports every invalid field at once
+                    errors.extend(exc.messages)
             else:
                 out[f.name] = _copy_default(f.default)
+        if errors:
+            raise ApiError(400, errors)
         return out
 
     def load_update(self, body: Any, current: dict) -> dict:
@@ -178,13 +214,20 @@ class Schema:
         out = {k: current.get(k) for k in self.names()}
         # hidden sub-documents (``_funckeys``, ``_noanswer_destination``...) survive a PUT
         out.update({k: v for k, v in current.items() if k.startswith("_")})
+        errors: list[str] = []
         for f in self.fields:
             if f.name not in body or f.create_only:
                 continue
-            value = f.check(body[f.name])
-            if f.required and value is None:
-                raise field_error(f.name, "Field may not be null.")
+            try:
+                value = f.check(body[f.name])
+                if value is None and (f.required or f.name in self.put_not_null):
+                    raise field_error(f.name, "Field may not be null.")
+            except ApiError as exc:
+                errors.extend(exc.messages)
+                continue
             out[f.name] = value
+        if errors:
+            raise ApiError(400, errors)
         return out
 
 
@@ -222,8 +265,8 @@ USER = Schema([
     Field("caller_id", regex=CALLER_ID_RE, max_len=160),
     Field("outgoing_caller_id", default="default", max_len=80),
     Field("mobile_phone_number", regex=DIGITS_STAR_HASH, max_len=80),
-    Field("username", min_len=2, max_len=254),
-    Field("password", min_len=4, max_len=64, searchable=False),
+    Field("username", regex=r"[a-zA-Z0-9\-._~!$&'()*+,;=%@]{2,254}"),
+    Field("password", regex=r"[a-zA-Z0-9\-._~!$&'()*+,;=%]{4,64}", searchable=False),
     Field("music_on_hold", max_len=128),
     Field("preprocess_subroutine", max_len=39),
     Field("userfield", max_len=128),
@@ -236,7 +279,7 @@ USER = Schema([
     Field("simultaneous_calls", "int", default=5, nullable=False, min=1, max=20),
     Field("call_permission_password", regex=r"[0-9#*]{1,16}", searchable=False),
     Field("enabled", "bool", default=True, nullable=False),
-])
+], put_not_null=("caller_id",))
 
 LINE = Schema([
     Field("context", required=True, nullable=False, min_len=1, max_len=39),
@@ -245,14 +288,14 @@ LINE = Schema([
     Field("caller_id_name", max_len=160),
     Field("caller_id_num", regex=r"\d+", max_len=80),
     Field("registrar", default="default", max_len=128),
-])
+], put_not_null=("provisioning_code", "registrar"))
 
 ENDPOINT_SIP = Schema([
     Field("username", regex=r"[a-zA-Z0-9_-]{1,40}"),
     Field("secret", regex=r"[ -~]{1,80}", searchable=False),
     Field("type", default="friend", nullable=False, choices=("friend", "peer", "user")),
     Field("host", default="dynamic", nullable=False, min_len=1, max_len=255),
-    Field("options", "list", default=[], nullable=False, searchable=False),
+    Field("options", "pairs", default=[], nullable=False, searchable=False),
 ])
 
 LINE_SIP = Schema([
@@ -397,7 +440,7 @@ def check_ranges(body: dict) -> None:
                 raise field_error(key, "Invalid range: expected {start, end}.")
             start = str(item["start"])
             end = str(item.get("end") if item.get("end") is not None else start)
-            if not (start.isdigit() and end.isdigit()):
+            if not (is_digits(start) and is_digits(end)):
                 raise field_error(key, "Range bounds must be digits.")
             if len(start) != len(end) or int(start) > int(end):
                 raise field_error(key, f"Invalid range {start}-{end}.")
@@ -406,12 +449,71 @@ def check_ranges(body: dict) -> None:
                 item.setdefault("did_length", 4)
 
 
+# Fields of each destination type (Wazo's destination schemas): name -> (type, required)
+_COMMAND_RE = r"(?!(try)?system\()[a-zA-Z]{3,}\((.*)\)"
+_CONTEXT_RE = r"[a-zA-Z0-9_-]{1,39}"
+DESTINATION_FIELDS: dict[str, dict[str, Field]] = {
+    "user": {"user_id": Field("user_id", "int", required=True, nullable=False),
+             "ring_time": Field("ring_time", "number", min=0),
+             "moh_uuid": Field("moh_uuid")},
+    "group": {"group_id": Field("group_id", "int", required=True, nullable=False),
+              "ring_time": Field("ring_time", "number", min=0)},
+    "queue": {"queue_id": Field("queue_id", "int", required=True, nullable=False),
+              "ring_time": Field("ring_time", "number", min=0)},
+    "voicemail": {"voicemail_id": Field("voicemail_id", "int", required=True, nullable=False),
+                  "skip_instructions": Field("skip_instructions", "bool", nullable=False),
+                  "greeting": Field("greeting", choices=("busy", "unavailable"))},
+    "conference": {"conference_id": Field("conference_id", "int", required=True,
+                                          nullable=False)},
+    "meetme": {"conference_id": Field("conference_id", "int", required=True, nullable=False)},
+    "ivr": {"ivr_id": Field("ivr_id", "int", required=True, nullable=False)},
+    "outcall": {"outcall_id": Field("outcall_id", "int", required=True, nullable=False),
+                "exten": Field("exten", required=True, nullable=False, regex=r"\d{1,255}")},
+    "custom": {"command": Field("command", required=True, nullable=False, regex=_COMMAND_RE,
+                                max_len=255)},
+    "extension": {"exten": Field("exten", required=True, nullable=False, regex=_CONTEXT_RE),
+                  "context": Field("context", required=True, nullable=False,
+                                   regex=_CONTEXT_RE)},
+    "hangup": {"cause": Field("cause", nullable=False, choices=("busy", "congestion", "normal")),
+               "timeout": Field("timeout", "number", min=0)},
+    "sound": {"filename": Field("filename", required=True, nullable=False, max_len=255),
+              "skip": Field("skip", "bool", nullable=False),
+              "no_answer": Field("no_answer", "bool", nullable=False)},
+    "application": {"application": Field(
+        "application", required=True, nullable=False,
+        choices=("callback_disa", "directory", "disa", "fax_to_mail", "voicemail")),
+        "context": Field("context", regex=_CONTEXT_RE),
+        "pin": Field("pin", regex=r"\d{0,40}"),
+        "email": Field("email", max_len=80)},
+    "switchboard": {"switchboard_uuid": Field("switchboard_uuid", required=True,
+                                              nullable=False),
+                    "ring_time": Field("ring_time", "number", min=0)},
+    "none": {},
+}
+
+
 def check_destination(name: str, dest: Any) -> dict:
+    """A destination: its ``type`` and that type's own fields (marshmallow-style errors)."""
     if not isinstance(dest, dict):
         raise field_error(name, "Not a valid mapping type.")
     kind = dest.get("type")
     if kind not in DESTINATION_TYPES:
-        raise field_error(name, f"Must be one of: {', '.join(DESTINATION_TYPES)}.")
+        raise ApiError(400, f"Input Error - {name}: "
+                            f"{{'type': ['Must be one of: {', '.join(DESTINATION_TYPES)}.']}}")
+    problems: dict[str, list[str]] = {}
+    for fname, spec in DESTINATION_FIELDS.get(kind, {}).items():
+        if fname not in dest:
+            if spec.required:
+                problems[fname] = ["Missing data for required field."]
+            continue
+        try:
+            spec.check(dest[fname])
+        except ApiError as exc:
+            text = exc.messages[0]
+            problems[fname] = [text[text.index("['") + 2:text.rindex("']")]] \
+                if "['" in text else [text]
+    if problems:
+        raise ApiError(400, f"Input Error - {name}: {problems!r}")
     return dest
 
 

@@ -34,7 +34,7 @@ from toipkit.xivo.sandbox import (  # noqa: F401 (modules that add routes)
     wizard_api,
 )
 from toipkit.xivo.sandbox.http import Request, Response
-from toipkit.xivo.sandbox.schema import ApiError
+from toipkit.xivo.sandbox.schema import ApiError, is_digits
 from toipkit.xivo.sandbox.store import Store
 
 SERVER_FILE = "server.json"
@@ -182,7 +182,7 @@ class App:
         if sub == "/requests" and method in ("GET", "HEAD"):
             since = query.get("since", "0")
             limit = query.get("limit", "")
-            if not since.isdigit() or (limit and not limit.isdigit()):
+            if not is_digits(since) or (limit and not is_digits(limit)):
                 raise ApiError(400, "Input Error - since/limit must be positive integers")
             items = self.requests_log(int(since), int(limit) if limit else None)
             return Response(200, {"total": len(items), "items": items})

@@ -308,6 +308,8 @@ class Tx:
         self._forget(kind)
 
     def get(self, kind: str, obj_id: int) -> dict | None:
+        if not -(2 ** 63) <= obj_id < 2 ** 63:  # beyond SQLite integers: cannot exist
+            return None
         row = self.conn.execute(
             "SELECT id, uuid, body FROM objects WHERE kind=? AND id=?", (kind, obj_id)
         ).fetchone()
@@ -387,9 +389,13 @@ class Tx:
             else:
                 sql += f" AND json_extract(body, '$.{name}') = ?"
                 args.append(value)
-        rows = self.conn.execute(sql + " ORDER BY id", args).fetchall()
-        return [o for o in (_row(r) for r in rows)
-                if o is not None and all(o.get(k) == v for k, v in fields.items())]
+        # No ORDER BY: it would make SQLite walk the primary key instead of the ix_obj_*
+        # expression indexes (quadratic imports); the few matches are sorted here.
+        rows = self.conn.execute(sql, args).fetchall()
+        found = [o for o in (_row(r) for r in rows)
+                 if o is not None and all(o.get(k) == v for k, v in fields.items())]
+        found.sort(key=lambda o: o["id"])
+        return found
 
     def count(self, kind: str) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM objects WHERE kind=?", (kind,)).fetchone()[0]
@@ -447,6 +453,12 @@ class Tx:
                 "SELECT a FROM links WHERE rel=? AND b=? ORDER BY a", (rel, b)).fetchall()
             return [r[0] for r in rows]
         return list(self._index(rel)[1].get(b, ()))
+
+    def sources_by_pos(self, rel: str, b: int) -> list[int]:
+        """Sources of ``b`` in link-position order (e.g. a line's users, main user first)."""
+        rows = self.conn.execute(
+            "SELECT a FROM links WHERE rel=? AND b=? ORDER BY pos, a", (rel, b)).fetchall()
+        return [r[0] for r in rows]
 
     def link_extra(self, rel: str, a: int, b: int) -> dict | None:
         for x, y, _p, extra in self.links(rel):
