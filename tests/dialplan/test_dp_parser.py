@@ -168,13 +168,27 @@ def test_include_relative_glob_tryinclude_and_cycle(tmp_path):
         "[a]\nexten => 1,1,NoOp()\n#include sub/part.conf\n#tryinclude \"missing.conf\"\n"
         "#include <sub/g*.conf>\n")
     (tmp_path / "sub" / "part.conf").write_text("exten => 2,1,NoOp(in a)\n[b]\n"
-                                                "exten => 3,1,NoOp()\n#include ../extensions.conf\n")
+                                                "exten => 3,1,NoOp()\n#include extensions.conf\n")
     (tmp_path / "sub" / "g1.conf").write_text("[g]\nexten => 4,1,NoOp()\n")
     dp = parse_file(tmp_path / "extensions.conf", lenient=True)
     assert dp["a"].extension("2").steps()[0].file.endswith("part.conf")
     assert set(dp.contexts) == {"a", "b", "g"}
     assert any("cycle" in e.message for e in dp.errors)
     with pytest.raises(DialplanSyntaxError, match="cycle"):
+        parse_file(tmp_path / "extensions.conf")
+
+
+def test_include_paths_relative_to_the_configuration_folder(tmp_path):
+    # main/config.c config_text_file_load: a relative name is "%s/%s" with
+    # ast_config_AST_CONFIG_DIR, whichever file holds the #include.
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "extensions.conf").write_text("[a]\n#include sub/one.conf\n")
+    (tmp_path / "sub" / "one.conf").write_text("exten => 1,1,NoOp()\n#include sub/two.conf\n")
+    (tmp_path / "sub" / "two.conf").write_text("exten => 2,1,NoOp()\n")
+    dp = parse_file(tmp_path / "extensions.conf")
+    assert dp["a"].extension("2") is not None
+    (tmp_path / "sub" / "one.conf").write_text("#include two.conf\n")  # not sub/two.conf
+    with pytest.raises(DialplanSyntaxError, match="does not exist"):
         parse_file(tmp_path / "extensions.conf")
 
 

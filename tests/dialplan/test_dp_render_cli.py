@@ -102,9 +102,22 @@ def test_cli_simulate_show_graph(dialplans, tmp_path, directory, capsys):
 def test_cli_syntax_error_is_clean(tmp_path, capsys):
     f = tmp_path / "bad.conf"
     f.write_text("[c]\nexten => 1,n,NoOp()\n")
-    r = _cli("show", str(f), capsys=capsys)
+    r = _cli("show", str(f), "--strict", capsys=capsys)
     assert r.returncode == 1
     assert "bad.conf:2:12" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_cli_loads_what_asterisk_loads(tmp_path, capsys):
+    # pbx_config skips the line it cannot add, warns, and loads the rest: so does the CLI
+    # unless --strict.
+    f = tmp_path / "bad.conf"
+    f.write_text("[c]\nexten => 1,n,NoOp()\nexten => 2,1,Hangup()\n")
+    r = _cli("show", str(f), capsys=capsys)
+    assert r.returncode == 0
+    assert "WARNING: " in r.stderr and "bad.conf:2:12" in r.stderr
+    assert "'2' =>" in r.stdout and "'1' =>" not in r.stdout
+    r = _cli("simulate", str(f), "--context", "c", "--exten", "2", "--json", capsys=capsys)
+    assert r.returncode == 0 and "Hangup" in [s["app"] for s in json.loads(r.stdout)["steps"]]
 
 
 def test_dial_pad_fallback_and_state(dialplans, directory):

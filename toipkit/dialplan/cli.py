@@ -19,10 +19,18 @@ def register(subparsers) -> None:
                     help="JSON file: numbers XiVO knows ({\"201\": {\"kind\": \"group\", ...}})")
     lp.add_argument("--entry", action="append", metavar="CTX",
                     help="context where calls enter (default: default); repeatable")
+    lp.add_argument("--asterisk", metavar="N[,N]",
+                    help="Asterisk version(s) to check against, e.g. 13 or 13,22 (default "
+                         "13,22: the course's XiVO and the current LTS; a finding true for only "
+                         "some of them is a warning tagged with those versions)")
+    lp.add_argument("--apps", metavar="APP[,APP]", action="append",
+                    help="applications of third-party modules installed on the PBX "
+                         "(also: a '; toipkit: apps=A,B' comment in the dialplan)")
     lp.set_defaults(handler=_lint)
 
     sp = sub.add_parser("show", help="print the dialplan like Asterisk's `dialplan show`")
     sp.add_argument("file")
+    _strict_option(sp)
     sp.add_argument("target", nargs="?", help="CONTEXT or EXTEN@CONTEXT")
     sp.add_argument("--file-order", action="store_true",
                     help="contexts in file order (Asterisk lists them in reverse)")
@@ -30,11 +38,13 @@ def register(subparsers) -> None:
 
     gp = sub.add_parser("graph", help="Mermaid flowchart of contexts and jumps")
     gp.add_argument("file")
+    _strict_option(gp)
     gp.add_argument("--markdown", action="store_true", help="wrap in a ```mermaid block")
     gp.set_defaults(handler=_graph)
 
     mp = sub.add_parser("simulate", help="simulate a call (DTMF, timeouts) and print the trace")
     mp.add_argument("file")
+    _strict_option(mp)
     mp.add_argument("--context", required=True)
     mp.add_argument("--exten", default="s")
     mp.add_argument("--dtmf", default="",
@@ -53,10 +63,21 @@ def register(subparsers) -> None:
     p.set_defaults(handler=lambda args: (p.print_help(), 2)[1])
 
 
-def _load(path: str, lenient: bool = False):
+def _strict_option(parser) -> None:
+    parser.add_argument("--strict", action="store_true",
+                        help="refuse the dialplan at the first line Asterisk would reject "
+                             "(default: load the rest, as Asterisk does, and print the warnings)")
+
+
+def _load(path: str, lenient: bool = True):
+    """Load like Asterisk: lines it rejects are skipped with a warning on stderr."""
     from toipkit.dialplan import parse_file
 
-    return parse_file(path, lenient=lenient)
+    dp = parse_file(path, lenient=lenient)
+    for err in dp.errors:
+        where = ":".join(str(x) for x in (err.file, err.line, err.column) if x)
+        print(f"WARNING: {where}: {err.message}", file=sys.stderr)
+    return dp
 
 
 def _directory(path: str | None):
@@ -75,11 +96,16 @@ def _directory(path: str | None):
 
 
 def _lint(args) -> int:
-    from toipkit.dialplan import lint
+    from toipkit.dialplan import lint, parse_file
+    from toipkit.errors import ToipkitError
 
-    dp = _load(args.file, lenient=True)
-    findings = lint(dp, lang=args.lang, directory=_directory(args.directory),
-                    entry_contexts=args.entry)
+    dp = parse_file(args.file, lenient=True)  # load errors are findings of their own
+    apps = [a for group in (args.apps or []) for a in group.split(",") if a.strip()]
+    try:
+        findings = lint(dp, lang=args.lang, directory=_directory(args.directory),
+                        entry_contexts=args.entry, asterisk=args.asterisk, apps=apps)
+    except ValueError as exc:
+        raise ToipkitError(str(exc)) from exc
     if args.json:
         json.dump([asdict(f) for f in findings], sys.stdout, ensure_ascii=False, indent=2)
         print()
@@ -95,12 +121,12 @@ def _lint(args) -> int:
 def _show(args) -> int:
     from toipkit.dialplan.render import show
 
-    print(show(_load(args.file), args.target, file_order=args.file_order))
+    print(show(_load(args.file, not args.strict), args.target, file_order=args.file_order))
     return 0
 
 
 def _graph(args) -> int:
-    g = _load(args.file).graph()
+    g = _load(args.file, not args.strict).graph()
     print(g._repr_markdown_() if args.markdown else g.source)
     return 0
 
@@ -146,7 +172,7 @@ def _simulate(args) -> int:
     from toipkit.dialplan import simulate
     from toipkit.errors import ToipkitError
 
-    dp = _load(args.file)
+    dp = _load(args.file, not args.strict)
     try:
         trace = simulate(dp, args.context, args.exten, dtmf=_parse_dtmf(args.dtmf),
                          directory=_directory(args.directory), sounds=_sounds(args.sounds),

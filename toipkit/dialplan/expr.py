@@ -21,15 +21,28 @@ class ExpressionError(ValueError):
     """A ``$[ ]`` expression Asterisk would reject (syntax error)."""
 
 
+_LEADING_INT = re.compile(r"[ \t\n\r\f\v]*([+-]?\d+)")
+
+
 def is_true(value: str) -> bool:
-    """``pbx_checkcondition``: non-empty, and not an integer equal to 0."""
-    v = value.strip()
-    if v == "":
+    """``pbx_checkcondition`` (main/pbx.c): an empty string is false; else when
+    ``sscanf("%30d")`` reads a leading integer its value decides (``"0=1"``, ``"0abc"`` are
+    false, ``"12ab"`` true); any other text, a lone blank included, is true."""
+    if value == "":
         return False
-    try:
-        return int(v) != 0
-    except ValueError:
+    m = _LEADING_INT.match(value)
+    if m is None:
         return True
+    return int(m.group(1)[:31]) != 0  # %30d reads at most 30 characters
+
+
+def _sscanf_int(text: str) -> tuple[int | None, int]:
+    """``sscanf("%30d")`` on ``text``: (value or None, characters consumed)."""
+    m = _LEADING_INT.match(text)
+    if m is None:
+        return None, 0
+    digits = m.group(1)[:30]
+    return int(digits), m.start(1) + len(digits)
 
 
 def _find_close(text: str, start: int, open_c: str, close_c: str) -> int:
@@ -101,12 +114,16 @@ def _variable(expr: str, lookup: Callable[[str], str | None]) -> str:
     value = "" if value is None else str(value)
     if sub is None:
         return value
-    parts = sub.split(":", 1)
-    try:
-        offset = int(parts[0]) if parts[0].strip() else 0
-        length = int(parts[1]) if len(parts) > 1 and parts[1].strip() else None
-    except ValueError:
-        return value
+    # parse_variable_name (main/pbx_variables.c): sscanf(var, "%30d:%30d", &offset, &length)
+    # with offset 0 and length INT_MAX as defaults: "${EXTEN::2}" stops at the first ':' (no
+    # integer), so it is the whole string; "${X:abc}" too.
+    offset, used = _sscanf_int(sub)
+    length = None
+    if offset is None:
+        offset = 0
+    elif sub[used:used + 1] == ":":
+        length, _ = _sscanf_int(sub[used + 1:])
+    # substring() (main/pbx_variables.c)
     if offset < 0:
         offset = max(0, len(value) + offset)
     value = value[offset:]

@@ -1012,20 +1012,30 @@ def _agi_intkey(p: Priority) -> bool:
 
 
 def lint(dialplan: Dialplan, lang: str = "fr", directory: Mapping[str, Any] | None = None,
-         entry_contexts: Iterable[str] | None = None) -> Findings:
+         entry_contexts: Iterable[str] | None = None, asterisk=None,
+         apps: Iterable[str] | None = None) -> Findings:
     """Check a dialplan the way an Asterisk expert would.
 
     ``lang``: ``"fr"`` or ``"en"`` messages. ``directory``: numbers the PBX knows outside this
     dialplan (same shape as :func:`simulate`'s), so ``Goto(default,201,1)`` is not reported when
     201 is a XiVO group. ``entry_contexts``: where calls enter (default ``["default"]``), for the
     unreachable-context rule.
+
+    ``asterisk``: version(s) to check against (``13``, ``"13,22"``, ``("16", "20")``); default
+    the ``; toipkit: asterisk=…`` comment of the dialplan, else ``13,22`` (the course's XiVO
+    and the current LTS). A finding true for only some of them (``Macro`` is gone in 21) is a
+    warning whose ``versions`` says where it holds. ``apps``: applications of third-party
+    modules (also ``; toipkit: apps=A,B`` in the dialplan); other names Asterisk never had are
+    ``unknown-app`` errors when close to a real application (a typo), else ``third-party-app``
+    warnings. Contexts created at run time by other modules (res_parking's ``parkedcalls``)
+    count as existing; declare others with ``; toipkit: contexts=a,b``.
     """
     if not isinstance(dialplan, Dialplan):
         raise TypeError("lint() needs a Dialplan (use parse() or parse_file() first)")
     gc_was_enabled = gc.isenabled()
     gc.disable()  # many short-lived objects, no cycles: don't let the GC rescan the dialplan
     try:
-        return _Linter(dialplan, lang, directory, entry_contexts).run()
+        return _Linter(dialplan, lang, directory, entry_contexts, asterisk, apps).run()
     finally:
         if gc_was_enabled:
             gc.enable()

@@ -294,8 +294,8 @@ class _Reader:
             if kind == "include":
                 self.error(f"the file '{arg}' was listed as a #include but it does not exist",
                            filename, lineno, col(0), source,
-                           hint="check the path (relative to the including file) or use "
-                                "#tryinclude")
+                           hint="check the path (relative to the configuration folder, the "
+                                "main file's folder) or use #tryinclude")
             return
         for m in matches:
             real = os.path.realpath(m)
@@ -311,7 +311,10 @@ class _Reader:
                 continue
             self.stack.append(real)
             try:
-                self.read_text(text, m, Path(m).parent, depth + 1)
+                # Relative #include paths are relative to Asterisk's configuration folder, not
+                # to the including file (config_text_file_load, main/config.c): here, the folder
+                # of the file parsing started from.
+                self.read_text(text, m, basedir, depth + 1)
             finally:
                 self.stack.pop()
 

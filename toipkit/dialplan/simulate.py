@@ -34,6 +34,7 @@ from typing import Any
 
 from toipkit.dialplan.apps import DEPRECATED_APPS, KNOWN_APPS, REMOVED_APPS, why_fr
 from toipkit.dialplan.expr import is_true, substitute
+from toipkit.dialplan.jumps import gosub_label, parse_location, runtime_branches
 from toipkit.dialplan.lookup import find_priority, matches_more, timespec_matches
 from toipkit.dialplan.model import Dialplan, Priority, split_args
 
@@ -427,7 +428,9 @@ class _Sim:
         self.language = language
         self.answered = False
         self.steps: list[Step] = []
-        self.gosub_stack: list[tuple[str, str, int]] = []
+        # Gosub frames: (return context, exten, priority, saved variables, argument count).
+        # Saved: the values LOCAL()/ARGn/ARGC hid, restored on Return (apps/app_stack.c).
+        self.gosub_stack: list[tuple[str, str, int, dict[str, str | None], int]] = []
         self.n_app = 0
         self.in_h = False
         self._jumped = False
@@ -462,6 +465,8 @@ class _Sim:
                 return a if is_true(cond) else b
             if fu == "EXCEPTION":
                 return self.vars.get("__EXCEPTION_REASON", "")
+            if fu == "LOCAL":
+                return self.vars.get(arg.strip(), "")
             return ""
         if up == "EXTEN":
             return self.exten
@@ -621,22 +626,10 @@ class _Sim:
         """Resolve a Goto destination, or raise _Stop as Asterisk hangs up."""
         if dest.strip() == "":
             raise _Stop("hangup", self.m("goto_empty"))
-        parts = dest.split(",")
-        if len(parts) == 1:
-            ctx, exten, pri = None, None, parts[0]
-        elif len(parts) == 2:
-            ctx, exten, pri = None, parts[0], parts[1]
-        else:
-            ctx, exten, pri = parts[0], parts[1], parts[2]
-        mode = 0
-        if pri.startswith("+"):
-            mode, pri = 1, pri[1:]
-        elif pri.startswith("-"):
-            mode, pri = -1, pri[1:]
-        tctx = ctx if ctx is not None else self.ctx
-        texten = exten if exten is not None else self.exten
-        if _is_int(pri):
-            ipri = int(pri)
+        loc = parse_location(dest, self.ctx, self.exten)
+        tctx, texten, pri, mode = loc.context, loc.exten, loc.priority, loc.mode
+        if loc.number is not None:
+            ipri = loc.number
         else:
             p = self.find(tctx, texten, 0, label=pri)
             if p is None:
@@ -809,7 +802,13 @@ class _Sim:
 
     def assign(self, name: str, value: str):
         up = name.upper()
-        if up.startswith("GLOBAL(") and up.endswith(")"):
+        if up.startswith("LOCAL(") and up.endswith(")"):
+            # local_write (apps/app_stack.c): a variable of the innermost Gosub frame, its
+            # previous value back on Return; outside a Gosub it is a plain channel variable.
+            var = name[6:-1].strip()
+            self.hide(var)
+            self.vars[var] = value
+        elif up.startswith("GLOBAL(") and up.endswith(")"):
             self.globals[name[7:-1].strip()] = value
         elif up.startswith("TIMEOUT(") and up.endswith(")"):
             kind = name[8:-1].strip().lower()
@@ -874,23 +873,50 @@ class _Sim:
                            p.file, p.line, p.column)
             self.execute(sub)
 
+    def hide(self, var: str) -> None:
+        """Save ``var`` in the innermost Gosub frame (once) before a frame-local write."""
+        if self.gosub_stack:
+            saved = self.gosub_stack[-1][3]
+            if var not in saved:
+                saved[var] = self.vars.get(var)
+
     def app_gosub(self, p, args):
-        dest, _, gargs = args.partition("(")
-        gargs = gargs[:-1] if gargs.endswith(")") else gargs
+        # gosub_exec (apps/app_stack.c): label before the first '(', arguments up to the last
+        # ')'; ARG1..ARGn and ARGC are frame variables; an outer frame's extra ARGs read "".
+        dest, gargs = gosub_label(args)
+        argv = split_args(gargs) if gargs else []
         ctx, exten, prio = self.parse_goto(dest, p.app)
-        self.gosub_stack.append((self.ctx, self.exten, self.prio + 1))
-        if len(self.gosub_stack) > 100:
+        if len(self.gosub_stack) >= 100:
             raise _Stop("hangup", "Gosub stack overflow")
-        for i, a in enumerate(split_args(gargs) if gargs else [], 1):
-            self.vars[f"ARG{i}"] = a
+        max_argc = max(len(argv), self.gosub_stack[-1][4] if self.gosub_stack else 0)
+        self.gosub_stack.append((self.ctx, self.exten, self.prio + 1, {}, max_argc))
+        for i in range(max_argc):
+            self.hide(f"ARG{i + 1}")
+            self.vars[f"ARG{i + 1}"] = argv[i] if i < len(argv) else ""
+        self.hide("ARGC")
+        self.vars["ARGC"] = str(len(argv))
         self.add(p.app, args, self.m("gosub", dest=f"{ctx},{exten},{prio}"), p=p)
         self.goto(ctx, exten, prio)
+
+    def app_gosubif(self, p, args):
+        # gosubif_exec (apps/app_stack.c): cond?label1(args):label2(args), pbx_checkcondition.
+        cond, b1, b2, has_q = runtime_branches(args)
+        branch = b1 if is_true(cond) else b2
+        if not has_q or branch == "":
+            self.add(p.app, args, self.m("no_branch", cond=cond.strip() or "''"), p=p)
+            return
+        self.app_gosub(p, branch)
 
     def app_return(self, p, args):
         if not self.gosub_stack:
             self.add(p.app, args, self.m("return_empty"), p=p)
             raise _Stop("hangup", self.m("return_empty"))
-        ctx, exten, prio = self.gosub_stack.pop()
+        ctx, exten, prio, saved, _ = self.gosub_stack.pop()
+        for var, old in saved.items():
+            if old is None:
+                self.vars.pop(var, None)
+            else:
+                self.vars[var] = old
         self.vars["GOSUB_RETVAL"] = args
         self.add(p.app, args, self.m("return", dest=f"{ctx},{exten},{prio}"), p=p)
         self.goto(ctx, exten, prio)
