@@ -152,7 +152,7 @@ class Phone:
                  timeout: float = 5.0) -> None:
         self.username = str(username)
         self._password = str(password)
-        self.server = str(server)
+        self.server = _resolve_server(str(server))
         self.number = str(number or username)
         self.display_name = display_name
         self.auto_answer = auto_answer
@@ -448,30 +448,35 @@ atexit.register(close_all)
 def sip_server_for(client: Any) -> str:
     """The SIP server a phone registers to for this confd client.
 
-    The sandbox's registrar (``127.0.0.1:PORT``) when the client talks to a sandbox (it says
-    where its data lives on ``/0.1/sandbox/status``), the XiVO's host (port 5060) otherwise.
+    The sandbox's registrar (``127.0.0.1:PORT``) when the client talks to a sandbox, the
+    XiVO's host (port 5060) otherwise.
     """
     import httpx
 
     from toipkit.phone import registrar
 
-    url = httpx.URL(client.confd_url)
-    if url.host not in ("127.0.0.1", "localhost", "::1"):
-        return str(url.host)
-    try:
-        answer = httpx.get(str(url.copy_with(path="/0.1/sandbox/status", query=None)),
-                           timeout=5.0, verify=False)  # noqa: S501 - loopback sandbox
-        data_dir = answer.json().get("data_dir") if answer.status_code == 200 else None
-    except (httpx.HTTPError, ValueError):
-        data_dir = None
-    if not data_dir:
-        return str(url.host)
+    data_dir = registrar.sandbox_data_dir(client)
+    if data_dir is None:
+        return str(httpx.URL(client.confd_url).host)
     info = registrar.status(data_dir)
     if info is None:
         raise PhoneError("le registrar SIP du bac à sable ne tourne pas : relancez le bac à "
                          "sable (`toipkit sandbox stop` puis `toipkit sandbox start`) ; "
                          "kamailio est-il installé ? (`toipkit doctor`)")
     return info.address
+
+
+def _resolve_server(server: str) -> str:
+    """``127.0.0.1`` without a port (what a softphone's "domain" field holds for the sandbox)
+    means the running sandbox's registrar, wherever it listens."""
+    if server not in ("127.0.0.1", "localhost"):
+        return server
+    from toipkit.phone import registrar
+    from toipkit.xivo import sandbox
+
+    running = sandbox.status()
+    info = registrar.status(running.data_dir) if running is not None else None
+    return info.address if info is not None else server
 
 
 # -- audio files -------------------------------------------------------------------------------

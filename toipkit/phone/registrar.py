@@ -345,3 +345,27 @@ def clear_media_relay(where: RegistrarInfo, phone_port: int) -> None:
             conn.execute("DELETE FROM media_relay WHERE phone_port = ?", (int(phone_port),))
     finally:
         conn.close()
+
+
+def sandbox_data_dir(client: Any) -> str | None:
+    """The data directory of the sandbox a confd client talks to; None for a real XiVO.
+
+    The sandbox tells it on ``/0.1/sandbox/status``; a real XiVO has no such page.
+    """
+    import httpx
+
+    url = httpx.URL(client.confd_url)
+    if url.host not in ("127.0.0.1", "localhost", "::1"):
+        return None
+    try:
+        answer = httpx.get(str(url.copy_with(path="/0.1/sandbox/status", query=None)),
+                           timeout=5.0, verify=False)  # noqa: S501 - loopback sandbox
+        return answer.json().get("data_dir") if answer.status_code == 200 else None
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return None
+
+
+def for_client(client: Any) -> RegistrarInfo | None:
+    """The running registrar of the sandbox this client talks to (None for a real XiVO)."""
+    data_dir = sandbox_data_dir(client)
+    return status(data_dir) if data_dir else None
