@@ -668,15 +668,23 @@ class _Engine:
     def _streams(self) -> list[RtpStream]:
         if not self.rtp_parts:
             return []
-        cols = {k: np.concatenate([p[k] for p in self.rtp_parts]) for k in self.rtp_parts[0]}
-        self.rtp_parts = []
+        # column by column, each batch's piece freed as soon as it is copied (peak memory)
+        parts, self.rtp_parts = self.rtp_parts, []
+        cols = {k: np.concatenate([p.pop(k) for p in parts]) for k in list(parts[0])}
+        del parts
         order, starts = _group_streams(cols)
         bounds = np.append(starts, len(order)).tolist()
-        # one gather per column; each stream is then a slice (a view)
-        cols = {k: v[order] for k, v in cols.items()}
-        secs, nsecs = _rel_parts(cols["rel_ns"])
+        # endpoint columns are only needed for each stream's first packet
+        first = order[starts]
+        head = {k: cols.pop(k)[first].tolist() for k in ("skey", "dkey", "sport", "dport", "ssrc")}
+        # one gather per remaining column; each stream is then a slice (a view)
+        for k in list(cols):
+            cols[k] = cols[k][order]
+        del order, first
+        secs, nsecs = _rel_parts(cols.pop("rel_ns"))
         ms = secs.astype(np.float64) * 1000 + nsecs.astype(np.float64) / 1000000
         sec = secs.astype(np.float64) + nsecs.astype(np.float64) / 1e9
+        del secs, nsecs
         combo = (cols["conv"].astype(np.int64) << 8) | cols["pt"].astype(np.int64)
         # clock rate of every (conversation, PT) pair, looked up once for the whole capture
         pairs, pair_of = np.unique(combo, return_inverse=True)
@@ -734,9 +742,9 @@ class _Engine:
                                            data["clock"])
             c0 = int(cols["conv"][a])
             rs = RtpStream(
-                src=self.addr.text(int(cols["skey"][a])), sport=int(cols["sport"][a]),
-                dst=self.addr.text(int(cols["dkey"][a])), dport=int(cols["dport"][a]),
-                ssrc=int(cols["ssrc"][a]),
+                src=self.addr.text(head["skey"][g]), sport=head["sport"][g],
+                dst=self.addr.text(head["dkey"][g]), dport=head["dport"][g],
+                ssrc=head["ssrc"][g],
                 payload_types=list(names), payload_names=names, start_time=float(sec[a]),
                 end_time=float(sec[b - 1]), first_frame=int(cols["frame"][a]), stats=st,
                 setup_frame=self.media.entries[c0].setup_frame if c0 >= 0 else None,
@@ -813,13 +821,20 @@ def _group_streams(cols: dict) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(over="ignore"):
         h = (src_ep * np.uint64(0x9E3779B97F4A7C15)) ^ (dst_ep * np.uint64(0xC2B2AE3D27D4EB4F))
     key = (cols["ssrc"].astype(np.uint64) << np.uint64(32)) | (h >> np.uint64(32))
+    del h
     order = np.argsort(key, kind="stable")
     ks = key[order]
-    starts = np.flatnonzero(np.concatenate([[True], ks[1:] != ks[:-1]]))
-    group = np.cumsum(np.concatenate([[False], ks[1:] != ks[:-1]]))
-    s_sorted, d_sorted = src_ep[order], dst_ep[order]
-    g0 = starts[group]
-    if np.any(s_sorted != s_sorted[g0]) or np.any(d_sorted != d_sorted[g0]):
+    same = ks[1:] == ks[:-1]  # next packet in the same group
+    del ks
+    starts = np.flatnonzero(np.concatenate([[True], ~same]))
+    # a hash collision shows as two endpoints inside one group
+    mixed = False
+    for ep in (src_ep, dst_ep):
+        e = ep[order]
+        mixed = mixed or bool(np.any(same & (e[1:] != e[:-1])))
+        del e
+    del same
+    if mixed:
         keys = np.empty(len(key), dtype=[("s", "u8"), ("d", "u8"), ("ssrc", "u4")])
         keys["s"], keys["d"], keys["ssrc"] = src_ep, dst_ep, cols["ssrc"]
         _, inv = np.unique(keys, return_inverse=True)
