@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from toipkit import checks
@@ -14,13 +15,22 @@ from toipkit.paths import repo_root
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
-def run_notebook(tmp_path, *sources, student="alice"):
+def run_notebook(tmp_path, *sources, student="alice", allow_errors=False):
     cells = [new_code_cell(f"student = {student!r}", metadata={"tags": ["parameters"]}),
              new_code_cell("from toipkit import checks\nchecks.start(lab='07', student=student)")]
     cells += [new_code_cell(s) for s in sources]
     nb = new_notebook(cells=cells, metadata={"kernelspec": KERNELSPEC, "toipkit": {"lab": "07"}})
     src, out = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
     nbformat.write(nb, src)
+    if allow_errors:
+        import papermill
+
+        try:
+            papermill.execute_notebook(str(src), str(out), parameters={"student": student},
+                                       progress_bar=False, allow_errors=True)
+        except papermill.exceptions.PapermillExecutionError:
+            pass  # the errors are part of the test
+        return out
     subprocess.run([sys.executable, "-m", "papermill", str(src), str(out), "--no-progress-bar",
                     "-p", "student", student], check=True, capture_output=True)
     return out
@@ -85,3 +95,97 @@ def test_lab00_papermill_records_the_student(tmp_path):
     assert len(frame) >= 2
     assert frame["passed"].all()
     assert set(frame["student"]) == {"alice"}
+
+
+# ------------------------------------------------------------------------------------------------
+# verify(): answers as plain data, sealed self-checks, French feedback
+
+
+class AlwaysEqual:
+    def __eq__(self, other):
+        return True
+
+    __hash__ = object.__hash__
+
+
+class SneakyFloat(float):
+    def __eq__(self, other):
+        return True
+
+
+class ReadsTheCaller:
+    def __float__(self):
+        import sys
+
+        return float(sys._getframe(1).f_locals.get("expected", 0))
+
+
+def test_only_plain_data_is_exported():
+    import numpy as np
+    import pandas as pd
+
+    for hostile in (AlwaysEqual(), SneakyFloat(1.0), ReadsTheCaller(), [AlwaysEqual()],
+                    {"a": ReadsTheCaller()}):
+        data, problem = checks.export_answer(hostile)
+        assert data is None and problem.startswith("type:")
+    frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    assert checks.canonical(frame) == {"$frame": {"columns": ["a", "b"], "rows": [[1, "x"], [2, "y"]]}}
+    assert checks.canonical({3, 1}) == {"$set": [1, 3]}
+    assert checks.canonical((np.int64(7), np.float64(0.5))) == [7, 0.5]
+
+
+def test_rules_judge_plain_data_with_one_french_sentence():
+    rule = checks.Equal(486)
+    assert rule.judge(486).passed and rule.judge(486.0).passed
+    assert "Type attendu : nombre ; obtenu : texte (str)" in rule.judge("486").error
+    assert checks.Equal("104").judge(104).error.startswith("Type attendu : texte")
+    assert "Nombre d'éléments attendu : 2" in checks.Equal((1, 2)).judge([1]).error
+    assert checks.SameSet({"a", "b"}).judge({"$set": ["a"]}).error == (
+        "1 élément(s) manquant(s), 0 élément(s) en trop.")
+    assert checks.Close(9.2, tol=0.05).judge(9.23).passed
+    missing = checks.judge_record(rule, {"problem": "missing:debit", "value": None})
+    assert not missing.passed and "La variable debit n'existe pas" in missing.error
+
+
+@pytest.mark.parametrize("rule, right, wrong", [
+    (checks.Equal(("202", "203")), ["202", "203"], ["202", "202"]),
+    (checks.Close(64, tol=0.01), 64.004, 64.2),
+    (checks.SameSet({7, 15, 16}), {"$set": [15, 16, 7]}, {"$set": [7]}),
+])
+def test_a_seal_checks_without_revealing(rule, right, wrong):
+    sealed = rule.seal("07", "07-x")
+    public = "|".join(sealed.split("|")[:4])  # version, mode, kind, step: the rest is a digest
+    assert "202" not in public and "64" not in public and "15" not in public
+    assert checks._open_seal(sealed, checks.canonical(right) if not isinstance(right, dict)
+                             else right).passed
+    assert not checks._open_seal(sealed, checks.canonical(wrong) if not isinstance(wrong, dict)
+                                 else wrong).passed
+
+
+def test_verify_in_a_real_kernel_reads_this_run_and_speaks_french(tmp_path):
+    sealed = checks.Equal(50).seal("07", "07-p")
+    out = run_notebook(
+        tmp_path,
+        f"checks.verify('07-p', lambda: paquets, sealed={sealed!r})",  # not defined yet
+        "paquets = 50",
+        f"checks.verify('07-p', lambda: paquets, sealed={sealed!r})",
+        "paquets = '50'",
+        f"checks.verify('07-p', lambda: paquets, sealed={sealed!r})",
+        "paquets = 50\nraise ValueError('oups')",
+        f"checks.verify('07-p', lambda: paquets, sealed={sealed!r})",
+        f"checks._session['lab'] = ''\nchecks.verify('07-p', lambda: paquets, sealed={sealed!r})",
+        allow_errors=True,
+    )
+    nb = nbformat.read(out, as_version=4)
+    verdicts = [o["data"]["text/plain"] for c in nb.cells for o in c.get("outputs", [])
+                if checks.MIME_TYPE in (o.get("data") or {})]
+    assert len(verdicts) == 5
+    assert "La variable paquets n'existe pas" in verdicts[0]
+    assert verdicts[1].startswith("✅ 07-p")
+    assert "Type attendu : nombre ; obtenu : texte (str)" in verdicts[2]
+    assert "s'est arrêtée sur une erreur (ValueError)" in verdicts[3]
+    assert "Le noyau a redémarré" in verdicts[4]
+    answers = [o["data"][checks.ANSWER_MIME_TYPE] for c in nb.cells for o in c.get("outputs", [])
+               if checks.ANSWER_MIME_TYPE in (o.get("data") or {})]
+    assert [a["value"] for a in answers] == [None, 50, "50", None, None]
+    assert all("Traceback" not in v for v in verdicts)

@@ -23,7 +23,7 @@ def make_solution(lab="07", secret_output=None, tags=("parameters",), kernel="py
             metadata={"tags": ["exercise"]},
         ),
         new_markdown_cell("Pourquoi ?\n### BEGIN SOLUTION\nParce que.\n### END SOLUTION"),
-        new_code_cell("checks.check('07-x', helper(), 42)", metadata={"tags": ["check"]}),
+        new_code_cell("checks.verify('07-x', lambda: helper())", metadata={"tags": ["check"]}),
         new_code_cell("print('note pour le prof')", metadata={"tags": ["teacher"]}),
     ]
     cells[2].outputs = [new_output("stream", name="stdout", text="42\n")]
@@ -37,9 +37,16 @@ def make_solution(lab="07", secret_output=None, tags=("parameters",), kernel="py
     })
 
 
+RULES_07 = """from toipkit.checks import Equal, Judge
+
+RULES = {"07-x": Equal(42), "07-plan": Judge(lambda text: "Dial(" in text, text_answer=True)}
+"""
+
+
 @pytest.fixture
 def course(tmp_path: Path) -> Path:
-    (tmp_path / "solutions").mkdir()
+    (tmp_path / "solutions" / "checks").mkdir(parents=True)
+    (tmp_path / "solutions" / "checks" / "lab07.py").write_text(RULES_07)
     (tmp_path / "labs").mkdir()
     nbformat.write(make_solution(), tmp_path / "solutions" / "07-essai.ipynb")
     build(tmp_path)
@@ -152,3 +159,37 @@ def test_build_can_target_one_lab(course):
     assert [p.name for p in changed] == ["08-autre.ipynb"]
     with pytest.raises(CourseError, match="99"):
         build(course, only=["99"])
+
+
+def test_student_check_cells_are_sealed_without_the_expected_value(course):
+    lab = nbformat.read(course / "labs" / "07-essai.ipynb", as_version=4)
+    source = lab.cells[4].source
+    assert "sealed='v1|eq|nombre|" in source and "42" not in source
+    compile(source, "cell", "exec")  # still valid Python
+
+
+@pytest.mark.parametrize("where, source", [
+    ("check", "checks.check('07-x', helper(), 42)"),  # older API: expected value in the cell
+    ("check", "checks.verify('07-x', lambda: helper() == 42)"),  # literal in a check cell
+    ("code", "reponses = {'07-x': (42, 'indice')}\nassert (42,) == tuple([42])"),
+], ids=["old-style-check", "literal-in-check", "composite-literal"])
+def test_a_student_lab_holding_an_expected_value_fails(course, where, source):
+    rules_file = course / "solutions" / "checks" / "lab07.py"
+    if where == "code":
+        rules_file.write_text(RULES_07.replace("Equal(42)", "Equal((42,))"))
+    lab_path = course / "labs" / "07-essai.ipynb"
+    lab = nbformat.read(lab_path, as_version=4)
+    index = 4 if where == "check" else 2
+    lab.cells[index].source = source
+    nbformat.write(lab, lab_path)
+    leaks = [p for p in check(course) if p.rule == "answer-leak"]
+    assert leaks and leaks[0].cell == index and "07-x" in leaks[0].message
+
+
+def test_a_student_data_file_that_passes_an_exercise_fails(course):
+    (course / "data" / "dialplans").mkdir(parents=True)
+    (course / "data" / "dialplans" / "sujet.conf").write_text("[c]\nexten => 1,1,Answer()\n")
+    assert check(course) == []
+    (course / "data" / "dialplans" / "corrige.conf").write_text("[c]\nexten => 1,1,Dial(PJSIP/1)\n")
+    leaks = [p for p in check(course) if p.rule == "answer-leak"]
+    assert [Path(p.path).name for p in leaks] == ["corrige.conf"] and "07-plan" in leaks[0].message
