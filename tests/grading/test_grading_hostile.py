@@ -1,0 +1,133 @@
+"""Submissions that try to earn points without the answers (lab 00, graded for real).
+
+The official checks are judged in the grader's process from the plain answers that the official
+cells export, so objects that compare equal to anything, frame inspection, rebinding the check
+module and cell hooks gain nothing; the official rules never enter the kernel.
+"""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from toipkit.grading import grade
+from toipkit.paths import repo_root
+
+LAB = repo_root() / "labs" / "00-prise-en-main.ipynb"
+SOLUTIONS = repo_root() / "solutions"
+
+ALWAYS_EQUAL = """class Toujours:
+    def __eq__(self, other):
+        return True
+    __hash__ = object.__hash__
+    def __float__(self):
+        return 64.0
+debit_kbps = Toujours()"""
+
+SNEAKY_FLOAT = """class Flottant(float):
+    def __eq__(self, other):
+        return True
+    __hash__ = float.__hash__
+debit_kbps = Flottant(1.0)"""
+
+READS_FRAMES = """import sys
+class Espion:
+    def __float__(self):
+        frame = sys._getframe(1)
+        while frame is not None:
+            for name in ("expected", "want", "rule"):
+                if name in frame.f_locals:
+                    value = frame.f_locals[name]
+                    return float(getattr(value, "expected", value))
+            frame = frame.f_back
+        return 0.0
+    def __eq__(self, other):
+        return True
+    __hash__ = object.__hash__
+debit_kbps = Espion()"""
+
+REBINDS_CHECKS = """import toipkit.checks as vrai
+def faux(exercise, *args, **kwargs):
+    return vrai.check_true(exercise, True)
+vrai.verify = faux
+setattr(vrai, "verify", faux)
+class Faux:
+    def __getattr__(self, name):
+        return faux
+checks = Faux()
+debit_kbps = 1"""
+
+HOOK = """import toipkit.checks as vrai
+from IPython.display import display
+vus = []
+def espion(info):
+    vus.append(info.raw_cell)
+    if "verify(" in info.raw_cell:
+        vrai.check_true("00-debit-g711", True)
+        display({vrai.ANSWER_MIME_TYPE: {"exercise": "00-debit-g711", "value": 64, "problem": ""},
+                 "text/plain": "faux"}, raw=True)
+get_ipython().events.register("pre_run_cell", espion)
+debit_kbps = 1"""
+
+PRINT_SEEN = "print('VU:', [source for source in vus if 'verify(' in source])"
+
+
+def _submission(first: str, second: str = "paquets_par_seconde = 50", extra: str = ""):
+    nb = nbformat.read(LAB, as_version=4)
+    todo = [c for c in nb.cells if c.cell_type == "code" and "raise NotImplementedError" in c.source]
+    todo[0].source = first + "\ndebit_kbps"
+    todo[1].source = second
+    if extra:
+        nb.cells.append(nbformat.v4.new_code_cell(extra))
+    return nb
+
+
+CASES = {
+    "honnete": (_submission("debit_kbps = 8000 * 8 / 1000"), 2, ""),
+    "toujours-egal": (_submission(ALWAYS_EQUAL), 1, ""),
+    "flottant": (_submission(SNEAKY_FLOAT), 1, ""),
+    "espion-cadres": (_submission(READS_FRAMES), 1, ""),
+    "rebinding": (_submission(REBINDS_CHECKS), 0, ""),
+    "crochet": (_submission(HOOK, extra=PRINT_SEEN), 1, "extra answers"),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    if not LAB.exists():
+        pytest.skip("labs/00 not built")
+    base = tmp_path_factory.mktemp("hostile")
+    subs = base / "submissions"
+    subs.mkdir()
+    for name, (nb, _, _) in CASES.items():
+        nbformat.write(nb, subs / f"{name}.ipynb")
+    report = grade([subs], "00", solutions=SOLUTIONS, out=base / "out", workers=2,
+                   cell_timeout=30, timeout=180, progress=False)
+    return report, base / "out"
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_no_unearned_point(graded, name):
+    report, _ = graded
+    _, points, note = CASES[name]
+    result = report.result(name)
+    assert result.status == "ok"
+    assert result.total == points, [(e.exercise, e.points, e.detail) for e in result.exercises]
+    assert note in result.note
+    if name != "honnete":
+        debit = next(e for e in result.exercises if e.exercise == "00-debit-g711")
+        assert debit.points == 0 and debit.detail  # a French reason is given
+
+
+def test_wrong_types_are_named_in_french(graded):
+    report, _ = graded
+    debit = next(e for e in report.result("toujours-egal").exercises if e.exercise == "00-debit-g711")
+    assert "Type de réponse non reconnu (Toujours)" in debit.detail
+
+
+def test_official_rules_never_reach_the_kernel(graded):
+    _, out = graded
+    kept = (out / "notebooks" / "crochet.ipynb").read_text(encoding="utf-8")
+    assert "VU:" in kept and "verify(" in kept  # the hook saw the official cells...
+    assert "Close(" not in kept and "RULES" not in kept  # ...which hold no rule
+    assert "64" not in kept.split("VU:", 1)[1].split("sealed")[0]
