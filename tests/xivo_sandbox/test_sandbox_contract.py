@@ -545,7 +545,8 @@ def test_directory_follows_numbers(api):
     assert d["105"]["callfilter"]["surrogates"] == ["106"]
     assert d["*372"]["kind"] == "callfilter" and d["*372"]["member"] == "106"
     assert d["*372"]["member_role"] == "secretary"
-    over_http = api.http.get("/0.1/sandbox/directory").json()
+    assert api.http.get("/0.1/sandbox/directory").status_code == 401  # a token is needed
+    over_http = api.http.get("/0.1/sandbox/directory", headers=api.headers).json()
     assert over_http == d
     secrets = [s["secret"] for s in api.ok("GET", "/endpoints/sip", 200)["items"]]
     assert len(secrets) == 4 and not any(secret in str(d) for secret in secrets)

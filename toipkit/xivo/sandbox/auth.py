@@ -103,7 +103,7 @@ def create_token(req: Request, data_dir: Path) -> Response:
         raise auth_error(401, "Authentication Failed")
     try:
         body = json.loads(req.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         raise auth_error(400, "Invalid JSON body") from None
     if not isinstance(body, dict):
         raise auth_error(400, "Invalid JSON body")
@@ -113,7 +113,8 @@ def create_token(req: Request, data_dir: Path) -> Response:
     if backend not in BACKENDS:
         raise auth_error(401, "Authentication Failed")
     expiration = body.get("expiration", DEFAULT_LIFETIME)
-    if isinstance(expiration, bool) or not isinstance(expiration, int) or expiration <= 0:
+    if isinstance(expiration, bool) or not isinstance(expiration, int) or \
+            not 0 < expiration <= MAX_LIFETIME:
         raise auth_error(400, "Invalid expiration")
     now = time.time()
     tx.conn.execute("DELETE FROM tokens WHERE expires_at < ?", (now,))
@@ -123,6 +124,10 @@ def create_token(req: Request, data_dir: Path) -> Response:
         "INSERT INTO tokens(token, auth_id, backend, issued_at, expires_at, acls) "
         "VALUES (:token, :auth_id, :backend, :issued_at, :expires_at, :acls)", row)
     return Response(200, {"data": _token_data(row)})
+
+
+# Ten years: beyond that the expiry date cannot be written as a timestamp anyway.
+MAX_LIFETIME = 10 * 365 * 24 * 3600
 
 
 def lookup_token(tx: Tx, token: str | None) -> dict | None:

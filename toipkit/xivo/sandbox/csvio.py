@@ -300,4 +300,6 @@ def export_users(req: Request) -> Response:
     writer = csv.DictWriter(out, fieldnames=list(EXPORT_COLUMNS), lineterminator="\r\n")
     writer.writeheader()
     writer.writerows(rows)
-    return Response(200, out.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8")
+    # errors="replace": a lone surrogate stored by an older sandbox must not break the export
+    return Response(200, out.getvalue().encode("utf-8", errors="replace"),
+                    content_type="text/csv; charset=utf-8")

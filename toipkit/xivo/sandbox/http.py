@@ -29,9 +29,19 @@ class Request:
                 raise ApiError(400, "Input Error - _schema: ['Invalid input type.']")
             return None
         try:
-            return json.loads(self.body.decode(self.charset()))
+            value = json.loads(self.body.decode(self.charset()))
+        except RecursionError:
+            raise ApiError(400, "Failed to decode JSON object: nested too deeply") from None
         except (ValueError, UnicodeDecodeError, LookupError) as exc:
             raise ApiError(400, f"Failed to decode JSON object: {exc}") from None
+        try:  # lone surrogates ("\ud800") would poison every later UTF-8 answer
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApiError(400, "Failed to decode JSON object: invalid Unicode "
+                                "(lone surrogate)") from None
+        except RecursionError:
+            raise ApiError(400, "Failed to decode JSON object: nested too deeply") from None
+        return value
 
     def content_type(self) -> str:
         return self.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -45,6 +45,7 @@ SANDBOX_PREFIX = "/0.1/sandbox"
 SECRET_QUERY_KEYS = {"password", "secret", "token", "pin", "sip_secret"}
 UNLOGGED = {"/0.1/sandbox/requests", "/0.1/sandbox/status"}
 MAX_BODY = 64 * 1024 * 1024
+IDLE_TIMEOUT = 30  # seconds a connection may stay silent (keep-alive included)
 
 
 def _utc_iso(ts: float) -> str:
@@ -178,6 +179,8 @@ class App:
             return Response(200, self.status())
         if sub == "/directory" and method in ("GET", "HEAD"):
             with self.store.transaction() as tx:
+                if auth.lookup_token(tx, headers.get("x-auth-token")) is None:
+                    raise ApiError(401, ["Unauthorized"])
                 return Response(200, derived.build(tx, query.get("context") or "default"))
         if sub == "/requests" and method in ("GET", "HEAD"):
             since = query.get("since", "0")
@@ -190,10 +193,15 @@ class App:
             with self.store.transaction(write=True) as tx:
                 if auth.lookup_token(tx, headers.get("x-auth-token")) is None:
                     raise ApiError(401, ["Unauthorized"])
-                overrides = json.loads(body) if body.strip() else None
+                try:
+                    overrides = json.loads(body) if body.strip() else None
+                except (ValueError, RecursionError):
+                    raise ApiError(400, "Input Error - the body must be a JSON object") from None
+                if overrides is not None and not isinstance(overrides, dict):
+                    raise ApiError(400, "Input Error - the body must be a JSON object")
                 try:
                     wizard.reset(tx, overrides)
-                except ValueError as exc:
+                except (ValueError, TypeError) as exc:
                     raise ApiError(400, f"Input Error - {exc}") from None
             return Response(204, None, content_type="")
         raise ApiError(404, "Unknown sandbox endpoint: use /0.1/sandbox/status, /directory, "
@@ -225,30 +233,51 @@ class App:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body are separate writes
+    timeout = IDLE_TIMEOUT  # idle or half-open connections are closed (their thread ends)
     server_version = "toipkit-sandbox"
     app: App  # set on the subclass by make_server
 
     def _read_body(self) -> bytes:
+        """The request body, bounded by MAX_BODY whatever the framing."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
+            chunks, total = [], 0
             while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                line = self.rfile.readline(1024)
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+                if size < 0:
+                    raise ValueError("negative chunk size")
                 if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                         pass
                     break
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
+                total += size
+                if total > MAX_BODY:
+                    raise ApiError(413, "Request body too large")
+                chunk = self.rfile.read(size)
+                if len(chunk) < size:
+                    raise ValueError("truncated chunk")
+                chunks.append(chunk)
+                self.rfile.readline(1024)
             return b"".join(chunks)
-        length = int(self.headers.get("Content-Length") or 0)
+        raw = (self.headers.get("Content-Length") or "0").strip()
+        if not is_digits(raw):  # "-1", "1e3", "²"...
+            raise ValueError(f"invalid Content-Length {raw!r}")
+        length = int(raw)
         if length > MAX_BODY:
             raise ApiError(413, "Request body too large")
-        return self.rfile.read(length) if length else b""
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            raise ValueError("truncated body")
+        return body
 
     def _handle(self) -> None:
         try:
             body = self._read_body()
-        except (ValueError, ApiError):
+        except ApiError as exc:
+            self.close_connection = True
+            self._send(Response(exc.status, exc.body))
+            return
+        except (ValueError, OSError):
             self.close_connection = True
             self._send(Response(400, ["Invalid request body"]))
             return
