@@ -174,14 +174,14 @@ def test_twenty_simultaneous_calls_for_a_minute(tmp_path_factory):
     sandbox.start(data_dir=data_dir)
     try:
         with connect(None, data_dir=data_dir) as client:
-            numbers = [str(n) for n in range(1101, 1141)]
+            numbers = [str(n) for n in range(110, 150)]
             for n in numbers:
                 lab.create_user_with_line(client, "Poste", n, n)
             with LabPhones(client, numbers) as phones:
                 callers, callees = numbers[:20], numbers[20:]
                 path = tmp_path_factory.mktemp("cap") / "load.pcapng"
-                rtp_ports = " or ".join(f"dst port {phones[n].rtp_port}" for n in numbers)
-                with capture(filter=f"udp and ({rtp_ports})", path=path) as cap:
+                # SIP too: the RTP streams are found from the SDP, as in Wireshark.
+                with capture(filter="udp", path=path) as cap:
                     calls = [phones[a].call(b, wait_answer=15) for a, b in zip(callers, callees)]
                     assert all(c.answered for c in calls), [c.end_reason for c in calls]
                     time.sleep(60)
