@@ -17,7 +17,7 @@ from toipkit.dialplan.apps import DEPRECATED_APPS, REMOVED_APPS, why_fr
 from toipkit.dialplan.catalog import APPS as CATALOG_APPS
 from toipkit.dialplan.catalog import VARIABLES as CATALOG_VARIABLES
 from toipkit.dialplan.catalog import VERSIONS, app_versions, parse_versions, version_label
-from toipkit.dialplan.jumps import parse_location, static_destinations
+from toipkit.dialplan.jumps import parse_location, static_branches, static_destinations
 from toipkit.dialplan.lookup import find_priority
 from toipkit.dialplan.model import (
     Context,
@@ -218,6 +218,13 @@ RULES: dict[str, tuple[str, str, str, str, str]] = {
         "{app}({dest}) with two arguments = extension '{ext}', priority '{prio}' (not "
         "context,extension): no extension {ext} in [{ctx}] → the call is hung up",
         "écrire {fix}", "write {fix}"),
+    "condition-not-expression": (
+        "error",
+        "{app} : « {cond} » n'est pas calculé (pas de $[ ]) : Asterisk ne lit que le nombre du "
+        "début (pbx_checkcondition), « 0=1 » est faux et « 1=2 » vrai",
+        "{app}: '{cond}' is not evaluated (no $[ ]): Asterisk only reads its leading number "
+        "(pbx_checkcondition), '0=1' is false and '1=2' true",
+        "écrire {fix}", "write {fix}"),
     "goto-whitespace": (
         "warning", "espaces dans la destination « {dest} » : Asterisk ne les enlève pas",
         "spaces in destination '{dest}': Asterisk does not strip them",
@@ -398,6 +405,7 @@ def _assigned_names(target: str) -> list[str]:
     return []
 
 
+_COMPARISON = re.compile(r"[=<>]|!=")
 _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?=[}:])")
 
 
@@ -694,8 +702,9 @@ class _Linter:
                             repl=repl)
             elif max(present, key=_vkey) < min(missing, key=_vkey):
                 # Removed before (some of) the versions linted for.
-                why, repl = REMOVED_APPS.get(la, (f"last in Asterisk {max(present, key=_vkey)}",
-                                                  "?"))
+                last = max(present, key=_vkey)
+                why, repl = REMOVED_APPS.get(la, (f"last in Asterisk {last}",
+                                                  f"what UPGRADE.txt of Asterisk {last} says"))
                 self.at("removed-app", p, column=p.app_column, versions=partial, app=app,
                         why=why, repl=repl)
             else:
@@ -729,6 +738,11 @@ class _Linter:
     def _chk_jump(self, ctx, p, la):
         for dest in static_destinations(p.app, p.data):
             self._check_dest(p, dest, p.app)
+        if la in ("gotoif", "gosubif", "execif"):
+            cond = static_branches(p.data)[0]
+            if "$[" not in cond and _COMPARISON.search(cond):
+                self.at("condition-not-expression", p, column=p.app_column, app=p.app,
+                        cond=cond.strip(), fix=f"$[{cond.strip()}]")
 
     def _chk_sounds(self, ctx, p, la):
         self._sounds(p)

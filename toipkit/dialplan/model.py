@@ -85,10 +85,31 @@ def split_condition(data: str) -> tuple[str, str, str]:
             depth -= 1
         elif c == "?" and depth == 0:
             rest = data[i + 1:]
-            t, _, f = rest.partition(":")
-            return data[:i], t, f
+            cut = _top_level_index(rest, ":")
+            if cut < 0:
+                return data[:i], rest, ""
+            return data[:i], rest[:cut], rest[cut + 1:]
         i += 1
     return data, "", ""
+
+
+def _top_level_index(text: str, char: str) -> int:
+    """Index of the first ``char`` outside ``${...}``/``$[...]``, or -1."""
+    depth = 0
+    i = 0
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == "$" and i + 1 < n and text[i + 1] in "{[":
+            depth += 1
+            i += 2
+            continue
+        if c in "}]" and depth:
+            depth -= 1
+        elif c == char and depth == 0:
+            return i
+        i += 1
+    return -1
 
 
 @dataclass(slots=True)

@@ -1,0 +1,152 @@
+"""Semantic points where the simulator and the linter follow a named rule of Asterisk's source.
+
+Each test names the function (and file) of Asterisk it follows; the expected values are what
+that C code computes, worked out by hand from it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from toipkit.dialplan import lint, parse, simulate
+from toipkit.dialplan.expr import is_true, substitute
+from toipkit.dialplan.jumps import gosub_label, parse_location, static_destinations
+
+
+def _apps(trace):
+    return [(s.app, s.args) for s in trace.steps if s.app]
+
+
+# -- main/pbx.c pbx_checkcondition: empty false, leading integer (sscanf "%30d") decides, else
+#    true ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, truth", [
+    ("", False), ("0", False), ("1", True), ("0=1", False), ("0abc", False), ("12ab", True),
+    (" ", True), ("  0", False), ("-0", False), ("+3", True), ("abc", True), ("00", False),
+    ('"1"', True), ("0.5", False),
+])
+def test_pbx_checkcondition(text, truth):
+    assert is_true(text) is truth
+
+
+def test_gotoif_without_expression_follows_the_leading_number():
+    dp = parse("""[c]
+exten => 0,1,GotoIf(${EXTEN}=1?yes:no)
+ same => n(yes),Set(R=yes)
+ same => n,Hangup()
+ same => n(no),Set(R=no)
+ same => n,Hangup()
+exten => 1,1,GotoIf(${EXTEN}=2?yes:no)
+ same => n(yes),Set(R=yes)
+ same => n,Hangup()
+ same => n(no),Set(R=no)
+ same => n,Hangup()
+""")
+    # "0=1": leading integer 0, false; "1=2": leading integer 1, true.
+    assert simulate(dp, "c", "0").variables["R"] == "no"
+    assert simulate(dp, "c", "1").variables["R"] == "yes"
+    found = lint(dp, lang="en")
+    assert [(f.rule, f.line) for f in found if f.rule == "condition-not-expression"] == [
+        ("condition-not-expression", 2), ("condition-not-expression", 7)]
+    assert "$[${EXTEN}=1]" in found[0].hint
+
+
+def test_gotoif_lone_blank_condition_is_true():
+    dp = parse("[c]\nexten => s,1,GotoIf( ?t,1:f,1)\nexten => t,1,Hangup()\n"
+               "exten => f,1,Busy()\n")
+    assert simulate(dp, "c").outcome == "hangup"
+
+
+# -- main/pbx.c _extension_match_core: "if this test is left out, then _x. will not match _x."
+def test_goto_to_a_pattern_name_runs_that_pattern():
+    dp = parse("""[c]
+exten => s,1,Goto(c,_5XX,1)
+exten => _5xx,1,Set(SEEN=${EXTEN})
+ same => n,Hangup()
+""")
+    t = simulate(dp, "c")
+    assert t.outcome == "hangup" and t.variables["SEEN"] == "_5XX"
+    assert not [f for f in lint(dp, lang="en") if f.severity == "error"]
+
+
+# -- main/pbx.c ast_add_extension2_lockopt: extensions compared with ext_cmp, so _5xx = _5XX --
+def test_patterns_equal_under_ext_cmp_are_one_extension():
+    dp = parse("""[c]
+exten => _5XX,1,Set(A=1)
+exten => _5xx,n,Set(B=2)
+exten => _5[0-9]X,n,Hangup()
+""")
+    assert len(dp["c"].extensions) == 1
+    t = simulate(dp, "c", "500")
+    assert t.variables["B"] == "2" and t.outcome == "hangup"
+    assert not [f for f in lint(dp, lang="en") if f.rule in ("missing-priority-1",
+                                                               "priority-gap")]
+
+
+# -- apps/app_stack.c gosubif_exec: cond?label1(args):label2(args) --------------------------
+def test_gosubif_calls_the_chosen_label_with_its_arguments():
+    dp = parse("""[c]
+exten => s,1,GosubIf($[1=1]?sub,s,1(a,b):sub,s,1(z))
+ same => n,Set(BACK=${GOSUB_RETVAL})
+ same => n,Hangup()
+[sub]
+exten => s,1,Set(GOT=${ARG1}${ARG2}${ARGC})
+ same => n,Return(done)
+""")
+    t = simulate(dp, "c")
+    assert t.variables["GOT"] == "ab2" and t.variables["BACK"] == "done"
+    assert not [f for f in lint(dp, lang="en") if f.severity == "error"]
+
+
+def test_lint_reads_gosubif_labels_without_their_arguments():
+    dp = parse("[c]\nexten => s,1,GosubIf(${X}?sub,s,1(a):sub,s,1)\n[sub]\n"
+               "exten => s,1,Return()\n")
+    assert not [f for f in lint(dp, lang="en") if f.rule.startswith("goto")]
+
+
+# -- apps/app_stack.c gosub_exec (frame ARGn/ARGC, max_argc) and local_write/local_read --------
+def test_local_variables_and_argc_live_in_the_gosub_frame():
+    dp = parse("""[c]
+exten => s,1,Set(x=outer)
+ same => n,Gosub(sub,s,1(one,two,three))
+ same => n,Set(AFTER=${x}/${ARGC}/${ARG1})
+ same => n,Hangup()
+[sub]
+exten => s,1,Set(LOCAL(x)=inner)
+ same => n,Set(IN=${x}/${LOCAL(x)}/${ARGC})
+ same => n,Gosub(sub2,s,1(only))
+ same => n,Return()
+[sub2]
+exten => s,1,Set(IN2=${ARGC}/${ARG1}/${ARG2}/${ARG3}/${x})
+ same => n,Return()
+""")
+    v = simulate(dp, "c").variables
+    assert v["IN"] == "inner/inner/3"
+    # max_argc = 3 from the outer frame: ARG2 and ARG3 are set to "" in the inner frame.
+    assert v["IN2"] == "1/only///inner"
+    assert v["AFTER"] == "outer//"
+    assert "variable-unset" not in lint(dp, lang="en").rules()
+
+
+# -- main/pbx_variables.c parse_variable_name: sscanf("%30d:%30d") with defaults 0, INT_MAX ----
+@pytest.mark.parametrize("expr, value", [
+    ("${V::2}", "123456"), ("${V:2}", "3456"), ("${V:1:2}", "23"), ("${V:-2}", "56"),
+    ("${V:abc}", "123456"), ("${V:2:x}", "3456"), ("${V:0:-1}", "12345"), ("${V:9}", ""),
+    ("${V:-9:2}", "12"),
+])
+def test_substring_like_parse_variable_name(expr, value):
+    assert substitute(expr, {"V": "123456"}.get) == value
+
+
+# -- main/pbx.c pbx_parse_location: 1 part = priority, 2 = exten,priority, 3 = context,... -----
+def test_parse_location():
+    one, three = parse_location("5", "c", "s"), parse_location("c,s,5", "x", "y")
+    assert (one.context, one.exten, one.number) == (three.context, three.exten, three.number)
+    loc = parse_location("e,lab", "c", "s")
+    assert (loc.context, loc.exten, loc.priority, loc.is_label) == ("c", "e", "lab", True)
+    assert parse_location("+2", "c", "s").mode == 1
+    assert parse_location("1x", "c", "s").is_label  # sscanf("%30d%1s") reads 2 items
+    assert parse_location("a,b,3,extra", "c", "s").number == 3
+    assert gosub_label("ctx,s,1(a,(b),c)") == ("ctx,s,1", "a,(b),c")
+    assert static_destinations("GotoIf", "$[${X:1}=2]?a,1:b,${EXTEN:1},1") == [
+        "a,1", "b,${EXTEN:1},1"]
+    assert static_destinations("ExecIf", "$[1]?Goto(x,1):Gosub(y,s,1(a))") == ["x,1", "y,s,1"]
