@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from toipkit.pcap.capture import Capture, MediaSetup, read_capture
 from toipkit.pcap.quality import MosEstimate, e_model, mos, r_to_mos
+from toipkit.pcap.reader import UnsupportedCaptureFormat
 from toipkit.pcap.rtp import DtmfEvent, RtpStream, StreamStats
 from toipkit.pcap.sip import Call, Registration, SipMessage, SipStat
 
@@ -90,5 +91,5 @@ __all__ = [
     "Call", "Capture", "DtmfEvent", "MediaSetup", "MosEstimate", "Registration", "RtpStream",
     "SipMessage", "SipStat", "StreamStats", "e_model", "ladder_figure", "ladder_mermaid",
     "ladder_text", "mos", "packets", "r_to_mos", "read_capture", "rtp_streams_text",
-    "sip_stat", "sip_stat_text", "stream_plot",
+    "sip_stat", "sip_stat_text", "stream_plot", "UnsupportedCaptureFormat",
 ]

@@ -325,25 +325,69 @@ def _rel_parts(rel_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_capture(path, progress: bool = False, strict: bool = False,
-                 decode_as_rtp=()) -> Capture:
+                 decode_as_rtp=(), via_tshark: bool = False) -> Capture:
     """Read a pcap/pcapng file and analyse its SIP and RTP like TShark 4.0.17.
 
     ``progress=True`` shows a progress bar (tqdm) for big files. With ``strict=True`` any damaged
     record raises ``CaptureFormatError``; otherwise reading stops there with a warning.
     ``decode_as_rtp=[port, ...]`` also takes UDP packets from or to those ports as RTP, like
     ``tshark -d udp.port==PORT,rtp`` (for captures without the SIP/SDP that set the call up).
+    Other formats (NetMon, snoop, ...) raise ``UnsupportedCaptureFormat`` naming the format and
+    the ``editcap`` command; with ``via_tshark=True`` they are converted to a temporary pcapng
+    by Wireshark's editcap (or tshark) first (frame numbers are kept).
     """
     path = os.fspath(path)
+    try:
+        return _read_file(path, path, progress, strict, decode_as_rtp, [])
+    except reader.UnsupportedCaptureFormat as exc:
+        if not via_tshark:
+            raise
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="toipkit-pcap-") as tmp:
+            converted = os.path.join(tmp, "converted.pcapng")
+            tool = _convert_to_pcapng(path, converted, exc)
+            what = exc.format_name or "an unknown format"
+            return _read_file(converted, path, progress, strict, decode_as_rtp,
+                              [f"converted from {what} to pcapng by {tool}"])
+
+
+def _convert_to_pcapng(path: str, out: str, exc: reader.UnsupportedCaptureFormat) -> str:
+    """Rewrite ``path`` as pcapng with editcap (or tshark); returns the tool's name."""
+    import shutil
+    import subprocess
+
+    from toipkit.errors import CaptureFormatError
+
+    if shutil.which("editcap"):
+        cmd = ["editcap", "-F", "pcapng", path, out]
+    elif shutil.which("tshark"):
+        cmd = ["tshark", "-r", path, "-F", "pcapng", "-w", out]
+    else:
+        raise CaptureFormatError(f"{exc.message}; --via-tshark needs Wireshark's editcap or "
+                                 "tshark (apt-get install tshark)", offset=0, path=path) from exc
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0 or not os.path.exists(out):
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        why = lines[-1] if lines else f"exit status {proc.returncode}"
+        raise CaptureFormatError(f"{cmd[0]} could not convert the capture: {why}",
+                                 offset=0, path=path) from exc
+    return cmd[0]
+
+
+def _read_file(path: str, shown_path: str, progress: bool, strict: bool, decode_as_rtp,
+               notes: list[str]) -> Capture:
     state = reader.ReadState(strict=strict)
+    state.warnings.extend(notes)
     bar = None
     cb = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=os.path.getsize(path), unit="B", unit_scale=True,
-                   desc=os.path.basename(path), leave=False)
+                   desc=os.path.basename(shown_path), leave=False)
         cb = bar.update
-    eng = _Engine(path)
+    eng = _Engine(shown_path)
     eng.decode_as = np.asarray(sorted({int(p) for p in decode_as_rtp}), np.int32)
     try:
         for batch in reader.iter_batches(path, state, progress=cb):

@@ -28,6 +28,7 @@ def register(subparsers) -> None:
     s = sub.add_parser("sip-stat", help="print the numbers of `tshark -q -z sip,stat`")
     s.add_argument("file")
     s.add_argument("--json", action="store_true")
+    _via_tshark(s)
     s.set_defaults(handler=_sip_stat)
 
     s = sub.add_parser("ladder", help="SIP ladder diagram (PNG/SVG/PDF, Mermaid or text)")
@@ -36,10 +37,12 @@ def register(subparsers) -> None:
                    "default: text on stdout")
     s.add_argument("--call", help="Call-ID or call number (0 = first call)")
     s.add_argument("--rtp", action="store_true", help="also draw the RTP streams")
+    _via_tshark(s)
     s.set_defaults(handler=_ladder)
 
     s = sub.add_parser("dtmf", help="RFC 2833 DTMF key presses")
     s.add_argument("file")
+    _via_tshark(s)
     s.set_defaults(handler=_dtmf)
 
     p.set_defaults(handler=lambda args: (p.print_help(), 2)[1])
@@ -48,6 +51,13 @@ def register(subparsers) -> None:
 def _decode_as(parser) -> None:
     parser.add_argument("--decode-as-rtp", metavar="PORT", type=int, action="append", default=[],
                         help="also decode UDP port PORT as RTP (like tshark -d udp.port==PORT,rtp)")
+    _via_tshark(parser)
+
+
+def _via_tshark(parser) -> None:
+    parser.add_argument("--via-tshark", action="store_true",
+                        help="captures in other formats (NetMon, snoop...): convert them to a "
+                        "temporary pcapng with Wireshark's editcap/tshark first")
 
 
 def _read(args, progress_default=True):
@@ -55,7 +65,8 @@ def _read(args, progress_default=True):
 
     progress = progress_default and not getattr(args, "no_progress", False) and sys.stderr.isatty()
     return read_capture(args.file, progress=progress,
-                        decode_as_rtp=getattr(args, "decode_as_rtp", ()))
+                        decode_as_rtp=getattr(args, "decode_as_rtp", ()),
+                        via_tshark=getattr(args, "via_tshark", False))
 
 
 def _warn(cap) -> None:

@@ -89,8 +89,61 @@ def iter_batches(path, state: ReadState | None = None, chunk_size: int | None = 
             state.format = "pcapng"
             yield from _iter_pcapng(fh, path, state, chunk_size, progress)
         else:
-            raise _open_error(
-                path, f"not a pcap or pcapng file (magic {magic.hex()})", offset=0)
+            fh.seek(0)
+            raise _unsupported(path, fh.read(32))
+
+
+# Capture formats Wireshark reads but this reader does not: (leading bytes, name)
+OTHER_FORMATS = [
+    (b"GMBU", "Microsoft NetMon 2.x"),
+    (b"RTSS", "Microsoft NetMon 1.x"),
+    (b"snoop\0\0\0", "Sun snoop"),
+    (b"btsnoop\0", "Symbian btsnoop"),
+    (b"TRSNIFF data    \x1a", "Sniffer (DOS)"),
+    (b"XCP\0", "NetXray / Sniffer (Windows)"),
+    (b"\x34\xcd\xb2\xa1", "modified (Kuznetzov) pcap"),
+    (b"\xa1\xb2\xcd\x34", "modified (Kuznetzov) pcap"),
+    (b"ObserverPktBuffer", "Viavi Observer"),
+    (b"iptrace ", "AIX iptrace"),
+    (b"\x54\x52\x00\x64\x00", "HP-UX nettl"),
+    (b"\x1f\x8b", "gzip-compressed"),
+]
+
+
+class UnsupportedCaptureFormat(CaptureFormatError):
+    """A capture in another format than pcap/pcapng; ``format_name`` names it when known."""
+
+    def __init__(self, message: str, path: str, format_name: str | None):
+        super().__init__(message, offset=0, path=path)
+        self.format_name = format_name
+
+
+def identify_format(head: bytes) -> str | None:
+    """Name of the capture format whose signature starts ``head`` (None if unknown)."""
+    for prefix, name in OTHER_FORMATS:
+        if head.startswith(prefix):
+            return name
+    return None
+
+
+def conversion_command(path) -> str:
+    """The editcap command that rewrites a capture Wireshark can read as pcapng."""
+    import os
+    import shlex
+
+    src = os.fspath(path)
+    stem, _ext = os.path.splitext(os.path.basename(src))
+    return f"editcap -F pcapng {shlex.quote(src)} {shlex.quote(stem + '.pcapng')}"
+
+
+def _unsupported(path, head: bytes) -> UnsupportedCaptureFormat:
+    name = identify_format(head)
+    what = (f"{name} capture, not pcap/pcapng" if name
+            else f"not a pcap or pcapng file (magic {head[:4].hex()})")
+    how = "convert it" if name else "if Wireshark opens it, convert it"
+    return UnsupportedCaptureFormat(
+        f"{what}: {how} with `{conversion_command(path)}`, or read it with --via-tshark "
+        "(via_tshark=True), which converts it with Wireshark's tools", str(path), name)
 
 
 def _iter_pcap(fh, path, state: ReadState, chunk_size: int, progress) -> Iterator[Batch]:
