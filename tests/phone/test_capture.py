@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,42 @@ def test_a_failing_cell_still_stops_dumpcap():
     assert dumpcap_children() == []
     assert not Path(f"/proc/{pid}").exists()
     assert cap.live and tshark_count(cap.path) == 2
+
+
+KERNEL_SNIPPET = """
+import sys, time
+from toipkit.phone.capture import capture
+cap = capture(ports=[int(sys.argv[1])]).start()
+print(cap.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"  # a zombie has stopped already
+
+
+@can_capture
+def test_dumpcap_dies_with_the_kernel(tmp_path):
+    """A kernel killed in the middle of a capture (SIGKILL: no cleanup code runs) takes its
+    dumpcap with it."""
+    kernel = subprocess.Popen([sys.executable, "-c", KERNEL_SNIPPET, str(free_port(HOST))],
+                              stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "TOIPKIT_HOME": str(tmp_path)})
+    try:
+        pid = int(kernel.stdout.readline())
+        assert process_alive(pid)
+    finally:
+        kernel.kill()
+        kernel.wait()
+    deadline = time.monotonic() + 10
+    while process_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not process_alive(pid)
 
 
 @can_capture

@@ -108,9 +108,9 @@ def tshark_seqs(path, port: int) -> list[int]:
 
 @needs_capture
 def test_impaired_call_shows_the_settings_in_tshark(tmp_path):
-    """Two 10-second calls at once: (3 %, 20 ms) and (10 %, 5 ms); tshark's Lost % and Mean
+    """Two 10-second calls at once: (3 %, 20 ms) and (8 %, 10 ms); tshark's Lost % and Mean
     Jitter must be within 20 % of the settings, and the lost packets are the relay's drops."""
-    settings = [(0.03, 20.0, 11), (0.10, 5.0, 12)]
+    settings = [(0.03, 20.0, 11), (0.08, 10.0, 12)]
     count = 500
     receivers, relays = [], []
     try:

@@ -214,10 +214,12 @@ class LiveCapture:
         try:
             if self.grace > 0 and process.poll() is None:
                 time.sleep(self.grace)
-            self._terminate()
-        finally:
-            self._process = None
-            _running.discard(self)
+        finally:  # even when interrupted during the grace delay
+            try:
+                self._terminate()
+            finally:
+                self._process = None
+                _running.discard(self)
         if pcapng_blocks(self._part)[0] == 0:
             err = self._read_stderr()
             return self._fall_back(_explain(err, self.interface, process.returncode), err)

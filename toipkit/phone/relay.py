@@ -41,6 +41,7 @@ selector's millisecond timeout).
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 import random
@@ -101,6 +102,7 @@ class RelayReport:
         )
 
 
+@functools.lru_cache(maxsize=64)
 def calibrate_delay_scale(jitter_ms: float, packet_interval_ms: float = 20.0, *,
                           loss: float = 0.0, reorder: bool = False,
                           packets: int = 20000, seed: int = 3550) -> float:
@@ -248,6 +250,11 @@ class ImpairmentRelay:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    @property
+    def address(self) -> tuple[str, int | None]:
+        """Where to send the RTP to impair (the RTP port; RTCP goes to port + 1)."""
+        return self.host, self.port
 
     def report(self) -> RelayReport:
         with self._lock:
