@@ -108,17 +108,18 @@ def tshark_seqs(path, port: int) -> list[int]:
 
 @needs_capture
 def test_impaired_call_shows_the_settings_in_tshark(tmp_path):
-    """Two 10-second calls at once: (3 %, 20 ms) and (8 %, 10 ms); tshark's Lost % and Mean
-    Jitter must be within 20 % of the settings, and the lost packets are the relay's drops."""
-    settings = [(0.03, 20.0, 11), (0.08, 10.0, 12)]
+    """Three 10-second calls at once: (3 %, 20 ms), (8 %, 10 ms) and (3 %, 20 ms) with
+    reordering allowed; tshark's Lost % and Mean Jitter must be within 20 % of the settings,
+    and the lost packets are the relay's drops."""
+    settings = [(0.03, 20.0, 11, False), (0.08, 10.0, 12, False), (0.03, 20.0, 13, True)]
     count = 500
     receivers, relays = [], []
     try:
-        for loss, jitter, seed in settings:
+        for loss, jitter, seed, reorder in settings:
             dest = free_port_pair(HOST)
             receivers.append(Receiver(dest))
             relays.append(ImpairmentRelay((HOST, dest), loss=loss, jitter_ms=jitter,
-                                          seed=seed).start())
+                                          seed=seed, reorder=reorder).start())
         dest_ports = [r.forward_to[1] for r in relays]
         with capture(ports=dest_ports, path=tmp_path / "impaired.pcapng") as cap:
             senders = [threading.Thread(target=send_stream,
@@ -132,7 +133,7 @@ def test_impaired_call_shows_the_settings_in_tshark(tmp_path):
                 relay.close()  # lets the delayed packets out
         assert cap.live, cap.message
         streams = tshark_streams(cap.path, dest_ports)
-        for (loss, jitter, _), relay, receiver in zip(settings, relays, receivers):
+        for (loss, jitter, _, reorder), relay, receiver in zip(settings, relays, receivers):
             row = streams[relay.forward_to[1]]
             report = relay.report()
             assert report.rtp_in == count
@@ -142,13 +143,15 @@ def test_impaired_call_shows_the_settings_in_tshark(tmp_path):
             assert row["lost_pct"] == pytest.approx(100 * loss, rel=0.2), row["text"]
             assert row["mean_jitter"] == pytest.approx(jitter, rel=0.2), row["text"]
             # The packets missing on the wire are exactly the ones the relay says it dropped,
-            # and the FIFO network kept the order.
+            # and the FIFO network kept the order (the other one did not).
             wire = tshark_seqs(cap.path, relay.forward_to[1])
-            assert wire == sorted(wire)
+            assert (wire == sorted(wire)) is not reorder
+            assert (report.reordered > 0) is reorder
             sent = list(range(1000, 1000 + count))
             assert sorted(set(sent) - set(wire)) == sorted(report.dropped_seqs)
             assert receiver.seqs() == wire
-            print(f"loss {100 * loss:.0f} % jitter {jitter} ms -> tshark: {row['text'].strip()}")
+            print(f"loss {100 * loss:.0f} % jitter {jitter} ms reorder {reorder} -> tshark: "
+                  f"{row['text'].strip()}")
     finally:
         for relay in relays:
             relay.close()
