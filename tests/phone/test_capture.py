@@ -177,6 +177,15 @@ def test_ports_filter_is_valid_bpf(ports, expected):
                        capture_output=True)
 
 
+@pytest.mark.parametrize("kwargs, expected", [
+    ({"filter": "tcp", "ports": 5060}, "tcp and (port 5060)"),
+    ({"filter": "host 127.0.0.1", "ports": [(4000, 4010)]},
+     "(host 127.0.0.1) and (portrange 4000-4010)"),
+])
+def test_ports_combine_with_the_filter(kwargs, expected):
+    assert LiveCapture(**kwargs).filter == expected
+
+
 def test_bad_ports_are_refused():
     with pytest.raises(ValueError):
         ports_filter([(20000, 10000)])

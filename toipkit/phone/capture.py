@@ -56,9 +56,10 @@ class LiveCaptureError(ToipkitError):
     there is no fallback sample)."""
 
 
-def ports_filter(ports, proto: str = "udp") -> str:
+def ports_filter(ports, proto: str | None = "udp") -> str:
     """Capture filter for ``ports``: ints and ``(low, high)`` ranges, e.g.
-    ``[5060, (10000, 20000)]`` -> ``udp and (port 5060 or portrange 10000-20000)``."""
+    ``[5060, (10000, 20000)]`` -> ``udp and (port 5060 or portrange 10000-20000)``
+    (``proto=None``: the parenthesised port terms only)."""
     if isinstance(ports, (int, tuple)):
         ports = [ports]
     terms = []
@@ -74,7 +75,8 @@ def ports_filter(ports, proto: str = "udp") -> str:
             terms.append(f"port {int(p)}")
     if not terms:
         raise ValueError("ports is empty")
-    return f"{proto} and ({' or '.join(terms)})"
+    joined = f"({' or '.join(terms)})"
+    return f"{proto} and {joined}" if proto else joined
 
 
 def pcapng_blocks(path) -> tuple[int, int, bool]:
@@ -82,23 +84,27 @@ def pcapng_blocks(path) -> tuple[int, int, bool]:
     the file ends inside a block (dumpcap still writing) or does not start with a section."""
     interfaces = packets = 0
     try:
-        data = Path(path).read_bytes()
+        fh = open(path, "rb")
     except OSError:
         return 0, 0, False
-    if len(data) < 12 or struct.unpack_from("<I", data, 0)[0] != _SHB:
-        return 0, 0, False
-    order = "<" if data[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
-    offset = 0
-    while offset + 12 <= len(data):
-        block_type, length = struct.unpack_from(order + "II", data, offset)
-        if length < 12 or offset + length > len(data):
-            return interfaces, packets, False
-        if block_type == _IDB:
-            interfaces += 1
-        elif block_type in _PACKET_BLOCKS:
-            packets += 1
-        offset += length
-    return interfaces, packets, offset == len(data)
+    with fh:
+        head = fh.read(12)
+        if len(head) < 12 or struct.unpack_from("<I", head, 0)[0] != _SHB:
+            return 0, 0, False
+        order = "<" if head[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+        size = os.fstat(fh.fileno()).st_size
+        offset = 0
+        while offset + 8 <= size:
+            fh.seek(offset)
+            block_type, length = struct.unpack(order + "II", fh.read(8))
+            if length < 12 or offset + length > size:
+                return interfaces, packets, False
+            if block_type == _IDB:
+                interfaces += 1
+            elif block_type in _PACKET_BLOCKS:
+                packets += 1
+            offset += length
+    return interfaces, packets, offset == size
 
 
 def _die_with_parent() -> None:  # runs in the child before exec
@@ -142,8 +148,10 @@ class LiveCapture:
                  path=None, fallback=None, grace: float = DEFAULT_GRACE,
                  dumpcap: str | None = None):
         if ports is not None:
-            built = ports_filter(ports)
-            filter = built if filter in ("", "udp", None) else f"({filter}) and ({built})"
+            if not filter or filter.strip() in ("udp", "tcp"):
+                filter = ports_filter(ports, (filter or "udp").strip())
+            else:
+                filter = f"({filter}) and {ports_filter(ports, None)}"
         self.filter = filter or ""
         self.interface = interface
         self.fallback = Path(fallback) if fallback is not None else None
