@@ -49,7 +49,7 @@ class LabPhones:
     """The team's phones, registered with their lines' credentials read from confd."""
 
     def __init__(self, client: Any, numbers: list[str | int], *, auto_answer: bool = True,
-                 server: str | None = None) -> None:
+                 answer_delay: float = 0.2, server: str | None = None) -> None:
         self.client = client
         self.server = server or sip_server_for(client)
         self.registrar = sandbox_registrar(client)
@@ -57,7 +57,8 @@ class LabPhones:
         try:
             for number in numbers:
                 self.phones[str(number)] = Phone.for_line(client, str(number), server=self.server,
-                                                          auto_answer=auto_answer)
+                                                          auto_answer=auto_answer,
+                                                          answer_delay=answer_delay)
         except BaseException:
             self.close()
             raise

@@ -147,7 +147,8 @@ class Phone:
     """
 
     def __init__(self, username: str, password: str, server: str, *, number: str = "",
-                 display_name: str = "", auto_answer: bool = False, register: bool = True,
+                 display_name: str = "", auto_answer: bool = False, answer_delay: float = 0.2,
+                 register: bool = True,
                  host: str = "127.0.0.1", folder: str | Path | None = None,
                  timeout: float = 5.0) -> None:
         self.username = str(username)
@@ -156,6 +157,7 @@ class Phone:
         self.number = str(number or username)
         self.display_name = display_name
         self.auto_answer = auto_answer
+        self.answer_delay = answer_delay
         self.calls: list[Call] = []
         self.registration_status: str | None = None
         self._events: list[tuple[float, dict[str, Any]]] = []
@@ -256,7 +258,7 @@ class Phone:
             self._cond.notify_all()
 
     def _accept_soon(self) -> None:
-        time.sleep(0.2)  # let the 180 Ringing go first, like a person picking up
+        time.sleep(self.answer_delay)  # ring a little first, like a person picking up
         with contextlib.suppress(ToipkitError):
             self.agent.command("accept")
 
