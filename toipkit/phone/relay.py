@@ -81,6 +81,7 @@ class RelayReport:
     loss: float = 0.0
     jitter_ms: float = 0.0
     delay_scale_ms: float = 0.0  # calibrated mean of the exponential extra delay
+    error: str = ""  # why the relay thread stopped, if it failed
 
     @property
     def dropped(self) -> int:
@@ -220,6 +221,7 @@ class ImpairmentRelay:
     def start(self) -> ImpairmentRelay:
         if self._thread is not None:
             return self
+        self._stop.clear()
         self.delay_scale_ms = calibrate_delay_scale(
             self.jitter_ms, self.packet_interval_ms, loss=self.loss, reorder=self.reorder)
         self._report.delay_scale_ms = self.delay_scale_ms
@@ -261,6 +263,8 @@ class ImpairmentRelay:
             r = self._report
             delays = list(self._delays)
             out = RelayReport(**{**r.__dict__, "dropped_seqs": list(r.dropped_seqs)})
+        if self._error is not None:
+            out.error = f"{type(self._error).__name__}: {self._error}"
         if delays:
             out.mean_delay_ms = statistics.fmean(delays)
             out.max_delay_ms = max(delays)
