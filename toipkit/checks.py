@@ -393,6 +393,9 @@ def _problem_text(problem: str) -> str:
     if code == "missing":
         return (f"La variable {detail} n'existe pas : complétez puis exécutez la cellule de "
                 "l'exercice avant cette vérification.")
+    if code == "cell-error" and detail == "NotImplementedError":
+        return ("La cellule de l'exercice n'est pas encore complétée : remplacez « # À COMPLÉTER » "
+                "et la ligne raise NotImplementedError() par votre code, puis exécutez-la.")
     if code == "cell-error":
         return (f"La cellule exécutée juste avant s'est arrêtée sur une erreur ({detail}) : "
                 "corrigez-la et exécutez-la de nouveau avant cette vérification.")
@@ -605,7 +608,8 @@ def judge_record(rule: Rule, record: dict[str, Any]) -> Verdict:
     if "value" not in record:
         return Verdict(False, "Réponse absente.")
     try:
-        return rule.judge(record["value"])
+        # Plain dicts and lists again (a notebook reader hands out dict subclasses).
+        return rule.judge(json.loads(json.dumps(record["value"])))
     except Exception as exc:  # forged or damaged data must not stop the grading of a class
         return Verdict(False, f"Réponse inexploitable ({type(exc).__name__}).")
 
