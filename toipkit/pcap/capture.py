@@ -398,6 +398,33 @@ def _read_file(path: str, shown_path: str, progress: bool, strict: bool, decode_
     return eng.finish(state)
 
 
+@dataclass
+class _Udp:
+    """The UDP datagrams of one batch, as columns (payloads addressed in ``buf``)."""
+
+    buf: bytes | memoryview
+    u8: np.ndarray
+    index: np.ndarray  # record index in the batch
+    frames: np.ndarray
+    rel_ns: np.ndarray  # time since the first packet of the capture
+    sport: np.ndarray
+    dport: np.ndarray
+    poff: np.ndarray  # payload offset in buf
+    plen: np.ndarray
+    skey: np.ndarray  # endpoint address keys (see _AddrIds)
+    dkey: np.ndarray
+    head: np.ndarray  # first 12 payload bytes of each datagram
+
+
+@dataclass
+class _Rtp:
+    """RTP packets found among a batch's datagrams."""
+
+    rows: np.ndarray  # their rows in the _Udp columns
+    payload_at: np.ndarray  # offset of each RTP payload in the buffer
+    columns: dict  # per-packet fields kept for the statistics (see _Engine._streams)
+
+
 class _Engine:
     def __init__(self, path: str):
         self.path = path
@@ -419,12 +446,31 @@ class _Engine:
 
     # one chunk ---------------------------------------------------------------------------------
     def process(self, batch: reader.Batch) -> None:
+        """Analyse one chunk: decode to UDP/TCP, route signalling, then decode RTP."""
         if self.t0 is None:
             self.t0 = int(batch.ts_ns[0])
+        self._note_linktypes(batch)
+        udp, tcp = self._decode(batch)
+        is_sip = self._signalling(batch, udp, tcp)
+        rtp = self._rtp_headers(udp, ~is_sip & (udp.plen >= 12))
+        if rtp is None:
+            return
+        self.rtp_parts.append(rtp.columns)
+        self._rfc2833_events(udp, rtp)
+
+    def _note_linktypes(self, batch: reader.Batch) -> None:
         for lt in np.unique(batch.linktype):
             if int(lt) not in dec.SUPPORTED_LINKTYPES and int(lt) not in self.unsupported:
                 self.unsupported.add(int(lt))
                 self.warnings.append(f"link type {int(lt)} is not supported; its packets are skipped")
+
+    def _decode(self, batch: reader.Batch) -> tuple[_Udp, list[dec.Datagram]]:
+        """UDP datagrams of the batch as columns, and its TCP segments.
+
+        The common layouts are decoded on whole arrays; the rest (fragments, extension headers,
+        TCP, odd link layers) one by one, their UDP payloads appended to a copy of the buffer
+        so that every datagram is addressed the same way.
+        """
         fast, rest = dec.decode_batch_fast(batch)
         buf = batch.buf
         slow_udp: list[dec.Datagram] = []
@@ -438,7 +484,6 @@ class _Engine:
             if d is None:
                 continue
             (slow_udp if d.proto == dec.UDP else tcp).append(d)
-        # UDP arrays: fast ones plus the slow ones (their payloads appended to the buffer)
         index = fast.index
         sport, dport, poff, plen = fast.sport, fast.dport, fast.poff, fast.plen
         skey = fast.src4.astype(np.uint64)
@@ -469,64 +514,74 @@ class _Engine:
             index, sport, dport, poff, plen, skey, dkey = (
                 a[order] for a in (index, sport, dport, poff, plen, skey, dkey))
         u8 = np.frombuffer(buf, dtype=np.uint8)
-        frames = index + batch.first_frame
-        rel_ns = batch.ts_ns[index] - self.t0
-        # SIP candidates
         # first 12 payload bytes of every datagram (SIP sniffing, RTP header)
         head = dec.rows(buf, np.minimum(poff, max(len(u8) - 12, 0)), 12)
-        first4 = np.where(plen >= 4, dec.column(head, 0, 4), 0).astype(np.uint32)
-        tail = (plen >= 4) & (poff > len(u8) - 12)  # last bytes of the buffer: read exactly
+        udp = _Udp(buf=buf, u8=u8, index=index, frames=index + batch.first_frame,
+                   rel_ns=batch.ts_ns[index] - self.t0, sport=sport, dport=dport, poff=poff,
+                   plen=plen, skey=skey, dkey=dkey, head=head)
+        return udp, tcp
+
+    def _signalling(self, batch: reader.Batch, udp: _Udp, tcp: list[dec.Datagram]) -> np.ndarray:
+        """Parse SIP (UDP and TCP) and MGCP in frame order; returns the UDP datagrams that were
+        SIP. SDP bodies set up media conversations as they come, so the order matters."""
+        buf, plen, poff = udp.buf, udp.plen, udp.poff
+        first4 = np.where(plen >= 4, dec.column(udp.head, 0, 4), 0).astype(np.uint32)
+        tail = (plen >= 4) & (poff > len(udp.u8) - 12)  # last bytes of the buffer: read exactly
         if tail.any():
             first4[tail] = dec.gather_uint(buf, poff[tail], 4)
-        cand = (np.isin(first4, _SIP_PREFIXES) | np.isin(sport, SIP_PORTS + MGCP_PORTS)
-                | np.isin(dport, SIP_PORTS + MGCP_PORTS))
-        is_sip = np.zeros(len(index), bool)
-        cand_idx = np.nonzero(cand)[0].tolist()
-        work = [(int(frames[j]), 0, j) for j in cand_idx]
+        cand = (np.isin(first4, _SIP_PREFIXES) | np.isin(udp.sport, SIP_PORTS + MGCP_PORTS)
+                | np.isin(udp.dport, SIP_PORTS + MGCP_PORTS))
+        is_sip = np.zeros(len(udp.index), bool)
+        work = [(int(udp.frames[j]), 0, j) for j in np.nonzero(cand)[0].tolist()]
         work += [(d.index + batch.first_frame, 1, d) for d in tcp]
         work.sort(key=lambda w: (w[0], w[1]))
         for frame, kind, item in work:
-            if kind == 0:
-                j = item
-                sk, dk = int(skey[j]), int(dkey[j])
-                sp, dp = int(sport[j]), int(dport[j])
-                if (self.media.known_before((sk << 16) | sp, frame)
-                        or self.media.known_before((dk << 16) | dp, frame)):
-                    continue  # a media conversation takes precedence
-                payload = buf[int(poff[j]):int(poff[j]) + int(plen[j])]
-                if not looks_like_sip(payload):
-                    if sp in MGCP_PORTS or dp in MGCP_PORTS:
-                        self._mgcp(payload, frame, sk, dk)
-                    continue
-                abs_ns = int(batch.ts_ns[index[j]])
-                msgs, _ = parse_sip(payload, frame, self._sec(abs_ns), self.addr.text(sk), sp,
-                                    self.addr.text(dk), dp, "UDP", abs_ns)
-                if msgs:
-                    is_sip[j] = True
-                for m in msgs:
-                    self._add_message(m, sk, dk)
-            else:
+            if kind == 1:
                 self._tcp_segment(item, frame, batch)
-        # RTP
-        cand_rtp = ~is_sip & (plen >= 12)
-        if not cand_rtp.any() or not (self.media.entries or len(self.decode_as)):
-            return
-        r = np.nonzero(cand_rtp)[0]
-        fr = frames[r]
-        s_conv = self.media.lookup((skey[r] << np.uint64(16)) | sport[r].astype(np.uint64), fr)
-        d_conv = self.media.lookup((dkey[r] << np.uint64(16)) | dport[r].astype(np.uint64), fr)
+                continue
+            j = item
+            sk, dk = int(udp.skey[j]), int(udp.dkey[j])
+            sp, dp = int(udp.sport[j]), int(udp.dport[j])
+            if (self.media.known_before((sk << 16) | sp, frame)
+                    or self.media.known_before((dk << 16) | dp, frame)):
+                continue  # a media conversation takes precedence
+            payload = buf[int(poff[j]):int(poff[j]) + int(plen[j])]
+            if not looks_like_sip(payload):
+                if sp in MGCP_PORTS or dp in MGCP_PORTS:
+                    self._mgcp(payload, frame, sk, dk)
+                continue
+            abs_ns = int(batch.ts_ns[udp.index[j]])
+            msgs, _ = parse_sip(payload, frame, self._sec(abs_ns), self.addr.text(sk), sp,
+                                self.addr.text(dk), dp, "UDP", abs_ns)
+            if msgs:
+                is_sip[j] = True
+            for m in msgs:
+                self._add_message(m, sk, dk)
+        return is_sip
+
+    def _rtp_headers(self, udp: _Udp, candidates: np.ndarray) -> _Rtp | None:
+        """RTP header fields of the candidate datagrams that a conversation (or Decode As)
+        makes RTP and whose header is valid; None when there are none."""
+        if not candidates.any() or not (self.media.entries or len(self.decode_as)):
+            return None
+        r = np.nonzero(candidates)[0]
+        fr = udp.frames[r]
+        s_conv = self.media.lookup(
+            (udp.skey[r] << np.uint64(16)) | udp.sport[r].astype(np.uint64), fr)
+        d_conv = self.media.lookup(
+            (udp.dkey[r] << np.uint64(16)) | udp.dport[r].astype(np.uint64), fr)
         kinds = self.media.kinds_array()
         chosen = np.where(s_conv >= 0, s_conv, d_conv)
         is_rtp = kinds[chosen] == RTP
         is_rtp &= chosen >= 0
         if len(self.decode_as):  # Decode As: ports not taken by a conversation
-            is_rtp |= (chosen < 0) & (np.isin(sport[r], self.decode_as)
-                                      | np.isin(dport[r], self.decode_as))
+            is_rtp |= (chosen < 0) & (np.isin(udp.sport[r], self.decode_as)
+                                      | np.isin(udp.dport[r], self.decode_as))
         r, fr, s_conv, d_conv = r[is_rtp], fr[is_rtp], s_conv[is_rtp], d_conv[is_rtp]
         if not len(r):
-            return
-        p = poff[r]
-        h = head[r]
+            return None
+        p = udp.poff[r]
+        h = udp.head[r]
         b0 = h[:, 0]
         b1 = h[:, 1]
         version = b0 >> 6
@@ -534,10 +589,11 @@ class _Engine:
         pt = (b1 & 0x7F).astype(np.int32)
         cc = (b0 & 0x0F).astype(np.int64)
         hdr = 12 + 4 * cc
-        ln = plen[r]
+        ln = udp.plen[r]
         ok = (version == 2) & ~((marker == 1) & (pt >= 72) & (pt <= 76)) & (hdr <= ln)
         ext = ((b0 >> 4) & 1).astype(bool) & ok
         if ext.any():
+            u8 = udp.u8
             eidx = np.nonzero(ext)[0]
             hasx = hdr[eidx] + 4 <= ln[eidx]
             xl = np.zeros(len(eidx), np.int64)
@@ -547,34 +603,36 @@ class _Engine:
             ok &= hdr <= ln
         sel = np.nonzero(ok)[0]
         if not len(sel):
-            return
+            return None
         r, fr, p, pt, marker, hdr = r[sel], fr[sel], p[sel], pt[sel], marker[sel], hdr[sel]
         s_conv, d_conv = s_conv[sel], d_conv[sel]
         h = h[sel]
-        seq = dec.column(h, 2, 2).astype(np.int32)
-        ts = dec.column(h, 4, 4)
-        ssrc = dec.column(h, 8, 4)
         # conversation whose SDP names the payload: the destination's, else the source's
-        dk = self.media.kinds_array()
-        name_conv = np.where((d_conv >= 0) & (dk[d_conv] == RTP), d_conv, s_conv)
-        rel = rel_ns[r]
-        part = {
-            "frame": fr, "rel_ns": rel, "skey": skey[r], "dkey": dkey[r],
-            "sport": sport[r], "dport": dport[r], "ssrc": ssrc, "pt": pt,
-            "marker": marker, "seq": seq, "ts": ts, "conv": name_conv,
+        name_conv = np.where((d_conv >= 0) & (kinds[d_conv] == RTP), d_conv, s_conv)
+        columns = {
+            "frame": fr, "rel_ns": udp.rel_ns[r], "skey": udp.skey[r], "dkey": udp.dkey[r],
+            "sport": udp.sport[r], "dport": udp.dport[r], "ssrc": dec.column(h, 8, 4), "pt": pt,
+            "marker": marker, "seq": dec.column(h, 2, 2).astype(np.int32),
+            "ts": dec.column(h, 4, 4), "conv": name_conv,
         }
-        self.rtp_parts.append(part)
-        # RFC 2833 events: payload bytes are needed now, while the buffer is here
-        ev_mask = self._event_mask(name_conv, pt)
-        if ev_mask.any():
-            for k in np.nonzero(ev_mask)[0].tolist():
-                off = int(p[k] + hdr[k])
-                if off + 4 <= int(poff[r[k]] + plen[r[k]]):
-                    evt, flags, dur = buf[off], buf[off + 1], (buf[off + 2] << 8) | buf[off + 3]
-                    self.events.append((int(fr[k]), int(rel[k]), int(ssrc[k]), int(ts[k]),
-                                        int(skey[r[k]]), int(dkey[r[k]]), evt, bool(flags & 0x80),
-                                        flags & 0x3F, dur, int(marker[k]),
-                                        self._pt_rate(int(name_conv[k]), int(pt[k])) or 8000))
+        return _Rtp(rows=r, payload_at=p + hdr, columns=columns)
+
+    def _rfc2833_events(self, udp: _Udp, rtp: _Rtp) -> None:
+        """RFC 2833 telephone-events: their payload is read now, while the buffer is here."""
+        c = rtp.columns
+        ev_mask = self._event_mask(c["conv"], c["pt"])
+        if not ev_mask.any():
+            return
+        buf = udp.buf
+        for k in np.nonzero(ev_mask)[0].tolist():
+            off = int(rtp.payload_at[k])
+            j = int(rtp.rows[k])
+            if off + 4 <= int(udp.poff[j] + udp.plen[j]):
+                evt, flags, dur = buf[off], buf[off + 1], (buf[off + 2] << 8) | buf[off + 3]
+                self.events.append((int(c["frame"][k]), int(c["rel_ns"][k]), int(c["ssrc"][k]),
+                                    int(c["ts"][k]), int(udp.skey[j]), int(udp.dkey[j]), evt,
+                                    bool(flags & 0x80), flags & 0x3F, dur, int(c["marker"][k]),
+                                    self._pt_rate(int(c["conv"][k]), int(c["pt"][k])) or 8000))
 
     def _event_mask(self, conv: np.ndarray, pt: np.ndarray) -> np.ndarray:
         mask = np.zeros(len(pt), bool)
