@@ -150,3 +150,32 @@ def test_parse_location():
     assert static_destinations("GotoIf", "$[${X:1}=2]?a,1:b,${EXTEN:1},1") == [
         "a,1", "b,${EXTEN:1},1"]
     assert static_destinations("ExecIf", "$[1]?Goto(x,1):Gosub(y,s,1(a))") == ["x,1", "y,s,1"]
+
+
+# -- hostile input stays bounded and gives DialplanSyntaxError -------------------------------
+def test_hostile_regex_is_linear():
+    # ast_expr2 uses regcomp/regexec (POSIX, leftmost-longest): no catastrophic backtracking.
+    from toipkit.dialplan.expr import evaluate
+
+    assert evaluate('"' + "a" * 5000 + '!" =~ "(a+)+$"') == ""
+    assert evaluate('"ab" : "a|ab"') == "2"  # leftmost-longest, as POSIX regexec
+
+
+def test_hostile_files_and_numbers(tmp_path):
+    from toipkit.errors import DialplanSyntaxError
+
+    with pytest.raises(DialplanSyntaxError, match="invalid priority"):
+        parse("[c]\nexten => s," + "9" * 5000 + ",NoOp()\n")
+    with pytest.raises(DialplanSyntaxError, match="lone surrogate") as err:
+        parse("[c]\nexten => s,1,NoOp(\udc80)\n")
+    assert (err.value.line, err.value.column) == (2, 19)
+    with pytest.raises(DialplanSyntaxError, match="not a regular file"):
+        parse("[c]\n#include /dev/zero\n", filename=str(tmp_path / "x.conf"))
+    for i in range(25):  # 2**25 reads if nothing stopped it
+        (tmp_path / f"f{i}.conf").write_text(f"#include f{i + 1}.conf\n" * 2)
+    (tmp_path / "f25.conf").write_text("exten => 1,1,NoOp()\n")
+    (tmp_path / "main.conf").write_text("[c]\n#include f0.conf\n")
+    with pytest.raises(DialplanSyntaxError, match="too many"):
+        from toipkit.dialplan import parse_file
+
+        parse_file(tmp_path / "main.conf")

@@ -361,12 +361,42 @@ def _truth(v: str) -> bool:
     return x != 0 if x is not None else True
 
 
+def _compile_regex(pattern: str, subject_length: int):
+    """ast_expr2 compiles with regcomp(REG_EXTENDED): POSIX, leftmost-longest, no catastrophic
+    backtracking. RE2 in POSIX longest-match mode gives the same matches in linear time, so a
+    hostile ``"aaaa…!" =~ "(a+)+$"`` stays fast. Patterns RE2 cannot run (back-references) fall
+    back to Python's engine on short subjects only."""
+    try:
+        import re2
+    except ImportError:  # pragma: no cover - google-re2 is a dependency
+        re2 = None
+    if re2 is not None:
+        options = re2.Options()
+        options.longest_match = True
+        options.posix_syntax = True
+        options.perl_classes = True  # glibc's regcomp knows \w \s \d-like GNU classes
+        options.word_boundary = True
+        options.log_errors = False
+        try:
+            return re2.compile(pattern, options)
+        except re2.error:
+            pass
+    if subject_length > _MAX_BACKTRACKING_SUBJECT:
+        return None
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return None
+
+
+_MAX_BACKTRACKING_SUBJECT = 24
+
+
 def _regex(s: str, pattern: str, anchored: bool) -> str:
     s = s[1:-1] if len(s) >= 2 and s[0] == s[-1] == '"' else s
     pattern = pattern[1:-1] if len(pattern) >= 2 and pattern[0] == pattern[-1] == '"' else pattern
-    try:
-        rx = re.compile(pattern)
-    except re.error:
+    rx = _compile_regex(pattern, len(s))
+    if rx is None:
         return "0"
     m = rx.match(s) if anchored else rx.search(s)
     if m is None:

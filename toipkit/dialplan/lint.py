@@ -17,7 +17,12 @@ from toipkit.dialplan.apps import DEPRECATED_APPS, REMOVED_APPS, why_fr
 from toipkit.dialplan.catalog import APPS as CATALOG_APPS
 from toipkit.dialplan.catalog import VARIABLES as CATALOG_VARIABLES
 from toipkit.dialplan.catalog import VERSIONS, app_versions, parse_versions, version_label
-from toipkit.dialplan.jumps import parse_location, static_branches, static_destinations
+from toipkit.dialplan.jumps import (
+    JUMP_APPS,
+    parse_location,
+    static_branches,
+    static_destinations,
+)
 from toipkit.dialplan.lookup import find_priority
 from toipkit.dialplan.model import (
     Context,
@@ -439,6 +444,7 @@ class _Linter:
         self.versions = parse_versions(asterisk if asterisk is not None else pragma_versions)
         declared = list(apps or []) + dp.pragmas.get("apps", "").split(",")
         self.extra_apps = {a.strip().lower() for a in declared if a.strip()}
+        self._app_verdicts: dict[tuple[str, bool], tuple[str, list]] = {}
         self.runtime_contexts = {c.strip() for c in dp.pragmas.get("contexts", "").split(",")
                                  if c.strip()}
         self.directory = {str(k) for k in (directory or {})}
@@ -526,8 +532,11 @@ class _Linter:
         names = set(self.dp.globals)
         self.language_set = False
         self.agi_contexts: set[str] = set()
+        lower: dict[str, str] = {}
         for p in self._all_priorities():
-            a = p.app.lower()
+            a = lower.get(p.app)
+            if a is None:
+                a = lower[p.app] = p.app.lower()
             data = p.data
             if a in ("set", "mset"):
                 if a == "set" and data.replace(" ", "").upper().startswith("CHANNEL(LANGUAGE)="):
@@ -538,7 +547,7 @@ class _Linter:
                 names.add(split_args(data)[0].strip())
             elif a in ("agi", "eagi", "deadagi", "system", "trysystem", "exec", "tryexec"):
                 self.agi_contexts.add(p.context)
-            if "(" in data and ("SET(" in data.upper()):
+            if "(" in data and ("SET(" in data or "et(" in data.lower()):
                 for m in _INLINE_SET.finditer(data):
                     names.update(_assigned_names(m.group(1)))
         return names
@@ -684,11 +693,10 @@ class _Linter:
         return "waitexten" in apps or "background" in apps or not self.dp.autofallthrough
 
     # ------------------------------------------------------------------------------------
-    def _priority(self, ctx: Context, ex: Extension, p: Priority):
-        app = p.app
-        if not app:
-            return
+    def _app_verdict(self, app: str, has_parens: bool) -> tuple[str, list]:
+        """What to say about an application name (the same for every line that calls it)."""
         la = app.lower()
+        out: list[tuple[str, dict]] = []
         present = app_versions(la) if la not in self.extra_apps else None
         if present is None:
             pass  # declared third-party application
@@ -698,37 +706,49 @@ class _Linter:
             if not missing:
                 if la in DEPRECATED_APPS:
                     why, repl = DEPRECATED_APPS[la]
-                    self.at("deprecated-app", p, column=p.app_column, app=app, why=why,
-                            repl=repl)
+                    out.append(("deprecated-app", dict(app=app, why=why, repl=repl)))
             elif max(present, key=_vkey) < min(missing, key=_vkey):
                 # Removed before (some of) the versions linted for.
                 last = max(present, key=_vkey)
                 why, repl = REMOVED_APPS.get(la, (f"last in Asterisk {last}",
                                                   f"what UPGRADE.txt of Asterisk {last} says"))
-                self.at("removed-app", p, column=p.app_column, versions=partial, app=app,
-                        why=why, repl=repl)
+                out.append(("removed-app", dict(versions=partial, app=app, why=why, repl=repl)))
             else:
-                self.at("app-version", p, column=p.app_column, versions=partial, app=app,
-                        missing=", ".join(missing), present=version_label(present))
+                out.append(("app-version", dict(versions=partial, app=app,
+                                                missing=", ".join(missing),
+                                                present=version_label(present))))
         elif la in REMOVED_APPS:
             why, repl = REMOVED_APPS[la]
-            self.at("removed-app", p, column=p.app_column, app=app, why=why, repl=repl)
-            if la == "setglobalvar":
-                self._path_value(p, p.data.partition("=")[2])
-        elif "," in app and not p.has_parens:
+            out.append(("removed-app", dict(app=app, why=why, repl=repl)))
+        elif "," in app and not has_parens:
             name, _, rest = app.partition(",")
-            self.at("old-syntax", p, column=p.app_column, text=app, app=app,
-                    fixed=f"{name.strip()}({rest.strip()})")
+            out.append(("old-syntax", dict(text=app, app=app,
+                                           fixed=f"{name.strip()}({rest.strip()})")))
         elif app != app.rstrip() and app.rstrip().lower() in CATALOG_APPS:
-            self.at("app-space", p, column=p.app_column, app=app, fixed=app.rstrip())
+            out.append(("app-space", dict(app=app, fixed=app.rstrip())))
         elif "$" not in app:
             close = _close_app(la)
             if close is not None:
-                self.at("unknown-app", p, column=p.app_column, app=app,
-                        suggest=(f" : {close} ?" if self.lang == "fr" else f": {close}?"))
+                out.append(("unknown-app", dict(
+                    app=app, suggest=(f" : {close} ?" if self.lang == "fr" else f": {close}?"))))
             else:
-                self.at("third-party-app", p, column=p.app_column, app=app,
-                        span=f"{VERSIONS[0]}–{VERSIONS[-1]}")
+                out.append(("third-party-app", dict(app=app,
+                                                    span=f"{VERSIONS[0]}–{VERSIONS[-1]}")))
+        return la, out
+
+    def _priority(self, ctx: Context, ex: Extension, p: Priority):
+        app = p.app
+        if not app:
+            return
+        key = (app, p.has_parens)
+        verdict = self._app_verdicts.get(key)
+        if verdict is None:
+            verdict = self._app_verdicts[key] = self._app_verdict(app, p.has_parens)
+        la = verdict[0]
+        for rule, kw in verdict[1]:
+            self.at(rule, p, column=p.app_column, **kw)
+        if la == "setglobalvar":
+            self._path_value(p, p.data.partition("=")[2])
         check = _APP_CHECKS.get(la)
         if check is not None:
             check(self, ctx, p, la)
@@ -941,7 +961,7 @@ class _Linter:
                 edges[c.name].add(inc.name)
             for p in (q for e in c.extensions.values() for q in e.priorities.values()):
                 la = p.app.lower()
-                dests = static_destinations(p.app, p.data)
+                dests = static_destinations(p.app, p.data) if la in JUMP_APPS else []
                 if la == "dial":
                     for d in split_args(p.data)[0].split("&"):
                         if d.upper().startswith("LOCAL/") and "@" in d:

@@ -35,6 +35,8 @@ from toipkit.errors import DialplanSyntaxError
 __all__ = ["parse", "parse_file"]
 
 _MAX_INCLUDE_DEPTH = 32
+_MAX_FILE_READS = 2000  # double #includes nested n deep read 2**n files
+_MAX_FILE_BYTES = 64 * 2**20
 
 
 class _Item(tuple):
@@ -66,9 +68,9 @@ class _Item(tuple):
 
 
 _new_item = tuple.__new__
-_EXTEN_FAST = re.compile(r"([^,\[\\/$\s]+),[ \t]*([1-9][0-9]*|n|hint)[ \t]*(?:\(([^()\[\],\\]*)\))?[ \t]*,(.*)",
+_EXTEN_FAST = re.compile(r"([^,\[\\/$\s]+),[ \t]*([1-9][0-9]{0,8}|n|hint)[ \t]*(?:\(([^()\[\],\\]*)\))?[ \t]*,(.*)",
                          re.S)
-_SAME_FAST = re.compile(r"[ \t]*([1-9][0-9]*|n)[ \t]*(?:\(([^()\[\],\\]*)\))?[ \t]*,(.*)", re.S)
+_SAME_FAST = re.compile(r"[ \t]*([1-9][0-9]{0,8}|n)[ \t]*(?:\(([^()\[\],\\]*)\))?[ \t]*,(.*)", re.S)
 # name =>? value, for lines without comments (the common case)
 _FAST_LINE = re.compile(r"(\s*)([A-Za-z_][A-Za-z0-9_]*)\s*=>?\s*(.*)", re.S)
 
@@ -90,6 +92,7 @@ class _Reader:
         self.lenient = lenient
         self.dp = dialplan
         self.pattern_names: dict[tuple, str] = {}
+        self.reads = 0
         self.categories: list[_Category] = []
         self.by_name: dict[str, _Category] = {}
         self.current: _Category | None = None
@@ -302,6 +305,17 @@ class _Reader:
             if real in self.stack or depth >= _MAX_INCLUDE_DEPTH:
                 self.error(f"#include cycle: '{arg}' is already being read", filename, lineno,
                            col(0), source, hint="remove the #include that loops back")
+                continue
+            if not os.path.isfile(m):
+                self.error(f"#{kind} '{arg}' is not a regular file", filename, lineno, col(0),
+                           source, hint="include a configuration file (not a device or a pipe)")
+                continue
+            self.reads += 1
+            if self.reads > _MAX_FILE_READS or os.path.getsize(m) > _MAX_FILE_BYTES:
+                self.error(f"#{kind} '{arg}': too many or too large included files (more than "
+                           f"{_MAX_FILE_READS} reads or {_MAX_FILE_BYTES // 2**20} MiB)",
+                           filename, lineno, col(0), source,
+                           hint="the same files are probably included again and again")
                 continue
             try:
                 text = _read(Path(m))
@@ -584,7 +598,7 @@ class _Loader:
                         ex = ctx.extensions.get((ext, cid))
                         number = ex.labels.get(pri) if ex is not None else None
                         if number is None:
-                            self.r.error(f"invalid priority/label '{pri}'", it.file, it.line,
+                            self.r.error(f"invalid priority/label '{_clip(pri)}'", it.file, it.line,
                                          it.col_at(pri_start), it.source,
                                          hint="use a number >= 1, n, s, hint or a label defined "
                                               "earlier in the same extension")
@@ -695,12 +709,10 @@ def _leading_int(s: str) -> int | None:
     j = i
     while j < len(s) and s[j].isdigit() and s[j].isascii():
         j += 1
-    if j == i:
+    if j == i or j - i > 30:  # %30d; longer numbers overflow an int anyway
         return None
-    try:
-        return int(s[:j])
-    except ValueError:
-        return None
+    value = int(s[:j])
+    return value if -2**31 <= value < 2**31 else None  # beyond an int: not a priority
 
 
 def _read(path: Path) -> str:
@@ -721,9 +733,18 @@ def parse(text: str, filename: str | os.PathLike | None = None, lenient: bool = 
     """
     if not isinstance(text, str):
         raise TypeError("parse() expects the text of extensions.conf; use parse_file() for a path")
+    name = str(filename) if filename is not None else "<string>"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate: no file can hold it
+        line = text.count("\n", 0, exc.start) + 1
+        column = exc.start - (text.rfind("\n", 0, exc.start) + 1) + 1
+        raise DialplanSyntaxError(f"character U+{ord(text[exc.start]):04X} is a lone surrogate, "
+                                  "not valid Unicode", file=name, line=line, column=column,
+                                  hint="the text was probably decoded wrongly; read the file "
+                                       "with parse_file()") from None
     dp = Dialplan()
     reader = _Reader(lenient, dp)
-    name = str(filename) if filename is not None else "<string>"
     basedir = Path(filename).parent if filename is not None else Path.cwd()
     if filename is not None:
         reader.stack.append(os.path.realpath(str(filename)))
@@ -746,9 +767,20 @@ def parse(text: str, filename: str | os.PathLike | None = None, lenient: bool = 
 def parse_file(path: str | os.PathLike, lenient: bool = False) -> Dialplan:
     """Parse an ``extensions.conf`` file (and the files it ``#include``\\ s)."""
     p = Path(path)
+    if p.exists() and not p.is_file():
+        raise DialplanSyntaxError("cannot read dialplan: not a regular file", file=str(p),
+                                  hint="give the path of extensions.conf")
+    if p.is_file() and p.stat().st_size > _MAX_FILE_BYTES:
+        raise DialplanSyntaxError(f"cannot read dialplan: larger than "
+                                  f"{_MAX_FILE_BYTES // 2**20} MiB", file=str(p))
     try:
         text = _read(p)
     except OSError as exc:
         raise DialplanSyntaxError(f"cannot read dialplan: {exc.strerror or exc}", file=str(p),
                                   hint="check the path") from exc
     return parse(text, filename=str(p), lenient=lenient)
+
+
+def _clip(text: str, width: int = 40) -> str:
+    """A piece of the user's text short enough for a message."""
+    return text if len(text) <= width else text[:width] + "…"
