@@ -135,3 +135,4 @@ def test_idle_connections_are_closed(tmp_path, monkeypatch):
         server.shutdown()
         server.server_close()
         _app.store.close()
+        _app.auth_store.close()

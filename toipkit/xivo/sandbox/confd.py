@@ -193,8 +193,10 @@ def paginate(req: Request, rows: list[dict], *, columns: Iterable[str], searchab
 def get_context(tx: Tx, name: str | None) -> dict | None:
     if name is None:
         return None
-    found = tx.find("context", name=name)
-    return found[0] if found else None
+    for ctx in tx.all("context"):  # a handful, cached across requests
+        if ctx["name"] == name:
+            return ctx
+    return None
 
 
 def require_context(tx: Tx, name: str) -> dict:

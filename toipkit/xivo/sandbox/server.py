@@ -35,7 +35,7 @@ from toipkit.xivo.sandbox import (  # noqa: F401 (modules that add routes)
 )
 from toipkit.xivo.sandbox.http import Request, Response
 from toipkit.xivo.sandbox.schema import ApiError, is_digits
-from toipkit.xivo.sandbox.store import Store
+from toipkit.xivo.sandbox.store import AUTH_DB_NAME, Store
 
 SERVER_FILE = "server.json"
 TLS_DIR = "tls"
@@ -75,12 +75,32 @@ class App:
         self.store = Store(self.data_dir)
         with self.store.transaction(write=True) as tx:
             wizard.ensure_seeded(tx)
+        self.auth_store = Store(self.data_dir, pool_size=4, db_name=AUTH_DB_NAME)
+        self._move_tokens()
         auth.load_credentials(self.data_dir)
         self.started_at = time.time()
         self._log: deque[dict[str, Any]] = deque(maxlen=5000)
         self._seq = itertools.count(1)
         self._log_lock = threading.Lock()
         self._specs: dict[str, dict] = {}
+
+    def _move_tokens(self) -> None:
+        """Tokens of a sandbox made before tokens had their own file: carry them over."""
+        with self.store.transaction() as tx:
+            rows = [tuple(r) for r in tx.conn.execute(
+                "SELECT token, auth_id, backend, issued_at, expires_at, acls FROM tokens")]
+        if not rows:
+            return
+        with self.auth_store.transaction(write=True) as atx:
+            atx.conn.executemany(
+                "INSERT OR IGNORE INTO tokens(token, auth_id, backend, issued_at, expires_at, "
+                "acls) VALUES (?, ?, ?, ?, ?, ?)", rows)
+        with self.store.transaction(write=True) as tx:
+            tx.conn.execute("DELETE FROM tokens")
+
+    def token_valid(self, token: str | None) -> bool:
+        with self.auth_store.transaction() as atx:
+            return auth.lookup_token(atx, token) is not None
 
     # -- request log -------------------------------------------------------------------------
     def record(self, method: str, path: str, query: list[tuple[str, str]], status: int,
@@ -146,7 +166,7 @@ class App:
             profile = tx.meta("api_profile") or "full"
             route, params = confd.router.match(
                 req.method, req.path, lambda r: confd.route_visible(r, profile))
-            if route.auth and auth.lookup_token(tx, req.headers.get("x-auth-token")) is None:
+            if route.auth and not self.token_valid(req.headers.get("x-auth-token")):
                 raise ApiError(401, ["Unauthorized"])
             response = route.handler(req, **params)
             response.body = confd.strip_newer_fields(route, profile, response.body)
@@ -155,17 +175,17 @@ class App:
     def _auth(self, req: Request) -> Response:
         path, method = req.path, req.method
         if path == "/token" and method == "POST":
-            with self.store.transaction(write=True) as tx:
+            with self.auth_store.transaction(write=True) as tx:
                 req.tx = tx
                 return auth.create_token(req, self.data_dir)
         if path.startswith("/token/") and path.count("/") == 2:
             token = path.split("/")[2]
             if method in ("GET", "HEAD"):
-                with self.store.transaction() as tx:
+                with self.auth_store.transaction() as tx:
                     req.tx = tx
                     return auth.check_token(req, token)
             if method == "DELETE":
-                with self.store.transaction(write=True) as tx:
+                with self.auth_store.transaction(write=True) as tx:
                     req.tx = tx
                     return auth.revoke_token(req, token)
             raise auth.auth_error(405, "Method not allowed")
@@ -178,9 +198,9 @@ class App:
         if sub in ("", "/", "/status") and method in ("GET", "HEAD"):
             return Response(200, self.status())
         if sub == "/directory" and method in ("GET", "HEAD"):
+            if not self.token_valid(headers.get("x-auth-token")):
+                raise ApiError(401, ["Unauthorized"])
             with self.store.transaction() as tx:
-                if auth.lookup_token(tx, headers.get("x-auth-token")) is None:
-                    raise ApiError(401, ["Unauthorized"])
                 return Response(200, derived.build(tx, query.get("context") or "default"))
         if sub == "/requests" and method in ("GET", "HEAD"):
             since = query.get("since", "0")
@@ -190,9 +210,9 @@ class App:
             items = self.requests_log(int(since), int(limit) if limit else None)
             return Response(200, {"total": len(items), "items": items})
         if sub == "/reset" and method == "POST":
+            if not self.token_valid(headers.get("x-auth-token")):
+                raise ApiError(401, ["Unauthorized"])
             with self.store.transaction(write=True) as tx:
-                if auth.lookup_token(tx, headers.get("x-auth-token")) is None:
-                    raise ApiError(401, ["Unauthorized"])
                 try:
                     overrides = json.loads(body) if body.strip() else None
                 except (ValueError, RecursionError):
@@ -387,6 +407,7 @@ def serve(data_dir: Path, port: int = 0, ready: threading.Event | None = None,
     finally:
         server.server_close()
         app.store.close()
+        app.auth_store.close()
         try:
             current = json.loads((data_dir / SERVER_FILE).read_text("utf-8"))
             if current.get("pid") == os.getpid():

@@ -30,6 +30,9 @@ from pathlib import Path
 from typing import Any
 
 DB_NAME = "sandbox.sqlite3"
+# Auth tokens live in their own file: a login is a write, and must not queue behind a long
+# confd write (a 10,000-row CSV import holds the main database's write lock).
+AUTH_DB_NAME = "auth.sqlite3"
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -93,10 +96,10 @@ def _write_lock(path: Path) -> threading.Lock:
 class Store:
     """A pool of SQLite connections on one database file."""
 
-    def __init__(self, data_dir: Path, pool_size: int = 16) -> None:
+    def __init__(self, data_dir: Path, pool_size: int = 16, db_name: str = DB_NAME) -> None:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.path = self.data_dir / DB_NAME
+        self.path = self.data_dir / db_name
         # The database holds SIP secrets and tokens: owner-only, like credentials.json.
         if not self.path.exists():
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
@@ -183,6 +186,7 @@ class Store:
                 if tx.rollback_only:
                     conn.execute("ROLLBACK")
                 else:
+                    tx.flush_versions()
                     conn.execute("COMMIT")
         finally:
             if lock:
@@ -200,11 +204,19 @@ class Tx:
         self._cache: dict[str, Any] = {}
         self._shared = shared if shared is not None else {}
         self.wrote = False  # after a write, point lookups go to SQLite instead of reloading
+        self._dirty: set[str] = set()  # version stamps to renew at commit
 
     def _bump(self, name: str) -> None:
+        # Renewed once at commit rather than at every write (a 10,000-row import writes
+        # 80,000 times); until then this transaction bypasses the shared cache for ``name``.
         self.wrote = True
-        self.conn.execute("INSERT OR REPLACE INTO versions(name, v) VALUES (?, ?)",
-                          (name, secrets.randbits(62)))
+        self._dirty.add(name)
+
+    def flush_versions(self) -> None:
+        if self._dirty:
+            self.conn.executemany("INSERT OR REPLACE INTO versions(name, v) VALUES (?, ?)",
+                                  [(name, secrets.randbits(62)) for name in sorted(self._dirty)])
+            self._dirty.clear()
 
     def _cached(self, key: str, version_name: str, load: Callable[[], Any]) -> Any:
         """Per-transaction cache, backed by a cross-request cache keyed by data version.
@@ -213,6 +225,10 @@ class Tx:
         """
         if key in self._cache:
             return self._cache[key]
+        if version_name in self._dirty:  # changed by this transaction: the shared copy is stale
+            value = load()
+            self._cache[key] = value
+            return value
         row = self.conn.execute("SELECT v FROM versions WHERE name=?", (version_name,)).fetchone()
         version = row[0] if row else None
         hit = self._shared.get(key)
@@ -245,6 +261,7 @@ class Tx:
         return row[0] if row else default
 
     def set_meta(self, key: str, value: str) -> None:
+        self._cache.pop(key, None)
         self.conn.execute(
             "INSERT INTO meta(key, value) VALUES (?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
@@ -257,7 +274,9 @@ class Tx:
         """Random text like XiVO's generated SIP usernames/secrets. With a ``seed`` set by
         :func:`toipkit.xivo.sandbox.reset` the sequence is reproducible (stable notebook
         outputs); without it, it comes from :mod:`secrets`."""
-        seed = self.meta("seed")
+        if "seed" not in self._cache:
+            self._cache["seed"] = self.meta("seed")
+        seed = self._cache["seed"]
         if not seed:
             return "".join(secrets.choice(alphabet) for _ in range(n))
         counter = self.next_id("gen:" + purpose)
@@ -355,6 +374,8 @@ class Tx:
         cached = self._cache.get(key)
         if cached is not None:
             return cached.get(obj_id)
+        if self.wrote:  # a writing transaction (CSV import) would reload the kind after each write
+            return self.get(kind, obj_id)
         ver_key = "ver:" + kind
         if ver_key not in self._cache:
             row = self.conn.execute("SELECT v FROM versions WHERE name=?",
@@ -414,7 +435,7 @@ class Tx:
         elif a is not None:
             self.conn.execute("DELETE FROM links WHERE rel=? AND a=?", (rel, a))
         elif b is not None:
-            self.conn.execute("DELETE FROM links WHERE rel=? AND b=?", (rel, b))
+            self.conn.execute("DELETE FROM links INDEXED BY ix_links_b WHERE rel=? AND b=?", (rel, b))
         self._forget_rel(rel)
 
     def links(self, rel: str) -> list[tuple[int, int, int, dict | None]]:
@@ -449,16 +470,17 @@ class Tx:
 
     def sources(self, rel: str, b: int) -> list[int]:
         if self.wrote and ("index:" + rel) not in self._cache:
+            # sorted here: ORDER BY a would walk the primary key instead of ix_links_b
             rows = self.conn.execute(
-                "SELECT a FROM links WHERE rel=? AND b=? ORDER BY a", (rel, b)).fetchall()
-            return [r[0] for r in rows]
+                "SELECT a FROM links INDEXED BY ix_links_b WHERE rel=? AND b=?", (rel, b)).fetchall()
+            return sorted(r[0] for r in rows)
         return list(self._index(rel)[1].get(b, ()))
 
     def sources_by_pos(self, rel: str, b: int) -> list[int]:
         """Sources of ``b`` in link-position order (e.g. a line's users, main user first)."""
         rows = self.conn.execute(
-            "SELECT a FROM links WHERE rel=? AND b=? ORDER BY pos, a", (rel, b)).fetchall()
-        return [r[0] for r in rows]
+            "SELECT a, pos FROM links INDEXED BY ix_links_b WHERE rel=? AND b=?", (rel, b)).fetchall()
+        return [a for a, _pos in sorted(rows, key=lambda r: (r[1], r[0]))]
 
     def link_extra(self, rel: str, a: int, b: int) -> dict | None:
         for x, y, _p, extra in self.links(rel):
