@@ -179,3 +179,14 @@ def test_hostile_files_and_numbers(tmp_path):
         from toipkit.dialplan import parse_file
 
         parse_file(tmp_path / "main.conf")
+
+
+def test_simulated_version_decides_which_applications_exist():
+    # pbx.c pbx_exec: "No application '%s' for extension (%s, %s, %d)" and the call ends.
+    dp = parse("[c]\nexten => s,1,Macro(x)\n same => n,Hangup()\n[macro-x]\n"
+               "exten => s,1,NoOp()\n")
+    assert "Macro" in simulate(dp, "c", lang="en").reason  # default: Asterisk 22
+    t = simulate(dp, "c", lang="en", asterisk=13)  # still there in 13 (not simulated)
+    assert t.outcome == "hangup" and [s.app for s in t.steps if s.app][-1] == "Hangup"
+    dp = parse("[c]\nexten => s,1,If(1)\n same => n,Hangup()\n")
+    assert "If" in simulate(dp, "c", lang="en", asterisk=13).reason

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from functools import lru_cache
 
 from toipkit.dialplan.catalog_data import APPS, FUNCTIONS, VARIABLES, VERSIONS
 
@@ -61,6 +62,7 @@ def parse_versions(spec) -> tuple[str, ...]:
     return tuple(out) or DEFAULT_VERSIONS
 
 
+@lru_cache(maxsize=1024)
 def app_versions(name: str) -> frozenset[str]:
     """Branches whose sources register application ``name`` (case-insensitive)."""
     entry = APPS.get(name.lower())

@@ -56,6 +56,9 @@ def register(subparsers) -> None:
                     help="prompt texts/durations: a toipkit TTS manifest.json (or its folder), or "
                          "a JSON object {\"custom/x\": {\"text\": ..., \"duration\": 2.5}}")
     mp.add_argument("--max-steps", type=int, default=500)
+    mp.add_argument("--asterisk", metavar="N", default=None,
+                    help="Asterisk version simulated (default 22): decides which applications "
+                         "exist")
     mp.add_argument("--lang", choices=("fr", "en"), default="fr")
     mp.add_argument("--json", action="store_true")
     mp.add_argument("--verbose", action="store_true", help="Asterisk-style console lines")
@@ -177,7 +180,7 @@ def _simulate(args) -> int:
         trace = simulate(dp, args.context, args.exten, dtmf=_parse_dtmf(args.dtmf),
                          directory=_directory(args.directory), sounds=_sounds(args.sounds),
                          max_steps=args.max_steps,
-                         callerid=args.callerid, lang=args.lang)
+                         callerid=args.callerid, lang=args.lang, asterisk=args.asterisk)
     except ValueError as exc:
         raise ToipkitError(str(exc)) from exc
     if args.json:

@@ -32,7 +32,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from toipkit.dialplan.apps import DEPRECATED_APPS, KNOWN_APPS, REMOVED_APPS, why_fr
+from toipkit.dialplan.apps import KNOWN_APPS, REMOVED_APPS, why_fr
+from toipkit.dialplan.catalog import DEFAULT_VERSIONS, app_versions, parse_versions
 from toipkit.dialplan.expr import is_true, substitute
 from toipkit.dialplan.jumps import gosub_label, parse_location, runtime_branches
 from toipkit.dialplan.lookup import find_priority, matches_more, timespec_matches
@@ -732,7 +733,8 @@ class _Sim:
         app = p.app
         la = app.lower()
         args = self.expand(p.data)
-        if la in REMOVED_APPS:
+        present = app_versions(la)
+        if la in REMOVED_APPS and self.version not in present:
             why, _ = REMOVED_APPS[la]
             if self.lang == "fr":
                 why = why_fr(why)
@@ -742,7 +744,7 @@ class _Sim:
         handler = getattr(self, "app_" + la.replace("-", "_"), None) if la.isidentifier() \
             else None
         if handler is None:
-            if la in KNOWN_APPS or la in DEPRECATED_APPS:
+            if self.version in present or (not present and la in KNOWN_APPS):
                 self.add(app, args, self.m("skipped"), p=p)
                 return
             msg = self.m("unknown_app", app=app)
@@ -1205,6 +1207,7 @@ def simulate(
     dial_status: str | None = None,
     variables: Mapping[str, str] | None = None,
     language: str = "en",
+    asterisk: str | int | None = None,
 ) -> Trace:
     """Simulate a call entering ``context`` at ``exten``, priority 1.
 
@@ -1223,6 +1226,9 @@ def simulate(
       answered (the simulation stops there), or ``"NOANSWER"``/``"BUSY"``... to continue.
     - ``lang``: language of the trace messages (``"fr"`` or ``"en"``); ``language``: the
       channel language used by Say* (Asterisk's default ``en``).
+    - ``asterisk``: the Asterisk version simulated (default: the current LTS, 22): an
+      application that version does not have ends the call ("No application ..."), e.g.
+      ``Macro`` from 21 on, ``SetGlobalVar`` everywhere.
     """
     if not isinstance(dialplan, Dialplan):
         raise TypeError("simulate() needs a Dialplan (use parse() or parse_file() first)")
@@ -1231,5 +1237,6 @@ def simulate(
                tts_duration=tts_duration, max_steps=max_steps, max_time=max_time,
                callerid=callerid, lang=lang, now=now, dial_status=dial_status,
                variables=variables, language=language)
+    sim.version = parse_versions(asterisk)[-1] if asterisk is not None else DEFAULT_VERSIONS[-1]
     sim.pbx(sim.m("start", ext=exten, ctx=context))
     return sim.run()
