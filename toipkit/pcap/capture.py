@@ -10,16 +10,9 @@ import numpy as np
 
 from toipkit.pcap import decode as dec
 from toipkit.pcap import reader
-from toipkit.pcap.rtp import (
-    SHORT_NAMES,
-    DtmfEvent,
-    RtpStream,
-    analyse_segments,
-    analyse_sequential,
-    clock_rate,
-    event_name,
-    rtp_streams_text,
-)
+from toipkit.pcap.payload_types import SHORT_NAMES, clock_rate, event_name
+from toipkit.pcap.rtp import DtmfEvent, RtpStream, rtp_streams_text
+from toipkit.pcap.rtp_stats import analyse_segments, analyse_sequential
 from toipkit.pcap.sip import (
     SipMessage,
     SipStat,

@@ -25,7 +25,7 @@ class SdpMedia:
 
     def codecs(self) -> list[str]:
         """Encoding names in the order offered (static PTs named from the RFC 3551 table)."""
-        from toipkit.pcap.rtp import STATIC_ENCODINGS
+        from toipkit.pcap.payload_types import STATIC_ENCODINGS
 
         out = []
         for pt in self.formats:
