@@ -73,8 +73,18 @@ class Receiver:
                 return
 
     def close(self):
+        """Stop, keeping what is still in the socket buffer (loopback delivery is synchronous:
+        everything sent before this call is there)."""
+        if self._stop:
+            return
         self._stop = True
         self._thread.join()
+        self.sock.setblocking(False)
+        while True:
+            try:
+                self.packets.append(self.sock.recvfrom(65535))
+            except BlockingIOError:
+                break
         self.sock.close()
 
     def seqs(self) -> list[int]:
@@ -131,6 +141,8 @@ def test_impaired_call_shows_the_settings_in_tshark(tmp_path):
                 t.join()
             for relay in relays:
                 relay.close()  # lets the delayed packets out
+        for receiver in receivers:
+            receiver.close()
         assert cap.live, cap.message
         streams = tshark_streams(cap.path, dest_ports)
         for (loss, jitter, _, reorder), relay, receiver in zip(settings, relays, receivers):
