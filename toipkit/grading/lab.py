@@ -58,6 +58,7 @@ class Lab:
     # Official rules (solutions/checks/labNN.py): these exercises are judged by the grader from
     # the exported answers, never from verdicts computed in the student's kernel.
     rules: dict = field(default_factory=dict)
+    teacher: nbformat.NotebookNode | None = None  # the teacher source (free-text questions)
 
     @property
     def exercises(self) -> list[str]:
@@ -248,4 +249,5 @@ def load_lab(lab_id: str, solutions: str | Path) -> Lab:
         parameters_cell=parameters_cell,
         parameter_names=parameter_names(parameters_cell.source) if parameters_cell else [],
         rules=rules,
+        teacher=teacher,
     )

@@ -261,6 +261,10 @@ def feedback_markdown(result: SubmissionResult, lab_id: str) -> str:
     lines += ["", "| Exercice | Résultat | Points |", "|---|---|---|"]
     for e in result.exercises:
         lines.append(f"| {e.exercise} | {e.verdict()} | {fmt(e.points)} / {fmt(e.max_points)} |")
+    comments = [e for e in result.exercises if e.passed and e.detail]  # hand-graded answers
+    if comments:
+        lines += ["", "## Commentaires de l'enseignant", ""]
+        lines += [f"- {e.exercise} : {e.detail}" for e in comments]
     todo = [e for e in result.exercises if not e.passed]
     if todo:
         lines += ["", "## À revoir", ""]
@@ -286,6 +290,9 @@ def feedback_html(result: SubmissionResult, lab_id: str) -> str:
     )
     items = []
     for e in result.exercises:
+        if e.passed and e.detail:  # a hand-graded answer's comment
+            items.append(f"<h3>{esc(e.exercise)} — {esc(e.verdict())}</h3><ul><li>"
+                         f"{esc(e.detail)}</li></ul>")
         if e.passed:
             continue
         parts = []

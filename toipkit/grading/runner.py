@@ -21,7 +21,7 @@ from typing import Any
 import nbformat
 
 from toipkit.errors import GradingError
-from toipkit.grading import report, sandbox
+from toipkit.grading import manual, report, sandbox
 from toipkit.grading.config import GradingConfig
 from toipkit.grading.lab import Lab, load_lab
 from toipkit.grading.submission import prepare
@@ -533,7 +533,9 @@ def grade(
         raise GradingError("which lab? give --lab NN (or 'lab:' in grading.yaml)")
     solutions_path = Path(solutions) if solutions else repo_root() / "solutions"
     the_lab = load_lab(lab_id, solutions_path)
+    questions = manual.questions_of(the_lab.teacher, lab_id)
     points = dict(the_lab.points)
+    points.update({q.question_id: 1.0 for q in questions})
     unknown = sorted(set(config.points) - set(points))
     if unknown:
         raise GradingError(f"{config.path or 'grading parameters'}: points for unknown exercise(s) "
@@ -603,6 +605,8 @@ def grade(
         run_log.removeHandler(handler)
         handler.close()
 
+    if questions:
+        _merge_manual(results, questions, points, out_path, lab_id)
     report.write_text(out_path / "grades.csv", report.grades_csv(results, points))
     report.write_text(out_path / "details.csv", _details_csv(results))
     return GradeReport(lab=lab_id, points=points, results=results, out=out_path, seconds=seconds,
@@ -731,3 +735,39 @@ def _write_outputs(result: report.SubmissionResult, executed, replacements: dict
         clean = report.scrub_notebook(executed, replacements)
         report.write_text(out / "notebooks" / f"{result.student}.ipynb",
                           nbformat.writes(clean) + "\n")
+
+
+def _merge_manual(results: list[report.SubmissionResult], questions: list[manual.Question],
+                  points: dict[str, float], out: Path, lab_id: str) -> None:
+    """Add the free-text questions to each result from the instructor's sheet (``manual.csv``
+    in ``out``), then write the sheet back with every answer and the marks already given."""
+    sheet = out / manual.SHEET_NAME
+    marks = manual.read_sheet(sheet)
+    rows = []
+    for result in results:
+        try:
+            submitted = nbformat.read(result.source, as_version=4)
+        except Exception:
+            submitted = None
+        for question in questions:
+            mark = marks.get((result.student, question.question_id), manual.Mark(None))
+            maximum = float(points[question.question_id])
+            graded = mark.points is not None
+            result.exercises = [e for e in result.exercises
+                                if e.exercise != question.question_id]
+            result.exercises.append(report.ExerciseResult(
+                question.question_id, max_points=maximum,
+                points=min(mark.points, maximum) if graded else 0.0,
+                passed=(mark.points > 0) if graded else None,
+                hint="", detail=mark.comment or ("" if graded else "Réponse corrigée à la main "
+                                                 "par l'enseignant (pas encore notée).")))
+            rows.append({"student": result.student, "question": question.question_id,
+                         "points_max": report.fmt(maximum),
+                         "points": "" if not graded else report.fmt(mark.points),
+                         "comment": mark.comment, "title": question.title,
+                         "answer": manual.answer_of(submitted, question)})
+        report.write_text(out / "feedback" / f"{result.student}.md",
+                          report.feedback_markdown(result, lab_id))
+        report.write_text(out / "feedback" / f"{result.student}.html",
+                          report.feedback_html(result, lab_id))
+    report.write_text(sheet, manual.sheet_text(rows))

@@ -338,35 +338,75 @@ def _resolve_user(client: XivoClient, who: Any, context: str = "default") -> Rec
     if isinstance(who, (str, int)) and str(who).isdigit():
         user = find_user_by_exten(client, who, context)
         if user is None:
-            raise ToipkitError(f"no user has the number {who}@{context}")
+            raise ToipkitError(f"aucun utilisateur n'a le numéro {who}@{context}")
         return user
-    raise ToipkitError(f"cannot tell which user {who!r} is (give a number like '101')")
+    raise ToipkitError(f"impossible de savoir quel utilisateur est {who!r} (donnez un numéro "
+                       "comme '101')")
 
 
 # ------------------------------------------------------------------------------------------
-# Lab 04: music on hold, schedules, groups, conference, boss/secretary filter (idempotent)
+# Lab 04: music on hold, schedules, groups, conference, boss/secretary filter
+#
+# Each ensure_* converges to what was asked whatever was there before (a wrong number, swapped
+# roles, another schedule...) and says in French what it changed (quiet=True: nothing printed).
 # ------------------------------------------------------------------------------------------
-def ensure_moh(client: XivoClient, name: str, label: str | None = None) -> Record:
+def _say(what: str, changes: list[str], quiet: bool) -> None:
+    if quiet:
+        return
+    if changes:
+        print(f"{what} : " + " ; ".join(changes) + ".")
+    else:
+        print(f"{what} : déjà comme demandé, rien à changer.")
+
+
+def _french_api_error(exc: XivoAPIError, doing: str) -> ToipkitError:
+    detail = "; ".join(getattr(exc, "messages", None) or []) or str(exc)
+    return ToipkitError(f"{doing} : refusé par le serveur ({detail})")
+
+
+def ensure_moh(client: XivoClient, name: str, label: str | None = None, *,
+               quiet: bool = False) -> Record:
     """A music-on-hold category named ``name`` (created if missing)."""
     existing = client.moh.find(name=name)
     if existing is not None:
+        _say(f"Musique d'attente {name}", [], quiet)
         return existing
-    return client.moh.create({"name": name, "label": label or name, "mode": "files",
-                              "sort": "alphabetical"})
+    created = client.moh.create({"name": name, "label": label or name, "mode": "files",
+                                 "sort": "alphabetical"})
+    _say(f"Musique d'attente {name}", ["catégorie créée"], quiet)
+    return created
 
 
 def ensure_schedule(client: XivoClient, name: str, *, open_periods: list[dict[str, Any]],
                     closed_destination: dict[str, Any] | None = None,
-                    timezone: str = "Europe/Paris") -> Record:
+                    timezone: str = "Europe/Paris", quiet: bool = False) -> Record:
     """A schedule with these opening hours (created, or updated to match)."""
     body = {"name": name, "timezone": timezone, "enabled": True,
             "open_periods": open_periods,
             "closed_destination": closed_destination or {"type": "hangup", "cause": "normal"}}
     existing = client.schedules.find(name=name)
     if existing is None:
-        return client.schedules.create(body)
-    client.schedules.update(existing["id"], body)
+        created = client.schedules.create(body)
+        _say(f"Règle horaire {name}", ["créée"], quiet)
+        return created
+    current = client.schedules.get(existing["id"])
+    changed = [key for key in ("timezone", "enabled", "open_periods", "closed_destination")
+               if _plain(current.get(key)) != _plain(body[key])]
+    if changed:
+        client.schedules.update(existing["id"], body)
+    labels = {"timezone": "fuseau horaire", "enabled": "activation",
+              "open_periods": "heures d'ouverture", "closed_destination": "destination hors heures"}
+    _say(f"Règle horaire {name}", [f"{labels[k]} mise à jour" for k in changed], quiet)
     return client.schedules.get(existing["id"])
+
+
+def _plain(value: Any) -> Any:
+    """Server records compared as plain data (ignoring keys the server adds, e.g. ids)."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if k not in ("id", "links")}
+    return value
 
 
 def _ensure_extension(client: XivoClient, exten: str, context: str) -> Record:
@@ -375,89 +415,203 @@ def _ensure_extension(client: XivoClient, exten: str, context: str) -> Record:
                                                                  "context": context})
 
 
-def _extension_owner_check(obj: Record, ext: Record, what: str) -> None:
-    owned = [e for e in obj.get("extensions") or [] if str(e.get("id")) != str(ext["id"])]
-    if owned:
-        raise ToipkitError(f"{what} already has another number ({owned[0].get('exten')})")
+def _set_number(client: XivoClient, resource: Any, obj: Record, exten: str, context: str,
+                what: str) -> list[str]:
+    """Give ``obj`` (a group or conference) exactly the number ``exten@context``: other numbers
+    are taken off it and deleted, so a corrected typo leaves no orphan extension."""
+    changes = []
+    ext = _ensure_extension(client, exten, context)
+    for old in obj.get("extensions") or []:
+        if str(old.get("id")) == str(ext["id"]):
+            continue
+        resource.remove_extension(obj["id"], old["id"])
+        try:
+            client.extensions.delete(old["id"])
+        except XivoAPIError:
+            pass  # still used elsewhere: only taken off this object
+        changes.append(f"numéro {old.get('exten')} retiré")
+    if not any(str(e.get("id")) == str(ext["id"]) for e in obj.get("extensions") or []):
+        try:
+            resource.add_extension(obj["id"], ext["id"])
+        except XivoAPIError as exc:
+            raise _french_api_error(exc, f"{what} : le numéro {exten}@{context}") from None
+        changes.append(f"numéro {exten}")
+    return changes
+
+
+def _schedule_record(client: XivoClient, schedule: Record | str) -> Record:
+    if isinstance(schedule, str):
+        found = client.schedules.find(name=schedule)
+        if found is None:
+            raise ToipkitError(f"aucune règle horaire nommée {schedule!r} : créez-la d'abord avec "
+                               "xivo.ensure_schedule")
+        return found
+    return schedule
 
 
 def ensure_group(client: XivoClient, name: str, exten: str | int, members: list[Any], *,
                  context: str = "default", music_on_hold: str | None = None,
-                 schedule: Record | None = None, ring_strategy: str = "all",
-                 timeout: int | None = None) -> Record:
+                 schedule: Record | str | None = None, ring_strategy: str = "all",
+                 timeout: int | None = None, quiet: bool = False) -> Record:
     """A ring group ``name`` on ``exten@context`` with exactly these members (numbers or users),
-    in this order; optional hold music (category name) and schedule."""
+    in this order; optional hold music (category name) and schedule (record or name)."""
     exten = str(exten)
+    if music_on_hold is not None and client.moh.find(name=music_on_hold) is None:
+        raise ToipkitError(f"aucune musique d'attente nommée {music_on_hold!r} : créez-la d'abord "
+                           "avec xivo.ensure_moh")
+    wanted_schedule = _schedule_record(client, schedule) if schedule is not None else None
+    users = [_resolve_user(client, m, context) for m in members]
     wanted = {"name": name, "ring_strategy": ring_strategy, "music_on_hold": music_on_hold,
               "timeout": timeout}
+    changes: list[str] = []
     group = client.groups.find(name=name)
     if group is None:
         group = client.groups.create({k: v for k, v in wanted.items() if v is not None})
+        changes.append("groupe créé")
     else:
-        changes = {k: v for k, v in wanted.items() if group.get(k) != v}
-        if changes:
-            client.groups.update(group["id"], changes)
-    ext = _ensure_extension(client, exten, context)
+        different = {k: v for k, v in wanted.items() if group.get(k) != v}
+        if different:
+            client.groups.update(group["id"], different)
+            labels = {"ring_strategy": "stratégie de sonnerie", "music_on_hold": "musique d'attente",
+                      "timeout": "durée de sonnerie"}
+            changes += [f"{labels.get(k, k)} : {v}" for k, v in different.items()]
     group = client.groups.get(group["id"])
-    _extension_owner_check(group, ext, f"group {name}")
-    if not any(str(e.get("id")) == str(ext["id"]) for e in group.get("extensions") or []):
-        client.groups.add_extension(group["id"], ext["id"])
-    users = [_resolve_user(client, m, context) for m in members]
-    client.groups.update_user_members(group["id"], users)
-    if schedule is not None:
-        current = [s.get("id") for s in group.get("schedules") or []]
-        if schedule["id"] not in current:
-            for old in current:
+    changes += _set_number(client, client.groups, group, exten, context, f"groupe {name}")
+    current = [u.get("uuid") for u in (group.get("members") or {}).get("users") or []]
+    if current != [u["uuid"] for u in users]:
+        client.groups.update_user_members(group["id"], users)
+        changes.append("membres : " + ", ".join(_user_label(client, u, context) for u in users))
+    if wanted_schedule is not None:
+        current_ids = [s.get("id") for s in group.get("schedules") or []]
+        if current_ids != [wanted_schedule["id"]]:
+            for old in current_ids:
                 client.groups.remove_schedule(group["id"], old)
-            client.groups.add_schedule(group["id"], schedule["id"])
+            client.groups.add_schedule(group["id"], wanted_schedule["id"])
+            changes.append(f"règle horaire : {wanted_schedule.get('name')}")
+    _say(f"Groupe {name} ({exten})", changes, quiet)
     return client.groups.get(group["id"])
 
 
+def _user_label(client: XivoClient, user: Record, context: str) -> str:
+    try:
+        number, _ = _user_number(client, user)
+    except Exception:  # a user without a line: the name is enough
+        number = ""
+    name = f"{user.get('firstname', '')} {user.get('lastname') or ''}".strip()
+    return f"{number} {name}".strip() if number else name
+
+
 def ensure_conference(client: XivoClient, name: str, exten: str | int, *,
-                      context: str = "default", pin: str | None = None) -> Record:
+                      context: str = "default", pin: str | None = None,
+                      quiet: bool = False) -> Record:
     """A conference room ``name`` on ``exten@context``; ``pin=None`` is open access."""
     exten = str(exten)
+    changes: list[str] = []
     conf = client.conferences.find(name=name)
     if conf is None:
         conf = client.conferences.create({"name": name, "pin": pin})
+        changes.append("salle créée")
     elif conf.get("pin") != pin:
         client.conferences.update(conf["id"], {"pin": pin})
-    ext = _ensure_extension(client, exten, context)
+        changes.append("code d'accès supprimé" if pin is None else "code d'accès changé")
     conf = client.conferences.get(conf["id"])
-    _extension_owner_check(conf, ext, f"conference {name}")
-    if not any(str(e.get("id")) == str(ext["id"]) for e in conf.get("extensions") or []):
-        client.conferences.add_extension(conf["id"], ext["id"])
+    changes += _set_number(client, client.conferences, conf, exten, context, f"conférence {name}")
+    _say(f"Conférence {name} ({exten})", changes, quiet)
     return client.conferences.get(conf["id"])
 
 
 def ensure_call_filter(client: XivoClient, name: str, boss: Any, secretaries: list[Any], *,
                        strategy: str = "all-surrogates-then-all-recipients",
                        source: str = "all", context: str = "default",
-                       boss_timeout: int | None = None) -> Record:
+                       boss_timeout: int | None = None, quiet: bool = False) -> Record:
     """A boss/secretary filter: ``boss`` is the recipient, ``secretaries`` the surrogates.
 
     The default strategy is XiVO's default ``secretary-simult`` (secretaries ring first, all at
-    once, then the boss).
+    once, then the boss). Swapped roles are corrected: a user cannot be boss and secretary at
+    once, so the roles in the way are cleared before the new ones are set.
     """
     body = {"name": name, "strategy": strategy, "source": source, "enabled": True}
+    changes: list[str] = []
+    boss_user = _resolve_user(client, boss, context)
+    sec_users = [_resolve_user(client, s, context) for s in secretaries]
     cf = client.call_filters.find(name=name)
     if cf is None:
         cf = client.call_filters.create(body)
+        changes.append("filtre créé")
     else:
-        changes = {k: v for k, v in body.items() if cf.get(k) != v}
-        if changes:
-            client.call_filters.update(cf["id"], changes)
-    boss_user = _resolve_user(client, boss, context)
-    sec_users = [_resolve_user(client, s, context) for s in secretaries]
+        different = {k: v for k, v in body.items() if cf.get(k) != v}
+        if different:
+            client.call_filters.update(cf["id"], different)
+            changes += [f"{k} : {v}" for k, v in different.items()]
     current = client.call_filters.get(cf["id"])
     have_boss = [u.get("uuid") for u in (current.get("recipients") or {}).get("users") or []]
     have_secs = [u.get("uuid") for u in (current.get("surrogates") or {}).get("users") or []]
-    # Only PUT when different: re-putting would renumber the members (and their *37 codes).
-    if have_boss != [boss_user["uuid"]]:
-        client.call_filters.update_user_recipients(cf["id"], [boss_user], timeout=boss_timeout)
-    if have_secs != [u["uuid"] for u in sec_users]:
-        client.call_filters.update_user_surrogates(cf["id"], sec_users)
+    want_boss, want_secs = [boss_user["uuid"]], [u["uuid"] for u in sec_users]
+    # Only PUT when different: re-putting renumbers the members (and their *37 codes).
+    if have_boss != want_boss and set(want_boss) & set(have_secs):
+        client.call_filters.update_user_surrogates(cf["id"], [])
+        have_secs = []
+    if have_secs != want_secs and set(want_secs) & set(have_boss):
+        client.call_filters.update_user_recipients(cf["id"], [], timeout=boss_timeout)
+        have_boss = []
+    try:
+        if have_boss != want_boss:
+            client.call_filters.update_user_recipients(cf["id"], [boss_user], timeout=boss_timeout)
+            changes.append(f"patron : {_user_label(client, boss_user, context)}")
+        if have_secs != want_secs:
+            client.call_filters.update_user_surrogates(cf["id"], sec_users)
+            changes.append("secrétaire(s) : " + ", ".join(_user_label(client, u, context)
+                                                        for u in sec_users))
+    except XivoAPIError as exc:
+        raise _french_api_error(exc, f"filtre {name}") from None
+    _say(f"Filtrage {name}", changes, quiet)
     return client.call_filters.get(cf["id"])
+
+
+LAB04_GROUPS = ("accueil", "support", "communication")
+
+
+def reset_lab04(client: XivoClient, *, quiet: bool = False) -> list[str]:
+    """Remove what lab 04 creates (filter, conference, groups and their numbers, schedule, hold
+    music, users 104 and 105) to start the lab again from scratch; returns what was removed."""
+    removed: list[str] = []
+
+    def drop_with_numbers(resource: Any, obj: Record, label: str) -> None:
+        for ext in obj.get("extensions") or []:
+            resource.remove_extension(obj["id"], ext["id"])
+            try:
+                client.extensions.delete(ext["id"])
+            except XivoAPIError:
+                pass
+        resource.delete(obj["id"])
+        removed.append(label)
+
+    cf = client.call_filters.find(name="filtrage-hanako")
+    if cf is not None:
+        client.call_filters.delete(cf["id"])
+        removed.append("filtre filtrage-hanako")
+    conf = client.conferences.find(name="Afterlife")
+    if conf is not None:
+        drop_with_numbers(client.conferences, client.conferences.get(conf["id"]),
+                          "conférence Afterlife")
+    for name in LAB04_GROUPS:
+        group = client.groups.find(name=name)
+        if group is not None:
+            drop_with_numbers(client.groups, client.groups.get(group["id"]), f"groupe {name}")
+    schedule = client.schedules.find(name="heures-ouvrables")
+    if schedule is not None:
+        client.schedules.delete(schedule["id"])
+        removed.append("règle horaire heures-ouvrables")
+    moh = client.moh.find(name="badlands")
+    if moh is not None:
+        client.moh.delete(moh.get("uuid") or moh["id"])
+        removed.append("musique d'attente badlands")
+    for firstname, lastname in (("Evelyn", "Parker"), ("Hanako", "Arasaka")):
+        if delete_user_with_line(client, firstname, lastname):
+            removed.append(f"utilisatrice {firstname} {lastname}")
+    if not quiet:
+        print("Supprimé : " + ", ".join(removed) + "." if removed else "Rien à supprimer.")
+    return removed
 
 
 def bsfilter_codes(call_filter: Record, feature: str = "*37") -> pd.DataFrame:
