@@ -1,7 +1,8 @@
 """Semantic points where the simulator and the linter follow a named rule of Asterisk's source.
 
-Each test names the function (and file) of Asterisk it follows; the expected values are what
-that C code computes, worked out by hand from it.
+Each test names the function, file and line of Asterisk it follows (line numbers: Asterisk's
+master branch, commit f0c1c1a of August 2026); the expected values are what that C code
+computes, worked out by hand from it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ def _apps(trace):
     return [(s.app, s.args) for s in trace.steps if s.app]
 
 
-# -- main/pbx.c pbx_checkcondition: empty false, leading integer (sscanf "%30d") decides, else
+# -- main/pbx.c:6568 pbx_checkcondition: empty false, leading integer (sscanf "%30d") decides, else
 #    true ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("text, truth", [
     ("", False), ("0", False), ("1", True), ("0=1", False), ("0abc", False), ("12ab", True),
@@ -56,7 +57,7 @@ def test_gotoif_lone_blank_condition_is_true():
     assert simulate(dp, "c").outcome == "hangup"
 
 
-# -- main/pbx.c _extension_match_core: "if this test is left out, then _x. will not match _x."
+# -- main/pbx.c:1886 _extension_match_core: "if this test is left out, then _x. will not match _x."
 def test_goto_to_a_pattern_name_runs_that_pattern():
     dp = parse("""[c]
 exten => s,1,Goto(c,_5XX,1)
@@ -68,7 +69,7 @@ exten => _5xx,1,Set(SEEN=${EXTEN})
     assert not [f for f in lint(dp, lang="en") if f.severity == "error"]
 
 
-# -- main/pbx.c ast_add_extension2_lockopt: extensions compared with ext_cmp, so _5xx = _5XX --
+# -- main/pbx.c:5734 ast_add_extension2_lockopt: extensions compared with ext_cmp, so _5xx = _5XX --
 def test_patterns_equal_under_ext_cmp_are_one_extension():
     dp = parse("""[c]
 exten => _5XX,1,Set(A=1)
@@ -82,7 +83,7 @@ exten => _5[0-9]X,n,Hangup()
                                                                "priority-gap")]
 
 
-# -- apps/app_stack.c gosubif_exec: cond?label1(args):label2(args) --------------------------
+# -- apps/app_stack.c:697 gosubif_exec: cond?label1(args):label2(args) --------------------------
 def test_gosubif_calls_the_chosen_label_with_its_arguments():
     dp = parse("""[c]
 exten => s,1,GosubIf($[1=1]?sub,s,1(a,b):sub,s,1(z))
@@ -103,7 +104,8 @@ def test_lint_reads_gosubif_labels_without_their_arguments():
     assert not [f for f in lint(dp, lang="en") if f.rule.startswith("goto")]
 
 
-# -- apps/app_stack.c gosub_exec (frame ARGn/ARGC, max_argc) and local_write/local_read --------
+# -- apps/app_stack.c:539 gosub_exec (frame ARGn/ARGC, max_argc, lines 652-673) and :774
+#    local_write ------------------------------------------------------------------------------
 def test_local_variables_and_argc_live_in_the_gosub_frame():
     dp = parse("""[c]
 exten => s,1,Set(x=outer)
@@ -127,7 +129,7 @@ exten => s,1,Set(IN2=${ARGC}/${ARG1}/${ARG2}/${ARG3}/${x})
     assert "variable-unset" not in lint(dp, lang="en").rules()
 
 
-# -- main/pbx_variables.c parse_variable_name: sscanf("%30d:%30d") with defaults 0, INT_MAX ----
+# -- main/pbx_variables.c:125 parse_variable_name (and :158 substring): sscanf("%30d:%30d") with defaults 0, INT_MAX ----
 @pytest.mark.parametrize("expr, value", [
     ("${V::2}", "123456"), ("${V:2}", "3456"), ("${V:1:2}", "23"), ("${V:-2}", "56"),
     ("${V:abc}", "123456"), ("${V:2:x}", "3456"), ("${V:0:-1}", "12345"), ("${V:9}", ""),
@@ -137,7 +139,7 @@ def test_substring_like_parse_variable_name(expr, value):
     assert substitute(expr, {"V": "123456"}.get) == value
 
 
-# -- main/pbx.c pbx_parse_location: 1 part = priority, 2 = exten,priority, 3 = context,... -----
+# -- main/pbx.c:6949 pbx_parse_location: 1 part = priority, 2 = exten,priority, 3 = context,... -----
 def test_parse_location():
     one, three = parse_location("5", "c", "s"), parse_location("c,s,5", "x", "y")
     assert (one.context, one.exten, one.number) == (three.context, three.exten, three.number)
@@ -182,7 +184,7 @@ def test_hostile_files_and_numbers(tmp_path):
 
 
 def test_simulated_version_decides_which_applications_exist():
-    # pbx.c pbx_exec: "No application '%s' for extension (%s, %s, %d)" and the call ends.
+    # main/pbx.c:2568 "No application '%s' for extension (%s, %s, %d)" and the call ends.
     dp = parse("[c]\nexten => s,1,Macro(x)\n same => n,Hangup()\n[macro-x]\n"
                "exten => s,1,NoOp()\n")
     assert "Macro" in simulate(dp, "c", lang="en").reason  # default: Asterisk 22

@@ -179,7 +179,7 @@ def test_include_relative_glob_tryinclude_and_cycle(tmp_path):
 
 
 def test_include_paths_relative_to_the_configuration_folder(tmp_path):
-    # main/config.c config_text_file_load: a relative name is "%s/%s" with
+    # main/config.c:2395 config_text_file_load: a relative name is "%s/%s" with
     # ast_config_AST_CONFIG_DIR, whichever file holds the #include.
     (tmp_path / "sub").mkdir()
     (tmp_path / "extensions.conf").write_text("[a]\n#include sub/one.conf\n")

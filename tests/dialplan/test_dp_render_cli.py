@@ -108,8 +108,8 @@ def test_cli_syntax_error_is_clean(tmp_path, capsys):
 
 
 def test_cli_loads_what_asterisk_loads(tmp_path, capsys):
-    # pbx_config skips the line it cannot add, warns, and loads the rest: so does the CLI
-    # unless --strict.
+    # pbx/pbx_config.c:1818 "Can't use 'next' priority on the first entry": pbx_config warns,
+    # skips that line (`continue`) and loads the rest: so does the CLI unless --strict.
     f = tmp_path / "bad.conf"
     f.write_text("[c]\nexten => 1,n,NoOp()\nexten => 2,1,Hangup()\n")
     r = _cli("show", str(f), capsys=capsys)
