@@ -141,6 +141,24 @@ def test_small_chunks_cut_blocks_anywhere(tmp_path, monkeypatch):
         assert read_capture(path).rtp_streams_text() == expected
 
 
+@needs_tshark
+@pytest.mark.parametrize("endian,nanos", [("<", False), (">", True)], ids=["le-us", "be-ns"])
+def test_pcap_with_payloads_that_look_like_record_headers(tmp_path, monkeypatch, endian, nanos):
+    frames = [(EPOCH_NS + ts, f) for ts, f in _calls(3, seed=9)]
+    # a plausible record header (same second, small lengths) inside some payloads
+    decoy = struct.pack(endian + "IIII", EPOCH_NS // 10**9 + 2, 5, 4, 4) + b"RTP!"
+    frames = [(ts, f + decoy * 2 if k % 5 == 0 and 80 < len(f) < 400 else f)
+              for k, (ts, f) in enumerate(frames)]
+    path = tmp_path / "decoy.pcap"
+    write_pcap(path, frames, 1, endian, nanos)
+    expected = tshark_rtp_streams(path)
+    for size in (pcap_reader.CHUNK_SIZE, 5003):
+        monkeypatch.setattr(pcap_reader, "CHUNK_SIZE", size)
+        cap = read_capture(path)
+        assert cap.rtp_streams_text() == expected
+        assert cap.packet_count == len(frames)
+
+
 def _foreign(tmp_path, fmt: str):
     src = tmp_path / "src.pcap"
     write_pcap(src, _calls(2, seed=4), 1)

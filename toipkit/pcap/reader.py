@@ -155,6 +155,7 @@ def _iter_pcap(fh, path, state: ReadState, chunk_size: int, progress) -> Iterato
     linktype = network & 0x0FFFFFFF
     state.linktypes.add(linktype)
     incl_at = struct.Struct(endian + "I").unpack_from
+    frac_limit = 1_000_000 if ns_mult == 1000 else 1_000_000_000
     file_pos = 24
     frame = 1
     carry = 0
@@ -164,27 +165,27 @@ def _iter_pcap(fh, path, state: ReadState, chunk_size: int, progress) -> Iterato
         buf, n, got = chunks.next(carry, eof)
         if not got:
             eof = True
-        offs, pos = _walk_pcap(buf, n, incl_at, endian)
+        offs, pos = _index_pcap(buf, n, incl_at, endian, frac_limit)
         bad = None
-        if offs:
-            last = offs[-1]
+        if len(offs):
+            last = int(offs[-1])
             if last + 16 > n:
-                pos = offs.pop()
+                pos, offs = last, offs[:-1]
             else:
                 incl = incl_at(buf, last + 8)[0]
                 if incl > MAX_RECORD:
-                    bad, pos = incl, offs.pop()
+                    bad, pos, offs = incl, last, offs[:-1]
                 elif last + 16 + incl > n:
-                    pos = offs.pop()
-        if offs:
-            big = np.nonzero(_u32_at(buf, np.asarray(offs, np.int64) + 8, endian) > MAX_RECORD)[0]
+                    pos, offs = last, offs[:-1]
+        if len(offs):
+            big = np.nonzero(_u32_at(buf, offs + 8, endian) > MAX_RECORD)[0]
             if len(big):
                 k = int(big[0])
-                bad = incl_at(buf, offs[k] + 8)[0]
-                pos = offs[k]
-                del offs[k:]
-        if offs:
-            o = np.asarray(offs, dtype=np.int64)
+                bad = incl_at(buf, int(offs[k]) + 8)[0]
+                pos = int(offs[k])
+                offs = offs[:k]
+        if len(offs):
+            o = offs
             hdr = rows(buf, o, 16)
             sec = column(hdr, 0, 4, endian).astype(np.int64)
             frac = column(hdr, 4, 4, endian).astype(np.int64)
@@ -239,7 +240,79 @@ class _Chunks:
         return memoryview(self.buf)[:self.n], self.n, got
 
 
-def _walk_pcap(buf, n: int, incl_at, endian: str) -> tuple[list[int], int]:
+def _index_pcap(buf, n: int, incl_at, endian: str, frac_limit: int) -> tuple[np.ndarray, int]:
+    """Offsets of the pcap records that start in ``buf`` (the last may not fit: checked later),
+    and the position after the last one; the same answer as ``_walk_pcap``, found faster.
+
+    Record headers have no marker, but their fields are constrained: the seconds are close to
+    the chunk's first record's, the fraction is below one second, the captured length is at
+    most the original length and the record fits. Every byte position passing these checks is
+    a candidate; consecutive candidates that chain (next = start + 16 + captured length) are
+    taken as whole runs, starting from a position known to be a record. A payload that passes
+    the checks only ends a run early; the chain is then followed one record in Python. When
+    candidates are too dense for this to pay (zero-filled data, timestamps near 0), the chunk
+    is walked record by record.
+    """
+    if n < 16 + 4:
+        offs, pos = _walk_pcap(buf, n, incl_at, endian)
+        return np.asarray(offs, np.int64), pos
+    u8 = np.frombuffer(buf, dtype=np.uint8, count=n)
+    sec0 = incl_at(buf, 0)[0]
+    window = 1 << 16  # seconds around the first record's time (about 18 hours)
+    lo, hi = max(sec0 - window, 1 << 24), min(sec0 + window, (1 << 32) - 1)
+    if lo > hi:  # times near the epoch: too many payload bytes would look like headers
+        offs, pos = _walk_pcap(buf, n, incl_at, endian)
+        return np.asarray(offs, np.int64), pos
+    top = 3 if endian == "<" else 0  # byte holding the seconds' most significant bits
+    m = u8[top:n - 16 + top + 1]
+    if lo >> 24 == hi >> 24:
+        cand = np.flatnonzero(m == (lo >> 24))
+    else:
+        cand = np.flatnonzero((m >= (lo >> 24)) & (m <= (hi >> 24)))
+    if len(cand) > n // 8:
+        offs, pos = _walk_pcap(buf, n, incl_at, endian)
+        return np.asarray(offs, np.int64), pos
+    hdr = rows(buf, cand, 16)
+    sec = column(hdr, 0, 4, endian)
+    frac = column(hdr, 4, 4, endian)
+    incl = column(hdr, 8, 4, endian).astype(np.int64)
+    orig = column(hdr, 12, 4, endian)
+    ok = ((sec >= lo) & (sec <= hi) & (frac < frac_limit) & (incl <= orig)
+          & (incl <= MAX_RECORD) & (cand + 16 + incl <= n))
+    starts = cand[ok]
+    nexts = starts + 16 + incl[ok]
+    del hdr, sec, frac, incl, orig, ok, cand
+    run_end = np.append(np.flatnonzero(nexts[:-1] != starts[1:]), len(starts) - 1)
+    pieces: list = []
+    singles: list[int] = []
+    pos = 0
+    steps = taken = 0
+    while pos + 12 <= n:
+        k = int(np.searchsorted(starts, pos))
+        if k < len(starts) and int(starts[k]) == pos:
+            j = int(run_end[np.searchsorted(run_end, k)])
+            if singles:
+                pieces.append(np.asarray(singles, np.int64))
+                singles = []
+            pieces.append(starts[k:j + 1])
+            pos = int(nexts[j])
+            taken += j + 1 - k
+        else:
+            singles.append(pos)
+            pos += 16 + incl_at(buf, pos + 8)[0]
+            taken += 1
+        steps += 1
+        if steps > 256 and steps * 8 > taken:
+            rest, pos = _walk_pcap(buf, n, incl_at, endian, pos)  # runs too short to pay
+            singles += rest
+            break
+    if singles:
+        pieces.append(np.asarray(singles, np.int64))
+    offs = np.concatenate(pieces) if pieces else np.zeros(0, np.int64)
+    return offs, pos
+
+
+def _walk_pcap(buf, n: int, incl_at, endian: str, pos: int = 0) -> tuple[list[int], int]:
     """Offsets of the pcap records that start in ``buf`` (the last may not fit: checked later).
 
     Record lengths form a chain, so this is a loop (kept minimal: struct.error at the end of
@@ -250,7 +323,6 @@ def _walk_pcap(buf, n: int, incl_at, endian: str) -> tuple[list[int], int]:
     offs: list[int] = []
     app = offs.append
     ext = offs.extend
-    pos = 0
     span = 256
     burst = 128
     try:
