@@ -608,3 +608,79 @@ def test_profile_16_13_has_no_associated_endpoint_route(api, server):
         assert not any("associated" in p for p in paths)
     finally:
         sandbox.reset(server.data_dir)
+
+
+# --------------------------------------------------------------------------------------------
+# 10-11. Users CSV import and update (xivo-16.13 test_user_import)
+
+CSV = {"Content-Type": "text/csv; charset=utf-8"}
+
+
+def _csv_body(rows: list[dict]) -> bytes:
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    lines = [",".join(columns)] + [",".join(str(row.get(c, "")) for c in columns)
+                                   for row in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _csv_errors(r) -> str:
+    assert r.status_code == 400, r.text
+    return " | ".join(e["message"] for e in r.json()["errors"])
+
+
+def test_csv_update_unknown_entity(api):
+    user = new_user(api)
+    r = api.put("/users/import", content=_csv_body([{"uuid": user["uuid"],
+                                                     "entity_id": "999999999"}]), headers=CSV)
+    assert "Entity" in _csv_errors(r)
+
+
+def test_csv_update_adds_a_sip_line(api):
+    user = new_user(api)
+    r = api.put("/users/import", content=_csv_body([{
+        "uuid": user["uuid"], "line_protocol": "sip", "sip_username": "createdsip",
+        "sip_secret": "createdpass"}]), headers=CSV)
+    assert r.status_code == 201, r.text
+    done = r.json()["updated"][0]
+    sip = api.ok("GET", f"/endpoints/sip/{done['sip_id']}", 200)
+    assert (sip["username"], sip["secret"]) == ("createdsip", "createdpass")
+    assert api.ok("GET", f"/users/{user['id']}/lines", 200)["items"][0]["line_id"] == \
+        done["line_id"]
+
+
+def test_csv_update_refuses_empty_sip_credentials(api):
+    r = api.post("/users/import", content=_csv_body([{
+        "firstname": "Ada", "context": "default", "line_protocol": "sip"}]), headers=CSV)
+    uuid = r.json()["created"][0]["user_uuid"]
+    r = api.put("/users/import", content=_csv_body([{
+        "uuid": uuid, "sip_username": "", "sip_secret": ""}]), headers=CSV)
+    text = _csv_errors(r)
+    assert "username" in text and "secret" in text
+
+
+def test_csv_update_incall_columns(api):
+    user = new_user(api)
+    r = api.put("/users/import", content=_csv_body([{
+        "uuid": user["uuid"], "incall_exten": "1500", "incall_context": "from-extern",
+        "incall_ring_seconds": "10"}]), headers=CSV)
+    assert r.status_code == 201, r.text
+    ext_id = r.json()["updated"][0]["incall_extension_id"]
+    assert api.ok("GET", f"/extensions/{ext_id}", 200)["incall"] is not None
+    r = api.put("/users/import", content=_csv_body([{
+        "uuid": user["uuid"], "incall_exten": "1501", "incall_context": "from-extern"}]),
+        headers=CSV)
+    assert r.json()["updated"][0]["incall_extension_id"] == ext_id
+    assert api.ok("GET", f"/extensions/{ext_id}", 200)["exten"] == "1501"
+
+
+def test_csv_import_reuses_existing_sip_endpoint_and_extension(api):
+    sip = api.ok("POST", "/endpoints/sip", 201, json={"username": "existing1"})
+    ext = new_ext(api, "150")
+    r = api.post("/users/import", content=_csv_body([{
+        "firstname": "Reuse", "exten": "150", "context": "default", "line_protocol": "sip",
+        "sip_username": "existing1"}]), headers=CSV)
+    assert r.status_code == 201, r.text
+    done = r.json()["created"][0]
+    assert (done["sip_id"], done["extension_id"]) == (sip["id"], ext["id"])
+    assert api.ok("GET", f"/lines/{done['line_id']}/endpoints/sip", 200)["endpoint_id"] == \
+        sip["id"]

@@ -61,14 +61,14 @@ def test_import_reports_every_bad_row(api):
         row["exten"] = number
     rows[1]["exten"] = "5000"        # outside the context's ranges
     rows[3]["firstname"] = ""        # required
-    rows[4]["exten"] = "101"         # duplicate of row 1
+    rows[4]["exten"] = "101"         # row 1's number: reused, but it belongs to another user
     r = api.post("/users/import", content=_csv(rows, COLUMNS), headers=CSV_HEADERS)
     assert r.status_code == 400
     by_row = {e["details"]["row_number"]: e["message"] for e in r.json()["errors"]}
     assert sorted(by_row) == [2, 4, 5]
     assert by_row[2] == "Input Error - Extension '5000' is outside of range for context 'default'"
     assert "firstname" in by_row[4]
-    assert by_row[5].startswith("Resource Error - Extension already exists")
+    assert by_row[5].startswith("Resource Error - Line is associated with a Extension")
     assert _counts(api) == (0, 0, 0, 0)
 
 

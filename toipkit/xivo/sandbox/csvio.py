@@ -98,12 +98,73 @@ def _row_error(message: str, row: dict, row_number: int) -> dict:
             "details": {"row": row, "row_number": row_number}}
 
 
-def _import_row(tx: Tx, row: dict[str, str], row_number: int) -> dict:
+def _entity_id(tx: Tx, row: dict[str, str]) -> int | None:
     entity = _cell(row, "entity_id")
-    if entity is not None:
-        if not S.is_id(entity) or tx.get("entity", int(entity)) is None:
-            raise RowError(f"Input Error - field 'entity_id': Entity was not found "
-                           f"('id': {entity!r})")
+    if entity is None:
+        return None
+    if not S.is_id(entity) or tx.get("entity", int(entity)) is None:
+        raise RowError(f"Input Error - field 'entity_id': Entity was not found "
+                       f"('id': {entity!r})")
+    return int(entity)
+
+
+def _sip_for_row(tx: Tx, row: dict[str, str]) -> dict:
+    """confd 16.13 reuses an existing SIP endpoint named in ``sip_username`` (if free)."""
+    username = _cell(row, "sip_username")
+    if username:
+        existing = tx.find("endpoint_sip", username=username)
+        if existing:
+            line_id = C._line_of_sip(tx, existing[0]["id"])
+            if line_id is not None:
+                raise RowError(f"Resource Error - Line is associated with a Endpoint "
+                               f"('line_id': {line_id}, 'endpoint_id': {existing[0]['id']})")
+            return existing[0]
+    body = {k: v for k, v in (("username", username),
+                              ("secret", _cell(row, "sip_secret"))) if v}
+    return C.create_sip_doc(tx, body)
+
+
+def _extension_for_row(tx: Tx, exten: str, context: str) -> dict:
+    """An existing extension with this number is reused (confd 16.13 associates it)."""
+    existing = tx.find("extension", exten=exten, context=context)
+    if existing:
+        return existing[0]
+    return C.create_extension_doc(tx, {"exten": exten, "context": context})
+
+
+def _add_incall(tx: Tx, row: dict[str, str], user: dict) -> int | None:
+    """An incall to the user for the ``incall_*`` columns; its extension id."""
+    incall_exten, incall_context = _cell(row, "incall_exten"), _cell(row, "incall_context")
+    if not (incall_exten and incall_context):
+        return None
+    ring = _cell(row, "incall_ring_seconds")
+    if ring is not None and not S.is_digits(ring):
+        raise RowError("Input Error - incall_ring_seconds: ['Not a valid integer.']")
+    ext = _extension_for_row(tx, incall_exten, incall_context)
+    ctx = C.require_context(tx, incall_context)
+    if ctx["type"] != "incall":
+        raise RowError(C.context_type_error(ctx, ext).messages[0])
+    C._check_extension_free(tx, ext)
+    dest = {"type": "user", "user_id": user["id"], "ring_time": int(ring) if ring else None}
+    incall_id = tx.insert("incall", {**S.INCALL.load_create({"destination": dest})})
+    tx.link(C.R_INCALL_EXT, incall_id, ext["id"])
+    return ext["id"]
+
+
+def _user_incall(tx: Tx, user_id: int) -> tuple[dict, dict] | None:
+    """(incall, extension) of the first incall that rings this user."""
+    for inc in tx.all("incall"):
+        dest = inc.get("destination") or {}
+        if dest.get("type") == "user" and dest.get("user_id") == user_id:
+            for ext_id in tx.targets(C.R_INCALL_EXT, inc["id"]):
+                ext = tx.get("extension", ext_id)
+                if ext is not None:
+                    return inc, ext
+    return None
+
+
+def _import_row(tx: Tx, row: dict[str, str], row_number: int) -> dict:
+    entity_id = _entity_id(tx, row)
     if all(_cell(row, c) for c in VOICEMAIL_COLUMNS):
         raise RowError("Input Error - voicemails are not supported by the toipkit sandbox")
     if _cell(row, "call_permissions"):
@@ -113,7 +174,7 @@ def _import_row(tx: Tx, row: dict[str, str], row_number: int) -> dict:
         "line_id": None, "sip_id": None, "sccp_id": None, "extension_id": None,
         "incall_extension_id": None, "cti_profile_id": None, "call_permission_ids": [],
     }
-    user = C.create_user_doc(tx, _user_body(row))
+    user = C.create_user_doc(tx, _user_body(row), entity_id=entity_id)
     result["user_id"], result["user_uuid"] = user["id"], user["uuid"]
     context, protocol = _cell(row, "context"), _cell(row, "line_protocol")
     line = None
@@ -122,33 +183,18 @@ def _import_row(tx: Tx, row: dict[str, str], row_number: int) -> dict:
             raise RowError(f"Input Error - line_protocol: '{protocol}' is not supported by the "
                            "toipkit sandbox (only 'sip')")
         line = C.create_line_doc(tx, {"context": context})
-        sip_body = {k: v for k, v in (("username", _cell(row, "sip_username")),
-                                      ("secret", _cell(row, "sip_secret"))) if v}
-        sip = C.create_sip_doc(tx, sip_body)
+        sip = _sip_for_row(tx, row)
         C.associate_line_sip(tx, line, sip)
         result["line_id"], result["sip_id"] = line["id"], sip["id"]
     exten = _cell(row, "exten")
     if exten and context:
-        ext = C.create_extension_doc(tx, {"exten": exten, "context": context})
+        ext = _extension_for_row(tx, exten, context)
         result["extension_id"] = ext["id"]
         if line is not None:
             C.associate_line_extension(tx, line, ext)
     if line is not None:
         C.associate_user_line(tx, user, line)
-    incall_exten, incall_context = _cell(row, "incall_exten"), _cell(row, "incall_context")
-    if incall_exten and incall_context:
-        ring = _cell(row, "incall_ring_seconds")
-        if ring is not None and not S.is_digits(ring):
-            raise RowError("Input Error - incall_ring_seconds: ['Not a valid integer.']")
-        ext = C.create_extension_doc(tx, {"exten": incall_exten, "context": incall_context})
-        ctx = C.require_context(tx, incall_context)
-        if ctx["type"] != "incall":
-            raise RowError(C.context_type_error(ctx, ext).messages[0])
-        dest = {"type": "user", "user_id": user["id"],
-                "ring_time": int(ring) if ring else None}
-        incall_id = tx.insert("incall", {**S.INCALL.load_create({"destination": dest})})
-        tx.link(C.R_INCALL_EXT, incall_id, ext["id"])
-        result["incall_extension_id"] = ext["id"]
+    result["incall_extension_id"] = _add_incall(tx, row, user)
     return result
 
 
@@ -180,30 +226,55 @@ def _update_row(tx: Tx, row: dict[str, str], row_number: int) -> dict:
     user = tx.get_by_uuid("user", uuid)
     if user is None:
         raise RowError(f"Resource Not Found - User was not found ('uuid': '{uuid}')")
+    entity_id = _entity_id(tx, row)
     body: dict[str, Any] = {}
     for name in USER_COLUMNS:
         if name in row:  # columns absent from the header are not touched; "" unsets
             raw = _cell(row, name)
             body[name] = None if raw is None else _convert(S.USER.by_name[name], raw)
     doc = S.USER.load_update(body, user)
+    if entity_id is not None:
+        doc["_entity_id"] = entity_id
     C._check_user_unique(tx, doc, user)
     tx.update("user", user["id"], doc)
     result: dict[str, Any] = {"row_number": row_number, "user_id": user["id"],
                               "user_uuid": user["uuid"], "line_id": None, "sip_id": None,
-                              "extension_id": None}
+                              "extension_id": None, "incall_extension_id": None}
     lines = C._user_lines(tx, user["id"])
     line = tx.get("line", lines[0]) if lines else None
     protocol = _cell(row, "line_protocol")
     if line is not None and protocol and protocol != "sip":
-        raise RowError("Resource Error - the line protocol cannot be changed")
-    if line is not None:
+        raise RowError(f"Input Error - endpoint: the line protocol cannot be changed "
+                       f"to '{protocol}'")
+    if line is None and protocol:  # confd 16.13 adds the line to an existing user
+        if protocol != "sip":
+            raise RowError(f"Input Error - line_protocol: '{protocol}' is not supported by "
+                           "the toipkit sandbox (only 'sip')")
+        context = _cell(row, "context") or _first_internal_context(tx)
+        line = C.create_line_doc(tx, {"context": context})
+        sip = _sip_for_row(tx, row)
+        C.associate_line_sip(tx, line, sip)
+        C.associate_user_line(tx, user, line)
+        result["line_id"], result["sip_id"] = line["id"], sip["id"]
+    elif line is not None:
         result["line_id"] = line["id"]
         sip = C._line_sip(tx, line["id"])
         if sip is not None:
             new_sip = C._body(sip, S.ENDPOINT_SIP)
+            problems = []
             for column, key in (("sip_username", "username"), ("sip_secret", "secret")):
-                if _cell(row, column):
-                    new_sip[key] = S.ENDPOINT_SIP.by_name[key].check(_cell(row, column))
+                if column not in row:
+                    continue
+                value = _cell(row, column)
+                if value is None:  # an empty cell would blank the account: confd refuses
+                    problems.append(f"Input Error - {key}: ['Field may not be null.']")
+                    continue
+                try:
+                    new_sip[key] = S.ENDPOINT_SIP.by_name[key].check(value)
+                except ApiError as exc:
+                    problems.extend(exc.messages)
+            if problems:
+                raise RowError("; ".join(problems))
             C._check_sip_unique(tx, new_sip["username"], sip["id"])
             tx.update("endpoint_sip", sip["id"], new_sip)
             result["sip_id"] = sip["id"]
@@ -219,10 +290,43 @@ def _update_row(tx: Tx, row: dict[str, str], row_number: int) -> dict:
                     tx.update("extension", exts[0]["id"], doc_ext)
                 result["extension_id"] = exts[0]["id"]
             else:
-                ext = C.create_extension_doc(tx, {"exten": exten, "context": line["context"]})
+                ext = _extension_for_row(tx, exten, _cell(row, "context") or line["context"])
                 C.associate_line_extension(tx, line, ext)
                 result["extension_id"] = ext["id"]
+    result["incall_extension_id"] = _update_incall(tx, row, user)
     return result
+
+
+def _first_internal_context(tx: Tx) -> str:
+    for ctx in tx.all("context"):
+        if ctx["type"] == "internal":
+            return ctx["name"]
+    raise RowError("Input Error - context: ['Missing data for required field.']")
+
+
+def _update_incall(tx: Tx, row: dict[str, str], user: dict) -> int | None:
+    """``incall_*`` columns on an update: renumber the user's incall, or add one."""
+    exten, context = _cell(row, "incall_exten"), _cell(row, "incall_context")
+    if not (exten and context):
+        return None
+    current = _user_incall(tx, user["id"])
+    if current is None:
+        return _add_incall(tx, row, user)
+    incall, ext = current
+    ring = _cell(row, "incall_ring_seconds")
+    if ring is not None:
+        if not S.is_digits(ring):
+            raise RowError("Input Error - incall_ring_seconds: ['Not a valid integer.']")
+        dest = {**incall["destination"], "ring_time": int(ring)}
+        tx.update("incall", incall["id"], {**C._body(incall, S.INCALL), "destination": dest})
+    if (exten, context) != (ext["exten"], ext["context"]):
+        ctx = C.require_context(tx, context)
+        if ctx["type"] != "incall":
+            raise RowError(C.context_type_error(ctx, ext).messages[0])
+        doc = {"exten": exten, "context": context, "commented": ext.get("commented", False)}
+        C._check_extension(tx, doc, ext["id"])
+        tx.update("extension", ext["id"], doc)
+    return ext["id"]
 
 
 @C.router.route("PUT", "/users/import", summary="Update users from CSV (uuid column)")
@@ -260,10 +364,12 @@ def export_rows(tx: Tx) -> list[dict[str, str]]:
                 if ext_id in exts:
                     incalls_by_user.setdefault(dest.get("user_id"), []).append(
                         (exts[ext_id]["exten"], exts[ext_id]["context"]))
+    entities = tx.all("entity")
+    default_entity = entities[0]["id"] if entities else 1
     for user in sorted(tx.all("user"), key=lambda u: u["id"]):
         row = {c: "" for c in EXPORT_COLUMNS}
         row["uuid"] = user["uuid"]
-        row["entity_id"] = "1"
+        row["entity_id"] = str(user.get("_entity_id") or default_entity)
         for name in USER_COLUMNS:
             if name in row:
                 row[name] = _csv_value(user.get(name))
