@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from toipkit.dialplan.apps import DEPRECATED_APPS, REMOVED_APPS, why_fr
 from toipkit.dialplan.catalog import APPS as CATALOG_APPS
@@ -33,7 +33,7 @@ from toipkit.dialplan.model import (
 )
 from toipkit.dialplan.patterns import match, match_more, pattern_error
 
-__all__ = ["lint", "Finding", "Findings", "RULES", "SEVERITIES"]
+__all__ = ["lint", "Finding", "Findings", "Rule", "RULES", "SEVERITIES"]
 
 SEVERITIES = ("error", "warning", "info")
 _SEV_ORDER = {s: i for i, s in enumerate(SEVERITIES)}
@@ -107,8 +107,18 @@ def _md(s: str) -> str:
     return s.replace("|", "\\|").replace("\n", " ")
 
 
-# rule -> (severity, message fr, message en, hint fr, hint en)
-RULES: dict[str, tuple[str, str, str, str, str]] = {
+class Rule(NamedTuple):
+    """A lint rule: its default severity and its texts (``str.format`` templates)."""
+
+    severity: str
+    message_fr: str
+    message_en: str
+    hint_fr: str
+    hint_en: str
+
+
+# rule id -> Rule (a tuple: severity, message fr, message en, hint fr, hint en)
+_RULE_TEXTS: dict[str, tuple[str, str, str, str, str]] = {
     "syntax": ("error", "{msg}", "{msg}", "{hint}", "{hint}"),
     "duplicate-priority": (
         "error",
@@ -364,6 +374,8 @@ RULES: dict[str, tuple[str, str, str, str, str]] = {
         "remove them"),
 }
 
+RULES: dict[str, Rule] = {name: Rule(*texts) for name, texts in _RULE_TEXTS.items()}
+
 _TERMINAL_APPS = {"goto", "gotoif", "hangup", "dial", "queue", "confbridge", "meetme",
                   "voicemail", "voicemailmain", "waitexten", "return", "busy", "congestion",
                   "gosub", "read", "agi", "transfer", "stasis", "directory", "followme",
@@ -503,20 +515,15 @@ class _Linter:
 
     def _issue(self, iss):
         code = iss.code
+        kw = iss.params
         if code == "duplicate-priority":
-            m = re.search(r"priority (\d+) in '.*', already in use \(line (\d+)\)", iss.message)
-            ext = re.search(r"extension '(.*?)' priority", iss.message)
-            self.add(code, iss.file, iss.line, iss.column, iss.context,
-                     prio=m.group(1) if m else "?", other=m.group(2) if m else "?",
-                     ext=ext.group(1) if ext else "?")
+            self.add(code, iss.file, iss.line, iss.column, iss.context, prio=kw.get("prio", "?"),
+                     other=kw.get("other", "?"), ext=kw.get("ext", "?"))
         elif code == "duplicate-label":
-            m = re.search(r"label '(.*?)' already defined in extension '(.*?)'", iss.message)
             self.add(code, iss.file, iss.line, iss.column, iss.context,
-                     label=m.group(1) if m else "?", ext=m.group(2) if m else "?")
+                     label=kw.get("label", "?"), ext=kw.get("ext", "?"))
         elif code == "duplicate-hint":
-            m = re.search(r"extension '(.*?)'", iss.message)
-            self.add(code, iss.file, iss.line, iss.column, iss.context,
-                     ext=m.group(1) if m else "?")
+            self.add(code, iss.file, iss.line, iss.column, iss.context, ext=kw.get("ext", "?"))
         elif code == "no-closing-paren":
             self.add(code, iss.file, iss.line, iss.column, iss.context, app="")
         elif code in RULES:

@@ -228,6 +228,8 @@ class LoadIssue:
     column: int
     context: str | None = None
     hint: str | None = None
+    # What the message is about (ext, prio, other line, label), for the linter's own wording.
+    params: dict = field(default_factory=dict)
 
 
 @dataclass

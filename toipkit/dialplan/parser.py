@@ -105,8 +105,9 @@ class _Reader:
             raise err
         self.dp.errors.append(err)
 
-    def warn(self, code, message, file, line, column, hint=None, context=None):
-        self.dp.issues.append(LoadIssue(code, message, file, line, column, context, hint))
+    def warn(self, code, message, file, line, column, hint=None, context=None, **params):
+        self.dp.issues.append(LoadIssue(code, message, file, line, column, context, hint,
+                                        params))
 
     def read_text(self, text: str, filename: str, basedir: Path, depth: int = 0) -> None:
         self.dp.files.append(filename)
@@ -507,7 +508,8 @@ class _Loader:
                     if label is not None:
                         if label in ex.labels:
                             self.r.warn("duplicate-label", f"label '{label}' already defined in "
-                                        f"extension '{ext}'", it[2], line, it[4], context=name)
+                                        f"extension '{ext}'", it[2], line, it[4], context=name,
+                                        label=label, ext=ext)
                         else:
                             ex.labels[label] = number
                     lastpri = number
@@ -675,7 +677,7 @@ class _Loader:
         if number == HINT:
             if ex.hint is not None:
                 self.r.warn("duplicate-hint", f"extension '{ext}' already has a hint",
-                            it.file, it.line, it.col, context=ctx.name)
+                            it.file, it.line, it.col, context=ctx.name, ext=ext)
                 return
             ex.hint = p
             return
@@ -685,13 +687,14 @@ class _Loader:
                         f"unable to register extension '{ext}' priority {number} in "
                         f"'{ctx.name}', already in use (line {old.line})", it.file, it.line,
                         it.col, hint="give this line another priority, or use 'n'",
-                        context=ctx.name)
+                        context=ctx.name, ext=ext, prio=number, other=old.line)
             return
         ex.priorities[number] = p
         if label is not None:
             if label in ex.labels:
                 self.r.warn("duplicate-label", f"label '{label}' already defined in extension "
-                            f"'{ext}'", it.file, it.line, it.col, context=ctx.name)
+                            f"'{ext}'", it.file, it.line, it.col, context=ctx.name, label=label,
+                            ext=ext)
             else:
                 ex.labels[label] = number
 
