@@ -311,19 +311,7 @@ class Phone:
         With ``duration``, stay in the call that long then hang up. ``play`` is a WAV file sent
         as the call's audio; ``dtmf`` digits are sent (RFC 2833) once the call is answered.
         """
-        self._require_registered()
-        if self.current_call is not None:
-            raise PhoneError("un appel est déjà en cours sur ce téléphone : raccrochez d'abord")
-        target = f"sip:{number}@{self.server}"
-        start = time.time()
-        with self._cond:
-            self.calls.append(Call(None, "sortant", str(number), start, status="appel"))
-            call = self.calls[-1]
-        response = self.agent.command("dial", target)
-        if not response.get("ok"):
-            call.status = "échec"
-            call.end_reason = str(response.get("data", "")).strip()
-            raise PhoneError(f"l'appel vers {number} n'a pas pu partir : {call.end_reason}")
+        call = self.dial(number)
         self._wait(lambda: call.answered_at is not None or call.ended_at is not None,
                    wait_answer)
         if call.answered_at is None and call.ended_at is None:
@@ -342,6 +330,23 @@ class Phone:
             if remaining > 0:
                 self._wait(lambda: call.ended_at is not None, remaining)
             self.hangup()
+        return call
+
+    def dial(self, number: str | int) -> Call:
+        """Start a call to ``number`` and return at once (it rings; see :attr:`current_call`)."""
+        self._require_registered()
+        if self.current_call is not None:
+            raise PhoneError("un appel est déjà en cours sur ce téléphone : raccrochez d'abord")
+        target = f"sip:{number}@{self.server}"
+        with self._cond:
+            self.calls.append(Call(None, "sortant", str(number), time.time(), status="appel"))
+            call = self.calls[-1]
+        response = self.agent.command("dial", target)
+        if not response.get("ok"):
+            call.status = "échec"
+            call.ended_at = time.time()
+            call.end_reason = str(response.get("data", "")).strip()
+            raise PhoneError(f"l'appel vers {number} n'a pas pu partir : {call.end_reason}")
         return call
 
     def answer(self, timeout: float = 10.0) -> Call:

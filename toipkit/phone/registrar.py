@@ -93,7 +93,7 @@ def config_text(*, host: str, port: int, confd_db: Path, registrar_db: Path,
             .replace("__CONFD_DB__", str(confd_db))
             .replace("__REGISTRAR_DB__", str(registrar_db))
             .replace("__REALM__", realm)
-            .replace("__RING_TIMEOUT_MS__", str(int(ring_timeout_s * 1000))))
+            .replace("__RING_TIMEOUT_S__", str(int(ring_timeout_s))))
 
 
 # Columns added to kamailio's acc tables (db_extra in the configuration).
@@ -117,11 +117,108 @@ def init_database(path: Path) -> None:
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} VARCHAR(64)")
         conn.execute("CREATE TABLE media_relay (phone_port INTEGER PRIMARY KEY, "
                      "relay_port INTEGER NOT NULL)")
+        # Boss/secretary filters switched on or off with *37<member> during this run.
+        conn.execute("CREATE TABLE filter_state (callfilter_id INTEGER PRIMARY KEY, "
+                     "active INTEGER NOT NULL)")
         conn.commit()
     finally:
         conn.close()
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
+
+
+# Read-only views on confd's tables that kamailio queries on every call (``toipkit_*``). They
+# are plain SQL over the sandbox's ``objects``/``links`` tables, so they always reflect what the
+# API wrote, without any copy to keep in step.
+#
+# A routing *plan* is what the proxy rings, stage after stage: ``"T:u1,u2;T:u3"`` rings SIP users
+# u1 and u2 together for T seconds, then (no answer, busy...) u3 for T seconds.
+RING_SECONDS = RING_TIMEOUT_S
+ROUTING_VIEWS = f"""
+DROP VIEW IF EXISTS toipkit_user_sip;
+CREATE VIEW toipkit_user_sip AS
+SELECT ul.a AS user_id, sip.body->>'username' AS username, line.body->>'context' AS context
+FROM links AS ul
+JOIN links AS ls ON ls.rel = 'line_endpoint_sip' AND ls.a = ul.b
+JOIN objects AS sip ON sip.kind = 'endpoint_sip' AND sip.id = ls.b
+JOIN objects AS line ON line.kind = 'line' AND line.id = ul.b
+WHERE ul.rel = 'user_line' AND ul.pos = (SELECT min(pos) FROM links AS first
+                                          WHERE first.rel = 'user_line' AND first.a = ul.a);
+
+DROP VIEW IF EXISTS toipkit_routes;
+CREATE VIEW toipkit_routes AS
+SELECT ext.body->>'context' AS context, ext.body->>'exten' AS exten, 'user' AS kind,
+       ul.a AS user_id, '{RING_SECONDS}:' || (sip.body->>'username') AS plan
+FROM objects AS ext
+JOIN links AS le ON le.rel = 'line_extension' AND le.b = ext.id
+JOIN links AS ls ON ls.rel = 'line_endpoint_sip' AND ls.a = le.a
+JOIN objects AS sip ON sip.kind = 'endpoint_sip' AND sip.id = ls.b
+LEFT JOIN links AS ul ON ul.rel = 'user_line' AND ul.b = le.a
+WHERE ext.kind = 'extension' AND coalesce(ext.body->>'commented', 0) IN (0, 'false')
+UNION ALL
+SELECT context, exten, 'group', NULL,
+       CASE WHEN strategy IN ('all', 'ringall')
+            THEN coalesce(timeout, {RING_SECONDS}) || ':' || group_concat(username, ',')
+            ELSE group_concat(coalesce(user_timeout, 15) || ':' || username, ';') END
+FROM (SELECT ext.body->>'context' AS context, ext.body->>'exten' AS exten, g.id AS group_id,
+             g.body->>'ring_strategy' AS strategy, g.body->>'timeout' AS timeout,
+             g.body->>'user_timeout' AS user_timeout, us.username AS username
+      FROM objects AS ext
+      JOIN links AS ge ON ge.rel = 'group_extension' AND ge.b = ext.id
+      JOIN objects AS g ON g.kind = 'group' AND g.id = ge.a
+      JOIN links AS gm ON gm.rel = 'group_member_user' AND gm.a = g.id
+      JOIN toipkit_user_sip AS us ON us.user_id = gm.b
+      WHERE ext.kind = 'extension' AND coalesce(g.body->>'enabled', 1) IN (1, 'true')
+      ORDER BY g.id, gm.pos)
+GROUP BY group_id;
+
+DROP VIEW IF EXISTS toipkit_filters;
+CREATE VIEW toipkit_filters AS
+SELECT boss.username AS boss, cf.id AS callfilter_id,
+       cf.body->>'strategy' AS strategy,
+       coalesce(cf.body->>'surrogates_timeout', 20) AS surrogates_timeout,
+       coalesce(bm.body->>'timeout', 20) AS boss_timeout,
+       (SELECT group_concat(username, ',') FROM (
+            SELECT us.username FROM objects AS sm
+            JOIN toipkit_user_sip AS us ON us.user_id = sm.body->>'user_id'
+            WHERE sm.kind = 'callfilter_member' AND sm.body->>'callfilter_id' = cf.id
+              AND sm.body->>'bstype' = 'secretary'
+            ORDER BY sm.body->>'position', sm.id)) AS secretaries,
+       (SELECT group_concat(coalesce(sm.body->>'timeout', 20) || ':' || us.username, ';') FROM (
+            SELECT sm.body, sm.id FROM objects AS sm
+            WHERE sm.kind = 'callfilter_member' AND sm.body->>'callfilter_id' = cf.id
+              AND sm.body->>'bstype' = 'secretary'
+            ORDER BY sm.body->>'position', sm.id) AS sm
+            JOIN toipkit_user_sip AS us ON us.user_id = sm.body->>'user_id') AS secretaries_linear,
+       (SELECT group_concat(m.id, ',') FROM objects AS m WHERE m.kind = 'callfilter_member'
+            AND m.body->>'callfilter_id' = cf.id) AS member_ids,
+       (SELECT max(coalesce(m.body->>'active', 0) IN (1, 'true')) FROM objects AS m
+            WHERE m.kind = 'callfilter_member' AND m.body->>'callfilter_id' = cf.id) AS active
+FROM objects AS cf
+JOIN objects AS bm ON bm.kind = 'callfilter_member' AND bm.body->>'callfilter_id' = cf.id
+                   AND bm.body->>'bstype' = 'boss'
+JOIN toipkit_user_sip AS boss ON boss.user_id = bm.body->>'user_id'
+WHERE cf.kind = 'callfilter' AND coalesce(cf.body->>'enabled', 1) IN (1, 'true');
+
+DROP VIEW IF EXISTS toipkit_filter_members;
+CREATE VIEW toipkit_filter_members AS
+SELECT m.id AS member_id, m.body->>'callfilter_id' AS callfilter_id,
+       coalesce(m.body->>'active', 0) IN (1, 'true') AS active
+FROM objects AS m WHERE m.kind = 'callfilter_member';
+"""
+
+
+def install_views(confd_db: Path) -> None:
+    """(Re)create the routing views in the sandbox's database (they change no table)."""
+    conn = sqlite3.connect(confd_db, timeout=30, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for statement in ROUTING_VIEWS.split(";\n"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
 
 
 def _set_parent_death_signal() -> None:  # runs in the child, before exec
@@ -149,6 +246,7 @@ def start(data_dir: str | os.PathLike, confd_db: str | os.PathLike, *, host: str
     folder.mkdir(parents=True, exist_ok=True)
     db_path = folder / DB_FILE
     init_database(db_path)
+    install_views(Path(confd_db))
     port = port or ports.free_port(host, udp=True, tcp=True)
     cfg = folder / "kamailio.cfg"
     cfg.write_text(config_text(host=host, port=port, confd_db=Path(confd_db).resolve(),

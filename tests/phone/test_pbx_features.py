@@ -1,0 +1,147 @@
+"""PBX features routed by the sandbox's registrar, as configured through confd.
+
+Ring groups (``all`` in parallel, ``linear`` one member after the other with their timeouts) and
+the boss/secretary filter (``*37<member>`` switches it), with real phones on loopback.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import pytest
+
+from toipkit.phone import registrar
+from toipkit.phone.baresip import available as baresip_available
+
+pytestmark = pytest.mark.skipif(
+    not (registrar.available() and baresip_available()),
+    reason="kamailio (+ kamailio-sqlite-modules) and baresip-core are needed")
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    from toipkit.xivo import connect, lab, sandbox
+
+    data_dir = tmp_path_factory.mktemp("pbx")
+    sandbox.start(data_dir=data_dir)
+    try:
+        with connect(None, data_dir=data_dir) as c:
+            for first, last, exten in (("Geralt", "Riv", 101), ("Yennefer", "Vengerberg", 102),
+                                       ("Triss", "Merigold", 103)):
+                lab.create_user_with_line(c, first, last, exten)
+            yield c
+    finally:
+        sandbox.stop(data_dir)
+
+
+@pytest.fixture
+def phones(client, tmp_path, monkeypatch):
+    from toipkit.phone import Phone
+
+    monkeypatch.setenv("TOIPKIT_HOME", str(tmp_path))
+    made: list = []
+
+    def make(exten, **kwargs):
+        phone = Phone.for_line(client, exten, **kwargs)
+        made.append(phone)
+        return phone
+
+    yield make
+    for phone in made:
+        phone.close()
+
+
+def _ring_started(phone, timeout=10.0) -> float:
+    return phone.wait_for_call(timeout=timeout).started
+
+
+def test_group_all_rings_every_member_and_cancels_the_others(client, phones):
+    from toipkit.xivo import lab
+
+    lab.ensure_group(client, "accueil", 201, ["101", "102"], ring_strategy="all")
+    m101, m102, caller = phones("101"), phones("102"), phones("103")
+    caller.dial("201")
+    first, second = m101.wait_for_call(), m102.wait_for_call()
+    assert abs(first.started - second.started) < 1.0  # in parallel
+    answered = m102.answer()
+    assert answered.answered
+    deadline = time.monotonic() + 5
+    while m101.calls[-1].ended_at is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert m101.calls[-1].ended_at is not None and not m101.calls[-1].answered
+    # the member who did not answer received a CANCEL and answered 487
+    trace = m101.dialogue().ladder()
+    assert "CANCEL" in trace and any(step.startswith("487") for step in trace), trace
+    caller.hangup()
+
+
+def test_group_linear_rings_members_in_order_with_their_timeout(client, phones):
+    from toipkit.xivo import lab
+
+    group = lab.ensure_group(client, "support", 202, ["101", "103"], ring_strategy="linear")
+    client.groups.update(group["id"], {"user_timeout": 3})
+    m101, m103, caller = phones("101"), phones("103"), phones("102")
+    dialled = caller.dial("202").started
+    t101 = _ring_started(m101)
+    t103 = _ring_started(m103, timeout=10)
+    assert t101 - dialled < 1.0
+    assert abs((t103 - t101) - 3.0) <= 0.3, t103 - t101  # 3 s, within 10 %
+    assert m101.calls[-1].ended_at is not None  # 101 stopped ringing when 103 started
+    assert m103.answer().answered
+    caller.hangup()
+
+
+def test_boss_secretary_filter_switched_by_its_code(client, phones):
+    from toipkit.xivo import lab
+
+    lab.ensure_call_filter(client, "direction", "101", ["102"])
+    codes = lab.bsfilter_codes(client.call_filters.find(name="direction"))
+    boss, secretary, caller = phones("101"), phones("102"), phones("103")
+
+    # off (XiVO's initial state): the boss's phone rings
+    caller.dial("101")
+    boss.wait_for_call()
+    caller.hangup()
+    time.sleep(0.5)
+
+    code = codes["code"].iloc[0]
+    switched = secretary.call(code)
+    assert not switched.answered and "Filtrage active" in switched.end_reason
+
+    # on: the secretary rings first, the boss does not
+    caller.dial("101")
+    call = secretary.wait_for_call()
+    assert call.peer == "103"  # the caller ID is kept
+    time.sleep(1.0)
+    assert boss.current_call is None
+    caller.hangup()
+    time.sleep(0.5)
+
+    switched = boss.call(code)
+    assert "Filtrage desactive" in switched.end_reason
+    before = len(secretary.calls)
+    caller.dial("101")
+    boss.wait_for_call()
+    time.sleep(0.5)
+    assert len(secretary.calls) == before
+    caller.hangup()
+
+
+@pytest.mark.skipif(shutil.which("dumpcap") is None or os.geteuid() != 0,
+                    reason="live capture needs dumpcap and root")
+def test_group_cancel_is_visible_in_a_capture(client, phones, tmp_path):
+    from toipkit.phone.capture import capture
+    from toipkit.xivo import lab
+
+    lab.ensure_group(client, "accueil", 201, ["101", "102"], ring_strategy="all")
+    phones("101")
+    phones("102", auto_answer=True)
+    caller = phones("103")
+    with capture(filter="udp", path=tmp_path / "group.pcapng") as cap:
+        call = caller.call("201", duration=1.0)
+    assert call.answered
+    analysed = cap.open()
+    methods = [m.method or str(m.status) for m in analysed.sip_messages]
+    assert "CANCEL" in methods and "487" in methods
