@@ -47,7 +47,12 @@ def _start_registrar(data_dir: Path):
         print("toipkit sandbox: kamailio is not installed, no SIP registrar", file=sys.stderr)
         return None
     Store(data_dir).close()  # the database and its tables exist before kamailio reads them
-    info = registrar.start(data_dir, data_dir / DB_NAME)
+    try:
+        info = registrar.start(data_dir, data_dir / DB_NAME)
+    except (registrar.RegistrarError, OSError) as exc:
+        # The API still works without it (e.g. where processes are capped): say so in the log.
+        print(f"toipkit sandbox: no SIP registrar: {exc}", file=sys.stderr, flush=True)
+        return None
     print(f"toipkit sandbox: SIP registrar on {info.address}", flush=True)
     return registrar
 
