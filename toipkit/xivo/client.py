@@ -360,13 +360,24 @@ class XivoClient:
         return paths
 
     def supports(self, collection: str) -> bool:
-        """Whether the server's API spec lists ``/<collection>`` (True when there is no spec)."""
+        """Whether the server's API spec lists ``/<collection>``; without a spec, whether
+        ``GET /<collection>?limit=1`` is answered (404: no such resource)."""
         paths = self.api_paths()
-        if paths is None:
-            return True
         wanted = "/" + collection.strip("/")
+        if paths is None:
+            return self._probe(wanted)
         return any(p == wanted or p.startswith(wanted + "/") or p.startswith(wanted + "/{")
                    for p in paths)
+
+    def _probe(self, path: str) -> bool:
+        cache = self.__dict__.setdefault("_probed", {})
+        if path not in cache:
+            try:
+                resp = self.request("GET", path.strip("/"), params={"limit": 1})
+                cache[path] = resp.status_code != 404
+            except XivoAPIError as exc:
+                cache[path] = exc.status != 404
+        return cache[path]
 
     def capabilities(self):
         """One row per resource of this client: its path, whether the server's API has it and,

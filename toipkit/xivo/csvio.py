@@ -101,10 +101,8 @@ def import_users(users: Users, data: Any, *, encoding: str = "utf-8",
     """
     if isinstance(data, bytes):
         raw = data
-    elif isinstance(data, str):
-        raw = data.encode(encoding)
     else:
-        raw = to_csv_text(data).encode(encoding)
+        raw = _encode(data if isinstance(data, str) else to_csv_text(data), encoding)
     users._require()
     try:
         resp = users._client.request(
@@ -123,6 +121,35 @@ def import_users(users: Users, data: Any, *, encoding: str = "utf-8",
     body = resp.json() if resp.content else {}
     return ImportResult(created=[dict(c) for c in
                                  (body.get("created") or body.get("updated") or [])])
+
+
+def _encode(text: str, encoding: str) -> bytes:
+    """The CSV text in ``encoding``; a character it cannot hold is a row error, not a crash."""
+    try:
+        return text.encode(encoding)
+    except LookupError:
+        raise CSVImportError(f"unknown encoding {encoding!r}", {}) from None
+    except UnicodeEncodeError as exc:
+        row = text.count("\n", 0, exc.start)  # the header is line 0: data rows count from 1
+        char = text[exc.start]
+        raise CSVImportError(
+            f"CSV import refused, nothing was sent: {char!r} cannot be written in {encoding}",
+            {row: [f"le caractère {char!r} n'existe pas en {encoding} "
+                   "(utilisez encoding=\"utf-8\")"]},
+        ) from None
+
+
+def _decode_for_count(data: bytes) -> str:
+    """Bytes of unknown encoding, decoded well enough to count the CSV rows."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")  # every byte is a latin-1 character
 
 
 def _error_rows(exc: XivoAPIError) -> dict[int, list[str]]:
@@ -179,8 +206,9 @@ class ImportOutcome:
         return "```\n" + str(self) + "\n```"
 
 
-def import_report(users: Users, data: Any) -> ImportOutcome:
-    """Try :func:`import_users` and describe the outcome (0 rows: nothing sent)."""
+def import_report(users: Users, data: Any, *, encoding: str = "utf-8") -> ImportOutcome:
+    """Try :func:`import_users` and describe the outcome (0 rows: nothing sent). Never
+    raises for bad data: undecodable bytes, unencodable text and refused rows are reported."""
     try:
         import pandas as pd
     except ImportError:  # pragma: no cover
@@ -188,7 +216,7 @@ def import_report(users: Users, data: Any) -> ImportOutcome:
     if pd is not None and isinstance(data, pd.DataFrame):
         attempted = len(data)
     elif isinstance(data, (str, bytes)):
-        text = data.decode() if isinstance(data, bytes) else data
+        text = _decode_for_count(data) if isinstance(data, bytes) else data
         attempted = max(len(list(csv.reader(io.StringIO(text)))) - 1, 0)
     else:
         data = list(data)
@@ -196,9 +224,9 @@ def import_report(users: Users, data: Any) -> ImportOutcome:
     if attempted == 0:
         return ImportOutcome(0, 0)
     try:
-        result = import_users(users, data)
+        result = import_users(users, data, encoding=encoding)
     except CSVImportError as exc:
-        return ImportOutcome(attempted, 0, dict(exc.rows))
+        return ImportOutcome(attempted, 0, dict(exc.rows), "" if exc.rows else str(exc))
     except XivoAPIError as exc:
         return ImportOutcome(attempted, 0, {}, "; ".join(exc.messages) or str(exc))
     return ImportOutcome(attempted, len(result.created))

@@ -232,6 +232,11 @@ class Resource:
         self._json("DELETE", _ident(parent, self.id_key), child_path, _ident(child))
 
 
+def _has_schedule(owner: Mapping[str, Any], schedule: Any) -> bool:
+    wanted = _ident(schedule)
+    return any(_same(s.get("id"), wanted) for s in owner.get("schedules") or [])
+
+
 def _param(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -380,7 +385,9 @@ class Groups(Resource):
         self._dissociate(group, "extensions", extension)
 
     def add_schedule(self, group: Any, schedule: Any) -> None:
-        self._associate(group, "schedules", schedule)
+        # "Group is associated with a Schedule" also means *another* schedule: check which
+        self._associate(group, "schedules", schedule,
+                        check=lambda: _has_schedule(self.get(group), schedule))
 
     def remove_schedule(self, group: Any, schedule: Any) -> None:
         self._dissociate(group, "schedules", schedule)
@@ -404,7 +411,8 @@ class Incalls(Resource):
         self._dissociate(incall, "extensions", extension)
 
     def add_schedule(self, incall: Any, schedule: Any) -> None:
-        self._associate(incall, "schedules", schedule)
+        self._associate(incall, "schedules", schedule,
+                        check=lambda: _has_schedule(self.get(incall), schedule))
 
 
 class CallFilters(Resource):
