@@ -192,3 +192,37 @@ def test_simulated_version_decides_which_applications_exist():
     assert t.outcome == "hangup" and [s.app for s in t.steps if s.app][-1] == "Hangup"
     dp = parse("[c]\nexten => s,1,If(1)\n same => n,Hangup()\n")
     assert "If" in simulate(dp, "c", lang="en", asterisk=13).reason
+
+
+# -- lint and simulate read jumps with the same model (toipkit.dialplan.jumps) -----------------
+AGREE_DIALPLAN = """[c]
+exten => s,1,NoOp()
+ same => n(lab),Set(OK=1)
+ same => n,Hangup()
+exten => 100,1,Set(OK=1)
+ same => n,Hangup()
+exten => _5XX,1,Set(OK=1)
+ same => n,Hangup()
+exten => go,1,{app}({dest})
+ same => n,Hangup()
+[d]
+exten => s,1,Set(OK=1)
+ same => n,Hangup()
+"""
+
+
+@pytest.mark.parametrize("app, dest", [
+    ("Goto", "d,s,1"), ("Goto", "d,x,1"), ("Goto", "nope,s,1"), ("Goto", "100,1"),
+    ("Goto", "100,3"), ("Goto", "c,_5XX,1"), ("Goto", "c,_5xx,1"), ("Goto", "c,500,1"),
+    ("Goto", "lab"), ("Goto", "s,lab"), ("Goto", "s,nolab"), ("Goto", "d, s,1"),
+    ("Goto", "d,s, 1"), ("Goto", "s, lab"), ("Goto", "d,s,1x"), ("Goto", "c,d"),
+    ("GotoIf", "$[1]?d,s,1"), ("GotoIf", "$[1]?d,x,1"), ("GotoIf", "0?:100,1"),
+    ("Gosub", "d,s,1(a,b)"), ("Gosub", "nope,s,1(a)"), ("GosubIf", "1?s,lab(x)"),
+    ("GosubIf", "1?s,nolab(x)"), ("ExecIf", "1?Goto(d,s,1)"), ("ExecIf", "1?Goto(d,x,1)"),
+])
+def test_lint_and_simulate_agree_on_jumps(app, dest):
+    # One branch per case: lint judges every branch written, the call takes one.
+    dp = parse(AGREE_DIALPLAN.format(app=app, dest=dest))
+    errors = [f for f in lint(dp, lang="en") if f.severity == "error" and f.line == 9]
+    reached = simulate(dp, "c", "go", lang="en").variables.get("OK") == "1"
+    assert bool(errors) != reached, (errors, reached)

@@ -241,8 +241,10 @@ _RULE_TEXTS: dict[str, tuple[str, str, str, str, str]] = {
         "(pbx_checkcondition), '0=1' is false and '1=2' true",
         "écrire {fix}", "write {fix}"),
     "goto-whitespace": (
-        "warning", "espaces dans la destination « {dest} » : Asterisk ne les enlève pas",
-        "spaces in destination '{dest}': Asterisk does not strip them",
+        "error", "espaces dans la destination « {dest} » : Asterisk ne les enlève pas, il cherche "
+        "le nom avec ses espaces et ne le trouve pas",
+        "spaces in destination '{dest}': Asterisk does not strip them, it looks for the name "
+        "with its spaces and does not find it",
         "écrire {fix}", "write {fix}"),
     "include-context": (
         "error", "include => {ctx} : ce contexte n'existe pas",
@@ -826,8 +828,14 @@ class _Linter:
     def _check_dest_uncached(self, p: Priority, dest: str, app: str):
         parts = dest.split(",", 3)[:3]
         if any(x != x.strip() for x in parts):
-            self.at("goto-whitespace", p, column=p.app_column, dest=dest,
-                    fix=",".join(x.strip() for x in parts))
+            raw = parse_location(dest, p.context, p.exten)
+            # sscanf skips the blanks around a number; a context, extension or label keeps them
+            # (pbx_parse_location), so that jump goes nowhere.
+            if (raw.context != raw.context.strip() or raw.exten != raw.exten.strip()
+                    or raw.number is None):
+                self.at("goto-whitespace", p, column=p.app_column, dest=dest,
+                        fix=",".join(x.strip() for x in parts))
+                return
             parts = [x.strip() for x in parts]
         n = len(parts)
         loc = parse_location(",".join(parts), p.context, p.exten)
