@@ -3,7 +3,7 @@
 The table (:mod:`toipkit.dialplan.catalog_data`) is derived from Asterisk's own sources: every
 module documents its applications and functions in XML (``<application name="Dial">``,
 ``<function name="CHANNEL">``, and the channel variables they set, ``<variable
-name="DIALSTATUS">``) inside the ``.c`` file or a ``*_doc.xml`` beside it, and Asterisk
+name="DIALSTATUS">``, plus those the C code sets by name with ``pbx_builtin_setvar_helper``) inside the ``.c`` file or a ``*_doc.xml`` beside it, and Asterisk
 builds ``core show applications`` from the same registrations. Regenerate it from a git clone of
 Asterisk with::
 
@@ -95,6 +95,9 @@ _DOC_RE = re.compile(r'<(application|function|variable) name="([^"]+)"')
 _BRANCHES = ("1.8", "11", "13", "16", "18", "20", "21", "22", "23")
 
 
+_SETVAR_RE = re.compile(r'pbx_builtin_setvar_helper\([^,()]+,\s*"([A-Za-z_][A-Za-z0-9_]*)"')
+
+
 def _scan(repo: str, branch: str) -> dict[str, dict[str, str]]:
     out = subprocess.run(
         ["git", "-C", repo, "grep", "-I", "-E", '<(application|function|variable) name="', branch,
@@ -105,6 +108,14 @@ def _scan(repo: str, branch: str) -> dict[str, dict[str, str]]:
         _, path, text = line.split(":", 2)
         for kind, name in _DOC_RE.findall(text):
             found[kind].setdefault(name, path)
+    # Variables the C code sets on the channel by name, documented or not.
+    out = subprocess.run(
+        ["git", "-C", repo, "grep", "-I", "-E", 'pbx_builtin_setvar_helper\\([^,()]+, *"', branch,
+         "--", "*.c"], capture_output=True, text=True, check=False).stdout
+    for line in out.splitlines():
+        _, path, text = line.split(":", 2)
+        for name in _SETVAR_RE.findall(text):
+            found["variable"].setdefault(name, path)
     return found
 
 
