@@ -90,6 +90,23 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def _official_judging_ms(lab_id: str, solutions: Path, kept: Path) -> float | None:
+    """Time of scoring the kept notebooks with the lab's official rules (grader side)."""
+    from toipkit.grading import load_lab
+    from toipkit.grading.report import score_notebook
+
+    lab = load_lab(lab_id, solutions)
+    if not lab.rules:
+        return None
+    notebooks = [nbformat.read(p, as_version=4) for p in sorted(kept.glob("*.ipynb"))]
+    if not notebooks:
+        return None
+    started = time.perf_counter()
+    for nb in notebooks:
+        score_notebook(nb, lab.points, lab.hints, lab.rules)
+    return 1000 * (time.perf_counter() - started) / len(notebooks)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lab", default=None)
@@ -121,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         cpu2 = _cpu()
         statuses = sorted({r.status for r in report.results})
         scores = sorted({r.percent for r in report.results})
+        judging_ms = _official_judging_ms(lab_id, solutions, tmp_path / "out" / "notebooks")
 
     ratio = ours / reference
     self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -135,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ratio: {ratio:.3f} (target <= {TARGET_RATIO})")
     print(f"peak RSS: grader {self_rss:.0f} MB, largest child {child_rss:.0f} MB")
     print(f"statuses: {statuses}, scores: {scores}")
+    if judging_ms is not None:
+        print(f"official rules applied in the grader: {judging_ms:.2f} ms per submission "
+              "(answers judged outside the kernel)")
     return 0 if ratio <= TARGET_RATIO else 1
 
 

@@ -72,13 +72,21 @@ debit_kbps = 1"""
 PRINT_SEEN = "print('VU:', [source for source in vus if 'verify(' in source])"
 
 
-def _submission(first: str, second: str = "paquets_par_seconde = 50", extra: str = ""):
+FLOOD = """from IPython.display import display
+import toipkit.checks as vrai
+for n in range(4):
+    display({vrai.MIME_TYPE: {"exercise": "00-debit-g711", "passed": True, "pad": "x" * 1500000},
+             vrai.ANSWER_MIME_TYPE: {"exercise": "00-debit-g711", "value": "y" * 1500000},
+             "text/plain": "faux"}, raw=True)"""
+
+
+def _submission(first: str, second: str = "paquets_par_seconde = 50", extra: str | list = ""):
     nb = nbformat.read(LAB, as_version=4)
     todo = [c for c in nb.cells if c.cell_type == "code" and "raise NotImplementedError" in c.source]
     todo[0].source = first + "\ndebit_kbps"
     todo[1].source = second
-    if extra:
-        nb.cells.append(nbformat.v4.new_code_cell(extra))
+    for source in [extra] if isinstance(extra, str) and extra else extra or []:
+        nb.cells.append(nbformat.v4.new_code_cell(source))
     return nb
 
 
@@ -89,6 +97,7 @@ CASES = {
     "espion-cadres": (_submission(READS_FRAMES), 1, ""),
     "rebinding": (_submission(REBINDS_CHECKS), 0, ""),
     "crochet": (_submission(HOOK, extra=PRINT_SEEN), 1, "extra answers"),
+    "inondation": (_submission("debit_kbps = 1", extra=[FLOOD] * 8), 1, ""),
 }
 
 
@@ -131,3 +140,26 @@ def test_official_rules_never_reach_the_kernel(graded):
     assert "VU:" in kept and "verify(" in kept  # the hook saw the official cells...
     assert "Close(" not in kept and "RULES" not in kept  # ...which hold no rule
     assert "64" not in kept.split("VU:", 1)[1].split("sealed")[0]
+
+
+def test_record_typed_outputs_cannot_escape_the_output_caps(graded):
+    _, out = graded
+    size = (out / "notebooks" / "inondation.ipynb").stat().st_size
+    assert size < 22 * 2**20, size  # 8 cells x 12 MB of "records" were displayed
+    assert "KiB of output removed" in (out / "notebooks" / "inondation.ipynb").read_text(
+        encoding="utf-8")
+
+
+def test_a_cell_that_ignores_the_interrupt_is_a_timeout(tmp_path):
+    if not LAB.exists():
+        pytest.skip("labs/00 not built")
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    deaf = ("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+            "while True:\n    time.sleep(0.1)")
+    nbformat.write(_submission(deaf), subs / "sourd.ipynb")
+    report = grade([subs], "00", solutions=SOLUTIONS, out=tmp_path / "out", workers=1,
+                   cell_timeout=4, timeout=120, progress=False)
+    result = report.result("sourd")
+    assert result.status == "timeout" and "ignored the interrupt" in result.note
+    assert result.total == 0

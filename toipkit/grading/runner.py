@@ -214,6 +214,17 @@ def _keep_work() -> bool:
     return os.environ.get("TOIPKIT_GRADING_KEEP_WORK") == "1"
 
 
+def _log_tail(path: Path, size: int = 4000) -> str:
+    """The end of a log student code may have flooded: never read it whole."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - size))
+            return handle.read().decode("utf-8", errors="replace")[-2000:]
+    except OSError:
+        return ""
+
+
 def _read_pid(path: Path) -> int | None:
     try:
         return int(path.read_text().strip())
@@ -418,7 +429,7 @@ def run_one(sub: Submission, settings: _Settings, uid: int | None,
         executed = nbformat.read(output_nb, as_version=4)
     except Exception:
         executed = None
-    tail = (private / "worker.log").read_text(encoding="utf-8", errors="replace")[-2000:]
+    tail = _log_tail(private / "worker.log")
     if worker_result.get("detail") or worker_result.get("status") != "ok":
         settings.log.info("%s: worker: %s %s", sub.student, worker_result.get("status"),
                           worker_result.get("detail", ""))
@@ -434,6 +445,9 @@ def run_one(sub: Submission, settings: _Settings, uid: int | None,
     status, note = "ok", ""
     if timed_out:
         status, note = "timeout", f"notebook stopped after {report.fmt(settings.timeout)} s"
+    elif worker_result.get("status") == "timeout":
+        status, note = "timeout", (f"a cell ran longer than {report.fmt(settings.cell_timeout)} s "
+                                   "and ignored the interrupt")
     elif "CellTimeoutError" in errors or worker_result.get("timeouts"):
         status, note = "timeout", f"a cell ran longer than {report.fmt(settings.cell_timeout)} s"
     elif "MemoryError" in errors:

@@ -27,6 +27,8 @@ from pathlib import Path
 
 KERNEL_NAME = "toipkit-grading"
 MAX_OUTPUT_BYTES = 5 * 1024 * 1024  # per cell, in the kept notebook
+MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024  # all outputs of a notebook together
+MAX_RECORD_BYTES = 1024 * 1024  # one check/answer record of an official cell
 # Address space of the submission's own (papermill) process: outputs accumulate there.
 WORKER_MEMORY_MB = 4096
 TIMEOUT_ENAME = "CellTimeoutError"
@@ -38,22 +40,33 @@ def _write_json(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
-def _cap_outputs(cell, limit: int) -> None:
-    """Keep a cell's outputs under ``limit`` bytes (a print loop must not fill the disk or the
-    grader's memory). Check records are small and always kept."""
-    from toipkit.checks import MIME_TYPE
+def _cap_outputs(cell, limit: int, budget: dict[str, int] | None = None) -> None:
+    """Keep a cell's outputs under ``limit`` bytes and the whole notebook under
+    ``budget["left"]`` (a print loop must not fill the disk or the grader's memory).
 
+    Check and answer records are kept only in the official cells the grader inserted, and only
+    when small: student code cannot use the record MIME types to escape the caps.
+    """
+    from toipkit.checks import ANSWER_MIME_TYPE, MIME_TYPE
+    from toipkit.grading.lab import GRADING_KEY
+
+    official = bool((cell.get("metadata", {}).get(GRADING_KEY) or {}).get("official"))
+    left = budget["left"] if budget is not None else limit
     total = 0
     kept = []
     dropped = 0
     for output in cell.get("outputs", []):
         size = len(json.dumps(output, default=str))
         data = output.get("data") or {}
-        if MIME_TYPE in data or total + size <= limit:
+        record = MIME_TYPE in data or ANSWER_MIME_TYPE in data
+        if (record and official and size <= MAX_RECORD_BYTES) or (
+                total + size <= min(limit, left)):
             kept.append(output)
             total += size
         else:
             dropped += size
+    if budget is not None:
+        budget["left"] = max(0, left - total)
     if dropped:
         import nbformat
 
@@ -126,13 +139,14 @@ def run(spec: dict) -> dict:
     sys.modules.setdefault("rfc3987_syntax", None)
     import nbformat
     import papermill
-    from nbclient.exceptions import DeadKernelError
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
     timeouts: list[int] = []
+    budget = {"left": int(spec.get("max_notebook_bytes", MAX_NOTEBOOK_BYTES))}
 
     def on_cell_executed(cell, cell_index, execute_reply):
-        _cap_outputs(cell, int(spec.get("max_output_bytes", MAX_OUTPUT_BYTES)))
+        _cap_outputs(cell, int(spec.get("max_output_bytes", MAX_OUTPUT_BYTES)), budget)
         # nbclient answers a timed-out cell with our error_on_timeout reply but adds no output;
         # make the timeout visible in the notebook (and to the grader).
         content = (execute_reply or {}).get("content", {})
@@ -166,6 +180,10 @@ def run(spec: dict) -> dict:
         )
     except PapermillExecutionError:
         pass  # some cells failed: expected, they were all run (allow_errors)
+    except CellTimeoutError:
+        # The kernel ignored the interrupt (SIGINT ignored or blocked): the cell hit its time
+        # limit all the same, the remaining cells cannot run.
+        result.update(status="timeout", detail="a cell ignored the interrupt at its time limit")
     except DeadKernelError as exc:
         result.update(status="dead", detail=f"kernel died: {exc}")
     except MemoryError:
