@@ -201,3 +201,12 @@ def test_asterisk_testsuite_corpus():
     # Remaining errors are true (duplicate priorities, rejected lines, Hangip typos, Gotos to
     # contexts the tests never define, NoCDR gone in 21...): 60, against 184 before.
     assert len(errors) <= 60
+
+
+def test_background_context_argument_is_a_jump_target():
+    dp = parse("[c]\nexten => s,1,Background(x,,,menu)\n same => n,WaitExten(3)\n"
+               "exten => t,1,Hangup()\nexten => i,1,Hangup()\n"
+               "exten => 2,1,Background(x,,,nowhere)\n same => n,WaitExten(3)\n[menu]\n"
+               "exten => 1,1,Hangup()\n")
+    assert [(f.rule, f.line) for f in lint(dp, lang="en") if f.rule == "goto-context"] == [
+        ("goto-context", 6)]

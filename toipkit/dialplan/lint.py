@@ -775,6 +775,14 @@ class _Linter:
 
     def _chk_sounds(self, ctx, p, la):
         self._sounds(p)
+        if la == "background":
+            # Background(files,options,langoverride,context): keys pressed go to `context`
+            # (pbx_builtin_background, main/pbx_builtins.c).
+            args = split_args(p.data)
+            target = args[3].strip() if len(args) > 3 else ""
+            if (target and "$" not in target and target not in self.dp.contexts
+                    and not self._runtime_context(target)):
+                self.at("goto-context", p, column=p.app_column, app=p.app, ctx=target)
 
     def _chk_say(self, ctx, p, la):
         if not self.language_set:
