@@ -428,7 +428,7 @@ class _Engine:
         self.reasm = dec.Reassembly()
         self.messages: list[SipMessage] = []
         self.rtp_parts: list[dict] = []
-        self.events: list[tuple] = []
+        self.events: list[dict] = []  # RFC 2833 event packets, columns per batch
         self.warnings: list[str] = []
         self.seen_requests: dict[tuple, int] = {}
         self.tcp_rest: dict[tuple, bytes] = {}
@@ -611,21 +611,31 @@ class _Engine:
         return _Rtp(rows=r, payload_at=p + hdr, columns=columns)
 
     def _rfc2833_events(self, udp: _Udp, rtp: _Rtp) -> None:
-        """RFC 2833 telephone-events: their payload is read now, while the buffer is here."""
+        """RFC 2833 telephone-events: their payload is read now, while the buffer is here
+        (kept as columns: a capture can hold hundreds of thousands of event packets)."""
         c = rtp.columns
-        ev_mask = self._event_mask(c["conv"], c["pt"])
-        if not ev_mask.any():
+        k = np.flatnonzero(self._event_mask(c["conv"], c["pt"]))
+        if not len(k):
             return
-        buf = udp.buf
-        for k in np.nonzero(ev_mask)[0].tolist():
-            off = int(rtp.payload_at[k])
-            j = int(rtp.rows[k])
-            if off + 4 <= int(udp.poff[j] + udp.plen[j]):
-                evt, flags, dur = buf[off], buf[off + 1], (buf[off + 2] << 8) | buf[off + 3]
-                self.events.append((int(c["frame"][k]), int(c["rel_ns"][k]), int(c["ssrc"][k]),
-                                    int(c["ts"][k]), int(udp.skey[j]), int(udp.dkey[j]), evt,
-                                    bool(flags & 0x80), flags & 0x3F, dur, int(c["marker"][k]),
-                                    self._pt_rate(int(c["conv"][k]), int(c["pt"][k])) or 8000))
+        off = rtp.payload_at[k]
+        rows_k = rtp.rows[k]
+        fits = off + 4 <= udp.poff[rows_k] + udp.plen[rows_k]
+        k, off, rows_k = k[fits], off[fits], rows_k[fits]
+        if not len(k):
+            return
+        u8 = udp.u8
+        flags = u8[off + 1]
+        conv, pt = c["conv"][k], c["pt"][k]
+        pairs, pair_of = np.unique((conv.astype(np.int64) << 8) | pt, return_inverse=True)
+        rates = np.asarray([self._pt_rate(int(q) >> 8, int(q) & 0xFF) or 8000
+                            for q in pairs.tolist()], np.int64)
+        self.events.append({
+            "frame": c["frame"][k], "rel_ns": c["rel_ns"][k], "ssrc": c["ssrc"][k],
+            "ts": c["ts"][k], "skey": udp.skey[rows_k], "dkey": udp.dkey[rows_k],
+            "event": u8[off], "end": (flags & 0x80) > 0, "volume": flags & 0x3F,
+            "duration": (u8[off + 2].astype(np.int64) << 8) | u8[off + 3],
+            "rate": rates[pair_of.reshape(-1)],
+        })
 
     def _event_mask(self, conv: np.ndarray, pt: np.ndarray) -> np.ndarray:
         mask = np.zeros(len(pt), bool)
@@ -849,22 +859,29 @@ class _Engine:
         return streams
 
     def _dtmf(self) -> list[DtmfEvent]:
-        groups: dict[tuple, list[tuple]] = {}
-        for e in self.events:
-            frame, rel, ssrc, ts, sk, dk, evt, end, vol, dur, mark, rate = e
-            groups.setdefault((ssrc, sk, dk, ts), []).append(e)
+        """One key press per (SSRC, endpoints, RTP timestamp): its event packets grouped."""
+        if not self.events:
+            return []
+        ev = {k: np.concatenate([e[k] for e in self.events]) for k in self.events[0]}
+        order = np.lexsort((ev["frame"], ev["ts"], ev["dkey"], ev["skey"], ev["ssrc"]))
+        ev = {k: v[order] for k, v in ev.items()}
+        key_change = ((ev["ssrc"][1:] != ev["ssrc"][:-1]) | (ev["skey"][1:] != ev["skey"][:-1])
+                      | (ev["dkey"][1:] != ev["dkey"][:-1]) | (ev["ts"][1:] != ev["ts"][:-1]))
+        starts = np.flatnonzero(np.concatenate([[True], key_change]))
+        ends = np.append(starts[1:], len(order)) - 1
+        longest = np.maximum.reduceat(ev["duration"], starts)
+        ended = np.maximum.reduceat(ev["end"].astype(np.uint8), starts)
         out = []
-        for (ssrc, sk, dk, _ts), evs in groups.items():
-            evs.sort()
-            first = evs[0]
-            last = evs[-1]
-            dur = max(e[9] for e in evs)
+        for a, b, dur, fin in zip(starts.tolist(), ends.tolist(), longest.tolist(),
+                                  ended.tolist()):
+            code = int(ev["event"][a])
             out.append(DtmfEvent(
-                digit=event_name(first[6]), event=first[6], start=self._rel_sec(first[1]),
-                end=self._rel_sec(last[1]), duration_ms=dur * 1000.0 / first[11],
-                volume=first[8], ssrc=ssrc,
-                src=self.addr.text(sk), dst=self.addr.text(dk), packets=len(evs),
-                ended=any(e[7] for e in evs), first_frame=first[0]))
+                digit=event_name(code), event=code, start=self._rel_sec(int(ev["rel_ns"][a])),
+                end=self._rel_sec(int(ev["rel_ns"][b])),
+                duration_ms=dur * 1000.0 / int(ev["rate"][a]), volume=int(ev["volume"][a]),
+                ssrc=int(ev["ssrc"][a]), src=self.addr.text(int(ev["skey"][a])),
+                dst=self.addr.text(int(ev["dkey"][a])), packets=b - a + 1, ended=bool(fin),
+                first_frame=int(ev["frame"][a])))
         out.sort(key=lambda e: (e.start, e.first_frame))
         return out
 
