@@ -29,6 +29,8 @@ from typing import Any
 import httpx
 
 from toipkit.errors import ToipkitError, XivoAPIError
+from toipkit.xivo import resources as resources_module
+from toipkit.xivo.catalog import RESOURCES
 from toipkit.xivo.resources import (
     CallFilters,
     Conferences,
@@ -66,20 +68,8 @@ AUTH_PREFIX = "/0.1"
 CONFD_PORT = 9486
 AUTH_PORT = 9497
 
-# Web-UI menus (XiVO 16.x) doing what the API lacks on older versions.
-UI_MENUS = {
-    "groups": "Services > IPBX > IPBX settings > Groups",
-    "conferences": "Services > IPBX > IPBX settings > Conference rooms",
-    "moh": "Services > IPBX > IPBX services > On-hold music",
-    "schedules": "Services > IPBX > Call management > Schedules",
-    "callfilters": "Services > IPBX > Call management > Call filters",
-    "incalls": "Services > IPBX > Call management > Incoming calls",
-    "contexts": "Services > IPBX > IPBX configuration > Contexts",
-    "ivr": "dialplan in /etc/asterisk/extensions_extra.d/ (no IVR menu in XiVO 16.13)",
-    "extensions/features": "Services > IPBX > IPBX services > Extensions",
-    "voicemails": "Services > IPBX > IPBX settings > Voicemails",
-    "entities": "Configuration > Management > Entities",
-}
+# Web-UI menus (XiVO 16.x) doing what the API lacks on older versions, by collection.
+UI_MENUS = {r.collection: r.ui_menu for r in RESOURCES if r.ui_menu}
 
 
 class XivoConnectionError(ToipkitError):
@@ -103,8 +93,26 @@ class XivoClient:
 
     Resources: ``users``, ``lines``, ``endpoints_sip``, ``lines_sip`` (legacy), ``extensions``,
     ``groups``, ``conferences``, ``call_filters``, ``moh``, ``schedules``, ``incalls``,
-    ``contexts``, ``ivr``, ``extensions_features``, ``voicemails``.
+    ``contexts``, ``ivr``, ``extensions_features``, ``voicemails``, ``entities`` — one per
+    row of :data:`toipkit.xivo.catalog.RESOURCES`.
     """
+
+    users: Users
+    lines: Lines
+    endpoints_sip: Resource
+    lines_sip: Resource
+    extensions: Resource
+    voicemails: Resource
+    groups: Groups
+    conferences: Conferences
+    call_filters: CallFilters
+    moh: Moh
+    schedules: Resource
+    incalls: Incalls
+    contexts: Resource
+    entities: Resource
+    ivr: Resource
+    extensions_features: Resource
 
     def __init__(
         self,
@@ -149,26 +157,11 @@ class XivoClient:
             transport=transport,
             headers={"Accept": "application/json"},
         )
-        self.users = Users(self, "users", "users")
-        self.lines = Lines(self, "lines", "lines")
-        self.endpoints_sip = Resource(self, "SIP endpoints", "endpoints/sip")
-        self.lines_sip = Resource(self, "lines_sip (legacy)", "lines_sip")
-        self.extensions = Resource(self, "extensions", "extensions")
-        self.voicemails = Resource(self, "voicemails", "voicemails",
-                                   ui_menu=UI_MENUS["voicemails"])
-        self.groups = Groups(self, "groups", "groups", ui_menu=UI_MENUS["groups"])
-        self.conferences = Conferences(self, "conferences", "conferences",
-                                       ui_menu=UI_MENUS["conferences"])
-        self.call_filters = CallFilters(self, "call filters", "callfilters",
-                                        ui_menu=UI_MENUS["callfilters"])
-        self.moh = Moh(self, "music on hold", "moh", id_key="uuid", ui_menu=UI_MENUS["moh"])
-        self.schedules = Resource(self, "schedules", "schedules", ui_menu=UI_MENUS["schedules"])
-        self.incalls = Incalls(self, "incalls", "incalls", ui_menu=UI_MENUS["incalls"])
-        self.contexts = Resource(self, "contexts", "contexts", ui_menu=UI_MENUS["contexts"])
-        self.entities = Resource(self, "entities", "entities", ui_menu=UI_MENUS["entities"])
-        self.ivr = Resource(self, "IVR", "ivr", ui_menu=UI_MENUS["ivr"])
-        self.extensions_features = Resource(self, "feature extensions", "extensions/features",
-                                            ui_menu=UI_MENUS["extensions/features"])
+        # One attribute per row of the resource table (client.users, client.groups, ...).
+        for spec in RESOURCES:
+            cls = getattr(resources_module, spec.client_class)
+            setattr(self, spec.attr, cls(self, spec.label, spec.collection,
+                                         id_key=spec.id_key, ui_menu=spec.ui_menu))
 
     # -- housekeeping ---------------------------------------------------------------------
     def __repr__(self) -> str:

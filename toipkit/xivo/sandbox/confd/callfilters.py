@@ -53,7 +53,7 @@ def _delete_callfilter(tx: Tx, f: dict) -> None:
         tx.delete("callfilter_member", m["id"])
 
 
-Kind("callfilter", "/callfilters", S.CALLFILTER, default_order="name", render=render_callfilter,
+Kind("callfilter", S.CALLFILTER, default_order="name", render=render_callfilter,
      validate=lambda tx, doc, cur: _keep_private(doc, cur), on_delete=_delete_callfilter,
      unique=("name",)).register()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from toipkit.xivo.catalog import RESOURCES
 from toipkit.xivo.sandbox import schema as S
 from toipkit.xivo.sandbox.http import Request, Router
 from toipkit.xivo.sandbox.store import Tx
@@ -20,8 +21,8 @@ router = Router()
 API_PROFILES = ("full", "xivo-16.13")
 
 
-WAZO_ONLY = ("/groups", "/conferences", "/callfilters", "/moh", "/schedules", "/ivr",
-             "/contexts", "/extensions/features")
+# Collections confd 16.13 did not serve yet (web-UI features there), from the resource table.
+WAZO_ONLY = tuple("/" + r.collection for r in RESOURCES if not r.in_16_13)
 
 
 NEWER_FIELDS = {
@@ -55,13 +56,8 @@ def strip_newer_fields(route, profile: str, body: Any) -> Any:
     return body
 
 
-# Resource kinds: store kind -> (URL collection, confd's resource name in messages)
-NAMES = {
-    "user": "User", "line": "Line", "endpoint_sip": "SIPEndpoint", "extension": "Extension",
-    "group": "Group", "conference": "Conference", "callfilter": "CallFilter", "moh": "MOH",
-    "schedule": "Schedule", "incall": "Incall", "ivr": "IVR", "context": "Context",
-    "entity": "Entity",
-}
+# Store kind -> confd's resource name in messages ("Group was not found")
+NAMES = {r.kind: r.confd_name for r in RESOURCES if r.kind and r.confd_name}
 
 
 # Association relations stored in ``links`` (a -> b)

@@ -27,5 +27,5 @@ def render_conference(req: Request, c: dict) -> dict:
     return out
 
 
-Kind("conference", "/conferences", S.CONFERENCE, default_order="name", render=render_conference,
+Kind("conference", S.CONFERENCE, default_order="name", render=render_conference,
      on_delete=lambda tx, c: tx.unlink(R_CONF_EXT, a=c["id"])).register()

@@ -26,5 +26,5 @@ def delete_context(tx: Tx, ctx: dict) -> None:
         raise S.resource_associated("Context", "Line", name=ctx["name"])
 
 
-Kind("context", "/contexts", S.CONTEXT, default_order="name", render=render_context,
+Kind("context", S.CONTEXT, default_order="name", render=render_context,
      validate=validate_context, on_delete=delete_context, unique=("name",)).register()

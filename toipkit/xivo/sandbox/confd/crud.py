@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from toipkit.xivo.catalog import BY_KIND
 from toipkit.xivo.sandbox import schema as S
 from toipkit.xivo.sandbox.confd.common import NAMES, _tx, get_or_404, router
 from toipkit.xivo.sandbox.confd.listing import paginate
@@ -12,13 +13,20 @@ from toipkit.xivo.sandbox.store import Tx
 
 
 class Kind:
-    def __init__(self, kind: str, collection: str, schema: S.Schema, *, default_order: str,
-                 render: Callable[[Request, dict], dict], key: str = "id",
+    """CRUD routes for the store kind ``kind``: its collection and id key come from its row of
+    :data:`toipkit.xivo.catalog.RESOURCES`; ``schema`` validates bodies, ``render`` makes the
+    JSON of one object, ``validate``/``on_delete`` add the resource's own rules, ``unique``
+    names fields two objects may not share."""
+
+    def __init__(self, kind: str, schema: S.Schema, *, default_order: str,
+                 render: Callable[[Request, dict], dict],
                  validate: Callable[[Tx, dict, dict | None], None] | None = None,
                  on_delete: Callable[[Tx, dict], None] | None = None,
                  unique: tuple[str, ...] = ()) -> None:
+        spec = BY_KIND[kind]
         self.kind = kind
-        self.collection = collection
+        self.collection = "/" + spec.collection
+        key = spec.id_key
         self.schema = schema
         self.default_order = default_order
         self.render = render

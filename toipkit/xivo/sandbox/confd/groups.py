@@ -61,7 +61,7 @@ def _validate_group(tx: Tx, doc: dict, current: dict | None) -> None:
     _keep_private(doc, current)
 
 
-Kind("group", "/groups", S.GROUP, default_order="name", render=render_group,
+Kind("group", S.GROUP, default_order="name", render=render_group,
      validate=_validate_group, on_delete=_delete_group, unique=("name",)).register()
 
 

@@ -42,5 +42,5 @@ def _delete_incall(tx: Tx, i: dict) -> None:
     tx.unlink(R_INCALL_SCHED, a=i["id"])
 
 
-Kind("incall", "/incalls", S.INCALL, default_order="id", render=render_incall,
+Kind("incall", S.INCALL, default_order="id", render=render_incall,
      validate=_validate_incall, on_delete=_delete_incall).register()

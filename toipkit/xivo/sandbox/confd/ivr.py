@@ -29,5 +29,5 @@ def _validate_ivr(tx: Tx, doc: dict, current: dict | None) -> None:
         S.check_destination("choices", choice.get("destination"))
 
 
-Kind("ivr", "/ivr", S.IVR, default_order="name", render=render_ivr,
+Kind("ivr", S.IVR, default_order="name", render=render_ivr,
      validate=_validate_ivr).register()

@@ -23,7 +23,7 @@ def _delete_moh(tx: Tx, m: dict) -> None:
     tx.delete_blobs("moh:" + m["uuid"])
 
 
-Kind("moh", "/moh", S.MOH, default_order="name", render=render_moh, key="uuid",
+Kind("moh", S.MOH, default_order="name", render=render_moh,
      on_delete=_delete_moh, unique=("name",)).register()
 
 

@@ -49,5 +49,5 @@ def _delete_schedule(tx: Tx, s: dict) -> None:
         tx.unlink(rel, b=s["id"])
 
 
-Kind("schedule", "/schedules", S.SCHEDULE, default_order="name", render=render_schedule,
+Kind("schedule", S.SCHEDULE, default_order="name", render=render_schedule,
      validate=_validate_schedule, on_delete=_delete_schedule).register()
