@@ -17,26 +17,9 @@ and ``xivo-dao``'s error templates. Layout:
 
 from __future__ import annotations
 
-# Resource modules register their routes when imported (order: the generic pieces first).
-from toipkit.xivo.sandbox.confd import (  # noqa: F401
-    callfilters,
-    conferences,
-    contexts,
-    endpoints_sip,
-    extensions,
-    groups,
-    incalls,
-    infos,
-    ivr,
-    line_endpoints,
-    line_extensions,
-    lines,
-    lines_sip,
-    moh,
-    schedules,
-    user_lines,
-    users,
-)
+import importlib
+import pkgutil
+
 from toipkit.xivo.sandbox.confd.associations import (  # noqa: F401
     _check_extension_free,
     _extensions_of,
@@ -89,3 +72,8 @@ from toipkit.xivo.sandbox.confd.users import (  # noqa: F401
     _check_user_unique,
     create_user_doc,
 )
+
+# Every other module of this package is a resource: importing it registers its routes, so a
+# new resource module needs no line here.
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    importlib.import_module(f"{__name__}.{_module}")
