@@ -12,11 +12,18 @@ def _filter_code(value):
     return type(code) is str and code == f"*37{member_id}"
 
 
+def _imported(value):
+    accepted, rows = value
+    if not accepted:
+        return False, "L'import a été refusé : lisez le message, corrigez puis relancez la cellule."
+    return NEW_USERS <= {tuple(r) for r in rows}, "Evelyn Parker (104) et Hanako Arasaka (105) manquent."
+
+
 RULES = {
     "04-csv-colonnes": Judge(lambda columns: not REMOVED & set(columns) and KEPT <= set(columns)),
     "04-csv-nouveaux": SameSet(NEW_USERS),
     "04-csv-tout-ou-rien": Equal(([1], True)),
-    "04-csv-import": Judge(lambda rows: NEW_USERS <= {tuple(r) for r in rows}),
+    "04-csv-import": Judge(_imported),
     "04-horaires": Equal([("09:00", "18:00", [1, 2, 3, 4, 5])]),
     "04-groupes": SameSet([("accueil", "201", "101, 102"), ("support", "202", "101, 103"),
                            ("communication", "203", "102, 103")]),
