@@ -164,6 +164,8 @@ def test_foreground_serve_module(tmp_path):
                              str(tmp_path), "--port", "0"], stdout=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
+        while line and "listening on" not in line:  # e.g. the SIP registrar's line first
+            line = proc.stdout.readline()
         assert "listening on http://127.0.0.1:" in line
         url = line.split("listening on ")[1].split()[0]
         assert httpx.get(url + "/0.1/sandbox/status").json()["pid"] == proc.pid
