@@ -193,3 +193,10 @@ def test_a_student_data_file_that_passes_an_exercise_fails(course):
     (course / "data" / "dialplans" / "corrige.conf").write_text("[c]\nexten => 1,1,Dial(PJSIP/1)\n")
     leaks = [p for p in check(course) if p.rule == "answer-leak"]
     assert [Path(p.path).name for p in leaks] == ["corrige.conf"] and "07-plan" in leaks[0].message
+
+
+def test_test_markers_are_hidden_from_students():
+    teacher = make_solution()
+    teacher.cells[2].source = "# NBVAL_IGNORE_OUTPUT\n" + teacher.cells[2].source
+    student = student_version(teacher)
+    assert "NBVAL" not in student.cells[2].source and student.cells[2].source.endswith("x = 1")

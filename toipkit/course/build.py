@@ -6,7 +6,8 @@ cell the same span becomes ``_Votre réponse ici_``. Cells tagged ``teacher`` ar
 Outputs, execution counts and execution metadata are cleared; tags, cell ids, kernelspec and the
 ``toipkit`` notebook metadata (lab id) are kept.
 
-Check cells calling ``checks.verify("id", ...)`` for an exercise whose official rule
+Test-tool markers (``# NBVAL_IGNORE_OUTPUT``...) are removed from the student copy. Check cells
+calling ``checks.verify("id", ...)`` for an exercise whose official rule
 (``solutions/checks/labNN.py``) can be sealed get a ``sealed="..."`` argument: a salted digest
 that lets the student's self-check say right or wrong without the expected value.
 """
@@ -98,6 +99,17 @@ def seal_checks(source: str, lab: str, rules: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# Comments for the test tools (nbval), meaningless to students.
+TEST_MARKERS = ("# NBVAL_IGNORE_OUTPUT", "# NBVAL_SKIP", "# NBVAL_CHECK_OUTPUT",
+                "# NBVAL_RAISES_EXCEPTION")
+
+
+def _drop_test_markers(source: str) -> str:
+    lines = source.split("\n")
+    kept = [line for line in lines if line.strip() not in TEST_MARKERS]
+    return "\n".join(kept) if len(kept) != len(lines) else source
+
+
 def _lab_rules(nb: nbformat.NotebookNode, solutions: Path | None) -> tuple[str, dict[str, Any]]:
     from toipkit.checks import load_rules
 
@@ -125,6 +137,8 @@ def student_version(nb: nbformat.NotebookNode, name: str = "<notebook>",
             cell.source = _replace_solutions(cell.source, cell.cell_type, where)
         if cell.cell_type == "code" and "check" in tags:
             cell.source = seal_checks(cell.source, lab, rules)
+        if cell.cell_type == "code":
+            cell.source = _drop_test_markers(cell.source)
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
