@@ -163,3 +163,24 @@ def test_a_cell_that_ignores_the_interrupt_is_a_timeout(tmp_path):
     result = report.result("sourd")
     assert result.status == "timeout" and "ignored the interrupt" in result.note
     assert result.total == 0
+
+
+def test_a_secret_passed_down_never_reaches_the_kept_notebook(tmp_path, monkeypatch):
+    from toipkit.grading.config import GradingConfig
+
+    if not LAB.exists():
+        pytest.skip("labs/00 not built")
+    secret = "mdp-XiVO-9f2c41"
+    monkeypatch.setenv("TOIPKIT_TEST_XIVO_PASSWORD", secret)
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    leak = "import os\nprint('mot de passe :', os.environ['TOIPKIT_TEST_XIVO_PASSWORD'])"
+    nbformat.write(_submission("debit_kbps = 64", extra=leak), subs / "fuite.ipynb")
+    report = grade([subs], "00", params=GradingConfig(env=["TOIPKIT_TEST_XIVO_PASSWORD"]),
+                   solutions=SOLUTIONS, out=tmp_path / "out", workers=1, progress=False)
+    assert report.result("fuite").status == "ok"
+    kept = (tmp_path / "out" / "notebooks" / "fuite.ipynb").read_text(encoding="utf-8")
+    assert "mot de passe : <secret>" in kept  # the kernel had it, the kept copy does not
+    for path in (tmp_path / "out").rglob("*"):
+        if path.is_file():
+            assert secret not in path.read_text(encoding="utf-8", errors="replace"), path

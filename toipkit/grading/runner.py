@@ -388,6 +388,12 @@ def run_one(sub: Submission, settings: _Settings, uid: int | None,
     for value in config.parameters.values():
         if isinstance(value, str) and len(value) >= 4:
             replacements[value] = "<hidden>"
+    # Variables passed down with `env:` (a real XiVO's password...) never reach kept notebooks,
+    # even if student code prints them.
+    for name in config.env:
+        value = os.environ.get(name, "")
+        if len(value) >= 4:
+            replacements[value] = "<secret>"
     replacements.update({str(work): "<submission>", str(private): "<grader>",
                          str(settings.run_root): "<grader>"})
 
