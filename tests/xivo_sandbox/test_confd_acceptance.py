@@ -684,3 +684,93 @@ def test_csv_import_reuses_existing_sip_endpoint_and_extension(api):
     assert (done["sip_id"], done["extension_id"]) == (sip["id"], ext["id"])
     assert api.ok("GET", f"/lines/{done['line_id']}/endpoints/sip", 200)["endpoint_id"] == \
         sip["id"]
+
+
+# --------------------------------------------------------------------------------------------
+# Field checks of extensions, SIP endpoints and users (xivo-16.13 *_errors tests)
+
+EXTENSION_BOGUS = [("exten", None), ("exten", True), ("exten", "ABC123"), ("exten", "XXXX"),
+                   ("exten", {}), ("exten", []), ("context", None), ("context", True),
+                   ("context", {}), ("context", [])]
+
+
+@pytest.mark.parametrize("field, value", EXTENSION_BOGUS)
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+def test_extension_bogus_fields(api, method, field, value):
+    if method == "POST":
+        r = api.post("/extensions", json={"exten": "101", "context": "default", field: value})
+    else:
+        ext = new_ext(api, "101")
+        r = api.put(f"/extensions/{ext['id']}", json={field: value})
+    assert_error(r, 400, re.escape(field))
+
+
+SIP_BOGUS = [("username", 123), ("username", "]^"), ("username", "ûsername"), ("username", []),
+             ("username", {}), ("secret", "pâssword"), ("secret", 123), ("secret", True),
+             ("secret", []), ("secret", {}), ("type", 123), ("type", "invalid_choice"),
+             ("type", True), ("type", []), ("type", {}), ("host", 123), ("host", True),
+             ("host", []), ("host", {})]
+
+
+@pytest.mark.parametrize("field, value", SIP_BOGUS)
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+def test_sip_bogus_fields(api, method, field, value):
+    if method == "POST":
+        r = api.post("/endpoints/sip", json={field: value})
+    else:
+        sip = api.ok("POST", "/endpoints/sip", 201, json={})
+        r = api.put(f"/endpoints/sip/{sip['id']}", json={field: value})
+    assert_error(r, 400, re.escape(field))
+
+
+@pytest.mark.parametrize("field", ["username", "secret", "type", "host", "options"])
+def test_sip_put_refuses_null(api, field):
+    sip = api.ok("POST", "/endpoints/sip", 201, json={})
+    assert_error(api.put(f"/endpoints/sip/{sip['id']}", json={field: None}), 400,
+                 re.escape(field))
+
+
+USER_BOGUS = [
+    ("firstname", 123), ("firstname", None), ("lastname", 123), ("email", 123),
+    ("timezone", 123), ("language", 123), ("description", 123), ("caller_id", 123),
+    ("outgoing_caller_id", 123), ("mobile_phone_number", 123), ("username", 123),
+    ("password", 123), ("music_on_hold", 123), ("preprocess_subroutine", 123),
+    ("userfield", 123), ("call_transfer_enabled", "yeah"), ("dtmf_hangup_enabled", "yeah"),
+    ("call_record_enabled", "yeah"), ("online_call_record_enabled", "yeah"),
+    ("supervision_enabled", "yeah"), ("ring_seconds", "ten"), ("simultaneous_calls", "sixty"),
+    ("simultaneous_calls", -1), ("simultaneous_calls", 21), ("ring_seconds", 6),
+    ("ring_seconds", -1), ("ring_seconds", 65), ("language", "klingon"),
+    ("call_permission_password", 1234), ("enabled", "yeah"),
+]
+
+
+@pytest.mark.parametrize("field, value", USER_BOGUS)
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+def test_user_bogus_fields(api, method, field, value):
+    if method == "POST":
+        r = api.post("/users", json={"firstname": "Ada", field: value})
+    else:
+        user = new_user(api)
+        r = api.put(f"/users/{user['id']}", json={field: value})
+    assert_error(r, 400, re.escape(field))
+
+
+def test_user_unique_username_and_email(api):
+    first = new_user(api, "One", username="unique_username", email="unique@email")
+    other = new_user(api, "Two")
+    for field in ("username", "email"):
+        assert_error(api.post("/users", json={"firstname": "x", field: first[field]}), 400,
+                     rf"User already exists.*{field}")
+        assert_error(api.put(f"/users/{other['id']}", json={field: first[field]}), 400,
+                     rf"User already exists.*{field}")
+
+
+def test_search_users_on_directory_view_with_accents(api):
+    made = new_user(api, "ÉricDir", lastname="Bângoura", mobile_phone_number="+5559284759")
+    for term in ("éricdir", "bângoura", "928475"):
+        rows = api.ok("GET", "/users", 200, params={"view": "directory", "search": term})
+        assert [r["id"] for r in rows["items"]] == [made["id"]], term
+
+
+def test_unknown_view(api):
+    assert_error(api.get("/users", params={"view": "nope"}), 400, r"view 'nope' does not exist")
