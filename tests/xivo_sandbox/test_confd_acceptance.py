@@ -774,3 +774,56 @@ def test_search_users_on_directory_view_with_accents(api):
 
 def test_unknown_view(api):
     assert_error(api.get("/users", params={"view": "nope"}), 400, r"view 'nope' does not exist")
+
+
+# --------------------------------------------------------------------------------------------
+# Field checks of groups (xivo-16.15) and call filters (wazo-18.03)
+
+GROUP_BOGUS = [
+    ("name", 123), ("name", True), ("name", None), ("name", "a" * 129), ("name", []),
+    ("name", {}), ("preprocess_subroutine", 123), ("preprocess_subroutine", "a" * 40),
+    ("ring_strategy", 123), ("ring_strategy", "invalid"), ("ring_strategy", None),
+    ("caller_id_mode", True), ("caller_id_mode", "invalid"), ("caller_id_name", 1234),
+    ("caller_id_name", "a" * 81), ("music_on_hold", 123), ("music_on_hold", "a" * 129),
+    ("user_timeout", "ten"), ("user_timeout", -1), ("retry_delay", "ten"), ("retry_delay", -1),
+    ("timeout", "ten"), ("timeout", -1), ("ring_in_use", "yeah"), ("ring_in_use", 123),
+    ("enabled", "yeah"), ("enabled", 123),
+]
+
+
+@pytest.mark.parametrize("field, value", GROUP_BOGUS)
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+def test_group_bogus_fields(api, method, field, value):
+    if method == "POST":
+        r = api.post("/groups", json={"name": "accueil", field: value})
+    else:
+        group = api.ok("POST", "/groups", 201, json={"name": "accueil"})
+        r = api.put(f"/groups/{group['id']}", json={field: value})
+    assert_error(r, 400, re.escape(field))
+
+
+def test_group_name_unique(api):
+    api.ok("POST", "/groups", 201, json={"name": "accueil"})
+    assert_error(api.post("/groups", json={"name": "accueil"}), 400, r"Group already exists")
+
+
+CALLFILTER_BOGUS = [
+    ("name", 123), ("name", None), ("name", True), ("source", 123), ("source", "invalid"),
+    ("strategy", 123), ("strategy", None), ("strategy", False), ("strategy", "invalid"),
+    ("surrogates_timeout", "ten"), ("surrogates_timeout", -1), ("caller_id_mode", True),
+    ("caller_id_mode", "invalid"), ("caller_id_name", 1234), ("caller_id_name", "a" * 81),
+    ("description", 123), ("description", True), ("enabled", None), ("enabled", 123),
+    ("enabled", "invalid"),
+]
+
+
+@pytest.mark.parametrize("field, value", CALLFILTER_BOGUS)
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+def test_callfilter_bogus_fields(api, method, field, value):
+    body = {"name": "patron", "source": "all", "strategy": "all"}
+    if method == "POST":
+        r = api.post("/callfilters", json={**body, field: value})
+    else:
+        cf = api.ok("POST", "/callfilters", 201, json=body)
+        r = api.put(f"/callfilters/{cf['id']}", json={field: value})
+    assert_error(r, 400, re.escape(field))
