@@ -827,3 +827,49 @@ def test_callfilter_bogus_fields(api, method, field, value):
         cf = api.ok("POST", "/callfilters", 201, json=body)
         r = api.put(f"/callfilters/{cf['id']}", json={field: value})
     assert_error(r, 400, re.escape(field))
+
+
+# --------------------------------------------------------------------------------------------
+# Conferences (wazo-16.16)
+
+CONFERENCE_BOGUS = [
+    ("name", True), ("name", 1234), ("name", "a" * 129), ("preprocess_subroutine", 123),
+    ("preprocess_subroutine", "a" * 40), ("music_on_hold", 1234), ("music_on_hold", "a" * 129),
+    ("announce_only_user", "invalid"), ("announce_only_user", None),
+    ("announce_join_leave", "invalid"), ("quiet_join_leave", None),
+    ("announce_user_count", []), ("record", "invalid"), ("record", None), ("pin", "invalid"),
+    ("pin", []), ("admin_pin", "invalid"), ("max_users", "ten"), ("max_users", -1),
+]
+
+
+@pytest.mark.parametrize("field, value", CONFERENCE_BOGUS)
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+def test_conference_bogus_fields(api, method, field, value):
+    if method == "POST":
+        r = api.post("/conferences", json={field: value})
+    else:
+        conf = api.ok("POST", "/conferences", 201, json={"name": "Afterlife"})
+        r = api.put(f"/conferences/{conf['id']}", json={field: value})
+    assert_error(r, 400, re.escape(field))
+
+
+def test_conference_extension_rules(api):
+    c1 = api.ok("POST", "/conferences", 201, json={"name": "Afterlife"})
+    c2 = api.ok("POST", "/conferences", 201, json={"name": "Other"})
+    e1, e2 = new_ext(api, "301"), new_ext(api, "302")
+    link(api, f"/conferences/{c1['id']}/extensions/{e1['id']}")
+    for owner, ext in ((c1, e1), (c1, e2), (c2, e1)):
+        assert_error(api.put(f"/conferences/{owner['id']}/extensions/{ext['id']}"), 400,
+                     r"^Resource Error - Conference is associated with a Extension")
+    # a user's number cannot become a conference room
+    made = api.user_with_line("Ada", "L", "101")
+    assert_error(api.put(f"/conferences/{c2['id']}/extensions/{made['extension']['id']}"), 400,
+                 r"^Resource Error - Extension is associated with a user")
+    # not in an internal context
+    incall = new_ext(api, "1300", "from-extern")
+    assert api.put(f"/conferences/{c2['id']}/extensions/{incall['id']}").status_code == 400
+    # moving the room's number to the incall context is refused
+    assert api.put(f"/extensions/{e1['id']}", json={"context": "from-extern"}).status_code == 400
+    # deleting the room frees its number
+    api.ok("DELETE", f"/conferences/{c1['id']}", 204)
+    assert api.ok("GET", f"/extensions/{e1['id']}", 200)["conference"] is None
