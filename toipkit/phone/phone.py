@@ -101,6 +101,7 @@ class Call:
     dtmf_received: list[str] = field(default_factory=list)
     recording_path: Path | None = None
     sent_path: Path | None = None
+    transferred_to: str | None = None
 
     @property
     def answered(self) -> bool:
@@ -247,6 +248,10 @@ class Phone:
             elif kind == "CALL_ESTABLISHED" and call is not None:
                 call.answered_at = now
                 call.status = "en communication"
+            elif kind == "TRANSFER" and call is not None:
+                # The other side asked us (REFER) to call another number: do it once this
+                # call is over, as a desk phone does on a blind transfer.
+                call.transferred_to = _peer_number(str(event.get("param", "")))
             elif kind in ("CALL_DTMF_START",) and call is not None:
                 call.dtmf_received.append(str(event.get("param", "")))
             elif kind == "CALL_CLOSED" and call is not None:
@@ -255,12 +260,21 @@ class Phone:
                 call.status = "terminé" if call.answered else "échec"
                 threading.Thread(target=self._attach_recording, args=(call,),
                                  daemon=True).start()
+                if call.transferred_to:
+                    call.end_reason = f"transféré vers {call.transferred_to}"
+                    threading.Thread(target=self._follow_transfer, args=(call,),
+                                     daemon=True).start()
             self._cond.notify_all()
 
     def _accept_soon(self) -> None:
         time.sleep(self.answer_delay)  # ring a little first, like a person picking up
         with contextlib.suppress(ToipkitError):
             self.agent.command("accept")
+
+    def _follow_transfer(self, call: Call) -> None:
+        time.sleep(0.1)
+        with contextlib.suppress(ToipkitError):
+            self.dial(call.transferred_to)
 
     def _attach_recording(self, call: Call) -> None:
         # sndfile writes dump-<time>-dec.wav (heard) and -enc.wav (sent) for the call's stream.

@@ -107,6 +107,8 @@ def init_database(path: Path) -> None:
         tmp.unlink()
     conn = sqlite3.connect(tmp)
     try:
+        # WAL: kamailio's workers read (auth, routing) while another one writes (usrloc, acc).
+        conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript("CREATE TABLE version (table_name VARCHAR(32) NOT NULL, "
                            "table_version INTEGER DEFAULT 0 NOT NULL, "
                            "CONSTRAINT version_table_name_idx UNIQUE (table_name));")
@@ -117,6 +119,9 @@ def init_database(path: Path) -> None:
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} VARCHAR(64)")
         conn.execute("CREATE TABLE media_relay (phone_port INTEGER PRIMARY KEY, "
                      "relay_port INTEGER NOT NULL)")
+        # Media endpoints (live IVR...) that answer a number: SIP accounts outside confd.
+        conn.execute("CREATE TABLE services (username TEXT PRIMARY KEY, secret TEXT NOT NULL, "
+                     "context TEXT NOT NULL, exten TEXT NOT NULL, position INTEGER NOT NULL)")
         # Boss/secretary filters switched on or off with *37<member> during this run.
         conn.execute("CREATE TABLE filter_state (callfilter_id INTEGER PRIMARY KEY, "
                      "active INTEGER NOT NULL)")
