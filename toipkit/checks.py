@@ -702,11 +702,20 @@ def verify(
     return _emit(result, answer_record)
 
 
-def summary() -> Any:
-    """Score summary of this run's self-checks (last verdict of each exercise), in French."""
-    verdicts: dict[str, CheckResult] = _run["verdicts"]
-    rows = [(r.exercise, "✅" if r.passed else "❌", _fmt_points(r.points), _fmt_points(r.max_points))
-            for r in verdicts.values()]
+def summary(exercises: dict[str, float] | None = None) -> Any:
+    """Score summary of this run's self-checks (last verdict of each exercise), in French.
+
+    ``exercises`` (exercise id -> points, written into the student copy by ``toipkit course
+    build``): the lab's exercises, so that those never checked in this run are listed too.
+    """
+    verdicts: dict[str, CheckResult] = dict(_run["verdicts"])
+    for name, points in (exercises or {}).items():
+        if name not in verdicts:
+            verdicts[name] = CheckResult(name, passed=False, points=0.0, max_points=float(points))
+    rows = []
+    for r in verdicts.values():
+        state = "✅" if r.passed else ("❌" if r.exercise in _run["verdicts"] else "⏳ non vérifié")
+        rows.append((r.exercise, state, _fmt_points(r.points), _fmt_points(r.max_points)))
     total = sum(r.points for r in verdicts.values())
     possible = sum(r.max_points for r in verdicts.values())
     left = [r.exercise for r in verdicts.values() if not r.passed]

@@ -189,3 +189,15 @@ def test_verify_in_a_real_kernel_reads_this_run_and_speaks_french(tmp_path):
                if checks.ANSWER_MIME_TYPE in (o.get("data") or {})]
     assert [a["value"] for a in answers] == [None, 50, "50", None, None]
     assert all("Traceback" not in v for v in verdicts)
+
+
+def test_summary_lists_what_is_left_including_unchecked_exercises(capsys):
+    checks.start("07", "alice")
+    checks.verify("07-a", lambda: 2, sealed=checks.Equal(2).seal("07", "07-a"))
+    checks.verify("07-b", lambda: 3, sealed=checks.Equal(4).seal("07", "07-b"))
+    text = str(checks.summary({"07-a": 1, "07-b": 1, "07-c": 2}))
+    assert "✅ 07-a : 1/1" in text and "❌ 07-b : 0/1" in text and "⏳ non vérifié 07-c : 0/2" in text
+    assert "Total (auto-vérification) : 1/4" in text and "Reste à faire : 07-b, 07-c" in text
+    assert "<table>" in checks.summary()._repr_html_()
+    checks._session["lab"] = ""
+    assert "Le noyau a redémarré" in str(checks.summary())

@@ -110,6 +110,24 @@ def _drop_test_markers(source: str) -> str:
     return "\n".join(kept) if len(kept) != len(lines) else source
 
 
+def _summary_with_exercises(source: str, nb: nbformat.NotebookNode) -> str:
+    """``checks.summary()`` -> ``checks.summary({id: points, ...})``: the lab's exercises, so the
+    summary also lists those not checked yet (ids and points only, nothing to give away)."""
+    from toipkit.grading.lab import _calls_in
+
+    exercises: dict[str, float] = {}
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code" and "check" in cell.get("metadata", {}).get("tags", []) \
+                and TEACHER_TAG not in cell.get("metadata", {}).get("tags", []):
+            for name, points in _calls_in(cell.source):
+                exercises.setdefault(name, 1.0 if points is None else points)
+    if not exercises:
+        return source
+    listed = ",\n".join(f"    {name!r}: {points:g}" for name, points in exercises.items())
+    head = source.rstrip()[: -len("checks.summary()")]
+    return f"{head}checks.summary({{\n{listed},\n}})"
+
+
 def _lab_rules(nb: nbformat.NotebookNode, solutions: Path | None) -> tuple[str, dict[str, Any]]:
     from toipkit.checks import load_rules
 
@@ -139,6 +157,8 @@ def student_version(nb: nbformat.NotebookNode, name: str = "<notebook>",
             cell.source = seal_checks(cell.source, lab, rules)
         if cell.cell_type == "code":
             cell.source = _drop_test_markers(cell.source)
+            if cell.source.strip().endswith("checks.summary()"):
+                cell.source = _summary_with_exercises(cell.source, nb)
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
