@@ -1,0 +1,127 @@
+"""Conference room "Afterlife" (301) on the lab network: three phones, each hears the others.
+
+Each phone plays its own test tone; each recording must carry the two other tones and not its
+own (energy in each tone's band, measured with an FFT on what the phone really received).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from toipkit.phone import registrar
+from toipkit.phone.baresip import available as baresip_available
+
+pytestmark = [
+    pytest.mark.skipif(not (registrar.available() and baresip_available()),
+                       reason="kamailio (+ kamailio-sqlite-modules) and baresip-core are needed"),
+    pytest.mark.skipif(shutil.which("sox") is None, reason="sox is needed"),
+]
+
+TONES = {"101": 500.0, "102": 900.0, "103": 1400.0}
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory):
+    from toipkit.phone.lab import LabPhones
+    from toipkit.xivo import connect, lab, sandbox
+
+    os.environ["TOIPKIT_HOME"] = str(tmp_path_factory.mktemp("home"))
+    data_dir = tmp_path_factory.mktemp("conf")
+    sandbox.start(data_dir=data_dir)
+    try:
+        with connect(None, data_dir=data_dir) as client:
+            for first, last, exten in (("Geralt", "Riv", 101), ("Yennefer", "Vengerberg", 102),
+                                       ("Triss", "Merigold", 103)):
+                lab.create_user_with_line(client, first, last, exten)
+            lab.ensure_conference(client, "Afterlife", 301)
+            with LabPhones(client, list(TONES), auto_answer=False) as team:
+                yield client, team
+    finally:
+        sandbox.stop(data_dir)
+        os.environ.pop("TOIPKIT_HOME", None)
+
+
+def _tone(path, frequency):
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(path), "synth", "20",
+                    "sine", str(frequency), "vol", "0.3"], check=True)
+    return path
+
+
+def _band_energy(samples: np.ndarray, frequency: float, width: float = 60.0) -> float:
+    spectrum = np.abs(np.fft.rfft(samples.astype(np.float64))) ** 2
+    freqs = np.fft.rfftfreq(len(samples), 1 / 8000)
+    band = (freqs > frequency - width) & (freqs < frequency + width)
+    return float(spectrum[band].sum() / spectrum.sum())
+
+
+def test_three_participants_hear_each_other_not_themselves(network, tmp_path):
+    from toipkit.phone.conference import ConferenceBridge
+
+    client, team = network
+    with ConferenceBridge(client, "Afterlife") as room:
+        calls = {}
+        for number, frequency in TONES.items():
+            calls[number] = team[number].call("301", wait_answer=10,
+                                              play=_tone(tmp_path / f"{number}.wav", frequency))
+            assert calls[number].answered, calls[number].end_reason
+        time.sleep(6)
+        assert sorted(p.number for p in room.participants.values() if p.admitted) == \
+            sorted(TONES)
+        for number in TONES:
+            team[number].hangup()
+    for number, own in TONES.items():
+        heard = calls[number].recording().samples
+        last = heard[-4 * 8000:]  # everybody is in the room during the last seconds
+        others = [f for n, f in TONES.items() if n != number]
+        for frequency in others:
+            assert _band_energy(last, frequency) > 0.15, (number, frequency)
+        assert _band_energy(last, own) < 0.01, (number, own)
+
+
+def test_room_with_a_pin_admits_after_the_right_code(network):
+    from toipkit.phone.conference import ConferenceBridge
+
+    client, team = network
+    conf = client.conferences.find(name="Afterlife")
+    client.conferences.update(conf["id"], {"pin": "4321"})
+    try:
+        with ConferenceBridge(client, "Afterlife") as room:
+            call = team["101"].call("301", wait_answer=10)
+            assert call.answered
+            time.sleep(1.0)
+            team["101"].send_dtmf("1111#")
+            time.sleep(0.5)
+            assert not any(p.admitted for p in room.participants.values())
+            team["101"].send_dtmf("4321#")
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline and not any(
+                    p.admitted for p in room.participants.values()):
+                time.sleep(0.1)
+            assert [p.number for p in room.participants.values() if p.admitted] == ["101"]
+            team["101"].hangup()
+    finally:
+        client.conferences.update(conf["id"], {"pin": None})
+
+
+def test_alone_in_the_room_hears_the_prompt(network):
+    from toipkit.phone.conference import ConferenceBridge
+    from toipkit.phone.phone import audio_similarity
+    from toipkit.tts.audio import Audio
+
+    client, team = network
+    with ConferenceBridge(client, "Afterlife") as room:
+        call = team["102"].call("301", duration=4.5)
+        assert call.answered
+        alone = Audio(room._prompts["alone"], 8000)
+    deadline = time.monotonic() + 3
+    while call.recording_path is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert audio_similarity(alone, call.recording()) >= 0.9
+
+
