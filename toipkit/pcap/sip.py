@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 
 from toipkit.pcap.sdp import Sdp, parse_sdp
@@ -70,8 +71,8 @@ class SipMessage:
     status: int | None  # response code (None for requests)
     reason: str
     request_uri: str
-    headers: list[tuple[str, str]]
-    body: str
+    head: str = field(repr=False)  # start line and header lines, as received (decoded)
+    body: str = field(repr=False)
     call_id: str = ""
     cseq_num: int = 0
     cseq_method: str = ""
@@ -106,6 +107,12 @@ class SipMessage:
         base = self.method if self.is_request else f"{self.status} {self.reason}".rstrip()
         return base + (" (SDP)" if self.sdp is not None else "")
 
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """(lower-case name, value) pairs in order; compact forms expanded, folded lines
+        joined. Parsed from ``head`` on demand: a capture may hold 100,000 messages."""
+        return _parse_headers(self.head.replace("\r\n", "\n").split("\n")[1:])
+
     def header(self, name: str) -> str | None:
         name = name.lower()
         for k, v in self.headers:
@@ -129,6 +136,22 @@ def _uri(value: str) -> str:
     if m:
         return m.group(1)
     return value.split(";")[0].strip()
+
+
+def _parse_headers(lines: list[str]) -> list[tuple[str, str]]:
+    headers: list[tuple[str, str]] = []
+    for line in lines:
+        if line[:1] in (" ", "\t") and headers:  # folded header line
+            k, v = headers[-1]
+            headers[-1] = (k, v + " " + line.strip())
+            continue
+        name, colon, value = line.partition(":")
+        if not colon:
+            continue
+        name = name.strip().lower()
+        name = sys.intern(COMPACT.get(name, name))  # one string per header name
+        headers.append((name, value.strip()))
+    return headers
 
 
 def parse_sip(payload: bytes, frame: int, time: float, src: str, sport: int, dst: str,
@@ -158,20 +181,8 @@ def parse_sip(payload: bytes, frame: int, time: float, src: str, sport: int, dst
         m_resp = None if m_req else _RESP_RE.match(first)
         if not m_req and not m_resp:
             break
-        headers: list[tuple[str, str]] = []
-        for line in lines[1:]:
-            if line[:1] in (" ", "\t") and headers:  # folded header line
-                k, v = headers[-1]
-                headers[-1] = (k, v + " " + line.strip())
-                continue
-            name, colon, value = line.partition(":")
-            if not colon:
-                continue
-            name = name.strip().lower()
-            name = COMPACT.get(name, name)
-            headers.append((name, value.strip()))
         hdr = {}
-        for k, v in headers:
+        for k, v in _parse_headers(lines[1:]):
             hdr.setdefault(k, v)
         body_start = head_end + sep
         clen_s = hdr.get("content-length")
@@ -197,25 +208,26 @@ def parse_sip(payload: bytes, frame: int, time: float, src: str, sport: int, dst
             status=int(m_resp.group(1)) if m_resp else None,
             reason=(m_resp.group(2) or "").strip() if m_resp else "",
             request_uri=m_req.group(2) if m_req else "",
-            headers=headers, body=body, time_ns=time_ns)
-        msg.call_id = hdr.get("call-id", "").strip()
+            head=head, body=body, time_ns=time_ns)
+        # strings shared by the messages of a call are stored once
+        msg.call_id = sys.intern(hdr.get("call-id", "").strip())
         cseq = hdr.get("cseq", "").split()
         if cseq:
             try:
                 msg.cseq_num = int(cseq[0])
             except ValueError:
                 msg.cseq_num = 0
-            msg.cseq_method = cseq[1].upper() if len(cseq) > 1 else ""
+            msg.cseq_method = sys.intern(cseq[1].upper()) if len(cseq) > 1 else ""
         f = hdr.get("from", "")
         t = hdr.get("to", "")
-        msg.from_uri, msg.to_uri = _uri(f), _uri(t)
+        msg.from_uri, msg.to_uri = sys.intern(_uri(f)), sys.intern(_uri(t))
         mt = _TAG_RE.search(f)
         msg.from_tag = mt.group(1) if mt else ""
         mt = _TAG_RE.search(t)
         msg.to_tag = mt.group(1) if mt else ""
         mb = _BRANCH_RE.search(hdr.get("via", ""))
         msg.branch = mb.group(1) if mb else ""
-        msg.content_type = hdr.get("content-type", "").split(";")[0].strip().lower()
+        msg.content_type = sys.intern(hdr.get("content-type", "").split(";")[0].strip().lower())
         if msg.content_type == "application/sdp" and body.strip():
             msg.sdp = parse_sdp(body)
         elif msg.content_type.startswith("multipart/"):
