@@ -14,7 +14,7 @@ Shapes (each >= 1,000,000 packets; built once and cached in benchmarks/.cache/, 
      at 20 calls/s on loopback, written by dumpcap; six copies shifted by 5 s (``editcap -t``)
      joined with ``mergecap``: SIP, RTP and events of mixed sizes interleaved.
   c  the same file as classic pcap (``editcap -F pcap``).
-  d  10,000 short calls (the same scenario with 0.8 s of audio) at 200 calls/s, one dumpcap
+  d  10,000 short calls (the same scenario with 1 s of audio) at 200 calls/s, one dumpcap
      pcapng; and a 1,000-call version of it, to check that the cost is linear in calls.
 
 For every shape, in the same run and on the same file:
@@ -149,6 +149,7 @@ def ensure_capture(packets: int, seed: int, rebuild: bool) -> tuple[Path, dict]:
 
 SIPP_UAS_IP, SIPP_UAC_IP = "127.0.15.1", "127.0.15.2"  # own loopback addresses: no other traffic
 SIPP_VERSION = 1
+SHORT_AUDIO = 50  # RTP packets (1 s of G.711) played by each short call of shape d
 
 
 def sipp_tools_missing() -> str | None:
@@ -259,11 +260,11 @@ def ensure_sipp_shapes(shapes: str, rebuild: bool) -> dict[str, Path]:
             files["c"] = classic
     if "d" in shapes:
         for calls, name in ((10_000, "d"), (1_000, "d1k")):
-            path = CACHE / f"sipp-short-{calls}-{tag}.pcapng"
+            path = CACHE / f"sipp-short-{calls}x{SHORT_AUDIO}-{tag}.pcapng"
             if rebuild or not path.exists():
                 print(f"building shape {name} ({calls:,} short sipp calls at 200/s) ...",
                       flush=True)
-                sipp_capture(path, calls, 200, audio_packets=40)
+                sipp_capture(path, calls, 200, audio_packets=SHORT_AUDIO)
             files[name] = path
     return files
 
