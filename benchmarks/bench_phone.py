@@ -58,12 +58,8 @@ def main() -> int:
             lab.create_user_with_line(client, "Yennefer", "Vengerberg", 102)
             with LabPhones(client, ["101", "102"], answer_delay=0.0) as team:
                 path = work / "calls.pcapng"
-                ours = [team["101"].agent.config.sip_port, team["102"].agent.config.sip_port,
-                        team["101"].rtp_port, team["102"].rtp_port,
-                        int(team.server.rsplit(":", 1)[1])]
                 # Only this run's ports: other programs may use loopback at the same time.
-                with capture(filter="udp and (" + " or ".join(f"port {p}" for p in ours) + ")",
-                             path=path):
+                with capture(filter=team.capture_filter, path=path):
                     for _ in range(args.calls):
                         call = team.call("101", "102", duration=args.talk)
                         if not call.answered:

@@ -60,68 +60,106 @@ def _band_energy(samples: np.ndarray, frequency: float, width: float = 60.0) -> 
     return float(spectrum[band].sum() / spectrum.sum())
 
 
-def test_three_participants_hear_each_other_not_themselves(network, tmp_path):
-    from toipkit.phone.conference import ConferenceBridge
+def _wait_room(team, number="301", timeout=10.0):
+    """The sandbox opens the room by itself once confd has it: wait until it answers."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        probe = team["103"].call(number, wait_answer=3)
+        if probe.answered:
+            team["103"].hangup()
+            time.sleep(0.3)
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"room {number} never answered")
 
+
+def test_three_participants_hear_each_other_not_themselves(network, tmp_path):
     client, team = network
-    with ConferenceBridge(client, "Afterlife") as room:
-        calls = {}
-        for number, frequency in TONES.items():
-            calls[number] = team[number].call("301", wait_answer=10,
-                                              play=_tone(tmp_path / f"{number}.wav", frequency))
-            assert calls[number].answered, calls[number].end_reason
-        time.sleep(6)
-        assert sorted(p.number for p in room.participants.values() if p.admitted) == \
-            sorted(TONES)
-        for number in TONES:
-            team[number].hangup()
+    _wait_room(team)
+    calls = {}
+    for number, frequency in TONES.items():
+        calls[number] = team[number].call("301", wait_answer=10,
+                                          play=_tone(tmp_path / f"{number}.wav", frequency))
+        assert calls[number].answered, calls[number].end_reason
+    time.sleep(6)
+    for number in TONES:
+        team[number].hangup()
     for number, own in TONES.items():
         heard = calls[number].recording().samples
         last = heard[-4 * 8000:]  # everybody is in the room during the last seconds
-        others = [f for n, f in TONES.items() if n != number]
-        for frequency in others:
+        for frequency in [f for n, f in TONES.items() if n != number]:
             assert _band_energy(last, frequency) > 0.15, (number, frequency)
         assert _band_energy(last, own) < 0.01, (number, own)
 
 
+def _prompt(text):
+    from toipkit.tts import synthesize
+
+    return synthesize(text, "fr")
+
+
+def test_alone_in_the_room_hears_the_prompt(network):
+    from toipkit.phone.phone import audio_similarity
+
+    _client, team = network
+    _wait_room(team)
+    call = team["102"].call("301", duration=4.5)
+    assert call.answered
+    deadline = time.monotonic() + 3
+    while call.recording_path is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alone = _prompt("Vous êtes le seul participant de la conférence.")
+    assert audio_similarity(alone, call.recording()) >= 0.9
+
+
 def test_room_with_a_pin_admits_after_the_right_code(network):
-    from toipkit.phone.conference import ConferenceBridge
+    from toipkit.phone.phone import audio_similarity
 
     client, team = network
     conf = client.conferences.find(name="Afterlife")
     client.conferences.update(conf["id"], {"pin": "4321"})
     try:
-        with ConferenceBridge(client, "Afterlife") as room:
-            call = team["101"].call("301", wait_answer=10)
-            assert call.answered
-            time.sleep(1.0)
-            team["101"].send_dtmf("1111#")
-            time.sleep(0.5)
-            assert not any(p.admitted for p in room.participants.values())
-            team["101"].send_dtmf("4321#")
-            deadline = time.monotonic() + 3
-            while time.monotonic() < deadline and not any(
-                    p.admitted for p in room.participants.values()):
-                time.sleep(0.1)
-            assert [p.number for p in room.participants.values() if p.admitted] == ["101"]
-            team["101"].hangup()
+        time.sleep(1.5)  # the sandbox reopens the room with its PIN
+        phone = team["101"]
+        call = phone.call("301", wait_answer=10)
+        assert call.answered
+        time.sleep(4.0)  # "veuillez saisir le code…"
+        phone.send_dtmf("1111#")
+        time.sleep(1.5)  # "code incorrect"
+        phone.send_dtmf("4321#")
+        time.sleep(4.0)  # admitted, alone: "vous êtes le seul participant"
+        phone.hangup()
+        deadline = time.monotonic() + 3
+        while call.recording_path is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        heard = call.recording()
+        assert audio_similarity(_prompt("Veuillez saisir le code de la conférence, suivi de "
+                                        "dièse."), heard) >= 0.9
+        assert audio_similarity(_prompt("Code incorrect."), heard) >= 0.9
+        assert audio_similarity(_prompt("Vous êtes le seul participant de la conférence."),
+                                heard) >= 0.9
     finally:
         client.conferences.update(conf["id"], {"pin": None})
 
 
-def test_alone_in_the_room_hears_the_prompt(network):
-    from toipkit.phone.conference import ConferenceBridge
+def test_wrong_code_only_keeps_the_caller_out(network):
     from toipkit.phone.phone import audio_similarity
-    from toipkit.tts.audio import Audio
 
     client, team = network
-    with ConferenceBridge(client, "Afterlife") as room:
-        call = team["102"].call("301", duration=4.5)
-        assert call.answered
-        alone = Audio(room._prompts["alone"], 8000)
-    deadline = time.monotonic() + 3
-    while call.recording_path is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert audio_similarity(alone, call.recording()) >= 0.9
-
-
+    conf = client.conferences.find(name="Afterlife")
+    client.conferences.update(conf["id"], {"pin": "4321"})
+    try:
+        time.sleep(1.5)
+        phone = team["102"]
+        call = phone.call("301", wait_answer=10)
+        time.sleep(4.0)
+        phone.send_dtmf("9999#")
+        time.sleep(4.0)
+        phone.hangup()
+        deadline = time.monotonic() + 3
+        while call.recording_path is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        alone = _prompt("Vous êtes le seul participant de la conférence.")
+        assert audio_similarity(alone, call.recording()) < 0.5
+    finally:
+        client.conferences.update(conf["id"], {"pin": None})

@@ -81,7 +81,7 @@ def live_call(team, speech, tone, tmp_path_factory):
 
     path = tmp_path_factory.mktemp("cap") / "call.pcapng"
     caller, callee = team["101"], team["102"]
-    with capture(filter="udp", path=path) as cap:
+    with capture(filter=team.capture_filter, path=path) as cap:
         call = caller.call("102", wait_answer=10)
         assert call.answered, call.end_reason
         callee.play(tone)
@@ -181,7 +181,7 @@ def test_twenty_simultaneous_calls_for_a_minute(tmp_path_factory):
                 callers, callees = numbers[:20], numbers[20:]
                 path = tmp_path_factory.mktemp("cap") / "load.pcapng"
                 # SIP too: the RTP streams are found from the SDP, as in Wireshark.
-                with capture(filter="udp", path=path) as cap:
+                with capture(filter=phones.capture_filter, path=path) as cap:
                     calls = [phones[a].call(b, wait_answer=15) for a, b in zip(callers, callees)]
                     assert all(c.answered for c in calls), [c.end_reason for c in calls]
                     time.sleep(60)

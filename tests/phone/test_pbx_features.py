@@ -136,10 +136,12 @@ def test_group_cancel_is_visible_in_a_capture(client, phones, tmp_path):
     from toipkit.xivo import lab
 
     lab.ensure_group(client, "accueil", 201, ["101", "102"], ring_strategy="all")
-    phones("101")
-    phones("102", auto_answer=True)
-    caller = phones("103")
-    with capture(filter="udp", path=tmp_path / "group.pcapng") as cap:
+    team = [phones("101"), phones("102", auto_answer=True), phones("103")]
+    caller = team[2]
+    server_port = caller.server.rsplit(":", 1)[1]
+    ours = " or ".join([f"port {server_port}"] + [f"port {p.agent.config.sip_port}"
+                                                  for p in team])
+    with capture(filter=f"udp and ({ours})", path=tmp_path / "group.pcapng") as cap:
         call = caller.call("201", duration=1.0)
     assert call.answered
     analysed = cap.open()

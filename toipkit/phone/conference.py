@@ -76,18 +76,13 @@ def _headers(message: str, name: str) -> list[str]:
 class ConferenceBridge:
     """The room ``name`` (its number and PIN read from confd) answering on the lab network."""
 
-    def __init__(self, client: Any, name: str, *, host: str = "127.0.0.1",
+    def __init__(self, registrar_info: registrar.RegistrarInfo, number: str, name: str,
+                 pin: str | None = None, *, host: str = "127.0.0.1",
                  context: str = "default") -> None:
-        self.registrar = registrar.for_client(client)
-        if self.registrar is None:
-            raise ConferenceError("la salle de conférence en direct n'existe que dans le bac à "
-                                  "sable (réseau de lab)")
-        conf = client.conferences.find(name=name)
-        if conf is None:
-            raise ConferenceError(f"aucune salle de conférence nommée {name!r} : créez-la d'abord")
-        self.number = self._number_from_confd(conf)
+        self.registrar = registrar_info
+        self.number = str(number)
         self.name = name
-        self.pin = conf.get("pin") or None
+        self.pin = str(pin) if pin else None
         self.host = host
         self.participants: dict[str, Participant] = {}
         self.history: list[dict[str, Any]] = []
@@ -113,12 +108,20 @@ class ConferenceBridge:
             raise ConferenceError("la salle de conférence ne s'est pas enregistrée auprès du "
                                   "registrar du bac à sable")
 
-    @staticmethod
-    def _number_from_confd(conf: dict) -> str:
+    @classmethod
+    def for_room(cls, client: Any, name: str, **kwargs: Any) -> ConferenceBridge:
+        """The room ``name`` as confd describes it (number, PIN), on the client's sandbox."""
+        info = registrar.for_client(client)
+        if info is None:
+            raise ConferenceError("la salle de conférence en direct n'existe que dans le bac à "
+                                  "sable (réseau de lab)")
+        conf = client.conferences.find(name=name)
+        if conf is None:
+            raise ConferenceError(f"aucune salle de conférence nommée {name!r} : créez-la d'abord")
         extensions = conf.get("extensions") or []
         if not extensions:
-            raise ConferenceError(f"la salle {conf.get('name')!r} n'a pas de numéro")
-        return str(extensions[0].get("exten"))
+            raise ConferenceError(f"la salle {name!r} n'a pas de numéro")
+        return cls(info, str(extensions[0].get("exten")), name, conf.get("pin") or None, **kwargs)
 
     # -- prompts -----------------------------------------------------------------------------
     def _make_prompts(self) -> dict[str, np.ndarray]:

@@ -81,6 +81,16 @@ def unsupported_apps(dialplan: Any) -> list[str]:
     return found
 
 
+def check_deployable(dialplan: Any, context: str) -> None:
+    """Refuse, before any call, a dialplan the live engine could not carry out."""
+    problems = unsupported_apps(dialplan)
+    if problems:
+        raise IvrError("le SVI en direct ne sait pas exécuter ces applications :\n  "
+                       + "\n  ".join(problems))
+    if not any(c == context for c in dialplan.contexts):
+        raise IvrError(f"le contexte [{context}] n'existe pas dans ce plan de numérotation")
+
+
 def _number_of(target: str | None, directory: dict[str, Any]) -> str | None:
     """The number a trace's target names ("groupe accueil (201): …", "105 (Hanako)")."""
     if not target:
@@ -101,37 +111,29 @@ class LiveIvr:
     manifest; ``directory``: number → user/group for the simulator (the sandbox's by default).
     """
 
-    def __init__(self, client: Any, dialplan: Any, *, number: str = "500", context: str = "ivr",
-                 exten: str = "s", sounds: Any = None, directory: dict[str, Any] | None = None,
-                 pool: int = 4, caller_context: str = "default", host: str = "127.0.0.1") -> None:
+    def __init__(self, registrar_info: registrar.RegistrarInfo, dialplan: Any, *,
+                 number: str = "500", context: str = "ivr", exten: str = "s", sounds: Any = None,
+                 directory: Any = None, pool: int = 4, caller_context: str = "default",
+                 host: str = "127.0.0.1", folder: Path | None = None,
+                 log_path: Path | None = None) -> None:
         if hasattr(dialplan, "dialplan") and hasattr(dialplan, "manifest"):
             sounds = dialplan.manifest if sounds is None else sounds
             dialplan = dialplan.dialplan
-        problems = unsupported_apps(dialplan)
-        if problems:
-            raise IvrError("le SVI en direct ne sait pas exécuter ces applications :\n  "
-                           + "\n  ".join(problems))
-        if not any(c == context for c in dialplan.contexts):
-            raise IvrError(f"le contexte [{context}] n'existe pas dans ce plan de numérotation")
-        self.registrar = registrar.for_client(client)
-        if self.registrar is None:
-            raise IvrError("le SVI en direct fonctionne dans le bac à sable (réseau de lab) ; "
-                           "sur un vrai XiVO, déployez extensions.conf et rechargez le dialplan")
+        check_deployable(dialplan, context)
+        self.registrar = registrar_info
         self.dialplan = dialplan
         self.number = str(number)
         self.context = context
         self.exten = exten
         self.sounds = sounds
-        if directory is None:
-            from toipkit.xivo import sandbox
-
-            data_dir = registrar.sandbox_data_dir(client)
-            directory = sandbox.directory(data_dir) if data_dir else {}
-        self.directory = directory
+        # number -> user/group for the simulator; a callable is asked again for every call
+        self._directory = directory if directory is not None else {}
+        self.log_path = log_path
         self.calls: list[IvrCall] = []
         self._prompt_cache: dict[tuple[str, float], Path] = {}
         self._cache_lock = threading.Lock()
-        self.folder = Path(paths.state_dir() / "ivr" / f"{self.number}-{secrets.token_hex(3)}")
+        self.folder = Path(folder) if folder is not None else Path(
+            paths.state_dir() / "ivr" / f"{self.number}-{secrets.token_hex(3)}")
         self.folder.mkdir(parents=True, exist_ok=True)
         self._silence = self.folder / "silence.wav"
         _write_silence(self._silence, MAX_CALL_SECONDS)
@@ -149,6 +151,10 @@ class LiveIvr:
         except BaseException:
             self.close()
             raise
+
+    @property
+    def directory(self) -> dict[str, Any]:
+        return self._directory() if callable(self._directory) else self._directory
 
     # -- set-up ------------------------------------------------------------------------------
     def _start_agent(self, k: int, host: str) -> None:
@@ -262,11 +268,26 @@ class LiveIvr:
             samples = samples[:wanted]  # the simulation's timing rules
         return Audio(samples.astype(np.int16), RATE)
 
-    def simulate(self, keys: list[tuple[float, str]], caller: str | None = None):
+    def simulate(self, keys: list[tuple[float, str]], caller: str | None = None,
+                 directory: dict[str, Any] | None = None):
+        """The simulator's trace for these keys (``(seconds, key)``) — what a call follows."""
         from toipkit.dialplan import simulate
 
         return simulate(self.dialplan, self.context, self.exten, dtmf=list(keys),
-                        sounds=self.sounds, directory=self.directory, callerid=caller)
+                        sounds=self.sounds,
+                        directory=self.directory if directory is None else directory,
+                        callerid=caller)
+
+    def _log(self, call: IvrCall) -> None:
+        if self.log_path is None:
+            return
+        import json
+
+        record = {"caller": call.caller, "started": call.started, "ended": call.ended,
+                  "keys": call.keys, "played": call.played, "outcome": call.outcome,
+                  "target": call.target}
+        with contextlib.suppress(OSError), open(self.log_path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     # -- end ---------------------------------------------------------------------------------
     def close(self) -> None:
@@ -331,13 +352,23 @@ class _CallRunner:
             self.agent.command("ausrc", f"aufile,{source}")
 
     def _run(self) -> None:
+        try:
+            self._follow()
+        finally:
+            self.ivr._log(self.call)
+
+    def _follow(self) -> None:
         playing: tuple | None = None
+        directory = self.ivr.directory  # the PBX's numbers as the call starts
+        self.directory = directory
         while True:
             with self.cond:
                 if self.done:
+                    if not self.call.outcome:
+                        self.call.outcome = "raccroché par l'appelant"
                     return
                 keys = list(self.call.keys)
-            trace = self.ivr.simulate(keys, self.call.caller)
+            trace = self.ivr.simulate(keys, self.call.caller, directory)
             self.call.trace = trace
             now = self.now()
             active = next((s for s in trace.steps if s.prompt and s.duration > 0
@@ -364,7 +395,7 @@ class _CallRunner:
 
     def _finish(self, trace: Any) -> None:
         self.call.outcome = trace.outcome
-        number = _number_of(trace.target, self.ivr.directory)
+        number = _number_of(trace.target, self.directory)
         self.call.target = number or trace.target
         if trace.outcome in ("dial", "queue", "conference", "voicemail") and number:
             with contextlib.suppress(ToipkitError):

@@ -33,13 +33,15 @@ class ImpairedPath:
 
     receiver: Phone
     relay: Any
+    team_filter: str = ""
 
     @property
     def capture_filter(self) -> str:
         """A capture filter that keeps SIP and RTP but not the packets *entering* the relay,
         so the capture shows what the receiving phone gets (after loss and jitter)."""
         port = self.relay.port
-        return f"udp and not (dst port {port} or dst port {port + 1})"
+        return (f"({self.team_filter}) and not (dst port {port} or dst port {port + 1})"
+                if self.team_filter else f"udp and not (dst port {port} or dst port {port + 1})")
 
     def report(self):
         return self.relay.report()
@@ -95,10 +97,21 @@ class LabPhones:
                                 reorder=reorder, seed=seed).start()
         registrar.set_media_relay(self.registrar, phone.rtp_port, relay.port)
         try:
-            yield ImpairedPath(phone, relay)
+            yield ImpairedPath(phone, relay, self.capture_filter)
         finally:
             registrar.clear_media_relay(self.registrar, phone.rtp_port)
             relay.close()
+
+    @property
+    def capture_filter(self) -> str:
+        """A capture filter for this team's traffic only: SIP through the server, and each
+        phone's RTP and RTCP (other users of the host stay out of the capture)."""
+        server_port = self.server.rsplit(":", 1)[1] if ":" in self.server else "5060"
+        ports = [f"port {server_port}"]
+        for phone in self:
+            ports.append(f"port {phone.agent.config.sip_port}")
+            ports.append(f"portrange {phone.rtp_port}-{phone.rtp_port + 1}")
+        return "udp and (" + " or ".join(ports) + ")"
 
     def registrations_frame(self):
         """Who is registered: from the sandbox's registrar, else from the phones themselves."""

@@ -384,7 +384,7 @@ class Phone:
 
     def send_dtmf(self, digits: str, *, gap: float = 0.25) -> None:
         """Send DTMF digits as RFC 2833 telephone-events in the call's RTP."""
-        if self.current_call is None or not self.current_call.answered:
+        if self._established(2.0) is None:
             raise PhoneError("pas d'appel établi : les touches DTMF partent dans un appel")
         for digit in str(digits):
             if digit not in "0123456789*#ABCD":
@@ -394,7 +394,7 @@ class Phone:
 
     def play(self, sound: str | Path | Any) -> None:
         """Send this sound as the call's audio from now on (then silence)."""
-        if self.current_call is None or not self.current_call.answered:
+        if self._established(2.0) is None:
             raise PhoneError("pas d'appel établi : le son est joué dans un appel")
         source = self.folder / f"play-{next(_counter)}.wav"
         _prepare_source(sound, source, MAX_CALL_SECONDS)
@@ -413,6 +413,13 @@ class Phone:
             call.ended_at = time.time()
             call.status = "terminé" if call.answered else "annulé"
         self._wait(lambda: call.recording_path is not None, 1.0)
+
+    def _established(self, timeout: float) -> Call | None:
+        """The current call once it is answered (the 200 OK may still be on its way)."""
+        self._wait(lambda: self.current_call is not None and self.current_call.answered,
+                   timeout)
+        call = self.current_call
+        return call if call is not None and call.answered else None
 
     @property
     def current_call(self) -> Call | None:

@@ -1,8 +1,9 @@
 """``python -m toipkit.xivo.sandbox [--data-dir DIR] [--port N]``: run the sandbox in the
 foreground (this is what :func:`toipkit.xivo.sandbox.start` launches, detached).
 
-Next to the HTTP server it runs the lab network's SIP registrar (kamailio, when installed),
-tied to this process: it stops when the server stops or dies.
+Next to the HTTP server it runs the lab network: the SIP registrar (kamailio, when installed,
+tied to this process: it stops when the server stops or dies) and the media endpoints
+(conference rooms, deployed IVRs: ``toipkit.phone.services``).
 """
 
 from __future__ import annotations
@@ -28,15 +29,28 @@ def main(argv: list[str] | None = None) -> int:
                         help="API only: no SIP registrar (also TOIPKIT_SANDBOX_SIP=0)")
     args = parser.parse_args(argv)
     data_dir = resolve_data_dir(args.data_dir)
-    registrar = None
+    registrar = services = None
     if not args.no_sip and os.environ.get("TOIPKIT_SANDBOX_SIP", "1") != "0":
         registrar = _start_registrar(data_dir)
+        if registrar is not None:
+            services = _start_media_services(data_dir, registrar)
     try:
         serve(data_dir, args.port, tls=args.tls)
     finally:
+        if services is not None:
+            services.stop()
         if registrar is not None:
             registrar.stop(data_dir)
     return 0
+
+
+def _start_media_services(data_dir: Path, registrar):
+    """Conference rooms and deployed IVRs (baresip needed for the IVRs' lines)."""
+    from toipkit.phone.services import MediaServices
+    from toipkit.xivo.sandbox.store import DB_NAME
+
+    info = registrar.status(data_dir)
+    return MediaServices(data_dir, data_dir / DB_NAME, info).start() if info else None
 
 
 def _start_registrar(data_dir: Path):

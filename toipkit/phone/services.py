@@ -1,0 +1,270 @@
+"""The sandbox's media endpoints, run next to its HTTP server: conference rooms and live IVRs.
+
+Like XiVO, the sandbox answers what confd describes without any other step:
+
+* every conference room with a number gets a :class:`ConferenceBridge` (PIN from confd), opened,
+  changed or closed as the API changes the room;
+* every IVR deployed with :func:`deploy_ivr` (files under ``<data_dir>/ivr/<number>/``) gets a
+  :class:`LiveIvr`; its calls are appended to ``calls.jsonl`` there.
+
+The supervisor polls confd's database and the IVR folder twice a second; it stops its endpoints
+when the sandbox stops. Notebooks talk to it through files only (:func:`deploy_ivr`,
+:class:`IvrDeployment`), so an IVR keeps answering across kernel restarts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from toipkit.phone import registrar
+
+IVR_FOLDER = "ivr"
+DEPLOYMENT = "deployment.json"
+STATUS = "status.json"
+CALLS = "calls.jsonl"
+POLL_SECONDS = 0.5
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + f".{secrets.token_hex(3)}.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+class MediaServices:
+    """Keeps the sandbox's media endpoints in step with confd and the deployed IVRs."""
+
+    def __init__(self, data_dir: Path, confd_db: Path, info: registrar.RegistrarInfo) -> None:
+        self.data_dir = Path(data_dir)
+        self.confd_db = Path(confd_db)
+        self.info = info
+        self.rooms: dict[str, tuple[tuple, Any]] = {}
+        self.ivrs: dict[str, tuple[str, Any]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="media-services")
+
+    def start(self) -> MediaServices:
+        (self.data_dir / IVR_FOLDER).mkdir(parents=True, exist_ok=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        for _key, room in self.rooms.values():
+            with contextlib.suppress(Exception):
+                room.close()
+        for _stamp, ivr in self.ivrs.values():
+            with contextlib.suppress(Exception):
+                ivr.close()
+        self.rooms.clear()
+        self.ivrs.clear()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            for sync in (self._sync_rooms, self._sync_ivrs):
+                try:
+                    sync()
+                except Exception as exc:  # keep serving the others; say why in the log
+                    print(f"toipkit sandbox: media services: {type(exc).__name__}: {exc}",
+                          file=sys.stderr, flush=True)
+            self._stop.wait(POLL_SECONDS)
+
+    # -- conference rooms --------------------------------------------------------------------
+    def _conferences(self) -> dict[str, tuple[str, str | None, str]]:
+        conn = sqlite3.connect(f"file:{self.confd_db}?mode=ro", uri=True, timeout=10)
+        try:
+            rows = conn.execute(
+                "SELECT ext.body->>'exten', conf.body->>'name', conf.body->>'pin', "
+                "ext.body->>'context' FROM objects AS conf "
+                "JOIN links AS ce ON ce.rel = 'conference_extension' AND ce.a = conf.id "
+                "JOIN objects AS ext ON ext.kind = 'extension' AND ext.id = ce.b "
+                "WHERE conf.kind = 'conference'").fetchall()
+        finally:
+            conn.close()
+        return {str(exten): (name, pin or None, context) for exten, name, pin, context in rows}
+
+    def _sync_rooms(self) -> None:
+        from toipkit.phone.conference import ConferenceBridge
+
+        wanted = self._conferences()
+        for number in list(self.rooms):
+            key, room = self.rooms[number]
+            if wanted.get(number) != key:
+                room.close()
+                del self.rooms[number]
+        for number, key in wanted.items():
+            if number not in self.rooms:
+                name, pin, context = key
+                self.rooms[number] = (key, ConferenceBridge(self.info, number, name, pin,
+                                                            context=context))
+
+    # -- IVRs --------------------------------------------------------------------------------
+    def _sync_ivrs(self) -> None:
+        root = self.data_dir / IVR_FOLDER
+        deployed = {}
+        for folder in root.iterdir() if root.exists() else []:
+            spec = _read_json(folder / DEPLOYMENT)
+            if spec is not None:
+                deployed[folder.name] = (folder, spec)
+        for number in list(self.ivrs):
+            stamp, ivr = self.ivrs[number]
+            if number not in deployed or deployed[number][1].get("stamp") != stamp:
+                ivr.close()
+                del self.ivrs[number]
+        for number, (folder, spec) in deployed.items():
+            if number not in self.ivrs:
+                self._start_ivr(number, folder, spec)
+
+    def _start_ivr(self, number: str, folder: Path, spec: dict[str, Any]) -> None:
+        from toipkit.dialplan import parse_file
+        from toipkit.phone.ivr import LiveIvr
+        from toipkit.tts.prompts import Manifest
+        from toipkit.xivo.sandbox import process
+
+        stamp = spec.get("stamp")
+        try:
+            dialplan = parse_file(folder / "extensions.conf")
+            manifest_path = folder / "sounds" / "manifest.json"
+            sounds = Manifest.load(manifest_path) if manifest_path.exists() else None
+            ivr = LiveIvr(self.info, dialplan, number=number, context=spec["context"],
+                          exten=spec.get("exten", "s"), sounds=sounds,
+                          directory=lambda: process.directory(self.data_dir),
+                          pool=int(spec.get("pool", 4)),
+                          caller_context=spec.get("caller_context", "default"),
+                          folder=folder / "agents", log_path=folder / CALLS)
+        except Exception as exc:
+            _write_json(folder / STATUS, {"stamp": stamp, "ok": False, "error": str(exc)})
+            self.ivrs[number] = (stamp, _Failed())
+            return
+        self.ivrs[number] = (stamp, ivr)
+        _write_json(folder / STATUS, {"stamp": stamp, "ok": True, "error": ""})
+
+
+class _Failed:
+    """A deployment that could not start: remembered so that it is not retried in a loop."""
+
+    def close(self) -> None:
+        pass
+
+
+# -- the notebook's side ------------------------------------------------------------------------
+@dataclass
+class IvrDeployment:
+    """An IVR deployed on the sandbox: its calls as the media endpoint saw them."""
+
+    folder: Path
+    number: str
+    context: str
+    exten: str
+
+    def calls(self) -> list[dict[str, Any]]:
+        """Finished calls: caller, keys ``[(seconds, key)]``, prompts heard, outcome, target."""
+        try:
+            lines = (self.folder / CALLS).read_text("utf-8").splitlines()
+        except OSError:
+            return []
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def simulate(self, call: dict[str, Any], directory: dict[str, Any] | None = None):
+        """``simulate(...)`` of the deployed dialplan with the keys this call received."""
+        from toipkit.dialplan import parse_file, simulate
+        from toipkit.tts.prompts import Manifest
+
+        manifest_path = self.folder / "sounds" / "manifest.json"
+        sounds = Manifest.load(manifest_path) if manifest_path.exists() else None
+        if directory is None:
+            from toipkit.xivo.sandbox import process
+
+            directory = process.directory(self.folder.parent.parent)
+        return simulate(parse_file(self.folder / "extensions.conf"), self.context, self.exten,
+                        dtmf=[tuple(k) for k in call["keys"]], sounds=sounds,
+                        directory=directory, callerid=call["caller"])
+
+    def to_frame(self):
+        import pandas as pd
+
+        rows = [{"appelant": c["caller"], "touches": "".join(k for _t, k in c["keys"]),
+                 "annonces": " → ".join(t for _s, t in c["played"]),
+                 "fin": c["outcome"], "destination": c["target"]} for c in self.calls()]
+        return pd.DataFrame(rows, columns=["appelant", "touches", "annonces", "fin",
+                                           "destination"])
+
+    def _repr_markdown_(self) -> str:
+        return (f"**SVI en direct** sur le {self.number} ([{self.context}] {self.exten}) : "
+                f"{len(self.calls())} appel(s) terminé(s)")
+
+
+def deploy_ivr(client: Any, dialplan: Any, *, number: str = "500", context: str = "ivr",
+               exten: str = "s", pool: int = 4, caller_context: str = "default",
+               timeout: float = 20.0) -> IvrDeployment:
+    """Deploy an IVR on the client's sandbox: calls to ``number`` (from ``caller_context``)
+    enter ``context``/``exten`` of ``dialplan`` — a parsed dialplan or the result of
+    ``tts.from_dialplan`` (its prompts are deployed with it). Replaces a previous deployment
+    of the same number. Refused at once (French message) if the live engine cannot run it."""
+    from toipkit.dialplan.render import to_text
+    from toipkit.phone.ivr import IvrError, check_deployable
+
+    sounds = None
+    if hasattr(dialplan, "dialplan") and hasattr(dialplan, "manifest"):
+        sounds = dialplan.manifest
+        dialplan = dialplan.dialplan
+    check_deployable(dialplan, context)
+    data_dir = registrar.sandbox_data_dir(client)
+    if data_dir is None or registrar.status(data_dir) is None:
+        raise IvrError("le SVI en direct se déploie sur le bac à sable (réseau de lab) ; sur un "
+                       "vrai XiVO, copiez extensions.conf et rechargez le dialplan "
+                       "(`dialplan reload`)")
+    folder = Path(data_dir) / IVR_FOLDER / str(number)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = secrets.token_hex(8)
+    staging = folder.with_name(f".{number}-{stamp}")
+    staging.mkdir()
+    try:
+        (staging / "extensions.conf").write_text(to_text(dialplan), encoding="utf-8")
+        if sounds is not None and sounds.root is not None:
+            shutil.copytree(sounds.root, staging / "sounds")
+            # the manifest's files are relative to its root: they follow the copy
+        for name in ("extensions.conf", "sounds"):
+            target = folder / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+            if (staging / name).exists():
+                os.replace(staging / name, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    with contextlib.suppress(FileNotFoundError):
+        (folder / CALLS).unlink()
+    _write_json(folder / DEPLOYMENT, {"stamp": stamp, "context": context, "exten": exten,
+                                      "pool": pool, "caller_context": caller_context})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = _read_json(folder / STATUS)
+        if status is not None and status.get("stamp") == stamp:
+            if not status.get("ok"):
+                raise IvrError(f"le bac à sable n'a pas pu démarrer le SVI : {status['error']}")
+            return IvrDeployment(folder, str(number), context, exten)
+        time.sleep(0.1)
+    raise IvrError(f"le bac à sable n'a pas démarré le SVI en {timeout:g} s : relancez-le "
+                   "(`toipkit sandbox stop` puis `start`) ; son journal : server.log")
