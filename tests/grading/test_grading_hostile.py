@@ -184,3 +184,21 @@ def test_a_secret_passed_down_never_reaches_the_kept_notebook(tmp_path, monkeypa
     for path in (tmp_path / "out").rglob("*"):
         if path.is_file():
             assert secret not in path.read_text(encoding="utf-8", errors="replace"), path
+
+
+def test_a_notebook_saved_mid_flood_is_capped(tmp_path):
+    """What papermill saved when a cell never completed (no on_cell_executed) is capped too."""
+    from toipkit.grading.worker import _cap_saved_notebook
+
+    cells = []
+    for _ in range(10):
+        cell = nbformat.v4.new_code_cell("while True: print('x' * 100000)")
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="x" * 3_000_000)]
+        cells.append(cell)
+    path = tmp_path / "output.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    _cap_saved_notebook(path, 4_000_000, 10_000_000)
+    assert path.stat().st_size < 11_000_000
+    text = path.read_text(encoding="utf-8")
+    assert "KiB of output removed" in text
+    nbformat.validate(nbformat.read(path, as_version=4))

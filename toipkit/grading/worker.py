@@ -196,8 +196,30 @@ def run(spec: dict) -> dict:
             from toipkit.grading import forkkernel
 
             forkkernel.abandon()
+    # A cell stopped without completing (the kernel ignored the interrupt, or died) never went
+    # through on_cell_executed: cap what papermill saved before the grader reads it.
+    _cap_saved_notebook(Path(spec["output"]), int(spec.get("max_output_bytes", MAX_OUTPUT_BYTES)),
+                        int(spec.get("max_notebook_bytes", MAX_NOTEBOOK_BYTES)))
     result["timeouts"] = timeouts
     return result
+
+
+def _cap_saved_notebook(path: Path, cell_limit: int, notebook_limit: int) -> None:
+    try:
+        if path.stat().st_size <= notebook_limit:
+            return
+    except OSError:
+        return
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    budget = {"left": notebook_limit}
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code":
+            _cap_outputs(cell, cell_limit, budget)
+    tmp = path.with_suffix(".capped")
+    nbformat.write(nb, tmp)
+    os.replace(tmp, path)
 
 
 def run_file(spec_path: Path) -> None:
