@@ -37,8 +37,8 @@ KEYS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"]
 def network(tmp_path_factory):
     from toipkit import tts
     from toipkit.dialplan import parse_file
-    from toipkit.phone.ivr import LiveIvr
     from toipkit.phone.lab import LabPhones
+    from toipkit.phone.services import deploy_ivr
     from toipkit.xivo import connect, lab, sandbox
 
     home = tmp_path_factory.mktemp("home")
@@ -57,9 +57,9 @@ def network(tmp_path_factory):
             for n in callers:
                 lab.create_user_with_line(client, "Appelant", n, n)
             prompts = tts.from_dialplan(parse_file(FIXED_IVR), home / "sons")
-            with LiveIvr(client, prompts, number="500", context="ivr", exten="s",
-                         pool=len(callers)) as ivr, \
-                    LabPhones(client, ["101", "102", "103", "105"], auto_answer=False) as staff, \
+            ivr = deploy_ivr(client, prompts, number="500", context="ivr", exten="s",
+                             pool=len(callers))
+            with LabPhones(client, ["101", "102", "103", "105"], auto_answer=False) as staff, \
                     LabPhones(client, callers, auto_answer=False) as people:
                 yield {"client": client, "ivr": ivr, "staff": staff, "people": people,
                        "callers": callers, "prompts": prompts, "data_dir": data_dir}
@@ -107,18 +107,17 @@ def calls(network):
     # let every IVR call reach its end (the silent one: three timeouts then goodbye)
     ivr = network["ivr"]
     deadline = time.monotonic() + 150
-    while time.monotonic() < deadline and (len(ivr.calls) < len(threads) or any(
-            c.outcome == "" for c in ivr.calls)):
+    while time.monotonic() < deadline and len(ivr.calls()) < len(threads):
         time.sleep(0.5)
     return plans, silent, results
 
 
 def _ivr_call_of(network, number):
-    return next(c for c in network["ivr"].calls if c.caller == number)
+    return next(c for c in network["ivr"].calls() if c["caller"] == number)
 
 
 def _expected(network, ivr_call):
-    trace = network["ivr"].simulate(ivr_call.keys, ivr_call.caller)
+    trace = network["ivr"].simulate(ivr_call)
     heard = [str(s.prompt) for s in trace.steps if s.prompt and s.duration > 0]
     return trace, heard
 
@@ -128,22 +127,23 @@ def test_live_ivr_agrees_with_the_simulation(network, calls, key):
     plans, _silent, _results = calls
     number = next(n for n, (k, _p) in plans.items() if k == key)
     live = _ivr_call_of(network, number)
-    assert live.keys and live.keys[0][1] == key
+    assert live["keys"] and live["keys"][0][1] == key
     trace, heard = _expected(network, live)
-    assert live.outcome == trace.outcome
-    assert [text for _t, text in live.played] == heard
-    assert live.target == (trace.target if live.outcome != "dial" else live.target)
-    if live.outcome == "dial":  # the number the IVR transferred to is the simulation's target
-        assert live.target in trace.target
+    assert live["outcome"] == trace.outcome
+    assert [text for _t, text in live["played"]] == heard
+    if live["outcome"] == "dial":  # the number the IVR transferred to is the simulation's
+        assert live["target"] in trace.target
+    else:
+        assert live["target"] == trace.target
 
 
 def test_silent_caller_gets_the_timeouts_then_goodbye(network, calls):
     _plans, silent, _results = calls
     live = _ivr_call_of(network, silent)
     trace, heard = _expected(network, live)
-    assert live.keys == []
-    assert live.outcome == trace.outcome == "hangup"
-    assert [text for _t, text in live.played] == heard
+    assert live["keys"] == []
+    assert live["outcome"] == trace.outcome == "hangup"
+    assert [text for _t, text in live["played"]] == heard
     assert heard[-1] == "Au revoir"
 
 
@@ -177,9 +177,10 @@ def test_caller_heard_the_prompts(network, calls):
 
 def test_ivr_refuses_applications_it_cannot_run(network):
     from toipkit.dialplan import parse
-    from toipkit.phone.ivr import IvrError, LiveIvr
+    from toipkit.phone.ivr import IvrError
+    from toipkit.phone.services import deploy_ivr
 
     dialplan = parse("[ivr]\nexten => s,1,Answer()\n same => n,Record(msg.wav)\n", "svi.conf")
     with pytest.raises(IvrError) as err:
-        LiveIvr(network["client"], dialplan, number="501", context="ivr")
+        deploy_ivr(network["client"], dialplan, number="501", context="ivr")
     assert "svi.conf:3: Record" in str(err.value)
