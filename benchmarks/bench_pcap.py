@@ -14,7 +14,7 @@ Shapes (each >= 1,000,000 packets; built once and cached in benchmarks/.cache/, 
      at 20 calls/s on loopback, written by dumpcap; six copies shifted by 5 s (``editcap -t``)
      joined with ``mergecap``: SIP, RTP and events of mixed sizes interleaved.
   c  the same file as classic pcap (``editcap -F pcap``).
-  d  10,000 short calls (the same scenario with 1 s of audio) at 200 calls/s, one dumpcap
+  d  10,000 short calls (the same scenario with 1.2 s of audio) at 200 calls/s, one dumpcap
      pcapng; and a 1,000-call version of it, to check that the cost is linear in calls.
 
 For every shape, in the same run and on the same file:
@@ -149,7 +149,7 @@ def ensure_capture(packets: int, seed: int, rebuild: bool) -> tuple[Path, dict]:
 
 SIPP_UAS_IP, SIPP_UAC_IP = "127.0.15.1", "127.0.15.2"  # own loopback addresses: no other traffic
 SIPP_VERSION = 1
-SHORT_AUDIO = 50  # RTP packets (1 s of G.711) played by each short call of shape d
+SHORT_AUDIO = 60  # RTP packets (1.2 s of G.711) played by each short call of shape d
 
 
 def sipp_tools_missing() -> str | None:

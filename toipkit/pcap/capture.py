@@ -752,6 +752,10 @@ class _Engine:
 
     # the end -----------------------------------------------------------------------------------
     def finish(self, state: reader.ReadState) -> Capture:
+        # the per-message bookkeeping is done: free it before the streams are built
+        self.seen_requests.clear()
+        self.request_frames.clear()
+        self.tcp_rest.clear()
         warnings = list(state.warnings) + self.warnings
         if self.tls_segments:
             warnings.append(f"{self.tls_segments} TCP segments on port 5061 (SIP over TLS): "
@@ -819,6 +823,7 @@ class _Engine:
                     nm = self._pt_name(c, t)
                     names[t] = nm if nm is not None else SHORT_NAMES.get(t, f"Unknown ({t})")
             meta.append(names)
+        first_conv = cols.pop("conv")[bounds[:-1]].tolist()
         del combo, cum_breaks
         # streams are analysed in groups of ~64k packets: small temporaries stay in cache
         all_stats: list = []
@@ -845,7 +850,7 @@ class _Engine:
                 st, _ = analyse_sequential(data["frames"], data["ms"], data["pt"],
                                            data["marker"], data["seq"], data["ts"],
                                            data["clock"])
-            c0 = int(cols["conv"][a])
+            c0 = first_conv[g]
             rs = RtpStream(
                 src=self.addr.text(head["skey"][g]), sport=head["sport"][g],
                 dst=self.addr.text(head["dkey"][g]), dport=head["dport"][g],
