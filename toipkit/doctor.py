@@ -150,6 +150,50 @@ def _sandbox() -> Need:
     return Need("XiVO sandbox", False, True, f"running at {info.url}", "", used_by)
 
 
+def _registrar() -> Need:
+    used_by = "lab network: phones register, calls (labs 02–05)"
+    from toipkit.phone import registrar
+
+    if registrar.kamailio_path() is None:
+        return Need("SIP registrar (kamailio)", False, False, "not found",
+                    f"{_sudo()}{APT} kamailio kamailio-sqlite-modules", used_by)
+    if not registrar.available():
+        return Need("SIP registrar (kamailio)", False, False, "no SQLite module",
+                    f"{_sudo()}{APT} kamailio-sqlite-modules", used_by)
+    return Need("SIP registrar (kamailio)", False, True,
+                _version(["kamailio", "-v"], r"version: kamailio (\S+)") or "installed", "",
+                used_by)
+
+
+def _phones() -> Need:
+    used_by = "lab network: softphones driven from the notebooks"
+    from toipkit.phone import baresip
+
+    if not baresip.available():
+        return Need("softphone (baresip)", False, False, "not found",
+                    f"{_sudo()}{APT} baresip-core", used_by)
+    return Need("softphone (baresip)", False, True, "installed", "", used_by)
+
+
+def _live_capture() -> Need:
+    used_by = "labs 03–04: capturing your own calls (otherwise the recorded samples)"
+    dumpcap = shutil.which("dumpcap") or ("/usr/bin/dumpcap" if os.path.exists("/usr/bin/dumpcap")
+                                          else None)
+    if dumpcap is None:
+        return Need("live capture (dumpcap)", False, False, "not found",
+                    f"{_sudo()}{APT} tshark", used_by)
+    if os.geteuid() == 0:
+        return Need("live capture (dumpcap)", False, True, "allowed (root)", "", used_by)
+    try:
+        capabilities = os.getxattr(dumpcap, "security.capability")
+    except OSError:
+        capabilities = b""
+    if capabilities:
+        return Need("live capture (dumpcap)", False, True, "allowed (capabilities)", "", used_by)
+    return Need("live capture (dumpcap)", False, False, "not allowed for this user",
+                f"{_sudo()}setcap cap_net_raw,cap_net_admin=eip {dumpcap}", used_by)
+
+
 CHECKS: tuple[Callable[[], Need], ...] = (
     _python,
     lambda: _python_package("toipkit", "toipkit", "dev", True, "everything"),
@@ -164,6 +208,9 @@ CHECKS: tuple[Callable[[], Need], ...] = (
     _writable_state,
     _data,
     _sandbox,
+    _registrar,
+    _phones,
+    _live_capture,
 )
 
 
