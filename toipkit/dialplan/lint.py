@@ -551,7 +551,11 @@ class _Linter:
                 if a == "set" and data.replace(" ", "").upper().startswith("CHANNEL(LANGUAGE)="):
                     self.language_set = True
                 for part in ([data] if a == "set" else split_args(data)):
-                    names.update(_assigned_names(part.partition("=")[0]))
+                    target = part.partition("=")[0]
+                    if "(" in target:
+                        names.update(_assigned_names(target))
+                    else:  # the common case, inline
+                        names.add(target.strip().lstrip("_"))
             elif a in _VAR_ARG_APPS:
                 names.add(split_args(data)[0].strip())
             elif a in ("agi", "eagi", "deadagi", "system", "trysystem", "exec", "tryexec"):
@@ -765,7 +769,11 @@ class _Linter:
             self._variables(p)
 
     def _chk_jump(self, ctx, p, la):
-        for dest in static_destinations(p.app, p.data):
+        if la == "gosub":  # the common case, inline
+            dests = [p.data.partition("(")[0]] if p.data.strip() else []
+        else:
+            dests = static_destinations(p.app, p.data)
+        for dest in dests:
             self._check_dest(p, dest, p.app)
         if la in ("gotoif", "gosubif", "execif"):
             cond = static_branches(p.data)[0]
@@ -984,7 +992,9 @@ class _Linter:
                 edges[c.name].add(inc.name)
             for p in (q for e in c.extensions.values() for q in e.priorities.values()):
                 la = p.app.lower()
-                dests = static_destinations(p.app, p.data) if la in JUMP_APPS else []
+                # Only a destination with a context (two commas) adds an edge.
+                dests = (static_destinations(p.app, p.data)
+                         if la in JUMP_APPS and p.data.count(",") >= 2 else [])
                 if la == "dial":
                     for d in split_args(p.data)[0].split("&"):
                         if d.upper().startswith("LOCAL/") and "@" in d:
