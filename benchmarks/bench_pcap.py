@@ -20,7 +20,8 @@ Shapes (each >= 1,000,000 packets; built once and cached in benchmarks/.cache/, 
 For every shape, in the same run and on the same file:
   * toipkit: ``read_capture(path)`` + ``rtp_streams_text(cap)`` in a fresh Python process;
   * tshark 4.0.17: ``tshark -n -q -r FILE -z rtp,streams``.
-Each is timed as a whole process (wall clock, start-up included) and its peak RSS is read with
+Each is timed as a whole process (wall clock, start-up included; CPU time too, which moves less
+with the machine's load) and its peak RSS is read with
 ``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`` in a helper process whose only child it is.
 The two texts are compared byte for byte. Targets (issue 15): ratio toipkit/tshark <= 0.5,
 toipkit peak RSS <= 400 MB on every shape; toipkit on 10,000 calls <= 12 x on 1,000 calls.
@@ -304,7 +305,9 @@ def _child_main(stdout_path: str, cmd: list[str]) -> int:
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     # ru_maxrss is in KiB on Linux (bytes on macOS)
     rss_mb = ru.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
-    print(json.dumps({"wall_s": wall, "rss_mb": rss_mb, "stderr": proc.stderr[-500:]}))
+    cpu = ru.ru_utime + ru.ru_stime
+    print(json.dumps({"wall_s": wall, "cpu_s": cpu, "rss_mb": rss_mb,
+                      "stderr": proc.stderr[-500:]}))
     return 0
 
 
@@ -341,15 +344,19 @@ def run_shape(name: str, path: Path, tshark: str, repeat: int) -> dict:
         "shape": name, "file": path.name, "packets": packets, "mb": path.stat().st_size / 1e6,
         "streams": max(0, len(text_ref.splitlines()) - 3),
         "tshark_s": min(r["wall_s"] for r in ref), "toipkit_s": min(r["wall_s"] for r in ours),
+        "tshark_cpu": min(r["cpu_s"] for r in ref), "toipkit_cpu": min(r["cpu_s"] for r in ours),
         "tshark_rss": max(r["rss_mb"] for r in ref), "toipkit_rss": max(r["rss_mb"] for r in ours),
         "identical": text_ours == text_ref,
     }
     res["ratio"] = res["toipkit_s"] / res["tshark_s"]
     print(f"[{name}] {SHAPES[name]}: {path.name}, {packets:,} packets, {res['mb']:.0f} MB, "
           f"{res['streams']:,} streams")
-    print(f"    tshark  {res['tshark_s']:7.2f} s  peak RSS {res['tshark_rss']:6.0f} MB")
-    print(f"    toipkit {res['toipkit_s']:7.2f} s  peak RSS {res['toipkit_rss']:6.0f} MB  "
-          f"ratio {res['ratio']:.3f} {'OK' if res['ratio'] <= 0.5 else 'ABOVE 0.5'}  "
+    print(f"    tshark  {res['tshark_s']:7.2f} s  (CPU {res['tshark_cpu']:6.2f} s)  "
+          f"peak RSS {res['tshark_rss']:6.0f} MB")
+    print(f"    toipkit {res['toipkit_s']:7.2f} s  (CPU {res['toipkit_cpu']:6.2f} s)  "
+          f"peak RSS {res['toipkit_rss']:6.0f} MB  "
+          f"ratio {res['ratio']:.3f} {'OK' if res['ratio'] <= 0.5 else 'ABOVE 0.5'} "
+          f"(CPU {res['toipkit_cpu'] / res['tshark_cpu']:.3f})  "
           f"RSS {'OK' if res['toipkit_rss'] <= 400 else 'ABOVE 400 MB'}  "
           f"output {'identical' if res['identical'] else 'DIFFERENT'}", flush=True)
     if not res["identical"]:
