@@ -34,21 +34,44 @@ def _available(module_name: str) -> bool:
         return False
 
 
-def build_parser() -> argparse.ArgumentParser:
+# The module of each command: running one command imports only its own module.
+COMMAND_MODULES = {
+    "doctor": "toipkit.doctor",
+    "course": "toipkit.course.cli",
+    "pcap": "toipkit.pcap.cli",
+    "dialplan": "toipkit.dialplan.cli",
+    "tts": "toipkit.tts.cli",
+    "sandbox": "toipkit.xivo.cli",
+    "xivo": "toipkit.xivo.cli",
+    "grade": "toipkit.grading.cli",
+}
+
+
+def _command_of(argv: list[str]) -> str | None:
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if arg in COMMAND_MODULES else None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The full parser (every domain), or only ``command``'s when it is known."""
     parser = argparse.ArgumentParser(
         prog="toipkit",
         description="IP telephony courseware tools: captures, dialplans, XiVO, TTS, grading.",
     )
     parser.add_argument("--version", action="version", version=f"toipkit {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in DOMAIN_COMMANDS:
+    modules = [COMMAND_MODULES[command]] if command else DOMAIN_COMMANDS
+    for module_name in modules:
         if _available(module_name):
             importlib.import_module(module_name).register(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command_of(argv))
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
