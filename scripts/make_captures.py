@@ -416,7 +416,8 @@ IMPAIRMENT = {"loss": 0.05, "base_delay_ms": 20.0, "jitter_ms": 30.0}
 
 
 def lab_password(seed: int, user: str) -> str:
-    # Throwaway password of a loopback lab account; never printed or stored in the manifest.
+    # Throwaway password of a loopback lab account, derived from the seed. Lab 03 gives 101's
+    # so that students can recompute a digest response by hand; it protects nothing.
     return token(seed, "password", user, n=16)
 
 

@@ -85,7 +85,8 @@ class AgentConfig:
             "module_app menu.so",
             "module_app ctrl_tcp.so",
             f"ctrl_tcp_listen {self.host}:{self.ctrl_port}",
-            f"snd_path {self.record_dir}",
+            # Relative to the agent's folder (its working directory): sndfile cuts long paths.
+            f"snd_path {os.path.relpath(self.record_dir, self.folder)}",
             f"user_agent {self.user_agent}",
         ]
         return "\n".join(lines) + "\n"

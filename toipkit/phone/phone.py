@@ -74,10 +74,10 @@ class Dialogue(list):
     def to_frame(self):
         import pandas as pd
 
-        rows = [{"t (s)": round(m.time - self[0].time, 3) if self else 0.0, "sens": m.direction,
-                 "message": m.method_or_status, "CSeq": m.header("CSeq") or "",
-                 "Call-ID": m.header("Call-ID") or ""} for m in self]
-        return pd.DataFrame(rows, columns=["t (s)", "sens", "message", "CSeq", "Call-ID"])
+        rows = [{"n°": n, "sens": m.direction, "message": m.method_or_status,
+                 "CSeq": m.header("CSeq") or "", "Call-ID": m.header("Call-ID") or ""}
+                for n, m in enumerate(self, 1)]
+        return pd.DataFrame(rows, columns=["n°", "sens", "message", "CSeq", "Call-ID"])
 
     def _repr_html_(self) -> str:
         return self.to_frame().to_html(index=False)
@@ -112,10 +112,15 @@ class Call:
         """Seconds from the start of the call to the answer (INVITE → 200 for outgoing calls)."""
         return None if self.answered_at is None else self.answered_at - self.started
 
-    def recording(self):
+    def recording(self, wait: float = 3.0):
         """What the phone heard during this call (an audio player in Jupyter)."""
         from toipkit.tts.audio import read_sound
 
+        # The recording is attached just after the call ends (baresip closes its file).
+        deadline = time.monotonic() + wait
+        while self.ended_at is not None and self.recording_path is None and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
         if self.recording_path is None or not self.recording_path.exists():
             raise PhoneError("aucun enregistrement pour cet appel (appel non établi ?)")
         return read_sound(self.recording_path)
@@ -132,6 +137,26 @@ class Call:
         return (f"Appel {s['sens']} avec `{s['correspondant']}` : **{s['statut']}**"
                 + (f" — {s['durée (s)']} s" if s["durée (s)"] is not None else "")
                 + (f" (fin : {s['fin']})" if s["fin"] else ""))
+
+
+_REASONS = {
+    "Connection reset by user": "raccroché",
+    "Connection reset by peer": "raccroché par le correspondant",
+    "end of file": "fin du fichier son",
+}
+_STATUS_TEXT = {"403": "refusé", "404": "numéro inconnu", "408": "pas de réponse",
+                "480": "non joignable (poste non enregistré)", "486": "occupé", "487": "annulé",
+                "488": "codec refusé", "603": "refusé"}
+
+
+def _french_reason(reason: str) -> str:
+    """baresip's end-of-call reason in French (the SIP answer kept in parentheses)."""
+    if reason in _REASONS:
+        return _REASONS[reason]
+    code = reason.split(" ", 1)[0]
+    if code in _STATUS_TEXT:
+        return f"{_STATUS_TEXT[code]} ({reason})"
+    return reason
 
 
 def _peer_number(uri: str) -> str:
@@ -232,7 +257,7 @@ class Phone:
         kind = event.get("type", "")
         with self._cond:
             self._events.append((now, event))
-            call = self.calls[-1] if self.calls else None
+            call = self._call_of(event)
             if kind == "REGISTER_OK":
                 self.registration_status = "enregistré (" + str(event.get("param", "")) + ")"
             elif kind == "REGISTER_FAIL":
@@ -256,7 +281,7 @@ class Phone:
                 call.dtmf_received.append(str(event.get("param", "")))
             elif kind == "CALL_CLOSED" and call is not None:
                 call.ended_at = now
-                call.end_reason = str(event.get("param", ""))
+                call.end_reason = _french_reason(str(event.get("param", "")))
                 call.status = "terminé" if call.answered else "échec"
                 threading.Thread(target=self._attach_recording, args=(call,),
                                  daemon=True).start()
@@ -265,6 +290,21 @@ class Phone:
                     threading.Thread(target=self._follow_transfer, args=(call,),
                                      daemon=True).start()
             self._cond.notify_all()
+
+    def _call_of(self, event: dict[str, Any]) -> Call | None:
+        """The call an event is about, by baresip's call id (the SIP Call-ID)."""
+        call_id = event.get("id")
+        if not call_id or event.get("class") != "call":
+            return None
+        for call in reversed(self.calls):
+            if call.call_id == call_id:
+                return call
+        # the first event of a call we placed: it names the pending outgoing call
+        for call in reversed(self.calls):
+            if call.call_id is None and call.direction == "sortant" and call.ended_at is None:
+                call.call_id = str(call_id)
+                return call
+        return None
 
     def _accept_soon(self) -> None:
         time.sleep(self.answer_delay)  # ring a little first, like a person picking up
@@ -277,15 +317,21 @@ class Phone:
             self.dial(call.transferred_to)
 
     def _attach_recording(self, call: Call) -> None:
-        # sndfile writes dump-<time>-dec.wav (heard) and -enc.wav (sent) for the call's stream.
+        # sndfile writes dump-<start time>-dec.wav (heard) and -enc.wav (sent) when the call's
+        # audio starts and closes them when it ends: the call's file is the first one that
+        # started once the call was answered and that no other call took.
         time.sleep(0.2)
+        if call.answered_at is None:
+            return
         record_dir = self.folder / "recordings"
-        decoded = sorted(record_dir.glob("dump-*-dec.wav"), key=lambda p: p.stat().st_mtime)
-        used = {c.recording_path for c in self.calls if c is not call}
-        fresh = [p for p in decoded if p not in used]
+        with self._cond:
+            used = {c.recording_path for c in self.calls if c is not call}
+        decoded = sorted((p for p in record_dir.glob("dump-*-dec*") if p not in used),
+                         key=lambda p: p.stat().st_ctime)
+        fresh = [p for p in decoded if p.stat().st_ctime >= call.answered_at - 2.0]
         if fresh:
-            call.recording_path = fresh[-1]
-            sent = fresh[-1].with_name(fresh[-1].name.replace("-dec.wav", "-enc.wav"))
+            call.recording_path = fresh[0]
+            sent = fresh[0].with_name(fresh[0].name.replace("-dec", "-enc"))
             call.sent_path = sent if sent.exists() else None
         with self._cond:
             self._cond.notify_all()
@@ -427,8 +473,11 @@ class Phone:
             return self.calls[-1]
         return None
 
-    def last_recording(self):
+    def last_recording(self, wait: float = 3.0):
         """What the phone heard in its last finished call."""
+        finished = [c for c in self.calls if c.ended_at is not None and c.answered]
+        if finished and finished[-1].recording_path is None:
+            self._wait(lambda: finished[-1].recording_path is not None, wait)
         for call in reversed(self.calls):
             if call.recording_path is not None:
                 return call.recording()
