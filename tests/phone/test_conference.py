@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 import pytest
+from labnet import lab_sandbox
 
 from toipkit.phone import registrar
 from toipkit.phone.baresip import available as baresip_available
@@ -29,21 +30,15 @@ TONES = {"101": 500.0, "102": 900.0, "103": 1400.0}
 @pytest.fixture(scope="module")
 def network(tmp_path_factory):
     from toipkit.phone.lab import LabPhones
-    from toipkit.xivo import connect, lab, sandbox
+    from toipkit.xivo import lab
 
     os.environ["TOIPKIT_HOME"] = str(tmp_path_factory.mktemp("home"))
-    data_dir = tmp_path_factory.mktemp("conf")
-    sandbox.start(data_dir=data_dir)
     try:
-        with connect(None, data_dir=data_dir) as client:
-            for first, last, exten in (("Geralt", "Riv", 101), ("Yennefer", "Vengerberg", 102),
-                                       ("Triss", "Merigold", 103)):
-                lab.create_user_with_line(client, first, last, exten)
+        with lab_sandbox(tmp_path_factory, "conf") as (client, _data_dir):
             lab.ensure_conference(client, "Afterlife", 301)
             with LabPhones(client, list(TONES), auto_answer=False) as team:
                 yield client, team
     finally:
-        sandbox.stop(data_dir)
         os.environ.pop("TOIPKIT_HOME", None)
 
 

@@ -11,6 +11,7 @@ import shutil
 import time
 
 import pytest
+from labnet import lab_sandbox
 
 from toipkit.phone import registrar
 from toipkit.phone.baresip import available as baresip_available
@@ -22,35 +23,8 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    from toipkit.xivo import connect, lab, sandbox
-
-    data_dir = tmp_path_factory.mktemp("pbx")
-    sandbox.start(data_dir=data_dir)
-    try:
-        with connect(None, data_dir=data_dir) as c:
-            for first, last, exten in (("Geralt", "Riv", 101), ("Yennefer", "Vengerberg", 102),
-                                       ("Triss", "Merigold", 103)):
-                lab.create_user_with_line(c, first, last, exten)
-            yield c
-    finally:
-        sandbox.stop(data_dir)
-
-
-@pytest.fixture
-def phones(client, tmp_path, monkeypatch):
-    from toipkit.phone import Phone
-
-    monkeypatch.setenv("TOIPKIT_HOME", str(tmp_path))
-    made: list = []
-
-    def make(exten, **kwargs):
-        phone = Phone.for_line(client, exten, **kwargs)
-        made.append(phone)
-        return phone
-
-    yield make
-    for phone in made:
-        phone.close()
+    with lab_sandbox(tmp_path_factory, "pbx") as (c, _data_dir):
+        yield c
 
 
 def _ring_started(phone, timeout=10.0) -> float:

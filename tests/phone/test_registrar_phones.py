@@ -46,23 +46,6 @@ def client(sandbox_dir):
         yield c
 
 
-@pytest.fixture
-def phones(client, tmp_path, monkeypatch):
-    from toipkit.phone import Phone
-
-    monkeypatch.setenv("TOIPKIT_HOME", str(tmp_path))
-    made: list = []
-
-    def make(exten, **kwargs):
-        phone = Phone.for_line(client, exten, **kwargs)
-        made.append(phone)
-        return phone
-
-    yield make
-    for phone in made:
-        phone.close()
-
-
 def _settings(client, exten):
     from toipkit.xivo import lab
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from toipkit.errors import ToipkitError
+from toipkit.phone.processes import die_with_parent
 
 MODULE_PATH = Path("/usr/lib/baresip/modules")
 START_TIMEOUT = 10.0
@@ -127,7 +128,7 @@ class Agent:
             self.process = subprocess.Popen(  # noqa: S603 - fixed arguments
                 [exe, "-f", str(folder), "-s"], stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, close_fds=True, cwd=str(folder),
-                preexec_fn=_die_with_parent)
+                preexec_fn=die_with_parent)
         finally:
             log.close()
         deadline = time.monotonic() + START_TIMEOUT
@@ -233,11 +234,3 @@ class Agent:
             for callback in list(self._listeners):
                 with contextlib.suppress(Exception):
                     callback(message)
-
-
-def _die_with_parent() -> None:  # runs in the child before exec
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    os.setpgrp()

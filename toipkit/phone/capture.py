@@ -38,6 +38,7 @@ from pathlib import Path
 
 from toipkit.errors import ToipkitError
 from toipkit.paths import state_dir
+from toipkit.phone.processes import die_with_parent
 
 DUMPCAP = "dumpcap"
 START_TIMEOUT = 10.0  # seconds for dumpcap to open the interface and write its header
@@ -105,14 +106,6 @@ def pcapng_blocks(path) -> tuple[int, int, bool]:
                 packets += 1
             offset += length
     return interfaces, packets, offset == size
-
-
-def _die_with_parent() -> None:  # runs in the child before exec
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    os.setpgrp()  # a Ctrl-C in a terminal must not stop the capture before we do
 
 
 def _default_path() -> Path:
@@ -187,7 +180,7 @@ class LiveCapture:
         try:
             self._process = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr,
-                preexec_fn=_die_with_parent)
+                preexec_fn=die_with_parent)
         except OSError as exc:
             return self._fall_back("dumpcap n'a pas pu être lancé", str(exc))
         deadline = time.monotonic() + START_TIMEOUT

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 
 
@@ -28,12 +29,24 @@ def free_port_block(host: str = "127.0.0.1", count: int = 2, *, udp: bool = True
     raise OSError(f"no block of {count} free ports found on {host}")
 
 
-def free_port_pair(host: str = "127.0.0.1", attempts: int = 200) -> int:
-    """An even UDP port P with P+1 free too (RTP and RTCP)."""
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = open("/proc/sys/net/ipv4/ip_local_port_range").read().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def free_port_pair(host: str = "127.0.0.1", attempts: int = 500) -> int:
+    """An even UDP port P with P+1 free too (RTP and RTCP), outside the kernel's ephemeral
+    range: a phone only binds its RTP port when a call starts, and the kernel would otherwise
+    hand it to the next socket bound to port 0 in the meantime."""
+    low, high = _ephemeral_range()
+    candidates = [p for p in range(16384, 65534, 2) if p + 1 < low or p > high]
+    rng = random.SystemRandom()
     for _ in range(attempts):
-        port = free_port(host, udp=True)
-        port -= port % 2
-        if port > 1024 and _free(host, port, udp=True) and _free(host, port + 1, udp=True):
+        port = rng.choice(candidates)
+        if _free(host, port, udp=True) and _free(host, port + 1, udp=True):
             return port
     raise OSError(f"no free pair of UDP ports found on {host}")
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from toipkit.errors import ToipkitError
 from toipkit.phone import ports, sipprobe
+from toipkit.phone.processes import die_with_parent, pid_alive
 
 CONFIG_TEMPLATE = Path(__file__).resolve().parent / "data" / "kamailio-sandbox.cfg"
 KAMAILIO_SCHEMAS = Path("/usr/share/kamailio/db_sqlite")
@@ -226,15 +227,6 @@ def install_views(confd_db: Path) -> None:
         conn.close()
 
 
-def _set_parent_death_signal() -> None:  # runs in the child, before exec
-    # Linux: the registrar gets SIGTERM if the process that started it dies, even by SIGKILL.
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    os.setpgrp()
-
-
 def start(data_dir: str | os.PathLike, confd_db: str | os.PathLike, *, host: str = "127.0.0.1",
           port: int | None = None, tie_to_parent: bool = True) -> RegistrarInfo:
     """Start kamailio for this sandbox data directory and wait until it answers OPTIONS.
@@ -261,7 +253,7 @@ def start(data_dir: str | os.PathLike, confd_db: str | os.PathLike, *, host: str
         child = subprocess.Popen(  # noqa: S603 - fixed arguments
             [exe, "-DD", "-E", "-f", str(cfg), "-Y", str(folder), "-m", "32", "-M", "8"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, close_fds=True,
-            cwd=str(folder), preexec_fn=_set_parent_death_signal if tie_to_parent else os.setpgrp,
+            cwd=str(folder), preexec_fn=die_with_parent if tie_to_parent else os.setpgrp,
         )
     finally:
         log.close()
@@ -296,20 +288,7 @@ def _tail(path: Path, lines: int = 20) -> str:
 
 
 def _alive(pid: int) -> bool:
-    child = _started.get(pid)
-    if child is not None:
-        return child.poll() is None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return False
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rpartition(")")[2].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
+    return pid_alive(pid, _started.get(pid), others_count=False)
 
 
 def _is_our_kamailio(pid: int, folder: Path) -> bool:

@@ -64,21 +64,9 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
 
 
 def _pid_alive(pid: int) -> bool:
-    child = _children.get(pid)
-    if child is not None:
-        return child.poll() is None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A stopped server whose parent (another kernel) has not reaped it yet is a zombie.
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rpartition(")")[2].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
+    from toipkit.phone.processes import pid_alive
+
+    return pid_alive(pid, _children.get(pid))
 
 
 def _http_json(url: str, timeout: float = 2.0, cafile: Path | None = None) -> Any:
