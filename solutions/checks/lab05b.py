@@ -1,6 +1,7 @@
 """Official rules of lab 05b (teacher side: never shipped to students, applied by the grader).
 
-The rewritten IVR is exported as its text (linted here); the simulations as plain summaries.
+The rewritten IVR is exported as its text (linted here); the simulations as plain summaries; the
+live call as what the IVR recorded and whether it agrees with the simulation.
 """
 
 from toipkit.checks import Equal, Judge
@@ -60,5 +61,7 @@ RULES = {
     "05b-choix": Judge(_choices),
     "05b-invalides": Judge(_invalid_keys),
     "05b-delai": Judge(_silence),
+    # the live call to 500 with key 1: (outcome, keys received, same prompts, same outcome)
+    "05b-direct": Equal(("dial", "1", True, True)),
     "05b-reload": Equal('asterisk -rx "dialplan reload"'),
 }
