@@ -31,4 +31,8 @@ RULES = {
     "04-conference": Equal(("Afterlife", ["301"], None)),
     "04-filtrage": Equal((["Arasaka"], ["Parker"])),
     "04-code-filtrage": Judge(_filter_code),
+    # live calls on the lab network: what the phones saw, not what the student typed
+    "04-groupe-sonne": Equal((["101", "102"], True)),
+    "04-conference-ecoute": Equal((True, False)),
+    "04-filtrage-appel": Equal((["104"], "103")),
 }
