@@ -36,7 +36,7 @@ KEYS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"]
 @pytest.fixture(scope="module")
 def network(tmp_path_factory):
     from toipkit import tts
-    from toipkit.dialplan import parse_file
+    from toipkit.dialplan import parse
     from toipkit.phone.lab import LabPhones
     from toipkit.phone.services import deploy_ivr
     from toipkit.xivo import connect, lab, sandbox
@@ -53,10 +53,15 @@ def network(tmp_path_factory):
             lab.ensure_group(client, "accueil", 201, ["101", "102"])
             lab.ensure_group(client, "support", 202, ["101", "103"])
             lab.ensure_group(client, "communication", 203, ["102", "103"])
-            callers = [str(n) for n in range(110, 110 + len(KEYS) + 1)]
+            callers = [str(n) for n in range(110, 110 + len(KEYS) + 2)]
             for n in callers:
                 lab.create_user_with_line(client, "Appelant", n, n)
-            prompts = tts.from_dialplan(parse_file(FIXED_IVR), home / "sons")
+            # The handout's fixed IVR, waiting 5 s for a key instead of 20: the silent caller's
+            # three timeouts then take 40 s, not 85 (same dialplan otherwise).
+            text = FIXED_IVR.read_text(encoding="utf-8").replace("Set(TIMEOUT(response)=20)",
+                                                                 "Set(TIMEOUT(response)=5)")
+            assert "TIMEOUT(response)=5" in text
+            prompts = tts.from_dialplan(parse(text, str(FIXED_IVR)), home / "sons")
             ivr = deploy_ivr(client, prompts, number="500", context="ivr", exten="s",
                              pool=len(callers))
             with LabPhones(client, ["101", "102", "103", "105"], auto_answer=False) as staff, \
@@ -93,6 +98,8 @@ def calls(network):
             plan.append((7.0, "1"))  # the menu plays again: choose the reception
         plans[number] = (key, plan)
     silent = callers[len(KEYS)]
+    eager = callers[len(KEYS) + 1]  # presses 1 as soon as the IVR answers
+    plans[eager] = ("eager", [(0.0, "1")])
     results: dict[str, object] = {}
 
     def run(number, plan):
@@ -106,7 +113,7 @@ def calls(network):
         t.join(timeout=180)
     # let every IVR call reach its end (the silent one: three timeouts then goodbye)
     ivr = network["ivr"]
-    deadline = time.monotonic() + 150
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(ivr.calls()) < len(threads):
         time.sleep(0.5)
     return plans, silent, results
@@ -135,6 +142,16 @@ def test_live_ivr_agrees_with_the_simulation(network, calls, key):
         assert live["target"] in trace.target
     else:
         assert live["target"] == trace.target
+
+
+def test_key_pressed_as_soon_as_the_ivr_answers(network, calls):
+    """The welcome prompt is cut at once: live and simulated still list the same prompts."""
+    plans, _silent, _results = calls
+    number = next(n for n, (k, _p) in plans.items() if k == "eager")
+    live = _ivr_call_of(network, number)
+    trace, heard = _expected(network, live)
+    assert live["outcome"] == trace.outcome == "dial"
+    assert [text for _t, text in live["played"]] == heard
 
 
 def test_silent_caller_gets_the_timeouts_then_goodbye(network, calls):

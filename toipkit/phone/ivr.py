@@ -221,6 +221,9 @@ class LiveIvr:
         elif kind == "CALL_DTMF_START":
             runner = getattr(agent, "current", None)
             if runner is not None:
+                # A key may arrive before the ACK that establishes the call: the call starts
+                # then (Asterisk too hears keys pressed at once).
+                runner.start()
                 runner.key(str(event.get("param", "")))
         elif kind == "CALL_CLOSED":
             runner = getattr(agent, "current", None)
@@ -359,6 +362,7 @@ class _CallRunner:
 
     def _follow(self) -> None:
         playing: tuple | None = None
+        heard: set[tuple] = set()
         directory = self.ivr.directory  # the PBX's numbers as the call starts
         self.directory = directory
         while True:
@@ -371,15 +375,20 @@ class _CallRunner:
             trace = self.ivr.simulate(keys, self.call.caller, directory)
             self.call.trace = trace
             now = self.now()
+            # What the caller has heard so far is what the trace says up to now, prompt after
+            # prompt — also one a key cut short between two turns of this loop.
+            for step in trace.steps:
+                if step.prompt and step.duration > 0 and step.start <= now:
+                    key = (round(step.start, 3), step.args, str(step.prompt))
+                    if key not in heard:
+                        heard.add(key)
+                        self.call.played.append((round(step.start, 3), str(step.prompt)))
             active = next((s for s in trace.steps if s.prompt and s.duration > 0
                            and s.start <= now < s.start + s.duration), None)
             wanted = (active.start, active.args, active.prompt) if active else None
             if wanted != playing:
-                if active is not None:
-                    self._play(self.ivr.prompt_file(active))
-                    self.call.played.append((round(active.start, 3), str(active.prompt)))
-                else:
-                    self._play(self.ivr._silence)
+                self._play(self.ivr.prompt_file(active) if active is not None
+                           else self.ivr._silence)
                 playing = wanted
             if now >= trace.elapsed:
                 self._finish(trace)
