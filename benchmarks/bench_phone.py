@@ -9,7 +9,9 @@ Printed, measured on that capture:
 - call set-up: authenticated INVITE sent by 101 → 200 OK received by 101 (toipkit.pcap), and
   tshark's own ``sip,stat`` set-up time on the same file (the reference), with their ratio;
 - RTP pacing of the phones: inter-packet delta of every stream (p50, p99, max deviation from
-  20 ms), with tshark's ``rtp,streams`` max delta of the same streams for comparison.
+  20 ms), with tshark's ``rtp,streams`` max delta of the same streams for comparison;
+- the live IVR with ``--ivr-callers`` simultaneous callers listening to the handout's menu:
+  pacing of the prompts' RTP (IVR → callers), and whether every call heard every prompt.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--talk", type=float, default=5.0)
+    parser.add_argument("--ivr-callers", type=int, default=10,
+                        help="simultaneous callers of the live IVR (0: skip that part)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("live capture needs root: run as root")
@@ -114,9 +118,53 @@ def main() -> int:
               f"median {statistics.median(max_deltas):.3f} ms")
         same = rtp_text == __import__("toipkit.pcap", fromlist=["x"]).rtp_streams_text(analysed)
         print(f"rtp,streams text identical to tshark: {'yes' if same else 'NO'}")
+        if args.ivr_callers:
+            bench_ivr(work, data_dir, args.ivr_callers)
     finally:
         sandbox.stop(data_dir)
     return 0
+
+
+def bench_ivr(work: Path, data_dir: Path, callers: int) -> None:
+    """``callers`` calls at once to the handout's fixed IVR, captured; pacing of its prompts."""
+    from toipkit import tts
+    from toipkit.dialplan import parse_file
+    from toipkit.pcap import read_capture
+    from toipkit.phone.capture import capture
+    from toipkit.phone.lab import LabPhones
+    from toipkit.phone.services import deploy_ivr
+    from toipkit.xivo import connect, lab
+
+    fixed = REPO / "solutions" / "data" / "fixed-s17-ivr.conf"
+    with connect(None, data_dir=data_dir) as client:
+        numbers = [str(n) for n in range(150, 150 + callers)]
+        for n in numbers:
+            lab.create_user_with_line(client, "Appelant", n, n)
+        prompts = tts.from_dialplan(parse_file(fixed), work / "sons")
+        ivr = deploy_ivr(client, prompts, number="500", context="ivr", pool=callers)
+        with LabPhones(client, numbers, auto_answer=False) as people:
+            path = work / "ivr.pcapng"
+            with capture(filter=people.capture_filter, path=path):
+                for n in numbers:
+                    people[n].dial("500")
+                time.sleep(12)  # the whole menu (about 9 s) then the wait for a key
+                for n in numbers:
+                    people[n].hangup()
+            caller_ports = {people[n].rtp_port for n in numbers}
+    analysed = read_capture(path)
+    deviations = []
+    for stream in analysed.rtp_streams:
+        if stream.dport in caller_ports:  # the IVR's prompts towards the callers
+            deltas = stream.series()["delta_ms"].to_numpy()[1:]
+            deviations += [abs(float(d) - 20.0) for d in deltas]
+    menu = [e.text for name, e in prompts.manifest.items() if "tapez" in name
+            or "bienvenue" in name]
+    complete = sum(1 for c in ivr.calls() if all(t in [p for _s, p in c["played"]]
+                                                 for t in menu))
+    print(f"live IVR, {callers} callers at once: prompt RTP pacing |delta - 20 ms| p50 "
+          f"{percentile(deviations, 50):.3f} ms, p99 {percentile(deviations, 99):.3f} ms, max "
+          f"{max(deviations):.3f} ms ({len(deviations)} intervals); calls that heard the whole "
+          f"menu: {complete}/{len(ivr.calls())}")
 
 
 if __name__ == "__main__":
