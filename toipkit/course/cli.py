@@ -37,10 +37,12 @@ def _execute(args: argparse.Namespace) -> int:
     # together, so lab 04 sees the users lab 02 created.
     with tempfile.TemporaryDirectory(prefix="toipkit-home-") as home:
         env = {"TOIPKIT_HOME": home}
-        for notebook in args.notebooks:
-            print(f"executing {notebook} ...", flush=True)
-            execute(notebook, timeout=args.timeout, env=env)
-        _stop_sandbox(home)
+        try:
+            for notebook in args.notebooks:
+                print(f"executing {notebook} ...", flush=True)
+                execute(notebook, timeout=args.timeout, env=env)
+        finally:  # also when a notebook fails: its sandbox (and lab network) must not linger
+            _stop_sandbox(home)
     return 0
 
 
