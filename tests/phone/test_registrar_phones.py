@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from labnet import lab_sandbox
 
 from toipkit.phone import registrar
 from toipkit.phone.baresip import available as baresip_available
@@ -25,25 +26,20 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def sandbox_dir(tmp_path_factory):
-    from toipkit.xivo import sandbox
-
-    data_dir = tmp_path_factory.mktemp("labnet")
-    sandbox.start(data_dir=data_dir)
-    yield data_dir
-    sandbox.stop(data_dir)
+def labnet(tmp_path_factory):
+    team = (("Geralt", "Riv", 101), ("Yennefer", "Vengerberg", 102), ("Jaskier", "Pankratz", 103))
+    with lab_sandbox(tmp_path_factory, "labnet", team) as pair:
+        yield pair
 
 
 @pytest.fixture(scope="module")
-def client(sandbox_dir):
-    from toipkit.xivo import connect, lab, sandbox
+def sandbox_dir(labnet):
+    return labnet[1]
 
-    sandbox.reset(sandbox_dir)
-    with connect(None, data_dir=sandbox_dir) as c:
-        for first, last, exten in (("Geralt", "Riv", 101), ("Yennefer", "Vengerberg", 102),
-                                   ("Jaskier", "Pankratz", 103)):
-            lab.create_user_with_line(c, first, last, exten)
-        yield c
+
+@pytest.fixture(scope="module")
+def client(labnet):
+    return labnet[0]
 
 
 def _settings(client, exten):
