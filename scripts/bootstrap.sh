@@ -96,6 +96,8 @@ run_tests() {
     setup
     say "ruff"
     "$VENV/bin/ruff" check .
+    say "mypy (type checking, settings in pyproject.toml)"
+    "$VENV/bin/mypy"
     say "course notebooks conventions"
     "$VENV/bin/toipkit" course check
     say "unit, conformance and integration tests"
