@@ -121,8 +121,8 @@ def packets(path, display_filter: str | None = None, limit: int | None = None,
     if t.is_alive():
         raise CaptureFormatError(f"pyshark did not finish within {timeout:.0f} s", path=path)
     if error:
-        exc = error[0]
-        if isinstance(exc, Exception) and not isinstance(exc, CaptureFormatError):
-            raise CaptureFormatError(f"pyshark/tshark failed: {exc}", path=path) from exc
-        raise exc
+        failure = error[0]
+        if isinstance(failure, Exception) and not isinstance(failure, CaptureFormatError):
+            raise CaptureFormatError(f"pyshark/tshark failed: {failure}", path=path) from failure
+        raise failure
     return result

@@ -667,7 +667,7 @@ class _Engine:
         return got[1] if got else 0
 
     def _sec(self, abs_ns: int) -> float:
-        rel = abs_ns - self.t0
+        rel = abs_ns - (self.t0 or 0)  # t0 is set by the first batch, before any message
         secs = rel // 1_000_000_000 if rel >= 0 else -((-rel) // 1_000_000_000)
         return secs + (rel - secs * 1_000_000_000) / 1e9
 
@@ -676,17 +676,17 @@ class _Engine:
         if m.transport == "UDP":
             if m.is_request:
                 if m.method not in ("ACK", "CANCEL"):
-                    key = (m.call_id, m.src, m.sport, m.dst, m.dport, m.cseq_num, m.method)
-                    if key in self.seen_requests:
+                    request_key = (m.call_id, m.src, m.sport, m.dst, m.dport, m.cseq_num,
+                                   m.method)
+                    if request_key in self.seen_requests:
                         m.resent = True
-                    self.seen_requests[key] = m.frame
-            else:
-                key = (m.call_id, m.src, m.sport, m.dst, m.dport, m.cseq_num, m.cseq_method,
-                       m.status)
-                if m.status >= 200:
-                    if key in self.seen_requests:
-                        m.resent = True
-                    self.seen_requests[key] = m.frame
+                    self.seen_requests[request_key] = m.frame
+            elif m.status is not None and m.status >= 200:
+                response_key = (m.call_id, m.src, m.sport, m.dst, m.dport, m.cseq_num,
+                                m.cseq_method, m.status)
+                if response_key in self.seen_requests:
+                    m.resent = True
+                self.seen_requests[response_key] = m.frame
         if m.is_request:
             self.request_frames[(m.call_id, m.cseq_num, m.method)] = m.frame
         self.messages.append(m)

@@ -296,10 +296,13 @@ def decode_batch_fast(batch) -> tuple[FastUDP, np.ndarray]:
     # clamp every gather index inside the buffer; validity masks decide what is used
     last = max(len(u8) - 2, 0)
     if not len(u8):
-        return FastUDP(*(np.zeros(0, t) for t in (np.int64, bool, np.uint32, np.uint32)),
-                       np.zeros((0, 16), np.uint8), np.zeros((0, 16), np.uint8),
-                       *(np.zeros(0, t) for t in (np.int32, np.int32, np.int64, np.int64))
-                       ), np.zeros(0, np.int64)
+        return FastUDP(
+            index=np.zeros(0, np.int64), v6=np.zeros(0, bool),
+            src4=np.zeros(0, np.uint32), dst4=np.zeros(0, np.uint32),
+            src6=np.zeros((0, 16), np.uint8), dst6=np.zeros((0, 16), np.uint8),
+            sport=np.zeros(0, np.int32), dport=np.zeros(0, np.int32),
+            poff=np.zeros(0, np.int64), plen=np.zeros(0, np.int64),
+        ), np.zeros(0, np.int64)
 
     def be16(idx):
         return _be16(u8, np.minimum(idx, last))

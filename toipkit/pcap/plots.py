@@ -38,7 +38,8 @@ def _events(cap, call, rtp: bool) -> list[tuple]:
             return f"{ip}:{port}"
 
         for s in sorted(cap.rtp_streams, key=lambda s: s.first_frame):
-            if call is not None and t0 is not None and not (t0 <= s.start_time <= t1 + 1):
+            if (call is not None and t0 is not None and t1 is not None
+                    and not (t0 <= s.start_time <= t1 + 1)):
                 continue
             label = f"RTP {s.payload} ({s.packets} pkts, {s.duration:.1f} s)"
             ev.append((s.start_time, party(s.src, s.sport), party(s.dst, s.dport), label, "rtp"))

@@ -35,7 +35,7 @@ TS_LIMIT = 1 << 62  # absurd timestamps are clamped (int64 ns)
 class Batch:
     """Records of one chunk of the file."""
 
-    buf: bytes
+    buf: bytes | memoryview
     off: np.ndarray  # int64 offset of the packet data in buf
     caplen: np.ndarray  # int64 captured length
     linktype: np.ndarray  # int32 link-layer type
@@ -254,15 +254,15 @@ def _index_pcap(buf, n: int, incl_at, endian: str, frac_limit: int) -> tuple[np.
     is walked record by record.
     """
     if n < 16 + 4:
-        offs, pos = _walk_pcap(buf, n, incl_at, endian)
-        return np.asarray(offs, np.int64), pos
+        walked, pos = _walk_pcap(buf, n, incl_at, endian)
+        return np.asarray(walked, np.int64), pos
     u8 = np.frombuffer(buf, dtype=np.uint8, count=n)
     sec0 = incl_at(buf, 0)[0]
     window = 1 << 16  # seconds around the first record's time (about 18 hours)
     lo, hi = max(sec0 - window, 1 << 24), min(sec0 + window, (1 << 32) - 1)
     if lo > hi:  # times near the epoch: too many payload bytes would look like headers
-        offs, pos = _walk_pcap(buf, n, incl_at, endian)
-        return np.asarray(offs, np.int64), pos
+        walked, pos = _walk_pcap(buf, n, incl_at, endian)
+        return np.asarray(walked, np.int64), pos
     top = 3 if endian == "<" else 0  # byte holding the seconds' most significant bits
     m = u8[top:n - 16 + top + 1]
     if lo >> 24 == hi >> 24:
@@ -270,8 +270,8 @@ def _index_pcap(buf, n: int, incl_at, endian: str, frac_limit: int) -> tuple[np.
     else:
         cand = np.flatnonzero((m >= (lo >> 24)) & (m <= (hi >> 24)))
     if len(cand) > n // 8:
-        offs, pos = _walk_pcap(buf, n, incl_at, endian)
-        return np.asarray(offs, np.int64), pos
+        walked, pos = _walk_pcap(buf, n, incl_at, endian)
+        return np.asarray(walked, np.int64), pos
     hdr = rows(buf, cand, 16)
     sec = column(hdr, 0, 4, endian)
     frac = column(hdr, 4, 4, endian)

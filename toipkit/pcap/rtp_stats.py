@@ -236,7 +236,8 @@ def count_sequence_errors(seqs, tss) -> int:
 _EPS = 2.0 ** -52
 
 
-def analyse_segments(starts, frames, ms, pts, markers, seqs, tss, clocks) -> list:
+def analyse_segments(starts, frames, ms, pts, markers, seqs, tss,
+                     clocks) -> list[StreamStats | None]:
     """Vectorised RTP statistics for many streams at once (what ``read_capture`` uses).
 
     The arrays hold all packets of all streams, each stream contiguous and in capture order,
@@ -298,7 +299,7 @@ def analyse_segments(starts, frames, ms, pts, markers, seqs, tss, clocks) -> lis
     ug = gid[ui]
     restart = np.ones(len(ui), bool)
     restart[1:] = ug[1:] != ug[:-1]
-    jl = []
+    jl: list[float] = []
     app = jl.append
     j = 0.0
     for x, r in zip(dvals.tolist(), restart.tolist()):
@@ -377,7 +378,7 @@ def analyse_segments(starts, frames, ms, pts, markers, seqs, tss, clocks) -> lis
     nz = np.where(clk != 0, idx, -1)
     last_nz = np.maximum.reduceat(nz, starts)
     clock_rate = np.where(last_nz >= starts, clk[np.maximum(last_nz, 0)], clk[starts])
-    out = []
+    out: list[StreamStats | None] = []
     cols = zip(fallback.tolist(), lens.tolist(), expected.tolist(), lost.tolist(),
                out_min_d.tolist(), out_mean_d.tolist(), out_max_d.tolist(), out_max_f.tolist(),
                out_min_j.tolist(), out_mean_j.tolist(), out_max_j.tolist(), max_skew.tolist(),

@@ -104,7 +104,7 @@ class SipMessage:
     @property
     def label(self) -> str:
         """Short arrow label for ladders: ``INVITE (SDP)``, ``200 OK``."""
-        base = self.method if self.is_request else f"{self.status} {self.reason}".rstrip()
+        base = f"{self.method}" if self.is_request else f"{self.status} {self.reason}".rstrip()
         return base + (" (SDP)" if self.sdp is not None else "")
 
     @property
@@ -154,7 +154,7 @@ def _parse_headers(lines: list[str]) -> list[tuple[str, str]]:
     return headers
 
 
-def parse_sip(payload: bytes, frame: int, time: float, src: str, sport: int, dst: str,
+def parse_sip(payload: bytes | memoryview, frame: int, time: float, src: str, sport: int, dst: str,
               dport: int, transport: str = "UDP", time_ns: int = 0
               ) -> tuple[list[SipMessage], bytes]:
     """Parse SIP messages from a datagram (UDP: one) or a segment (TCP: several).
@@ -181,7 +181,7 @@ def parse_sip(payload: bytes, frame: int, time: float, src: str, sport: int, dst
         m_resp = None if m_req else _RESP_RE.match(first)
         if not m_req and not m_resp:
             break
-        hdr = {}
+        hdr: dict[str, str] = {}
         for k, v in _parse_headers(lines[1:]):
             hdr.setdefault(k, v)
         body_start = head_end + sep
@@ -626,7 +626,7 @@ def sip_stat(messages: list[SipMessage]) -> SipStat:
             b = response_bucket(m.status)
             if b is not None:
                 responses[b] = responses.get(b, 0) + 1
-        else:
+        elif m.method is not None:
             requests[m.method] = requests.get(m.method, 0) + 1
             key = (m.call_id, m.src, m.sport, m.dst, m.dport)
             if m.transport == "UDP":

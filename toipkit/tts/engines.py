@@ -270,9 +270,10 @@ class EspeakCliEngine(Engine):
     name = "espeak-cli"
 
     def __init__(self, command: str | None = None) -> None:
-        self.command = command or shutil.which("espeak-ng")
-        if not self.command:
+        found = command or shutil.which("espeak-ng")
+        if not found:
             raise TTSError("the espeak-ng command is not installed (apt-get install espeak-ng)")
+        self.command: str = found
 
     @property
     def version(self) -> str:

@@ -22,6 +22,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from toipkit.errors import TTSError
 from toipkit.tts.audio import DEFAULT_FORMATS, Audio, get_format, read_sound
@@ -36,6 +37,9 @@ from toipkit.tts.prompts import (
     render_prompts,
     slugify,
 )
+
+if TYPE_CHECKING:
+    from toipkit.dialplan.model import Dialplan
 
 #: AGI scripts with googletts' argument convention ("text",[lang],[intkey],[speed]).
 TTS_SCRIPTS = ("googletts.agi", "googletts-tiny.agi", "picotts.agi")
@@ -108,7 +112,7 @@ def parse_tts_args(args: list[str]) -> tuple[str, str, str, float] | None:
     return text, lang, intkey, speed
 
 
-def _load_dialplan(dialplan, sources: dict[str, str] | None = None):
+def _load_dialplan(dialplan, sources: dict[str, str] | None = None) -> Dialplan:
     """A Dialplan object from a Dialplan, a path, or extensions.conf text.
 
     When ``sources`` is given, the text read (path or string) is stored there by file name.
@@ -181,7 +185,7 @@ def find_tts_calls(dialplan) -> list[TTSCall]:
 class DialplanPrompts:
     """Result of :func:`from_dialplan`."""
 
-    dialplan: object            # the rewritten Dialplan
+    dialplan: Dialplan          # the rewritten Dialplan
     original: object            # the Dialplan as read
     manifest: Manifest
     calls: list[TTSCall] = field(default_factory=list)
@@ -305,11 +309,11 @@ def from_dialplan(dialplan, out_dir: str | os.PathLike | None = None, *,
 
     by_position = {(c.context, c.exten, c.priority, c.file, c.line): c for c in calls if c.sound}
     for p in _priorities_in_source_order(rewritten):
-        call = by_position.get((p.context, p.exten, p.number, p.file, p.line))
-        if call is None:
+        found = by_position.get((p.context, p.exten, p.number, p.file, p.line))
+        if found is None:
             continue
-        p.app = call.app
-        p.data = call.sound
+        p.app = found.app
+        p.data = found.sound
         if hasattr(p, "has_parens"):
             p.has_parens = True
     return DialplanPrompts(dialplan=rewritten, original=original, manifest=manifest, calls=calls,

@@ -77,15 +77,12 @@ def _sandbox(args: argparse.Namespace) -> int:
         print("sandbox stopped" if result is not False else "sandbox was not running")
         return 0
     if args.action == "status":
-        info = sandbox.status(**kwargs)
-        if not info:
+        running = sandbox.status(**kwargs)
+        if running is None:
             print("sandbox not running")
             return 1
-        if isinstance(info, dict):
-            print(" ".join(f"{k}={v}" for k, v in info.items()))
-        else:
-            print(f"sandbox running: {info.url} (pid {info.pid}, data in {info.data_dir})")
-            _print_registrar(info.data_dir)
+        print(f"sandbox running: {running.url} (pid {running.pid}, data in {running.data_dir})")
+        _print_registrar(running.data_dir)
         return 0
     sandbox.reset(**kwargs)
     print("sandbox data reset")

@@ -334,7 +334,7 @@ def _resolve_user(client: XivoClient, who: Any, context: str = "default") -> Rec
     if isinstance(who, LabUser):
         return who.user
     if isinstance(who, dict) and (who.get("uuid") or who.get("id")):
-        return who if who.get("uuid") else client.users.get(who["id"])
+        return Record(who) if who.get("uuid") else client.users.get(who["id"])
     if isinstance(who, (str, int)) and str(who).isdigit():
         user = find_user_by_exten(client, who, context)
         if user is None:
@@ -731,7 +731,7 @@ def numbering_plan(client: XivoClient, context: str = "default") -> pd.DataFrame
     ``*37<member>`` call-filter codes, read through the API (no ids)."""
     import pandas as pd
 
-    rows = []
+    rows: list[tuple[str, str, str | None, str]] = []  # number, kind, name, detail
     number_of: dict[str, str] = {}
     for user in client.users.iter():
         exten, ctx = _user_number(client, user)

@@ -318,7 +318,7 @@ class Lines(Resource):
     def add_endpoint_sip(self, line: Any, endpoint: Any) -> None:
         endpoint_id = _ident(endpoint)
         self._associate(line, "endpoints/sip", endpoint_id,
-                        check=lambda: _same((self.endpoint_sip(line) or {}).get("endpoint_id"),
+                        check=lambda: _same((self.endpoint_sip(line) or Record()).get("endpoint_id"),
                                             endpoint_id))
 
     def remove_endpoint_sip(self, line: Any, endpoint: Any) -> None:

@@ -258,9 +258,9 @@ def _update_row(tx: Tx, row: dict[str, str], row_number: int) -> dict:
         result["line_id"], result["sip_id"] = line["id"], sip["id"]
     elif line is not None:
         result["line_id"] = line["id"]
-        sip = C._line_sip(tx, line["id"])
-        if sip is not None:
-            new_sip = C._body(sip, S.ENDPOINT_SIP)
+        current_sip = C._line_sip(tx, line["id"])
+        if current_sip is not None:
+            new_sip = C._body(current_sip, S.ENDPOINT_SIP)
             problems = []
             for column, key in (("sip_username", "username"), ("sip_secret", "secret")):
                 if column not in row:
@@ -275,9 +275,9 @@ def _update_row(tx: Tx, row: dict[str, str], row_number: int) -> dict:
                     problems.extend(exc.messages)
             if problems:
                 raise RowError("; ".join(problems))
-            C._check_sip_unique(tx, new_sip["username"], sip["id"])
-            tx.update("endpoint_sip", sip["id"], new_sip)
-            result["sip_id"] = sip["id"]
+            C._check_sip_unique(tx, new_sip["username"], current_sip["id"])
+            tx.update("endpoint_sip", current_sip["id"], new_sip)
+            result["sip_id"] = current_sip["id"]
         exten = _cell(row, "exten")
         if exten:
             exts = C._extensions_of(tx, C.R_LINE_EXT, line["id"])
@@ -355,7 +355,7 @@ def _csv_value(value: Any) -> str:
 
 def export_rows(tx: Tx) -> list[dict[str, str]]:
     rows = []
-    incalls_by_user: dict[int, list[tuple[str, str]]] = {}
+    incalls_by_user: dict[int | None, list[tuple[str, str]]] = {}
     exts = tx.by_id("extension")
     for inc in tx.all("incall"):
         dest = inc.get("destination") or {}

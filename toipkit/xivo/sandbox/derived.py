@@ -128,20 +128,20 @@ def build(tx: Tx, context: str = "default") -> dict[str, dict[str, Any]]:
     ctx = C.get_context(tx, context)
     if ctx is not None and ctx.get("type") == "internal":
         for m in members:
-            cf = callfilters.get(m["callfilter_id"])
+            toggled = callfilters.get(m["callfilter_id"])
             user = users.get(m["user_id"])
-            if cf is None or user is None:
+            if toggled is None or user is None:
                 continue
-            cf_users = [x["user_id"] for x in members if x["callfilter_id"] == cf["id"]]
+            cf_users = [x["user_id"] for x in members if x["callfilter_id"] == toggled["id"]]
             role = "boss" if m["bstype"] == "boss" else "secretary"
             code = f"*37{m['id']}"
             out[code] = {
                 "kind": "callfilter", "context": "xivo-features", "exten": code,
-                "name": cf["name"], "callfilter_id": cf["id"], "member_id": m["id"],
+                "name": toggled["name"], "callfilter_id": toggled["id"], "member_id": m["id"],
                 "member_role": role, "member": _user_number(tx, user["id"]),
                 "member_name": C._fullname(user), "members": numbers(cf_users),
-                "strategy": cf["strategy"],
-                "label": f"toggle call filter {cf['name']} for {role} {C._fullname(user)}",
+                "strategy": toggled["strategy"],
+                "label": f"toggle call filter {toggled['name']} for {role} {C._fullname(user)}",
             }
     return dict(sorted(out.items()))
 

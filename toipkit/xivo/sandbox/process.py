@@ -244,7 +244,8 @@ class Credentials(NamedTuple):
     def __repr__(self) -> str:
         return f"Credentials(username={self.username!r}, password='***')"
 
-    __str__ = __repr__
+    def __str__(self) -> str:
+        return repr(self)
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(repr(self))

@@ -256,6 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = IDLE_TIMEOUT  # idle or half-open connections are closed (their thread ends)
     server_version = "toipkit-sandbox"
     app: App  # set on the subclass by make_server
+    server: ThreadingHTTPServer
 
     def _read_body(self) -> bytes:
         """The request body, bounded by MAX_BODY whatever the framing."""
@@ -302,7 +303,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(Response(400, ["Invalid request body"]))
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
-        host = self.headers.get("Host") or f"127.0.0.1:{self.server.server_address[1]}"
+        host = self.headers.get("Host") or f"127.0.0.1:{self.server.server_port}"
         response = self.app.handle(self.command, self.path, headers, body, host)
         self._send(response)
 

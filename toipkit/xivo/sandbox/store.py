@@ -302,7 +302,7 @@ class Tx:
         if not seed:
             return "".join(_SYSTEM_RANDOM.choices(alphabet, k=n))
         counter = self.next_id("gen:" + purpose)
-        out = []
+        out: list[str] = []
         block = 0
         while len(out) < n:
             digest = hashlib.sha256(f"{seed}|{purpose}|{counter}|{block}".encode()).digest()

@@ -102,7 +102,7 @@ def list_users(req: Request) -> Response:
                     default_order="lastname", render=render, aliases={"extension": "exten"})
 
 
-def _entity_names(tx: Tx) -> tuple[dict[int, str], str | None]:
+def _entity_names(tx: Tx) -> tuple[dict[Any, str], str | None]:
     """Entity names by id, and the default one (users created through the API get it)."""
     entities = tx.all("entity")
     names = {e["id"]: e["name"] for e in entities}
@@ -132,8 +132,8 @@ def _user_rows(tx: Tx, users: list[dict]) -> list[dict]:
                 ext = exts.get(ext_ids[0])
                 if ext is not None:
                     break
-        has_sip = bool(line_sips.get(line_id) if line_sips is not None
-                       else line_id is not None and tx.targets(R_LINE_SIP, line_id))
+        has_sip = line_id is not None and bool(
+            line_sips.get(line_id) if line_sips is not None else tx.targets(R_LINE_SIP, line_id))
         rows.append({
             **u, "_obj": u,
             "fullname": " ".join(p for p in (u.get("firstname"), u.get("lastname")) if p),
