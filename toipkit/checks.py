@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from toipkit.errors import CourseError
+from toipkit.i18n import N_, _
 
 MIME_TYPE = "application/vnd.toipkit.check+json"
 ANSWER_MIME_TYPE = "application/vnd.toipkit.answer+json"
@@ -62,13 +63,16 @@ class CheckResult:
         return asdict(self)
 
     def verdict_text(self) -> str:
+        score = f"{_fmt_points(self.points)}/{_fmt_points(self.max_points)}"
         if self.passed:
-            return f"✅ {self.exercise} : réussi ({_fmt_points(self.points)}/{_fmt_points(self.max_points)})"
-        text = f"❌ {self.exercise} : pas encore ({_fmt_points(self.points)}/{_fmt_points(self.max_points)})"
+            return "✅ " + _("{exercise} : réussi ({score})").format(exercise=self.exercise,
+                                                                   score=score)
+        text = "❌ " + _("{exercise} : pas encore ({score})").format(exercise=self.exercise,
+                                                                   score=score)
         if self.error:
             text += f"\n   {self.error}"
         if self.message:
-            text += f"\n   Indice : {self.message}"
+            text += "\n   " + _("Indice : {hint}").format(hint=self.message)
         return text
 
     def _ipython_display_(self) -> None:
@@ -152,13 +156,13 @@ def _record(exercise_id: str, passed: bool, points: float, message: str, error: 
 def _shape_hint(value: Any, expected: Any) -> str:
     """Say what kind of mistake it is without giving the answer away."""
     if value is None:
-        return "La valeur est None : la cellule de l'exercice a-t-elle bien été complétée et exécutée ?"
+        return _("La valeur est None : la cellule de l'exercice a-t-elle bien été complétée et "
+                 "exécutée ?")
     if type(value) is not type(expected) and not (
         isinstance(value, (int, float)) and isinstance(expected, (int, float))
     ):
-        return (
-            f"Type attendu : {type(expected).__name__}, type obtenu : {type(value).__name__}."
-        )
+        return _("Type attendu : {expected}, type obtenu : {got}.").format(
+            expected=type(expected).__name__, got=type(value).__name__)
     return ""
 
 
@@ -175,11 +179,12 @@ def check(
     try:
         passed = bool(value == expected)
     except Exception as exc:  # comparing student objects may raise; that is a failed check
-        passed, error = False, f"Comparaison impossible : {exc}"
+        passed, error = False, _("Comparaison impossible : {error}").format(error=exc)
     else:
         error = "" if passed else _shape_hint(value, expected)
     if not passed and reveal:
-        error = (error + " " if error else "") + f"Valeur attendue : {expected!r}."
+        error = (error + " " if error else "") + _("Valeur attendue : {expected}.").format(
+            expected=repr(expected))
     return _record(exercise_id, passed, points, message, error)
 
 
@@ -199,11 +204,12 @@ def check_close(
         number = float(value)
     except (TypeError, ValueError):
         return _record(exercise_id, False, points, message,
-                       f"Un nombre est attendu, obtenu : {type(value).__name__}.")
+                       _("Un nombre est attendu, obtenu : {got}.").format(got=type(value).__name__))
     passed = math.isfinite(number) and math.isclose(number, expected, abs_tol=tol, rel_tol=rel)
     error = ""
     if not passed and reveal:
-        error = f"Valeur attendue : {expected!r} (tolérance {tol:g})."
+        error = _("Valeur attendue : {expected} (tolérance {tol}).").format(
+            expected=repr(expected), tol=f"{tol:g}")
     return _record(exercise_id, passed, points, message, error)
 
 
@@ -220,14 +226,15 @@ def check_set(
     try:
         got, want = set(value), set(expected)
     except TypeError as exc:
-        return _record(exercise_id, False, points, message, f"Une collection est attendue ({exc}).")
+        return _record(exercise_id, False, points, message,
+                       _("Une collection est attendue ({error}).").format(error=exc))
     passed = got == want
     error = ""
     if not passed:
         missing, extra = len(want - got), len(got - want)
-        error = f"{missing} élément(s) manquant(s), {extra} élément(s) en trop."
+        error = _missing_extra(missing, extra)
         if reveal:
-            error += f" Attendu : {sorted(map(str, want))}."
+            error += " " + _("Attendu : {expected}.").format(expected=sorted(map(str, want)))
     return _record(exercise_id, passed, points, message, error)
 
 
@@ -243,7 +250,8 @@ def check_true(
     try:
         passed = bool(condition() if callable(condition) else condition)
     except Exception as exc:
-        passed, error = False, f"Erreur pendant la vérification : {type(exc).__name__}: {exc}"
+        passed, error = False, _("Erreur pendant la vérification : {error}").format(
+            error=f"{type(exc).__name__}: {exc}")
     return _record(exercise_id, passed, points, message, error)
 
 
@@ -255,6 +263,10 @@ MAX_ANSWER_BYTES = 512 * 1024
 _MAX_DEPTH = 16
 SEAL_VERSION = "v1"
 SEAL_ROUNDS = 20_000  # PBKDF2 rounds: a self-check costs ~10 ms, guessing costs that per guess
+
+
+# Type name given for an answer nested too deeply (a French source text, translated when shown).
+NESTED = N_("trop imbriqué")
 
 
 class NotPlain(Exception):
@@ -282,7 +294,7 @@ def canonical(value: Any, _depth: int = 0) -> Any:
     DataFrames ``{"$frame": {"columns": [...], "rows": [[...], ...]}}``; tuples and lists are lists.
     """
     if _depth > _MAX_DEPTH:
-        raise NotPlain("trop imbriqué", "la réponse est imbriquée trop profondément")
+        raise NotPlain(NESTED)
     value = _numpy_item(value)
     kind = type(value)
     if value is None or kind in (bool, int, str):
@@ -363,50 +375,69 @@ def _hashable(value: Any) -> Any:
     return value
 
 
-def kind_of(value: Any) -> str:
-    """French name of a canonical value's kind, for feedback."""
+def kind_code(value: Any) -> str:
+    """The kind of a canonical value, as the French name sealed self-checks carry."""
     if value is None:
-        return "rien (None)"
+        return N_("rien (None)")
     if type(value) is bool:
-        return "booléen (True/False)"
+        return N_("booléen (True/False)")
     if type(value) in (int, float):
-        return "nombre"
+        return N_("nombre")
     if type(value) is str:
-        return "texte (str)"
+        return N_("texte (str)")
     if type(value) is list:
-        return "liste ou tuple"
+        return N_("liste ou tuple")
     if type(value) is dict:
-        for key, name in (("$set", "ensemble (set)"), ("$dict", "dictionnaire (dict)"),
-                          ("$frame", "tableau (DataFrame)"), ("$float", "nombre")):
+        for key, name in (("$set", N_("ensemble (set)")), ("$dict", N_("dictionnaire (dict)")),
+                          ("$frame", N_("tableau (DataFrame)")), ("$float", N_("nombre"))):
             if key in value:
                 return name
-    return "valeur"
+    return N_("valeur")
+
+
+def kind_of(value: Any) -> str:
+    """Name of a canonical value's kind, for feedback (in the student's language)."""
+    return _(kind_code(value))
+
+
+def _wrong_type(expected_kind: str, value: Any) -> str:
+    return _("Type attendu : {expected} ; obtenu : {got}.").format(expected=_(expected_kind),
+                                                                 got=kind_of(value))
+
+
+def _missing_extra(missing: int, extra: int) -> str:
+    return _("{missing} élément(s) manquant(s), {extra} élément(s) en trop.").format(
+        missing=missing, extra=extra)
 
 
 # Problems found in the kernel before any judging, as (code, French sentence).
 def _problem_text(problem: str) -> str:
-    code, _, detail = problem.partition(":")
+    code, _sep, detail = problem.partition(":")
     if code == "session":
-        return ("Le noyau a redémarré (ou la cellule d'import n'a pas été exécutée) : exécutez "
-                "d'abord les cellules du haut du carnet, de la cellule parameters à la cellule "
-                "d'import, puis la cellule de l'exercice.")
+        return _("Le noyau a redémarré (ou la cellule d'import n'a pas été exécutée) : exécutez "
+                 "d'abord les cellules du haut du carnet, de la cellule parameters à la cellule "
+                 "d'import, puis la cellule de l'exercice.")
     if code == "missing":
-        return (f"La variable {detail} n'existe pas : complétez puis exécutez la cellule de "
-                "l'exercice avant cette vérification.")
+        return _("La variable {name} n'existe pas : complétez puis exécutez la cellule de "
+                 "l'exercice avant cette vérification.").format(name=detail)
     if code == "cell-error" and detail == "NotImplementedError":
-        return ("La cellule de l'exercice n'est pas encore complétée : remplacez « # À COMPLÉTER » "
-                "et la ligne raise NotImplementedError() par votre code, puis exécutez-la.")
+        return _("La cellule de l'exercice n'est pas encore complétée : remplacez « # À "
+                 "COMPLÉTER » et la ligne raise NotImplementedError() par votre code, puis "
+                 "exécutez-la.")
     if code == "cell-error":
-        return (f"La cellule exécutée juste avant s'est arrêtée sur une erreur ({detail}) : "
-                "corrigez-la et exécutez-la de nouveau avant cette vérification.")
+        return _("La cellule exécutée juste avant s'est arrêtée sur une erreur ({error}) : "
+                 "corrigez-la et exécutez-la de nouveau avant cette vérification.").format(
+                     error=detail)
     if code == "type":
-        return (f"Type de réponse non reconnu ({detail}) : la réponse doit être un nombre, un "
-                "texte, une liste, un ensemble, un dictionnaire ou un tableau pandas.")
+        return _("Type de réponse non reconnu ({type}) : la réponse doit être un nombre, un "
+                 "texte, une liste, un ensemble, un dictionnaire ou un tableau pandas.").format(
+                     type=_(NESTED) if detail == NESTED else detail)
     if code == "error":
-        return f"Impossible de lire la réponse ({detail}) : la cellule de l'exercice est-elle complète ?"
+        return _("Impossible de lire la réponse ({error}) : la cellule de l'exercice est-elle "
+                 "complète ?").format(error=detail)
     if code == "size":
-        return "La réponse est trop volumineuse pour être vérifiée."
-    return "Réponse illisible."
+        return _("La réponse est trop volumineuse pour être vérifiée.")
+    return _("Réponse illisible.")
 
 
 def export_answer(source: Any) -> tuple[Any, str]:
@@ -422,7 +453,7 @@ def export_answer(source: Any) -> tuple[Any, str]:
     except NotPlain as exc:
         return None, f"type:{exc.type_name}"
     except RecursionError:
-        return None, "type:trop imbriqué"
+        return None, f"type:{NESTED}"
     except Exception as exc:  # a DataFrame of odd objects, a broken __iter__...
         return None, f"type:{type(exc).__name__}"
     if len(_dump(data)) > MAX_ANSWER_BYTES:
@@ -433,7 +464,7 @@ def export_answer(source: Any) -> tuple[Any, str]:
 @dataclass
 class Verdict:
     passed: bool
-    error: str = ""  # one French sentence, never the expected value
+    error: str = ""  # one sentence (student's language), never the expected value
 
 
 @dataclass
@@ -454,10 +485,9 @@ class Rule:
 
 
 def _type_mismatch(value: Any, expected: Any) -> str:
-    got, want = kind_of(value), kind_of(expected)
-    if got == want:
+    if kind_code(value) == kind_code(expected):
         return ""
-    return f"Type attendu : {want} ; obtenu : {got}."
+    return _wrong_type(kind_code(expected), value)
 
 
 @dataclass
@@ -470,11 +500,11 @@ class Equal(Rule):
         if got == want:
             return Verdict(True)
         return Verdict(False, _type_mismatch(got, want) or _shape_mismatch(got, want)
-                       or "Valeur incorrecte.")
+                       or _("Valeur incorrecte."))
 
     def seal(self, lab: str, exercise: str) -> str:
         want = _normal(canonical(self.expected))
-        return _seal("eq", kind_of(want), _shape(want), lab, exercise, _dump(want))
+        return _seal("eq", kind_code(want), _shape(want), lab, exercise, _dump(want))
 
 
 def _shape(value: Any) -> str:
@@ -483,8 +513,13 @@ def _shape(value: Any) -> str:
 
 def _shape_mismatch(got: Any, want: Any) -> str:
     if type(got) is list and type(want) is list and len(got) != len(want):
-        return f"Nombre d'éléments attendu : {len(want)} ; obtenu : {len(got)}."
+        return _count_mismatch(len(want), len(got))
     return ""
+
+
+def _count_mismatch(expected: int | str, got: int) -> str:
+    return _("Nombre d'éléments attendu : {expected} ; obtenu : {got}.").format(
+        expected=expected, got=got)
 
 
 @dataclass
@@ -494,10 +529,10 @@ class Close(Rule):
 
     def judge(self, value: Any) -> Verdict:
         if type(value) not in (int, float) or type(value) is bool:
-            return Verdict(False, f"Type attendu : nombre ; obtenu : {kind_of(value)}.")
+            return Verdict(False, _wrong_type(N_("nombre"), value))
         if math.isclose(float(value), float(self.expected), abs_tol=self.tol, rel_tol=0.0):
             return Verdict(True)
-        return Verdict(False, "Valeur incorrecte.")
+        return Verdict(False, _("Valeur incorrecte."))
 
     def seal(self, lab: str, exercise: str) -> str:
         step = f"{self.tol:g}"
@@ -521,12 +556,12 @@ class SameSet(Rule):
     def judge(self, value: Any) -> Verdict:
         got = self._elements(value)
         if got is None:
-            return Verdict(False, f"Type attendu : ensemble (set) ou liste ; obtenu : {kind_of(value)}.")
+            return Verdict(False, _wrong_type(N_("ensemble (set) ou liste"), value))
         want = self._elements(canonical(set(self.expected)))
         if got == want:
             return Verdict(True)
         missing, extra = len(set(want) - set(got)), len(set(got) - set(want))
-        return Verdict(False, f"{missing} élément(s) manquant(s), {extra} élément(s) en trop.")
+        return Verdict(False, _missing_extra(missing, extra))
 
     def seal(self, lab: str, exercise: str) -> str:
         want = self._elements(canonical(set(self.expected)))
@@ -549,11 +584,15 @@ class Judge(Rule):
         try:
             outcome = self.fn(plain(value)) if self.fn else False
         except Exception as exc:  # a malformed answer: the teacher's function may trip on it
-            return Verdict(False, f"Réponse inexploitable ({type(exc).__name__}).")
+            return Verdict(False, _unusable(exc))
         if isinstance(outcome, tuple):
             passed, hint = outcome
             return Verdict(bool(passed), "" if passed else str(hint))
-        return Verdict(bool(outcome), "" if outcome else "La réponse ne convient pas encore.")
+        return Verdict(bool(outcome), "" if outcome else _("La réponse ne convient pas encore."))
+
+
+def _unusable(exc: BaseException) -> str:
+    return _("Réponse inexploitable ({error}).").format(error=type(exc).__name__)
 
 
 def _salt(lab: str, exercise: str) -> str:
@@ -574,30 +613,31 @@ def _open_seal(sealed: str, value: Any) -> Verdict:
     try:
         version, mode, kind, extra, salt, digest = sealed.split("|")
     except ValueError:
-        return Verdict(False, "Vérification locale indisponible (empreinte illisible).")
+        return Verdict(False, _("Vérification locale indisponible (empreinte illisible)."))
     got = _normal(value)
     if mode == "close":
         if type(got) not in (int, float) or type(got) is bool:
-            return Verdict(False, f"Type attendu : nombre ; obtenu : {kind_of(got)}.")
+            return Verdict(False, _wrong_type(N_("nombre"), got))
         step = float(extra)
         centre = round(float(got) / step)
         if any(_digest(salt, str(centre + d)) == digest for d in (0, -1, 1)):
             return Verdict(True)
-        return Verdict(False, "Valeur incorrecte.")
+        return Verdict(False, _("Valeur incorrecte."))
     if mode == "set":
         elements = SameSet()._elements(got)
         if elements is None:
-            return Verdict(False, f"Type attendu : ensemble (set) ou liste ; obtenu : {kind_of(got)}.")
+            return Verdict(False, _wrong_type(N_("ensemble (set) ou liste"), got))
         if _digest(salt, _dump(elements)) == digest:
             return Verdict(True)
-        return Verdict(False, "L'ensemble n'est pas encore le bon (élément manquant ou en trop).")
+        return Verdict(False, _("L'ensemble n'est pas encore le bon (élément manquant ou en "
+                                "trop)."))
     if _digest(salt, _dump(got)) == digest:
         return Verdict(True)
-    if kind_of(got) != kind:
-        return Verdict(False, f"Type attendu : {kind} ; obtenu : {kind_of(got)}.")
+    if kind_code(got) != kind:
+        return Verdict(False, _wrong_type(kind, got))
     if extra and type(got) is list and str(len(got)) != extra:
-        return Verdict(False, f"Nombre d'éléments attendu : {extra} ; obtenu : {len(got)}.")
-    return Verdict(False, "Valeur incorrecte.")
+        return Verdict(False, _count_mismatch(extra, len(got)))
+    return Verdict(False, _("Valeur incorrecte."))
 
 
 def judge_record(rule: Rule, record: dict[str, Any]) -> Verdict:
@@ -606,12 +646,12 @@ def judge_record(rule: Rule, record: dict[str, Any]) -> Verdict:
     if problem:
         return Verdict(False, _problem_text(problem))
     if "value" not in record:
-        return Verdict(False, "Réponse absente.")
+        return Verdict(False, _("Réponse absente."))
     try:
         # Plain dicts and lists again (a notebook reader hands out dict subclasses).
         return rule.judge(json.loads(json.dumps(record["value"])))
     except Exception as exc:  # forged or damaged data must not stop the grading of a class
-        return Verdict(False, f"Réponse inexploitable ({type(exc).__name__}).")
+        return Verdict(False, _unusable(exc))
 
 
 # Official rules of each lab, loaded from the teacher's side (solutions/checks/labNN.py).
@@ -692,7 +732,8 @@ def verify(
     else:
         rule = _teacher_rule(exercise_id)
         verdict = (judge_record(rule, answer_record) if rule is not None
-                   else Verdict(False, "Réponse enregistrée : elle sera vérifiée à la correction."))
+                   else Verdict(False, _("Réponse enregistrée : elle sera vérifiée à la "
+                                         "correction.")))
     result = CheckResult(
         exercise=exercise_id, passed=verdict.passed,
         points=float(points) if verdict.passed else 0.0, max_points=float(points),
@@ -714,7 +755,8 @@ def summary(exercises: dict[str, float] | None = None) -> Any:
             verdicts[name] = CheckResult(name, passed=False, points=0.0, max_points=float(points))
     rows = []
     for r in verdicts.values():
-        state = "✅" if r.passed else ("❌" if r.exercise in _run["verdicts"] else "⏳ non vérifié")
+        state = "✅" if r.passed else ("❌" if r.exercise in _run["verdicts"]
+                                      else "⏳ " + _("non vérifié"))
         rows.append((r.exercise, state, _fmt_points(r.points), _fmt_points(r.max_points)))
     total = sum(r.points for r in verdicts.values())
     possible = sum(r.max_points for r in verdicts.values())
@@ -734,12 +776,16 @@ class Summary:
         if not self.started:
             return _problem_text("session:")
         if not self.rows:
-            return "Aucune vérification exécutée pour l'instant."
+            return _("Aucune vérification exécutée pour l'instant.")
         lines = [f"{verdict} {name} : {got}/{of}" for name, verdict, got, of in self.rows]
-        lines.append(f"Total (auto-vérification) : {_fmt_points(self.total)}/"
-                     f"{_fmt_points(self.possible)}")
-        lines.append("Reste à faire : " + (", ".join(self.left) if self.left else "rien, bravo !"))
+        lines.append(self._total())
+        lines.append(_("Reste à faire : {exercises}").format(
+            exercises=", ".join(self.left) if self.left else _("rien, bravo !")))
         return "\n".join(lines)
+
+    def _total(self) -> str:
+        return _("Total (auto-vérification) : {score}").format(
+            score=f"{_fmt_points(self.total)}/{_fmt_points(self.possible)}")
 
     def __repr__(self) -> str:
         return str(self)
@@ -751,11 +797,13 @@ class Summary:
             return f"<p>{html.escape(str(self))}</p>"
         body = "".join(f"<tr><td>{html.escape(n)}</td><td>{v}</td><td>{g}/{o}</td></tr>"
                        for n, v, g, o in self.rows)
-        left = ", ".join(map(html.escape, self.left)) or "rien, bravo !"
-        return ("<table><thead><tr><th>exercice</th><th>état</th><th>points</th></tr></thead>"
-                f"<tbody>{body}</tbody></table><p><b>Total (auto-vérification) : "
-                f"{_fmt_points(self.total)}/{_fmt_points(self.possible)}</b> — reste à faire : "
-                f"{left}</p>")
+        left = ", ".join(map(html.escape, self.left)) or html.escape(_("rien, bravo !"))
+        head = "".join(f"<th>{html.escape(h)}</th>"
+                       for h in (_("exercice"), _("état"), _("points")))
+        todo = html.escape(_("reste à faire : {exercises}")).format(exercises=left)
+        return (f'<table class="toipkit-summary"><thead><tr>{head}</tr></thead>'
+                f"<tbody>{body}</tbody></table><p><b>{html.escape(self._total())}</b> — "
+                f"{todo}</p>")
 
 
 # --------------------------------------------------------------------------------------------
