@@ -4,6 +4,12 @@ foreground (this is what :func:`toipkit.xivo.sandbox.start` launches, detached).
 Next to the HTTP server it runs the lab network: the SIP registrar (kamailio, when installed,
 tied to this process: it stops when the server stops or dies) and the media endpoints
 (conference rooms, deployed IVRs: ``toipkit.phone.services``).
+
+``--idle-minutes N`` (or ``TOIPKIT_SANDBOX_IDLE_MINUTES``) stops the server, and with it the
+registrar and the media endpoints, after N minutes without an API request and without
+registrar activity (a registration, a refresh, a call); 0 (default) never stops. On a shared
+host (JupyterHub) this frees an absent student's services; their client starts the sandbox
+again on its next request.
 """
 
 from __future__ import annotations
@@ -13,8 +19,10 @@ import os
 import sys
 from pathlib import Path
 
-from toipkit.xivo.sandbox import serve
 from toipkit.xivo.sandbox.process import resolve_data_dir
+from toipkit.xivo.sandbox.server import serve
+
+IDLE_ENV = "TOIPKIT_SANDBOX_IDLE_MINUTES"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,21 +35,49 @@ def main(argv: list[str] | None = None) -> int:
                         help="HTTPS with a self-signed certificate (in DATA_DIR/tls/)")
     parser.add_argument("--no-sip", action="store_true",
                         help="API only: no SIP registrar (also TOIPKIT_SANDBOX_SIP=0)")
+    parser.add_argument("--idle-minutes", type=float, default=None,
+                        help="stop after N minutes without API or registrar activity "
+                             f"(default: ${IDLE_ENV} or 0 = never)")
     args = parser.parse_args(argv)
+    try:
+        idle_minutes = _idle_minutes(args.idle_minutes)
+    except ValueError as exc:
+        parser.error(str(exc))
     data_dir = resolve_data_dir(args.data_dir)
     registrar = services = None
     if not args.no_sip and os.environ.get("TOIPKIT_SANDBOX_SIP", "1") != "0":
         registrar = _start_registrar(data_dir)
         if registrar is not None:
             services = _start_media_services(data_dir, registrar)
+    activity: list[Path] = []
+    if registrar is not None:
+        info = registrar.status(data_dir)
+        if info is not None:  # registrations and calls are written to its database
+            activity = [info.db_path, info.db_path.with_name(info.db_path.name + "-wal")]
     try:
-        serve(data_dir, args.port, tls=args.tls)
+        serve(data_dir, args.port, tls=args.tls,
+              idle_timeout=idle_minutes * 60 if idle_minutes else None,
+              activity_files=activity)
     finally:
         if services is not None:
             services.stop()
         if registrar is not None:
             registrar.stop(data_dir)
     return 0
+
+
+def _idle_minutes(given: float | None) -> float:
+    """The idle timeout in minutes: the option, else the environment, else 0 (never)."""
+    if given is None:
+        text = os.environ.get(IDLE_ENV, "").strip()
+        try:
+            given = float(text) if text else 0.0
+        except ValueError:
+            raise ValueError(f"{IDLE_ENV}={text!r} is not a number of minutes") from None
+    if not given >= 0 or given == float("inf"):
+        raise ValueError(f"the idle timeout must be a finite number of minutes >= 0, "
+                         f"not {given}")
+    return given
 
 
 def _start_media_services(data_dir: Path, registrar):

@@ -79,6 +79,7 @@ class App:
         self._move_tokens()
         auth.load_credentials(self.data_dir)
         self.started_at = time.time()
+        self.last_activity = self.started_at  # last logged API request (idle timeout)
         self._log: deque[dict[str, Any]] = deque(maxlen=5000)
         self._seq = itertools.count(1)
         self._log_lock = threading.Lock()
@@ -107,6 +108,7 @@ class App:
                started: float) -> None:
         if path in UNLOGGED:
             return
+        self.last_activity = time.time()
         entry = {"time": _utc_iso(started), "method": method, "path": _safe_path(path, query),
                  "status": status, "duration_ms": round((time.time() - started) * 1000, 2)}
         with self._log_lock:
@@ -384,9 +386,37 @@ def _write_server_file(data_dir: Path, info: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def _last_change(paths: list[Path]) -> float:
+    """Newest modification time among ``paths`` (0 when none exists)."""
+    newest = 0.0
+    for path in paths:
+        try:
+            newest = max(newest, path.stat().st_mtime)
+        except OSError:
+            pass
+    return newest
+
+
+def _watch_idle(server: ThreadingHTTPServer, app: App, idle_timeout: float,
+                activity_files: list[Path], done: threading.Event) -> None:
+    """Shut the server down once neither the API nor the files in ``activity_files`` (the
+    registrar's database: registrations, calls) have changed for ``idle_timeout`` seconds."""
+    period = min(30.0, max(0.2, idle_timeout / 5))
+    while not done.wait(period):
+        last = max(app.last_activity, _last_change(activity_files))
+        idle = time.time() - last
+        if idle >= idle_timeout:
+            print(f"toipkit sandbox: idle for {idle:.0f} s (limit {idle_timeout:.0f} s), "
+                  "stopping", flush=True)
+            server.shutdown()
+            return
+
+
 def serve(data_dir: Path, port: int = 0, ready: threading.Event | None = None,
-          tls: bool = False) -> None:
-    """Run the sandbox in the foreground until SIGTERM/SIGINT."""
+          tls: bool = False, idle_timeout: float | None = None,
+          activity_files: list[Path] | None = None) -> None:
+    """Run the sandbox in the foreground until SIGTERM/SIGINT, or until it has been idle for
+    ``idle_timeout`` seconds (no API request, no change to ``activity_files``)."""
     data_dir = Path(data_dir)
     server, app = make_server(data_dir, port, tls=tls)
     info = {"pid": os.getpid(), "port": app.port,
@@ -403,9 +433,15 @@ def serve(data_dir: Path, port: int = 0, ready: threading.Event | None = None,
     print(f"toipkit sandbox listening on {info['url']} (data: {info['data_dir']})", flush=True)
     if ready is not None:
         ready.set()
+    done = threading.Event()
+    if idle_timeout:
+        threading.Thread(target=_watch_idle, name="idle-timeout", daemon=True,
+                         args=(server, app, idle_timeout, list(activity_files or []), done),
+                         ).start()
     try:
         server.serve_forever(poll_interval=0.2)
     finally:
+        done.set()
         server.server_close()
         app.store.close()
         app.auth_store.close()
