@@ -557,7 +557,7 @@ class SameSet(Rule):
         got = self._elements(value)
         if got is None:
             return Verdict(False, _wrong_type(N_("ensemble (set) ou liste"), value))
-        want = self._elements(canonical(set(self.expected)))
+        want = self._elements(canonical(set(self.expected))) or []
         if got == want:
             return Verdict(True)
         missing, extra = len(set(want) - set(got)), len(set(got) - set(want))

@@ -84,7 +84,7 @@ def seal_checks(source: str, lab: str, rules: dict[str, Any]) -> str:
             continue
         rule = rules.get(first.value)
         sealed = rule.seal(lab, first.value) if rule is not None else None
-        if sealed:
+        if sealed and node.end_lineno is not None and node.end_col_offset is not None:
             # ast offsets count UTF-8 bytes; the lines are str.
             end_line = lines[node.end_lineno - 1]
             end = len(end_line.encode()[: node.end_col_offset].decode()) - 1

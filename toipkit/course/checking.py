@@ -186,7 +186,7 @@ def _old_style_expected(source: str) -> list[str]:
         tree = ast.parse(source)
     except SyntaxError:
         return []
-    ids = []
+    ids: list[str] = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
@@ -196,7 +196,7 @@ def _old_style_expected(source: str) -> list[str]:
             continue
         if len(node.args) > position or any(k.arg == "expected" for k in node.keywords):
             first = node.args[0] if node.args else None
-            ids.append(first.value if isinstance(first, ast.Constant) else "?")
+            ids.append(str(first.value) if isinstance(first, ast.Constant) else "?")
     return ids
 
 
@@ -249,7 +249,7 @@ def find_passing_data_files(data: Path, rules: dict) -> list[tuple[str, str]]:
 
     text_rules = {name: rule for name, rule in rules.items()
                   if isinstance(rule, Judge) and rule.text_answer}
-    found = []
+    found: list[tuple[str, str]] = []
     if not text_rules or not data.is_dir():
         return found
     for path in sorted(data.rglob("*")):
