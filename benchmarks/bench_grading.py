@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from toipkit.grading import grade
-    from toipkit.grading.sandbox import can_drop_privileges
+    from toipkit.grading.isolation import can_drop_privileges
 
     lab_id, solutions = _pick_lab(args.lab)
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:

@@ -14,7 +14,7 @@ import nbformat
 
 from toipkit.checks import MIME_TYPE
 from toipkit.course import BEGIN, student_version
-from toipkit.grading.lab import Lab, is_parameters_cell
+from toipkit.grading.labspec import Lab, is_parameters_cell
 
 
 @dataclass

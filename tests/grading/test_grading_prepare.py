@@ -11,7 +11,7 @@ import pytest
 from toipkit.course import student_version
 from toipkit.errors import GradingError
 from toipkit.grading import GradingConfig, find_submissions, load_lab, prepare
-from toipkit.grading.lab import GRADING_KEY
+from toipkit.grading.labspec import GRADING_KEY
 from toipkit.grading.report import (
     ExerciseResult,
     SubmissionResult,

@@ -28,7 +28,7 @@ from grading_synthetic import (
 
 from toipkit.course import lab_id_of, lab_notebooks
 from toipkit.grading import grade, load_lab
-from toipkit.grading.sandbox import can_drop_privileges, namespaces_available
+from toipkit.grading.isolation import can_drop_privileges, namespaces_available
 from toipkit.paths import repo_root
 
 HERE = Path(__file__).resolve().parent

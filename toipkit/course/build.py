@@ -113,7 +113,7 @@ def _drop_test_markers(source: str) -> str:
 def _summary_with_exercises(source: str, nb: nbformat.NotebookNode) -> str:
     """``checks.summary()`` -> ``checks.summary({id: points, ...})``: the lab's exercises, so the
     summary also lists those not checked yet (ids and points only, nothing to give away)."""
-    from toipkit.grading.lab import _calls_in
+    from toipkit.grading.labspec import _calls_in
 
     exercises: dict[str, float] = {}
     for cell in nb.cells:

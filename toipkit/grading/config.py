@@ -17,7 +17,7 @@ Example::
     network: false            # true: student code may reach other hosts (e.g. a real XiVO)
 
 The injected values are scrubbed from the executed notebooks kept for the instructor, and the
-original files stay unreadable to the students' code where the OS allows (see ``sandbox``).
+original files stay unreadable to the students' code where the OS allows (see ``isolation``).
 """
 
 from __future__ import annotations

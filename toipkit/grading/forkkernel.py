@@ -98,7 +98,7 @@ def prefork(workdir: str, uid: int | None, memory_mb: int | None,
             connection_file, *extra_arguments = message.split("\0") if message else [""]
             if not connection_file:
                 os._exit(0)  # the run was abandoned before the kernel was needed
-            from toipkit.grading import sandbox
+            from toipkit.grading import isolation
 
             if uid is not None:
                 os.chown(connection_file, uid, uid)
@@ -106,9 +106,9 @@ def prefork(workdir: str, uid: int | None, memory_mb: int | None,
             devnull = os.open(os.devnull, os.O_RDONLY)
             os.dup2(devnull, 0)
             if uid is not None:
-                sandbox.drop_privileges(uid, uid)
-            sandbox.apply_limits(memory_mb,
-                                 sandbox.MAX_PROCESSES if uid is not None else None)
+                isolation.drop_privileges(uid, uid)
+            isolation.apply_limits(memory_mb,
+                                 isolation.MAX_PROCESSES if uid is not None else None)
             os.environ["JPY_PARENT_PID"] = str(os.getppid())  # exit if the worker dies
             if "rfc3987_syntax" in sys.modules and sys.modules["rfc3987_syntax"] is None:
                 del sys.modules["rfc3987_syntax"]  # the worker's import shortcut, not the kernel's

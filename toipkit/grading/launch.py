@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     if not command:
         parser.error("no kernel command")
 
-    from toipkit.grading import sandbox
+    from toipkit.grading import isolation
 
     if args.pidfile:
         with open(args.pidfile, "w") as handle:
@@ -38,8 +38,8 @@ def main(argv: list[str] | None = None) -> int:
             connection = command[command.index("-f") + 1]
             if os.path.exists(connection):
                 os.chown(connection, args.uid, args.uid)
-        sandbox.drop_privileges(args.uid, args.uid)
-    sandbox.apply_limits(args.memory, sandbox.MAX_PROCESSES if args.uid is not None else None)
+        isolation.drop_privileges(args.uid, args.uid)
+    isolation.apply_limits(args.memory, isolation.MAX_PROCESSES if args.uid is not None else None)
     os.execv(command[0], command)
     return 127  # pragma: no cover - execv does not return
 

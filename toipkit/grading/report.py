@@ -12,7 +12,7 @@ from typing import Any
 
 import nbformat
 
-from toipkit.grading.lab import GRADING_KEY
+from toipkit.grading.labspec import GRADING_KEY
 
 STATUSES = ("ok", "timeout", "memory", "error", "wrong-lab")
 POSSIBLE_ROW = "points-possible"

@@ -1,19 +1,23 @@
-"""``grade()``: find submissions, run each one fenced and in parallel, score, write the reports."""
+"""``grade()``: find submissions, run each one fenced and in parallel, score, write the reports.
+
+The pieces another executor needs: :func:`plan` (settings of a run), :func:`grade_one` (one
+submission, in any thread or process that can reach a :class:`~toipkit.grading.pool.Slot`),
+:func:`write_outputs` and :func:`write_sheets` (the reports). :func:`grade` chains them with the
+thread pool of :mod:`toipkit.grading.pool`; submissions are found by
+:mod:`toipkit.grading.discovery`, statuses decided by :mod:`toipkit.grading.status`.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
-import queue
-import re
 import shutil
 import stat
-import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,28 +25,24 @@ from typing import Any
 import nbformat
 
 from toipkit.errors import GradingError
-from toipkit.grading import manual, report, sandbox
+from toipkit.grading import isolation, manual, report
 from toipkit.grading.config import GradingConfig
-from toipkit.grading.lab import Lab, load_lab
+from toipkit.grading.discovery import Submission, copy_extras, find_submissions
+from toipkit.grading.labspec import Lab, load_lab
+from toipkit.grading.pool import Slot, WorkerServer, package_parent, run_all
+from toipkit.grading.status import add_note, classify_status
 from toipkit.grading.submission import prepare
+
+__all__ = ["GradeReport", "Graded", "RunSettings", "Submission", "find_submissions", "grade",
+           "grade_one", "plan", "write_outputs"]
 
 DEFAULT_CELL_TIMEOUT = 60.0
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_MEMORY_MB = 2048
-# Copied from a student's folder next to the notebook (anything else is left out).
-MAX_EXTRA_BYTES = 20 * 1024 * 1024
-SKIP_NAMES = {".ipynb_checkpoints", "__pycache__", ".git"}
 # World-writable folders: each submission gets fresh private ones (no notes left for the next).
 SCRATCH_DIRS = ["/tmp", "/var/tmp", "/dev/shm"]
 
 log = logging.getLogger("toipkit.grading")
-
-
-@dataclass
-class Submission:
-    student: str
-    notebook: Path
-    folder: Path | None = None  # a student's own folder: its other files are copied along
 
 
 @dataclass
@@ -74,87 +74,13 @@ class GradeReport:
 
 
 # ----------------------------------------------------------------------------------------------
-# Submissions
-
-
-_SAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]+")
-
-
-def _student_id(name: str) -> str:
-    cleaned = _SAFE_ID.sub("_", name).strip("._") or "anonyme"
-    return cleaned[:80]
-
-
-def find_submissions(paths: list[str | Path], lab_id: str,
-                     lab_name: str | None = None) -> list[Submission]:
-    """Submissions from files and folders.
-
-    * ``alice.ipynb`` → student ``alice``;
-    * a folder of notebooks ``alice.ipynb, bob.ipynb`` → one submission per notebook;
-    * a folder of folders ``alice/03-wireshark.ipynb`` → one submission per sub-folder (its
-      notebook of that lab, or its only notebook); the sub-folder's other files come along;
-    * a folder holding at most one notebook of the lab named like a course notebook
-      (``NN-name.ipynb``) is one student's folder;
-    * ``lab_name`` (the teacher file's stem, e.g. ``03-wireshark``) is removed from student ids
-      built from file names: ``03-wireshark-alice.ipynb`` → ``alice``.
-    """
-    from toipkit.course import lab_id_of
-
-    def file_student(path: Path) -> str:
-        stem = path.stem
-        if lab_name and stem.startswith(lab_name) and stem != lab_name:
-            stem = stem[len(lab_name):].lstrip("-_ .") or stem
-        return _student_id(stem)
-
-    def student_folder(folder: Path) -> Submission | None:
-        notebooks = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
-        if not notebooks:
-            return None
-        same_lab = [p for p in notebooks if lab_id_of(p) == lab_id]
-        chosen = (same_lab or notebooks)[0]
-        return Submission(_student_id(folder.name), chosen, folder)
-
-    found: list[Submission] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_file():
-            if path.suffix != ".ipynb":
-                raise GradingError(f"{path}: not a notebook (.ipynb)")
-            found.append(Submission(file_student(path), path))
-        elif path.is_dir():
-            notebooks = sorted(p for p in path.glob("*.ipynb") if p.is_file())
-            subfolders = sorted(p for p in path.iterdir()
-                                if p.is_dir() and p.name not in SKIP_NAMES)
-            course_named = [p for p in notebooks if lab_id_of(p)]
-            if course_named and sum(lab_id_of(p) == lab_id for p in course_named) <= 1:
-                sub = student_folder(path)
-                if sub:
-                    found.append(sub)
-                continue
-            found.extend(Submission(file_student(p), p) for p in notebooks)
-            for folder in subfolders:
-                sub = student_folder(folder)
-                if sub:
-                    found.append(sub)
-        else:
-            raise GradingError(f"{path}: no such file or folder")
-    seen: dict[str, Path] = {}
-    for sub in found:
-        if sub.student in seen:
-            raise GradingError(f"student {sub.student!r} appears twice: {seen[sub.student]} and "
-                               f"{sub.notebook}")
-        seen[sub.student] = sub.notebook
-    if not found:
-        raise GradingError("no submitted notebook found in " + ", ".join(map(str, paths)))
-    return sorted(found, key=lambda s: s.student)
-
-
-# ----------------------------------------------------------------------------------------------
 # One submission
 
 
 @dataclass
-class _Settings:
+class RunSettings:
+    """Everything :func:`grade_one` needs besides the submission (made by :func:`plan`)."""
+
     lab: Lab
     config: GradingConfig
     points: dict[str, float]
@@ -169,24 +95,9 @@ class _Settings:
     network: bool = False
     namespaces: bool = False
     log: logging.Logger = log
-
-
-def _copy_extras(folder: Path, work: Path, notebook: Path) -> None:
-    budget = MAX_EXTRA_BYTES
-    for source in sorted(folder.rglob("*")):
-        rel = source.relative_to(folder)
-        if any(part in SKIP_NAMES or part.startswith(".") for part in rel.parts):
-            continue
-        if source.is_symlink() or source == notebook or source.suffix == ".ipynb":
-            continue
-        if source.is_file():
-            size = source.stat().st_size
-            if size > budget:
-                continue
-            budget -= size
-            target = work / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
+    lab_id: str = ""
+    questions: list[manual.Question] = field(default_factory=list)
+    started: float = 0.0
 
 
 def _stop_sandbox_server(toipkit_home: Path) -> None:
@@ -232,114 +143,37 @@ def _read_pid(path: Path) -> int | None:
         return None
 
 
-def _package_parent() -> str:
-    """The worker must import toipkit even when it is not installed (run from a checkout)."""
-    return str(Path(__file__).resolve().parents[2])
+@dataclass
+class Graded:
+    """One graded submission: its result, the executed notebook and what to scrub from it."""
+
+    result: report.SubmissionResult
+    executed: nbformat.NotebookNode | None = None
+    replacements: dict[str, str] = field(default_factory=dict)
 
 
-class WorkerServer:
-    """One ``python -m toipkit.grading.worker --serve`` per slot: forks a process per submission.
+def grade_one(sub: Submission, settings: RunSettings, slot: Slot | None = None) -> Graded:
+    """Grade one submission (run, then score in this process).
 
-    The server is started lazily and restarted if it dies. ``run`` returns True when the
-    whole-notebook timeout fired (the submission's session was then killed).
+    ``slot``: the worker server (and, as root, sandbox uid) to use, one submission at a time per
+    slot; None starts a worker server for this submission alone. Never raises for what the
+    submission does; a grader bug raises.
     """
-
-    def __init__(self, passthrough: tuple[str, ...] = ()) -> None:
-        self.passthrough = passthrough
-        self.proc: subprocess.Popen | None = None
-        self._buffer = b""
-        self.current: int | None = None  # the submission process running now
-
-    def _start(self) -> None:
-        home = Path(tempfile.gettempdir())
-        env = sandbox.child_environment(home, passthrough=self.passthrough)
-        env["PYTHONPATH"] = _package_parent()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "toipkit.grading.worker", "--serve"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=env, cwd="/", start_new_session=True,
-        )
-        self._buffer = b""
-
-    def _readline(self, deadline: float | None) -> str | None:
-        import select
-
-        assert self.proc is not None and self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self._buffer:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                return None
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                raise EOFError("grading worker server exited")
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return line.decode()
-
-    def run(self, spec_path: Path, timeout: float) -> bool:
-        for attempt in (1, 2):
-            if self.proc is None or self.proc.poll() is not None:
-                self._start()
+    if slot is None:
+        if settings.isolate:
+            lease = isolation.UidLease()
             try:
-                assert self.proc is not None and self.proc.stdin is not None
-                self.proc.stdin.write(f"{spec_path}\n".encode())
-                self.proc.stdin.flush()
-                started = self._readline(time.monotonic() + 120)
-                break
-            except (BrokenPipeError, EOFError):
-                self.close()
-                if attempt == 2:
-                    raise
-        if not started or not started.startswith("started "):
-            self.close()
-            raise GradingError("grading worker did not start the submission")
-        pid = int(started.split()[1])
-        self.current = pid
+                return grade_one(sub, settings, Slot(WorkerServer(tuple(settings.config.env)),
+                                                     lease.uid))
+            finally:
+                isolation.kill_uid(lease.uid)
+                lease.release()
+        alone = Slot(WorkerServer(tuple(settings.config.env)))
         try:
-            done = self._readline(time.monotonic() + timeout)
-        except EOFError:
-            self.close()
-            return False
-        if done is not None:
-            return False
-        sandbox.kill_group(pid)  # the submission's process leads its own session
-        try:
-            self._readline(time.monotonic() + 30)
-        except EOFError:
-            self.close()
-        return True
-
-    def abort(self) -> None:
-        """Stop at once (Ctrl-C): the running submission's session, then the server."""
-        if self.current:
-            sandbox.kill_group(self.current)
-        if self.proc is not None:
-            sandbox.kill_group(self.proc.pid)
-
-    def close(self) -> None:
-        if self.proc is None:
-            return
-        try:
-            if self.proc.stdin:
-                self.proc.stdin.close()
-            self.proc.wait(timeout=5)
-        except Exception:
-            sandbox.kill_group(self.proc.pid)
-            self.proc.wait()
-        self.proc = None
-
-
-_Outcome = tuple[report.SubmissionResult, "nbformat.NotebookNode | None", dict[str, str]]
-
-
-def run_one(sub: Submission, settings: _Settings, uid: int | None,
-            server: WorkerServer) -> _Outcome:
-    """Grade one submission; returns its result, the executed notebook and scrub replacements.
-
-    ``uid``: the sandbox uid of this worker slot (None: no privilege drop, not root).
-    """
+            return grade_one(sub, settings, alone)
+        finally:
+            alone.server.close()
+    uid, server = slot.uid, slot.server
     lab, config = settings.lab, settings.config
     started = time.monotonic()
     blank = [report.ExerciseResult(name, max_points=p) for name, p in settings.points.items()]
@@ -349,7 +183,7 @@ def run_one(sub: Submission, settings: _Settings, uid: int | None,
             student=sub.student, source=str(sub.notebook), status=status, note=note,
             exercises=exercises if exercises is not None else blank, error_cells=error_cells,
             seconds=round(time.monotonic() - started, 3))
-        return result, nb, repl or {}
+        return Graded(result, nb, repl or {})
 
     try:
         submitted = nbformat.read(sub.notebook, as_version=4)
@@ -368,7 +202,7 @@ def run_one(sub: Submission, settings: _Settings, uid: int | None,
     for sub_dir in ("toipkit", "tmp", "ipython", "matplotlib", "runtime"):
         (home / sub_dir).mkdir(parents=True, exist_ok=True)
     if sub.folder is not None:
-        _copy_extras(sub.folder, work, sub.notebook)
+        copy_extras(sub.folder, work, sub.notebook)
     parameters: dict[str, Any] = dict(config.parameters)
     replacements: dict[str, str] = {}
     inputs = work / ".inputs"
@@ -384,7 +218,7 @@ def run_one(sub: Submission, settings: _Settings, uid: int | None,
     parameters.update(student=sub.student, interactive=False)
     if uid is not None:
         os.chmod(box, 0o711)
-        sandbox.chown_tree(work, uid, uid)
+        isolation.chown_tree(work, uid, uid)
     for value in config.parameters.values():
         if isinstance(value, str) and len(value) >= 4:
             replacements[value] = "<hidden>"
@@ -412,9 +246,9 @@ def run_one(sub: Submission, settings: _Settings, uid: int | None,
         "prefork": os.environ.get("TOIPKIT_GRADING_PREFORK", "1") != "0"
         and sys.platform.startswith("linux"),
     }
-    env = sandbox.child_environment(home, passthrough=tuple(config.env))
+    env = isolation.child_environment(home, passthrough=tuple(config.env))
     env["JUPYTER_RUNTIME_DIR"] = str(home / "runtime")
-    env["PYTHONPATH"] = _package_parent()
+    env["PYTHONPATH"] = package_parent()
     env["TOIPKIT_GRADING"] = "1"  # verify() never looks for official rules in a graded kernel
     spec["env"] = env
     (private / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
@@ -422,8 +256,8 @@ def run_one(sub: Submission, settings: _Settings, uid: int | None,
     timed_out = server.run(private / "spec.json", settings.timeout)
     kernel_pid = _read_pid(private / "kernel.pid")
     if kernel_pid:
-        sandbox.kill_group(kernel_pid)  # the kernel leads its own session
-    if uid is not None and sandbox.kill_uid(uid):
+        isolation.kill_group(kernel_pid)  # the kernel leads its own session
+    if uid is not None and isolation.kill_uid(uid):
         settings.log.warning("%s: processes of uid %d survived the cleanup", sub.student, uid)
     _stop_sandbox_server(home / "toipkit")
 
@@ -447,31 +281,16 @@ def run_one(sub: Submission, settings: _Settings, uid: int | None,
 
     exercises, error_cells = report.score_notebook(executed, settings.points, lab.hints,
                                                    lab.rules)
-    errors = report.error_names(executed)
-    status, note = "ok", ""
-    if timed_out:
-        status, note = "timeout", f"notebook stopped after {report.fmt(settings.timeout)} s"
-    elif worker_result.get("status") == "timeout":
-        status, note = "timeout", (f"a cell ran longer than {report.fmt(settings.cell_timeout)} s "
-                                   "and ignored the interrupt")
-    elif "CellTimeoutError" in errors or worker_result.get("timeouts"):
-        status, note = "timeout", f"a cell ran longer than {report.fmt(settings.cell_timeout)} s"
-    elif "MemoryError" in errors:
-        status, note = "memory", f"memory limit ({settings.memory_mb} MB) reached"
-    elif worker_result.get("status") == "dead":
-        if re.search(r"MemoryError|bad_alloc|Cannot allocate memory|out of memory", tail):
-            status, note = "memory", f"kernel died at the memory limit ({settings.memory_mb} MB)"
-        else:
-            status, note = "error", "kernel died"
-    elif worker_result.get("status") != "ok" or executed is None:
-        status, note = "error", "the notebook could not be executed"
+    status, note = classify_status(
+        timed_out=timed_out, worker=worker_result, errors=report.error_names(executed),
+        executed=executed is not None, cell_timeout=settings.cell_timeout,
+        timeout=settings.timeout, memory_mb=settings.memory_mb, log_tail=tail)
     forged = [e.exercise for e in exercises if e.forged]
     if forged:
-        flag = "extra answers added to official cells (" + ", ".join(forged) + ")"
-        note = f"{note}; {flag}" if note else flag
+        note = add_note(note, "extra answers added to official cells (" + ", ".join(forged) + ")")
     if prepared.suspicious:
-        flag = "check tampering suspected (cells " + ", ".join(map(str, prepared.suspicious)) + ")"
-        note = f"{note}; {flag}" if note else flag
+        note = add_note(note, "check tampering suspected (cells "
+                        + ", ".join(map(str, prepared.suspicious)) + ")")
     if not _keep_work():
         shutil.rmtree(box, ignore_errors=True)
     return finish(status, note, executed, exercises, error_cells, replacements)
@@ -521,6 +340,102 @@ def _hidden_and_kept(solutions: Path, out: Path, config: GradingConfig,
     return hidden, kept
 
 
+def plan(
+    submissions: list[str | Path],
+    lab: str | None = None,
+    *,
+    params: str | Path | GradingConfig | None = None,
+    solutions: str | Path | None = None,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    cell_timeout: float | None = None,
+    timeout: float | None = None,
+    memory_mb: int | None = None,
+    isolate: bool | None = None,
+    network: bool | None = None,
+) -> tuple[RunSettings, list[Submission], int]:
+    """Check the arguments, load the lab, find the submissions: ``(settings, submissions,
+    workers)``. Creates ``out`` and a private run folder (``settings.run_root``), which
+    :func:`finish_run` removes. Raises :class:`GradingError` for bad arguments."""
+    from toipkit.paths import repo_root
+
+    config = params if isinstance(params, GradingConfig) else (
+        GradingConfig.load(params) if params else GradingConfig())
+    lab_id = str(lab or config.lab or "")
+    if not lab_id:
+        raise GradingError("which lab? give --lab NN (or 'lab:' in grading.yaml)")
+    solutions_path = Path(solutions) if solutions else repo_root() / "solutions"
+    the_lab = load_lab(lab_id, solutions_path)
+    questions = manual.questions_of(the_lab.teacher, lab_id)
+    points = dict(the_lab.points)
+    points.update({q.question_id: 1.0 for q in questions})
+    unknown = sorted(set(config.points) - set(points))
+    if unknown:
+        raise GradingError(f"{config.path or 'grading parameters'}: points for unknown exercise(s) "
+                           f"{', '.join(unknown)} "
+                           f"(lab {lab_id} has {', '.join(points)})")
+    points.update(config.points)
+    unknown_params = sorted((set(config.parameters) | set(config.files))
+                            - set(the_lab.parameter_names))
+    subs = find_submissions(list(submissions), lab_id, the_lab.path.stem)
+    out_path = Path(out) if out else Path.cwd() / f"grading-{lab_id}"
+    out_path.mkdir(parents=True, exist_ok=True)
+    out_path = out_path.resolve()
+    explicit = isolate is not None
+    isolate = isolation.can_drop_privileges() if isolate is None else bool(isolate)
+    if isolate and not isolation.can_drop_privileges():
+        raise GradingError("isolation needs root on Linux (run as root or pass isolate=False)")
+    fallback = ""
+    if isolate and not isolation.namespaces_available() and not _world_reachable():
+        # Without namespaces nothing can expose Python to the sandbox uid (e.g. under /root).
+        if explicit:
+            raise GradingError("the sandbox uid cannot reach Python or toipkit and this machine "
+                               "refuses namespaces; install them in a world-readable place")
+        isolate, fallback = False, "Python is not reachable by an unprivileged uid"
+    workers = int(workers or config.workers or _cores())
+    workers = max(1, min(workers, len(subs)))
+
+    # One logger per run: concurrent runs in one process keep separate logs.
+    run_log = logging.getLogger(
+        f"toipkit.grading.run.{os.getpid()}.{id(out_path)}.{time.monotonic_ns()}")
+    handler = logging.FileHandler(out_path / "grading.log", mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    run_log.addHandler(handler)
+    run_log.setLevel(logging.DEBUG)
+    run_root = Path(tempfile.mkdtemp(prefix="toipkit-grade-"))
+    if isolate:
+        os.chmod(run_root, 0o711)
+    hide, keep = _hidden_and_kept(solutions_path.resolve(), out_path, config, subs, run_root)
+    settings = RunSettings(
+        lab=the_lab, config=config, points=points, out=out_path, run_root=run_root,
+        cell_timeout=float(cell_timeout or config.timeout_cell or DEFAULT_CELL_TIMEOUT),
+        timeout=float(timeout or config.timeout or DEFAULT_TIMEOUT),
+        memory_mb=int(memory_mb or config.memory_mb or DEFAULT_MEMORY_MB),
+        hide=hide, keep=keep, isolate=isolate, log=run_log,
+        namespaces=isolate and isolation.namespaces_available(),
+        network=bool(network if network is not None else config.network),
+        lab_id=lab_id, questions=questions, started=time.monotonic(),
+    )
+    run_log.info("lab %s (%s): %d submission(s), %d worker(s), cell timeout %s s, "
+                 "notebook timeout %s s, memory %d MB, isolation %s",
+                 lab_id, the_lab.path.name, len(subs), workers, report.fmt(settings.cell_timeout),
+                 report.fmt(settings.timeout), settings.memory_mb,
+                 _isolation_text(settings))
+    if unknown_params:
+        run_log.warning("parameters not in the lab's parameters cell: %s",
+                        ", ".join(unknown_params))
+    if fallback:
+        run_log.warning("no uid isolation: %s and namespaces are refused", fallback)
+    if settings.namespaces:
+        run_log.info("hidden from student code: %s", ", ".join(hide))
+    elif isolate:
+        run_log.warning("namespaces refused (container without CAP_SYS_ADMIN?): student code "
+                        "runs as its own uid but can read what that uid can read")
+    (out_path / "feedback").mkdir(exist_ok=True)
+    (out_path / "notebooks").mkdir(exist_ok=True)
+    return settings, subs, workers
+
+
 def grade(
     submissions: list[str | Path],
     lab: str | None = None,
@@ -542,95 +457,43 @@ def grade(
     ``notebooks/<student>.ipynb`` (executed, scrubbed) and ``grading.log``.
     ``isolate`` (default: when running as root on Linux) runs each kernel as its own uid in a
     private mount namespace, with loopback-only networking unless ``network`` (or
-    ``network: true`` in grading.yaml); see :mod:`toipkit.grading.sandbox`.
+    ``network: true`` in grading.yaml); see :mod:`toipkit.grading.isolation`.
     """
-    from toipkit.paths import repo_root
-
-    config = params if isinstance(params, GradingConfig) else (
-        GradingConfig.load(params) if params else GradingConfig())
-    lab_id = str(lab or config.lab or "")
-    if not lab_id:
-        raise GradingError("which lab? give --lab NN (or 'lab:' in grading.yaml)")
-    solutions_path = Path(solutions) if solutions else repo_root() / "solutions"
-    the_lab = load_lab(lab_id, solutions_path)
-    questions = manual.questions_of(the_lab.teacher, lab_id)
-    points = dict(the_lab.points)
-    points.update({q.question_id: 1.0 for q in questions})
-    unknown = sorted(set(config.points) - set(points))
-    if unknown:
-        raise GradingError(f"{config.path or 'grading parameters'}: points for unknown exercise(s) "
-                           f"{', '.join(unknown)} "
-                           f"(lab {lab_id} has {', '.join(points)})")
-    points.update(config.points)
-    unknown_params = sorted((set(config.parameters) | set(config.files)) - set(the_lab.parameter_names))
-    subs = find_submissions(list(submissions), lab_id, the_lab.path.stem)
-    out_path = Path(out) if out else Path.cwd() / f"grading-{lab_id}"
-    out_path.mkdir(parents=True, exist_ok=True)
-    out_path = out_path.resolve()
-    explicit = isolate is not None
-    isolate = sandbox.can_drop_privileges() if isolate is None else bool(isolate)
-    if isolate and not sandbox.can_drop_privileges():
-        raise GradingError("isolation needs root on Linux (run as root or pass isolate=False)")
-    fallback = ""
-    if isolate and not sandbox.namespaces_available() and not _world_reachable():
-        # Without namespaces nothing can expose Python to the sandbox uid (e.g. under /root).
-        if explicit:
-            raise GradingError("the sandbox uid cannot reach Python or toipkit and this machine "
-                               "refuses namespaces; install them in a world-readable place")
-        isolate, fallback = False, "Python is not reachable by an unprivileged uid"
-    workers = int(workers or config.workers or _cores())
-    workers = max(1, min(workers, len(subs)))
-
-    # One logger per run: concurrent runs in one process keep separate logs.
-    run_log = logging.getLogger(f"toipkit.grading.run.{os.getpid()}.{id(out_path)}.{time.monotonic_ns()}")
-    handler = logging.FileHandler(out_path / "grading.log", mode="w", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    run_log.addHandler(handler)
-    run_log.setLevel(logging.DEBUG)
-    started = time.monotonic()
-    run_root = Path(tempfile.mkdtemp(prefix="toipkit-grade-"))
+    settings, subs, workers = plan(
+        submissions, lab, params=params, solutions=solutions, out=out, workers=workers,
+        cell_timeout=cell_timeout, timeout=timeout, memory_mb=memory_mb, isolate=isolate,
+        network=network)
+    results: list[report.SubmissionResult] = []
     try:
-        if isolate:
-            os.chmod(run_root, 0o711)
-        hide, keep = _hidden_and_kept(solutions_path.resolve(), out_path, config, subs, run_root)
-        settings = _Settings(
-            lab=the_lab, config=config, points=points, out=out_path, run_root=run_root,
-            cell_timeout=float(cell_timeout or config.timeout_cell or DEFAULT_CELL_TIMEOUT),
-            timeout=float(timeout or config.timeout or DEFAULT_TIMEOUT),
-            memory_mb=int(memory_mb or config.memory_mb or DEFAULT_MEMORY_MB),
-            hide=hide, keep=keep, isolate=isolate, log=run_log,
-            namespaces=isolate and sandbox.namespaces_available(),
-            network=bool(network if network is not None else config.network),
-        )
-        run_log.info("lab %s (%s): %d submission(s), %d worker(s), cell timeout %s s, "
-                 "notebook timeout %s s, memory %d MB, isolation %s",
-                 lab_id, the_lab.path.name, len(subs), workers, report.fmt(settings.cell_timeout),
-                 report.fmt(settings.timeout), settings.memory_mb,
-                 _isolation_text(settings))
-        if unknown_params:
-            run_log.warning("parameters not in the lab's parameters cell: %s", ", ".join(unknown_params))
-        if fallback:
-            run_log.warning("no uid isolation: %s and namespaces are refused", fallback)
-        if settings.namespaces:
-            run_log.info("hidden from student code: %s", ", ".join(hide))
-        elif isolate:
-            run_log.warning("namespaces refused (container without CAP_SYS_ADMIN?): student code "
-                            "runs as its own uid but can read what that uid can read")
-        results = _run_all(subs, settings, workers, progress, out_path, lab_id)
+        results = _run_pool(subs, settings, workers, progress)
     finally:
-        if not _keep_work():
-            shutil.rmtree(run_root, ignore_errors=True)
-        seconds = round(time.monotonic() - started, 3)
-        run_log.info("done in %.1f s", seconds)
-        run_log.removeHandler(handler)
-        handler.close()
+        seconds = finish_run(settings)
+    return write_sheets(settings, results, seconds)
 
-    if questions:
-        _merge_manual(results, questions, points, out_path, lab_id)
+
+def finish_run(settings: RunSettings) -> float:
+    """Remove the run folder, close the run's log; returns the run's duration in seconds."""
+    if not _keep_work():
+        shutil.rmtree(settings.run_root, ignore_errors=True)
+    seconds = round(time.monotonic() - settings.started, 3)
+    settings.log.info("done in %.1f s", seconds)
+    for handler in list(settings.log.handlers):
+        settings.log.removeHandler(handler)
+        handler.close()
+    return seconds
+
+
+def write_sheets(settings: RunSettings, results: list[report.SubmissionResult],
+                 seconds: float = 0.0) -> GradeReport:
+    """Write ``grades.csv``, ``details.csv`` (and merge ``manual.csv``) for all results."""
+    results = sorted(results, key=lambda r: r.student)
+    out_path, points = settings.out, settings.points
+    if settings.questions:
+        _merge_manual(results, settings.questions, points, out_path, settings.lab_id)
     report.write_text(out_path / "grades.csv", report.grades_csv(results, points))
     report.write_text(out_path / "details.csv", _details_csv(results))
-    return GradeReport(lab=lab_id, points=points, results=results, out=out_path, seconds=seconds,
-                       isolation=hide if settings.namespaces else [])
+    return GradeReport(lab=settings.lab_id, points=points, results=results, out=out_path,
+                       seconds=seconds, isolation=settings.hide if settings.namespaces else [])
 
 
 def _world_reachable() -> bool:
@@ -648,7 +511,7 @@ def _world_reachable() -> bool:
     return True
 
 
-def _isolation_text(settings: _Settings) -> str:
+def _isolation_text(settings: RunSettings) -> str:
     if not settings.isolate:
         return "limits only (not root)"
     if not settings.namespaces:
@@ -679,74 +542,56 @@ def _details_csv(results: list[report.SubmissionResult]) -> str:
     return buffer.getvalue()
 
 
-def _run_all(subs: list[Submission], settings: _Settings, workers: int, progress: bool,
-             out: Path, lab_id: str) -> list[report.SubmissionResult]:
+def _run_pool(subs: list[Submission], settings: RunSettings, workers: int,
+              progress: bool) -> list[report.SubmissionResult]:
     from tqdm.auto import tqdm
 
-    slots: queue.Queue[int] = queue.Queue()
-    servers = [WorkerServer(tuple(settings.config.env)) for _ in range(workers)]
-    leases = [sandbox.UidLease() for _ in range(workers)] if settings.isolate else []
-    for slot in range(workers):
-        slots.put(slot)
-
-    def task(sub: Submission):
-        slot = slots.get()
-        try:
-            uid = leases[slot].uid if leases else None
-            return run_one(sub, settings, uid, servers[slot])
-        finally:
-            slots.put(slot)
-
+    leases = [isolation.UidLease() for _ in range(workers)] if settings.isolate else []
+    slots = [Slot(WorkerServer(tuple(settings.config.env)), leases[n].uid if leases else None)
+             for n in range(workers)]
     results: list[report.SubmissionResult] = []
-    (out / "feedback").mkdir(exist_ok=True)
-    (out / "notebooks").mkdir(exist_ok=True)
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool, \
-                tqdm(total=len(subs), desc=f"TP {lab_id}", unit="copie", disable=not progress) as bar:
-            futures = {pool.submit(task, sub): sub for sub in subs}
-            try:
-                finished = as_completed(futures)
-                for future in finished:
-                    _collect(future, futures, settings, out, lab_id, results)
-                    bar.update(1)
-            except KeyboardInterrupt:
-                pool.shutdown(wait=False, cancel_futures=True)
-                for server in servers:
-                    server.abort()
+        with tqdm(total=len(subs), desc=f"TP {settings.lab_id}", unit="copie",
+                  disable=not progress) as bar:
+            def done(sub: Submission, future: Future[Graded]) -> None:
+                results.append(collect(sub, future, settings))
+                bar.update(1)
+
+            def interrupted() -> None:
                 for lease in leases:
-                    sandbox.kill_uid(lease.uid)
-                raise
+                    isolation.kill_uid(lease.uid)
+
+            run_all(subs, lambda sub, slot: grade_one(sub, settings, slot), slots, done,
+                    interrupted)
     finally:
-        for server in servers:
-            server.close()
         for lease in leases:
             lease.release()
     return sorted(results, key=lambda r: r.student)
 
 
-def _collect(future, futures, settings: _Settings, out: Path, lab_id: str,
-             results: list[report.SubmissionResult]) -> None:
-    """Write one finished submission's reports."""
-    sub = futures[future]
+def collect(sub: Submission, future: Future[Graded], settings: RunSettings
+            ) -> report.SubmissionResult:
+    """Write one finished submission's reports (a grader error becomes status ``error``)."""
     try:
-        result, executed, replacements = future.result()
+        graded = future.result()
     except Exception as exc:  # a grader bug must not lose the other submissions
         settings.log.exception("%s: grading failed", sub.student)
-        result = report.SubmissionResult(
+        graded = Graded(report.SubmissionResult(
             student=sub.student, source=str(sub.notebook), status="error",
             note=f"grader error: {type(exc).__name__}",
-            exercises=[report.ExerciseResult(n, p) for n, p in settings.points.items()])
-        executed, replacements = None, {}
-    _write_outputs(result, executed, replacements, out, lab_id)
+            exercises=[report.ExerciseResult(n, p) for n, p in settings.points.items()]))
+    result = graded.result
+    write_outputs(graded, settings.out, settings.lab_id)
     settings.log.info("%s: %s %s/%s (%s %%) in %.1f s%s", result.student, result.status,
                       report.fmt(result.total), report.fmt(result.max_total),
                       report.fmt(result.percent), result.seconds,
                       f" — {result.note}" if result.note else "")
-    results.append(result)
+    return result
 
 
-def _write_outputs(result: report.SubmissionResult, executed, replacements: dict[str, str],
-                   out: Path, lab_id: str) -> None:
+def write_outputs(graded: Graded, out: Path, lab_id: str) -> None:
+    """Feedback (``.md``, ``.html``) and the scrubbed executed notebook of one submission."""
+    result, executed, replacements = graded.result, graded.executed, graded.replacements
     report.write_text(out / "feedback" / f"{result.student}.md",
                       report.feedback_markdown(result, lab_id))
     report.write_text(out / "feedback" / f"{result.student}.html",

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import nbformat
 
-from toipkit.grading.lab import GRADING_KEY, Lab, is_parameters_cell
+from toipkit.grading.labspec import GRADING_KEY, Lab, is_parameters_cell
 
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 

@@ -48,7 +48,7 @@ def _cap_outputs(cell, limit: int, budget: dict[str, int] | None = None) -> None
     when small: student code cannot use the record MIME types to escape the caps.
     """
     from toipkit.checks import ANSWER_MIME_TYPE, MIME_TYPE
-    from toipkit.grading.lab import GRADING_KEY
+    from toipkit.grading.labspec import GRADING_KEY
 
     official = bool((cell.get("metadata", {}).get(GRADING_KEY) or {}).get("official"))
     left = budget["left"] if budget is not None else limit
@@ -101,7 +101,7 @@ def run(spec: dict) -> dict:
         os.chdir(spec["private"])
     result: dict = {"status": "ok", "detail": "", "fenced": []}
     if spec.get("hide"):
-        from toipkit.grading.sandbox import hide_paths
+        from toipkit.grading.isolation import hide_paths
 
         try:
             result["fenced"] = hide_paths(spec["hide"], spec.get("keep", []),
@@ -109,7 +109,7 @@ def run(spec: dict) -> dict:
         except OSError as exc:
             result["detail"] = f"paths not hidden ({exc})"
     if spec.get("loopback_only"):
-        from toipkit.grading.sandbox import loopback_only
+        from toipkit.grading.isolation import loopback_only
 
         try:
             loopback_only()
@@ -235,7 +235,7 @@ def _preload() -> None:
     import nbformat  # noqa: F401
     import papermill  # noqa: F401
 
-    import toipkit.grading.sandbox  # noqa: F401
+    import toipkit.grading.isolation  # noqa: F401
     if sys.platform.startswith("linux"):
         from toipkit.grading import forkkernel
 

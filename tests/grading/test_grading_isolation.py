@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from toipkit.grading import sandbox
+from toipkit.grading import isolation
 
-ROOT_LINUX = sandbox.can_drop_privileges()
-NAMESPACES = sandbox.namespaces_available()
+ROOT_LINUX = isolation.can_drop_privileges()
+NAMESPACES = isolation.namespaces_available()
 
 
 @pytest.mark.skipif(not NAMESPACES, reason="mount namespaces need root on Linux")
@@ -29,7 +29,7 @@ def test_hidden_paths_are_covered_and_kept_paths_bound_back(tmp_path):
     (scratch / "left-by-someone").mkdir(parents=True)
     script = f"""
 import json, os
-from toipkit.grading.sandbox import hide_paths
+from toipkit.grading.isolation import hide_paths
 covered = hide_paths({[str(course), str(course / "keep" / "inner-secret"), str(loose)]!r},
                      {[str(course / "keep")]!r}, {[str(scratch)]!r})
 open({str(scratch / "note.txt")!r}, "w").write("x")
@@ -59,7 +59,7 @@ def test_environment_is_a_whitelist(tmp_path, monkeypatch):
     monkeypatch.setenv("XIVO_PASSWORD", "hunter2")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "abc")
     monkeypatch.setenv("LICENCE_SERVER", "lic:1234")
-    env = sandbox.child_environment(tmp_path, passthrough=("LICENCE_SERVER",))
+    env = isolation.child_environment(tmp_path, passthrough=("LICENCE_SERVER",))
     assert "XIVO_PASSWORD" not in env and "AWS_SECRET_ACCESS_KEY" not in env
     assert env["LICENCE_SERVER"] == "lic:1234"
     assert env["HOME"] == str(tmp_path) and env["TOIPKIT_HOME"] == str(tmp_path / "toipkit")
@@ -69,11 +69,11 @@ def test_environment_is_a_whitelist(tmp_path, monkeypatch):
 @pytest.mark.skipif(not ROOT_LINUX, reason="uid leases are for root")
 def test_uid_leases_are_exclusive(tmp_path, monkeypatch):
     monkeypatch.setenv("TOIPKIT_GRADING_LOCKS", str(tmp_path / "locks"))
-    first, second = sandbox.UidLease(), sandbox.UidLease()
+    first, second = isolation.UidLease(), isolation.UidLease()
     assert first.uid != second.uid
     uid = first.uid
     first.release()
-    third = sandbox.UidLease()
+    third = isolation.UidLease()
     assert third.uid == uid
     second.release()
     third.release()
