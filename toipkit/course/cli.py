@@ -74,3 +74,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("notebooks", nargs="+", help="notebooks, run in the given order")
     run.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds")
     run.set_defaults(handler=_execute)
+    from toipkit.course.link import register as register_link
+
+    register_link(commands)
