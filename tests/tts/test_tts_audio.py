@@ -13,7 +13,6 @@ from toipkit.errors import TTSError
 from toipkit.tts.audio import (
     FORMATS,
     Audio,
-    atomic_write,
     get_format,
     normalise,
     read_sound,
@@ -134,14 +133,6 @@ def test_bad_files_raise_clear_errors(tmp_path):
         read_sound(tmp_path / "missing.wav")
     with pytest.raises(TTSError, match="mono"):
         Audio(np.zeros((2, 10), np.int16), 8000)
-
-
-def test_atomic_write_replaces_whole_file(tmp_path):
-    p = tmp_path / "sub" / "f.bin"
-    atomic_write(p, b"one")
-    atomic_write(p, b"two!")
-    assert p.read_bytes() == b"two!"
-    assert [x.name for x in p.parent.iterdir()] == ["f.bin"]
 
 
 def test_audio_displays_in_jupyter():

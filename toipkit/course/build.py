@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import ast
 import copy
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
+from toipkit._fileio import atomic_write
 from toipkit.course.layout import lab_id_of, lab_notebooks, labs_dir, solutions_dir
 from toipkit.errors import CourseError
 
@@ -176,18 +175,6 @@ def render(nb: nbformat.NotebookNode) -> str:
     return nbformat.writes(nb) + "\n"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def expected_labs(solutions: Path) -> dict[str, str]:
     """File name -> text of every student notebook that ``build`` would write."""
     result = {}
@@ -224,7 +211,7 @@ def build(
     for name, text in wanted.items():
         target = labs / name
         if not target.exists() or target.read_text(encoding="utf-8") != text:
-            write_atomic(target, text)
+            atomic_write(target, text)
             changed.append(target)
     if remove_stale:
         for stale in lab_notebooks(labs):

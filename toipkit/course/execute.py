@@ -8,7 +8,8 @@ from pathlib import Path
 
 import nbformat
 
-from toipkit.course.build import render, write_atomic
+from toipkit._fileio import atomic_write
+from toipkit.course.build import render
 from toipkit.errors import CourseError
 
 
@@ -46,5 +47,5 @@ def execute(path: str | Path, timeout: int = 600, env: dict[str, str] | None = N
         raise CourseError(f"{path.name}: a cell failed, nothing written:\n{exc}") from None
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
-    write_atomic(path, render(nb))
+    atomic_write(path, render(nb))
     return path

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
+
+from toipkit._fileio import atomic_path, atomic_write
 
 
 def register(subparsers) -> None:
@@ -142,21 +143,14 @@ def _ladder(args) -> int:
         return 0
     out = args.output
     if out.endswith((".mmd", ".mermaid")):
-        _atomic_write_text(out, ladder_mermaid(cap, call=call, rtp=args.rtp))
+        atomic_write(out, ladder_mermaid(cap, call=call, rtp=args.rtp))
     else:
         import matplotlib
 
         matplotlib.use("Agg")
         fig = ladder_figure(cap, call=call, rtp=args.rtp)
-        d = os.path.dirname(os.path.abspath(out))
-        fd, tmp = tempfile.mkstemp(dir=d, suffix=os.path.splitext(out)[1])
-        os.close(fd)
-        try:
+        with atomic_path(out) as tmp:
             fig.savefig(tmp, dpi=120)
-            os.replace(tmp, out)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
     print(out)
     return 0
 
@@ -171,14 +165,3 @@ def _dtmf(args) -> int:
     return 0
 
 
-def _atomic_write_text(path: str, text: str) -> None:
-    d = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=d)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

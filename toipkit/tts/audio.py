@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from toipkit._fileio import atomic_write
 from toipkit.errors import TTSError
 from toipkit.tts import g711
 
@@ -365,24 +366,6 @@ def sound_duration(path: str | os.PathLike, fmt: str | SoundFormat | None = None
     if fmt.encoding == "gsm":
         return (size // 33) * 0.020
     return size / fmt.bytes_per_second
-
-
-def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temp file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
 
 
 def plot_waveform(audio: Audio, ax=None, title: str | None = None):

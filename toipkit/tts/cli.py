@@ -90,7 +90,7 @@ def _say(args: argparse.Namespace) -> int:
 def _from_dialplan(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from toipkit.tts.audio import atomic_write
+    from toipkit._fileio import atomic_write
     from toipkit.tts.ivr import from_dialplan
 
     out = Path(args.out)

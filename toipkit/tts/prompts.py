@@ -25,13 +25,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from toipkit._fileio import atomic_path, atomic_write
 from toipkit.errors import TTSError
 from toipkit.tts.audio import (
     DEFAULT_FORMATS,
     FORMATS,
     Audio,
     SoundFormat,
-    atomic_write,
     get_format,
     read_sound,
     sound_duration,
@@ -285,18 +285,11 @@ def _copy_atomic(src: Path, dst: Path) -> None:
             return
     except OSError:
         pass
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(dst) as tmp:
         try:
             os.link(src, tmp)
         except OSError:
             shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from toipkit._fileio import atomic_write
 from toipkit.errors import ToipkitError, XivoAPIError
 from toipkit.xivo import resources as resources_module
 from toipkit.xivo.catalog import RESOURCES
@@ -573,8 +574,5 @@ def fetch_certificate(host: str, port: int = CONFD_PORT,
     digest = hashlib.sha256(der).hexdigest().upper()
     fingerprint = ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
     path = os.fspath(dest) if dest else os.fspath(state_dir() / f"xivo-{host}-{port}.crt")
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="ascii") as fh:
-        fh.write(pem)
-    os.replace(tmp, path)
+    atomic_write(path, pem, encoding="ascii")
     return path, fingerprint

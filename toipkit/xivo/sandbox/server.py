@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from toipkit._fileio import atomic_write
 from toipkit.xivo.sandbox import (  # noqa: F401 (modules that add routes)
     auth,
     confd,
@@ -380,10 +381,7 @@ def make_server(data_dir: Path, port: int = 0,
 
 
 def _write_server_file(data_dir: Path, info: dict[str, Any]) -> None:
-    path = data_dir / SERVER_FILE
-    tmp = path.with_name(f".{SERVER_FILE}.{os.getpid()}")
-    tmp.write_text(json.dumps(info), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(data_dir / SERVER_FILE, json.dumps(info))
 
 
 def _last_change(paths: list[Path]) -> float:
