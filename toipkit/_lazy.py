@@ -13,6 +13,8 @@ def lazy_exports(
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
     """``__getattr__``, ``__dir__`` and ``__all__`` for a package exporting ``name -> module``.
 
+    A target ``"module:attribute"`` exports that attribute under another name.
+
     ``submodules`` may be reached as attributes without importing them first
     (``xivo.sandbox.status()``).
     """
@@ -21,10 +23,11 @@ def lazy_exports(
     def __getattr__(name: str) -> Any:
         if name in submodules:
             return importlib.import_module(f"{package}.{name}")
-        module = exports.get(name)
-        if module is None:
+        target = exports.get(name)
+        if target is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        return getattr(importlib.import_module(module), name)
+        module, _, attribute = target.partition(":")
+        return getattr(importlib.import_module(module), attribute or name)
 
     def __dir__() -> list[str]:
         return names

@@ -17,21 +17,26 @@ from __future__ import annotations
 import ast
 import copy
 from pathlib import Path
-from typing import Any
-
-import nbformat
+from typing import TYPE_CHECKING, Any
 
 from toipkit._fileio import atomic_write
+from toipkit.conventions import (
+    CHECK_TAG,
+    CODE_PLACEHOLDER,
+    KEPT_NOTEBOOK_METADATA,
+    MARKDOWN_PLACEHOLDER,
+    SOLUTION_BEGIN,
+    SOLUTION_END,
+    TEACHER_TAG,
+    TEST_MARKERS,
+    has_tag,
+    tags_of,
+)
 from toipkit.course.layout import lab_id_of, lab_notebooks, labs_dir, solutions_dir
 from toipkit.errors import CourseError
 
-BEGIN = "### BEGIN SOLUTION"
-END = "### END SOLUTION"
-CODE_PLACEHOLDER = ("# À COMPLÉTER", "raise NotImplementedError()")
-MARKDOWN_PLACEHOLDER = "_Votre réponse ici_"
-TEACHER_TAG = "teacher"
-# Notebook-level metadata worth keeping in the student copy; the rest is execution residue.
-KEPT_NOTEBOOK_METADATA = ("kernelspec", "language_info", "toipkit")
+if TYPE_CHECKING:  # nbformat (and jsonschema) load on first use: `toipkit --help` stays fast
+    import nbformat
 
 
 def _replace_solutions(source: str, cell_type: str, where: str) -> str:
@@ -41,23 +46,23 @@ def _replace_solutions(source: str, cell_type: str, where: str) -> str:
     begin_line = 0
     for number, line in enumerate(lines, start=1):
         stripped = line.strip()
-        if stripped.startswith(BEGIN):
+        if stripped.startswith(SOLUTION_BEGIN):
             if inside:
-                raise CourseError(f"{where}: line {number}: nested '{BEGIN}'")
+                raise CourseError(f"{where}: line {number}: nested '{SOLUTION_BEGIN}'")
             inside, begin_line = True, number
             indent = line[: len(line) - len(line.lstrip())]
             if cell_type == "code":
                 out.extend(indent + text for text in CODE_PLACEHOLDER)
             else:
                 out.append(MARKDOWN_PLACEHOLDER)
-        elif stripped.startswith(END):
+        elif stripped.startswith(SOLUTION_END):
             if not inside:
-                raise CourseError(f"{where}: line {number}: '{END}' without '{BEGIN}'")
+                raise CourseError(f"{where}: line {number}: '{SOLUTION_END}' without '{SOLUTION_BEGIN}'")
             inside = False
         elif not inside:
             out.append(line)
     if inside:
-        raise CourseError(f"{where}: line {begin_line}: '{BEGIN}' is never closed by '{END}'")
+        raise CourseError(f"{where}: line {begin_line}: '{SOLUTION_BEGIN}' is never closed by '{SOLUTION_END}'")
     return "\n".join(out)
 
 
@@ -98,11 +103,6 @@ def seal_checks(source: str, lab: str, rules: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-# Comments for the test tools (nbval), meaningless to students.
-TEST_MARKERS = ("# NBVAL_IGNORE_OUTPUT", "# NBVAL_SKIP", "# NBVAL_CHECK_OUTPUT",
-                "# NBVAL_RAISES_EXCEPTION")
-
-
 def _drop_test_markers(source: str) -> str:
     lines = source.split("\n")
     kept = [line for line in lines if line.strip() not in TEST_MARKERS]
@@ -116,8 +116,8 @@ def _summary_with_exercises(source: str, nb: nbformat.NotebookNode) -> str:
 
     exercises: dict[str, float] = {}
     for cell in nb.cells:
-        if cell.get("cell_type") == "code" and "check" in cell.get("metadata", {}).get("tags", []) \
-                and TEACHER_TAG not in cell.get("metadata", {}).get("tags", []):
+        if (cell.get("cell_type") == "code" and has_tag(cell, CHECK_TAG)
+                and not has_tag(cell, TEACHER_TAG)):
             for name, points in _calls_in(cell.source):
                 exercises.setdefault(name, 1.0 if points is None else points)
     if not exercises:
@@ -146,13 +146,13 @@ def student_version(nb: nbformat.NotebookNode, name: str = "<notebook>",
     student = copy.deepcopy(nb)
     cells = []
     for index, cell in enumerate(student.cells):
-        tags = cell.get("metadata", {}).get("tags", [])
+        tags = tags_of(cell)
         if TEACHER_TAG in tags:
             continue
         where = f"{name}, cell {index}"
         if cell.cell_type in ("code", "markdown"):
             cell.source = _replace_solutions(cell.source, cell.cell_type, where)
-        if cell.cell_type == "code" and "check" in tags:
+        if cell.cell_type == "code" and CHECK_TAG in tags:
             cell.source = seal_checks(cell.source, lab, rules)
         if cell.cell_type == "code":
             cell.source = _drop_test_markers(cell.source)
@@ -165,6 +165,8 @@ def student_version(nb: nbformat.NotebookNode, name: str = "<notebook>",
             cell.metadata.pop(key, None)
         cells.append(cell)
     student.cells = cells
+    import nbformat
+
     student.metadata = nbformat.from_dict(
         {key: student.metadata[key] for key in KEPT_NOTEBOOK_METADATA if key in student.metadata}
     )
@@ -172,11 +174,15 @@ def student_version(nb: nbformat.NotebookNode, name: str = "<notebook>",
 
 
 def render(nb: nbformat.NotebookNode) -> str:
+    import nbformat
+
     return nbformat.writes(nb) + "\n"
 
 
 def expected_labs(solutions: Path) -> dict[str, str]:
     """File name -> text of every student notebook that ``build`` would write."""
+    import nbformat
+
     result = {}
     for source in lab_notebooks(solutions):
         try:

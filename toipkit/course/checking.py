@@ -21,9 +21,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
-
-from toipkit.course.build import BEGIN, END, expected_labs
+from toipkit.conventions import CHECK_TAG, PARAMETERS_TAG, SOLUTION_BEGIN, SOLUTION_END, has_tag
+from toipkit.course.build import expected_labs
 from toipkit.course.layout import lab_id_of, lab_notebooks, labs_dir, solutions_dir
 from toipkit.errors import CourseError
 
@@ -82,6 +81,8 @@ def find_secrets(nb) -> list[tuple[int, str]]:
 
 
 def check_notebook(path: Path, is_solution: bool) -> list[Problem]:
+    import nbformat
+
     shown = str(path)
     try:
         nb = nbformat.read(path, as_version=4)
@@ -93,7 +94,7 @@ def check_notebook(path: Path, is_solution: bool) -> list[Problem]:
         problems.append(Problem(shown, "parameters", "no code cell at all"))
     else:
         index, first = code_cells[0]
-        if "parameters" not in first.metadata.get("tags", []):
+        if not has_tag(first, PARAMETERS_TAG):
             problems.append(Problem(shown, "parameters",
                                     "the first code cell must be tagged 'parameters'", index))
         elif SECRET_PARAMETER.search(first.source):
@@ -108,8 +109,8 @@ def check_notebook(path: Path, is_solution: bool) -> list[Problem]:
         problems.append(Problem(shown, "lab-id",
                                 f"metadata toipkit.lab is {lab!r}, the file name says {lab_id_of(path)!r}"))
     for index, cell in enumerate(nb.cells):
-        begins = sum(line.strip().startswith(BEGIN) for line in cell.source.splitlines())
-        ends = sum(line.strip().startswith(END) for line in cell.source.splitlines())
+        begins = sum(line.strip().startswith(SOLUTION_BEGIN) for line in cell.source.splitlines())
+        ends = sum(line.strip().startswith(SOLUTION_END) for line in cell.source.splitlines())
         if is_solution and begins != ends:
             problems.append(Problem(shown, "markers", "unbalanced solution markers", index))
         if not is_solution and (begins or ends):
@@ -226,7 +227,7 @@ def find_answer_leaks(nb, rules: dict) -> list[tuple[int, str]]:
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        is_check = "check" in cell.metadata.get("tags", [])
+        is_check = has_tag(cell, CHECK_TAG)
         for exercise in _old_style_expected(cell.source):
             leaks.append((index, f"check {exercise!r} passes its expected value to the kernel "
                                  "(use checks.verify and an official rule)"))
@@ -267,6 +268,8 @@ def find_passing_data_files(data: Path, rules: dict) -> list[tuple[str, str]]:
 
 def check_answers(solutions: Path, labs: Path, data: Path) -> list[Problem]:
     """The ``answer-leak`` rule over the student labs and the student-visible data folder."""
+    import nbformat
+
     from toipkit.checks import load_rules
 
     problems: list[Problem] = []

@@ -6,8 +6,6 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-import nbformat
-
 from toipkit._fileio import atomic_write
 from toipkit.course.build import render
 from toipkit.errors import CourseError
@@ -33,6 +31,7 @@ def execute(path: str | Path, timeout: int = 600, env: dict[str, str] | None = N
     Execution metadata (timings) is dropped so the stored notebook only changes when outputs do.
     The file is replaced only when every cell ran; on error nothing is written.
     """
+    import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 

@@ -20,12 +20,9 @@ from pathlib import Path
 
 import nbformat
 
+from toipkit.conventions import CHECK_FUNCTIONS, CHECK_TAG, PARAMETERS_TAG, TEACHER_TAG
 from toipkit.errors import GradingError
 
-CHECK_TAG = "check"
-TEACHER_TAG = "teacher"
-PARAMETERS_TAG = "parameters"
-CHECK_FUNCTIONS = ("check", "check_close", "check_set", "check_true", "verify")
 # Cell metadata key marking the cells the grader put in (the kernel cannot change metadata).
 GRADING_KEY = "toipkit_grading"
 

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import nbformat
 
+from toipkit.conventions import MARKDOWN_PLACEHOLDER as PLACEHOLDER
 from toipkit.errors import GradingError
 
 SHEET_NAME = "manual.csv"
 COLUMNS = ["student", "question", "points_max", "points", "comment", "title", "answer"]
-PLACEHOLDER = "_Votre réponse ici_"
 
 
 @dataclass
@@ -38,7 +38,8 @@ class Question:
 
 def questions_of(teacher: nbformat.NotebookNode, lab_id: str) -> list[Question]:
     """The free-text questions of a teacher notebook, in order."""
-    from toipkit.course.build import BEGIN, _replace_solutions
+    from toipkit.conventions import SOLUTION_BEGIN as BEGIN
+    from toipkit.course.build import _replace_solutions
 
     found = []
     for cell in teacher.cells:

@@ -12,6 +12,7 @@ from typing import Any
 
 import nbformat
 
+from toipkit.conventions import INJECTED_PARAMETERS_TAG
 from toipkit.grading.labspec import GRADING_KEY
 
 STATUSES = ("ok", "timeout", "memory", "error", "wrong-lab")
@@ -199,7 +200,7 @@ def error_names(nb: nbformat.NotebookNode | None) -> list[str]:
 def scrub_notebook(nb: nbformat.NotebookNode, replacements: dict[str, str]) -> nbformat.NotebookNode:
     """Drop papermill's injected parameters, timings and paths; hide the given strings."""
     nb.cells = [c for c in nb.cells
-                if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+                if INJECTED_PARAMETERS_TAG not in c.get("metadata", {}).get("tags", [])]
     nb.metadata.pop("papermill", None)
     ordered = sorted(((k, v) for k, v in replacements.items() if k), key=lambda kv: -len(kv[0]))
 

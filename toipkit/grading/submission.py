@@ -35,6 +35,7 @@ from pathlib import Path
 
 import nbformat
 
+from toipkit.conventions import CHECK_TAG
 from toipkit.grading.labspec import GRADING_KEY, Lab, is_parameters_cell
 
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
@@ -69,7 +70,7 @@ def submitted_lab_id(nb: nbformat.NotebookNode, path: str | Path | None = None) 
 
 def _is_check_like(cell, official_ids: set[str]) -> bool:
     tags = cell.get("metadata", {}).get("tags", [])
-    return "check" in tags or (cell.get("id") in official_ids)
+    return CHECK_TAG in tags or (cell.get("id") in official_ids)
 
 
 def prepare(
@@ -134,7 +135,7 @@ def prepare(
         cell = nbformat.v4.new_code_cell(check.source)
         if check.cell_id:
             cell["id"] = check.cell_id
-        cell.metadata["tags"] = ["check"]
+        cell.metadata["tags"] = [CHECK_TAG]
         cell.metadata[GRADING_KEY] = {"official": True, "exercises": list(check.exercises)}
         after.setdefault(position, []).append(cell)
 
