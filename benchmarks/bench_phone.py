@@ -11,7 +11,9 @@ Printed, measured on that capture:
 - RTP pacing of the phones: inter-packet delta of every stream (p50, p99, max deviation from
   20 ms), with tshark's ``rtp,streams`` max delta of the same streams for comparison;
 - the live IVR with ``--ivr-callers`` simultaneous callers listening to the handout's menu:
-  pacing of the prompts' RTP (IVR → callers), and whether every call heard every prompt.
+  pacing of the prompts' RTP (IVR → callers; one paced media thread sends them all), and
+  whether every call heard every prompt. The machine's load average is printed with it: the
+  pacing depends on it (the media thread asks for real-time scheduling, granted to root).
 """
 
 from __future__ import annotations
@@ -153,17 +155,22 @@ def bench_ivr(work: Path, data_dir: Path, callers: int) -> None:
             caller_ports = {people[n].rtp_port for n in numbers}
     analysed = read_capture(path)
     deviations = []
+    lost = 0
     for stream in analysed.rtp_streams:
         if stream.dport in caller_ports:  # the IVR's prompts towards the callers
             deltas = stream.series()["delta_ms"].to_numpy()[1:]
             deviations += [abs(float(d) - 20.0) for d in deltas]
+            lost += stream.lost
     menu = [e.text for name, e in prompts.manifest.items() if "tapez" in name
             or "bienvenue" in name]
     complete = sum(1 for c in ivr.calls() if all(t in [p for _s, p in c["played"]]
                                                  for t in menu))
-    print(f"live IVR, {callers} callers at once: prompt RTP pacing |delta - 20 ms| p50 "
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"live IVR, {callers} callers at once (load average {load}, {os.cpu_count()} CPUs): "
+          f"prompt RTP pacing |delta - 20 ms| p50 "
           f"{percentile(deviations, 50):.3f} ms, p99 {percentile(deviations, 99):.3f} ms, max "
-          f"{max(deviations):.3f} ms ({len(deviations)} intervals); calls that heard the whole "
+          f"{max(deviations):.3f} ms ({len(deviations)} intervals, {lost} packets lost); calls "
+          f"that heard the whole "
           f"menu: {complete}/{len(ivr.calls())}")
 
 

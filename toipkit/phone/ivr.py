@@ -1,9 +1,10 @@
 """A live IVR on the lab network: the student's dialplan answers real calls.
 
-:class:`LiveIvr` registers a small pool of baresip agents (one call each) as the service
-behind a number; the sandbox's registrar hunts through them. Each call is driven by the very
-engine of :func:`toipkit.dialplan.simulate`, so a live call and a simulation of the same keys
-agree step for step, by construction:
+:class:`LiveIvr` is a media endpoint (:mod:`toipkit.phone.endpoint`): it registers as the
+service line behind a number (the sandbox's registrar routes calls to it) and answers every
+call itself; the prompts of all calls are sent by ONE media thread paced on absolute 20 ms
+deadlines. Each call is driven by the very engine of :func:`toipkit.dialplan.simulate`, so a
+live call and a simulation of the same keys agree step for step, by construction:
 
 * the call follows the trace of ``simulate(..., dtmf=<the keys received so far, at the times
   they arrived>)``: a Playback/Background step plays its prompt as RTP (20 ms G.711 packets)
@@ -21,19 +22,25 @@ from __future__ import annotations
 
 import contextlib
 import re
-import secrets
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from toipkit import paths
+import numpy as np
+
 from toipkit.errors import ToipkitError
-from toipkit.phone import ports, registrar
-from toipkit.phone.baresip import Agent, AgentConfig, AgentError
-from toipkit.phone.phone import MAX_CALL_SECONDS, RATE, _prepare_source, _write_silence
+from toipkit.phone import registrar
+from toipkit.phone.endpoint import (
+    FRAME,
+    SILENCE,
+    TICK,
+    EndpointError,
+    MediaCall,
+    MediaEndpoint,
+)
+from toipkit.phone.phone import RATE
 
 #: Applications the live engine performs (those the simulator implements).
 LIVE_APPS = frozenset({
@@ -102,148 +109,130 @@ def _number_of(target: str | None, directory: dict[str, Any]) -> str | None:
     return match.group(1) if match else None
 
 
-class LiveIvr:
+@dataclass
+class _IvrLeg(MediaCall):
+    """The media side of one IVR call: its runner and how far its audio has gone."""
+
+    runner: Any = None
+    frames_sent: int = 0
+    clock_set: bool = False
+
+
+class LiveIvr(MediaEndpoint):
     """The student's IVR answering ``number`` on the sandbox's lab network.
 
     ``dialplan``: a parsed dialplan (``toipkit.dialplan.parse``) or the result of
     ``tts.from_dialplan`` (then its ``.dialplan`` and ``.manifest`` are used); ``context`` and
     ``exten``: where calls enter (Asterisk's ``Goto(context,exten,1)``); ``sounds``: the prompts
     manifest; ``directory``: number → user/group for the simulator (the sandbox's by default).
+    One endpoint takes any number of simultaneous calls (``pool`` is accepted for compatibility
+    and ignored).
     """
+
+    call_class = _IvrLeg
+    user_agent = "toipkit-ivr"
+    session_name = "toipkit ivr"
 
     def __init__(self, registrar_info: registrar.RegistrarInfo, dialplan: Any, *,
                  number: str = "500", context: str = "ivr", exten: str = "s", sounds: Any = None,
-                 directory: Any = None, pool: int = 4, caller_context: str = "default",
+                 directory: Any = None, pool: int = 1, caller_context: str = "default",
                  host: str = "127.0.0.1", folder: Path | None = None,
                  log_path: Path | None = None) -> None:
         if hasattr(dialplan, "dialplan") and hasattr(dialplan, "manifest"):
             sounds = dialplan.manifest if sounds is None else sounds
             dialplan = dialplan.dialplan
         check_deployable(dialplan, context)
-        self.registrar = registrar_info
+        super().__init__(registrar_info, str(number), username_prefix="svc", host=host,
+                         context=caller_context)
         self.dialplan = dialplan
-        self.number = str(number)
         self.context = context
         self.exten = exten
         self.sounds = sounds
         # number -> user/group for the simulator; a callable is asked again for every call
         self._directory = directory if directory is not None else {}
         self.log_path = log_path
+        self.folder = folder
         self.calls: list[IvrCall] = []
-        self._prompt_cache: dict[tuple[str, float], Path] = {}
+        self._prompt_cache: dict[tuple[str, float], np.ndarray] = {}
+        self._encoded: dict[tuple[tuple[str, float], int], bytes] = {}
         self._cache_lock = threading.Lock()
-        self.folder = Path(folder) if folder is not None else Path(
-            paths.state_dir() / "ivr" / f"{self.number}-{secrets.token_hex(3)}")
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._silence = self.folder / "silence.wav"
-        _write_silence(self._silence, MAX_CALL_SECONDS)
-        self._accounts: list[tuple[str, str]] = []
-        self._agents: list[Agent] = []
         try:
-            for k in range(pool):
-                self._start_agent(k, host)
-            self._publish(caller_context)
-            for agent, (username, secret) in zip(self._agents, self._accounts):
-                agent.command("uanew", f"<sip:{username}@{self.registrar.address}>;"
-                                       f"auth_pass={secret};regint=120;answermode=manual;"
-                                       "audio_codecs=PCMU,PCMA")
-            self._wait_registered()
-        except BaseException:
-            self.close()
-            raise
+            self.start(timeout=10)
+        except EndpointError as exc:
+            raise IvrError("le SVI ne s'est pas enregistré auprès du registrar du bac à "
+                           "sable") from exc
 
     @property
     def directory(self) -> dict[str, Any]:
         return self._directory() if callable(self._directory) else self._directory
 
-    # -- set-up ------------------------------------------------------------------------------
-    def _start_agent(self, k: int, host: str) -> None:
-        username = f"svc{self.number}-{k}-{secrets.token_hex(2)}"
-        self._accounts.append((username, secrets.token_hex(8)))
-        for attempt in range(5):
-            rtp = ports.free_port_pair(host)
-            sip = ports.free_port_block(host, 2)
-            ctrl = ports.free_port(host, udp=False, tcp=True)
-            config = AgentConfig(folder=self.folder / f"agent-{k}", host=host, sip_port=sip,
-                                 ctrl_port=ctrl, rtp_port=rtp, audio_source=self._silence,
-                                 record_dir=self.folder / f"agent-{k}" / "recordings",
-                                 user_agent="toipkit-ivr (baresip)")
-            agent = Agent(config)
-            agent.registered = threading.Event()  # type: ignore[attr-defined]
-            agent.add_listener(lambda event, a=agent: self._on_event(a, event))
-            try:
-                agent.start()
-            except AgentError:
-                agent.close()
-                if attempt == 4 or "Address already in use" not in agent.log_tail():
-                    raise
+    # -- calls (SIP thread, media thread) ----------------------------------------------------
+    def on_answered(self, call: MediaCall) -> None:
+        assert isinstance(call, _IvrLeg)
+        record = IvrCall(call.number, time.time())
+        self.calls.append(record)
+        call.runner = _CallRunner(self, call, record)
+
+    def on_acked(self, call: MediaCall) -> None:
+        assert isinstance(call, _IvrLeg)
+        call.runner.start()
+
+    def on_digit(self, call: MediaCall, digit: str) -> None:
+        assert isinstance(call, _IvrLeg)
+        # A key may arrive before the ACK that establishes the call: the call starts then
+        # (Asterisk too hears keys pressed at once).
+        call.runner.start()
+        call.runner.key(digit)
+
+    def on_ended(self, call: MediaCall, reason: str) -> None:
+        assert isinstance(call, _IvrLeg)
+        call.runner.closed()
+
+    def frames(self, calls: list[MediaCall], heard: dict[str, np.ndarray | None]
+               ) -> dict[str, np.ndarray | bytes]:
+        out: dict[str, np.ndarray | bytes] = {}
+        for call in calls:
+            assert isinstance(call, _IvrLeg)
+            runner = call.runner
+            trace = runner.trace if runner is not None else None
+            if trace is None:
                 continue
-            self._agents.append(agent)
-            return
-
-    def _publish(self, caller_context: str) -> None:
-        conn = sqlite3.connect(self.registrar.db_path, timeout=10)
-        try:
-            with conn:
-                conn.execute("DELETE FROM services WHERE context = ? AND exten = ?",
-                             (caller_context, self.number))
-                conn.executemany(
-                    "INSERT INTO services (username, secret, context, exten, position) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    [(u, s, caller_context, self.number, k)
-                     for k, (u, s) in enumerate(self._accounts)])
-        finally:
-            conn.close()
-        self._caller_context = caller_context
-
-    def _wait_registered(self, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        for agent in self._agents:
-            if not agent.registered.wait(max(0.0, deadline - time.monotonic())):  # type: ignore
-                raise IvrError("les agents du SVI ne se sont pas enregistrés auprès du "
-                               "registrar du bac à sable")
-
-    # -- events ------------------------------------------------------------------------------
-    def _on_event(self, agent: Agent, event: dict[str, Any]) -> None:
-        kind = event.get("type", "")
-        if kind == "REGISTER_OK":
-            agent.registered.set()  # type: ignore[attr-defined]
-        elif kind == "CALL_INCOMING":
-            caller = re.match(r"(?:sips?:)?([^@;>]+)@", str(event.get("peeruri", "")).strip("<>"))
-            call = IvrCall(caller.group(1) if caller else "?", time.time())
-            self.calls.append(call)
-            agent.current = _CallRunner(self, agent, call)  # type: ignore[attr-defined]
-            threading.Thread(target=agent.command, args=("accept",), daemon=True).start()
-        elif kind == "CALL_ESTABLISHED":
-            runner = getattr(agent, "current", None)
-            if runner is not None:
-                runner.start()
-        elif kind == "CALL_DTMF_START":
-            runner = getattr(agent, "current", None)
-            if runner is not None:
-                # A key may arrive before the ACK that establishes the call: the call starts
-                # then (Asterisk too hears keys pressed at once).
-                runner.start()
-                runner.key(str(event.get("param", "")))
-        elif kind == "CALL_CLOSED":
-            runner = getattr(agent, "current", None)
-            if runner is not None:
-                runner.closed()
-                agent.current = None  # type: ignore[attr-defined]
+            # The call's own clock: frame n carries the audio of [n × 20 ms, (n+1) × 20 ms)
+            # after the answer (counted, not read from the clock: no sample skipped or
+            # repeated when a tick is a little late).
+            if not call.clock_set:
+                call.frames_sent = int(runner.now() / TICK)
+                call.clock_set = True
+            at = call.frames_sent * TICK
+            call.frames_sent += 1
+            step = next((s for s in trace.steps if s.prompt and s.duration > 0
+                         and s.start <= at < s.start + s.duration), None)
+            if step is None:
+                continue
+            encoded = self._encoded.get((_prompt_key(step), call.payload_type))
+            if encoded is None:
+                continue
+            first = int(round((at - step.start) * RATE))
+            chunk = encoded[first:min(first + FRAME, int(round(step.duration * RATE)))]
+            out[call.call_id] = chunk + SILENCE[call.payload_type][len(chunk):]
+        return out
 
     # -- media -------------------------------------------------------------------------------
-    def prompt_file(self, step: Any) -> Path:
-        """A WAV for what this step says (the manifest's file, else spoken offline)."""
-        key = (f"{step.app}|{step.args}|{step.prompt}", round(step.duration, 3))
+    def prompt_samples(self, step: Any) -> np.ndarray:
+        """What this step says, 8 kHz samples (the manifest's file, else spoken offline);
+        its G.711 encodings are kept for the media thread."""
+        from toipkit.tts.g711 import alaw_encode, ulaw_encode
+
+        key = _prompt_key(step)
         with self._cache_lock:
             if key in self._prompt_cache:
                 return self._prompt_cache[key]
-        audio = self._sound_of(step)
-        path = self.folder / f"prompt-{len(self._prompt_cache)}.wav"
-        _prepare_source(audio, path, MAX_CALL_SECONDS)
+        samples = self._sound_of(step).samples.astype(np.int16)
         with self._cache_lock:
-            self._prompt_cache[key] = path
-        return path
+            self._encoded[(key, 0)] = np.asarray(ulaw_encode(samples), np.uint8).tobytes()
+            self._encoded[(key, 8)] = np.asarray(alaw_encode(samples), np.uint8).tobytes()
+            self._prompt_cache[key] = samples
+        return samples
 
     def _sound_of(self, step: Any):
         from toipkit.tts.audio import Audio
@@ -292,20 +281,6 @@ class LiveIvr:
         with contextlib.suppress(OSError), open(self.log_path, "a", encoding="utf-8") as out:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
-    # -- end ---------------------------------------------------------------------------------
-    def close(self) -> None:
-        if self.registrar is not None and self._accounts:
-            conn = sqlite3.connect(self.registrar.db_path, timeout=10)
-            try:
-                with conn:
-                    conn.executemany("DELETE FROM services WHERE username = ?",
-                                     [(u,) for u, _ in self._accounts])
-            finally:
-                conn.close()
-        for agent in self._agents:
-            agent.close()
-        self._agents = []
-
     def __enter__(self) -> LiveIvr:
         return self
 
@@ -313,27 +288,35 @@ class LiveIvr:
         self.close()
 
     def _repr_markdown_(self) -> str:
-        return (f"**SVI en direct** sur le {self.number} ({len(self._agents)} lignes) : "
-                f"[{self.context}] {self.exten}, {len(self.calls)} appel(s) reçu(s)")
+        return (f"**SVI en direct** sur le {self.number} ({len(self.active)} appel(s) en "
+                f"cours) : [{self.context}] {self.exten}, {len(self.calls)} appel(s) reçu(s)")
+
+
+def _prompt_key(step: Any) -> tuple[str, float]:
+    return (f"{step.app}|{step.args}|{step.prompt}", round(step.duration, 3))
 
 
 class _CallRunner:
-    """Follows the simulated trace of one call in real time."""
+    """Follows the simulated trace of one call in real time (the audio is the media thread's:
+    it reads :attr:`trace`)."""
 
-    def __init__(self, ivr: LiveIvr, agent: Agent, call: IvrCall) -> None:
+    def __init__(self, ivr: LiveIvr, leg: _IvrLeg, call: IvrCall) -> None:
         self.ivr = ivr
-        self.agent = agent
+        self.leg = leg
         self.call = call
         self.cond = threading.Condition()
         self.t0 = 0.0
         self.done = False
+        self.trace: Any = None
         self.thread: threading.Thread | None = None
 
     def start(self) -> None:
-        if self.thread is None:
+        with self.cond:
+            if self.thread is not None:
+                return
             self.t0 = time.monotonic()
             self.thread = threading.Thread(target=self._run, daemon=True, name="ivr-call")
-            self.thread.start()
+        self.thread.start()
 
     def now(self) -> float:
         return time.monotonic() - self.t0
@@ -347,12 +330,9 @@ class _CallRunner:
     def closed(self) -> None:
         with self.cond:
             self.done = True
-            self.call.ended = time.time()
+            if self.call.ended is None:
+                self.call.ended = time.time()
             self.cond.notify_all()
-
-    def _play(self, source: Path) -> None:
-        with contextlib.suppress(ToipkitError):
-            self.agent.command("ausrc", f"aufile,{source}")
 
     def _run(self) -> None:
         try:
@@ -361,7 +341,6 @@ class _CallRunner:
             self.ivr._log(self.call)
 
     def _follow(self) -> None:
-        playing: tuple | None = None
         heard: set[tuple] = set()
         directory = self.ivr.directory  # the PBX's numbers as the call starts
         self.directory = directory
@@ -373,6 +352,10 @@ class _CallRunner:
                     return
                 keys = list(self.call.keys)
             trace = self.ivr.simulate(keys, self.call.caller, directory)
+            for step in trace.steps:  # the audio is ready before the media thread needs it
+                if step.prompt and step.duration > 0:
+                    self.ivr.prompt_samples(step)
+            self.trace = trace
             self.call.trace = trace
             now = self.now()
             # What the caller has heard so far is what the trace says up to now, prompt after
@@ -383,13 +366,6 @@ class _CallRunner:
                     if key not in heard:
                         heard.add(key)
                         self.call.played.append((round(step.start, 3), str(step.prompt)))
-            active = next((s for s in trace.steps if s.prompt and s.duration > 0
-                           and s.start <= now < s.start + s.duration), None)
-            wanted = (active.start, active.args, active.prompt) if active else None
-            if wanted != playing:
-                self._play(self.ivr.prompt_file(active) if active is not None
-                           else self.ivr._silence)
-                playing = wanted
             if now >= trace.elapsed:
                 self._finish(trace)
                 return
@@ -406,9 +382,10 @@ class _CallRunner:
         self.call.outcome = trace.outcome
         number = _number_of(trace.target, self.directory)
         self.call.target = number or trace.target
+        self.call.ended = time.time()
         if trace.outcome in ("dial", "queue", "conference", "voicemail") and number:
-            with contextlib.suppress(ToipkitError):
-                self.agent.command("transfer", number)
-                return
-        with contextlib.suppress(ToipkitError):
-            self.agent.command("hangup")
+            # Blind transfer: the caller's phone calls the number itself; the IVR leaves.
+            self.ivr.refer(self.leg, number)
+            with self.cond:
+                self.cond.wait_for(lambda: self.done, timeout=1.0)
+        self.ivr.hangup(self.leg)
