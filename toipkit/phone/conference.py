@@ -128,9 +128,9 @@ class ConferenceBridge(MediaEndpoint):
 
     # -- media -------------------------------------------------------------------------------
     def frames(self, calls: list[MediaCall], heard: dict[str, np.ndarray | None]
-               ) -> dict[str, np.ndarray]:
+               ) -> dict[str, np.ndarray | bytes]:
         admitted = [p for p in calls if getattr(p, "admitted", False)]
-        out: dict[str, np.ndarray] = {}
+        out: dict[str, np.ndarray | bytes] = {}
         for p in calls:
             assert isinstance(p, Participant)
             if p.prompt is not None and p.prompt_at < len(p.prompt):
