@@ -238,3 +238,93 @@ def test_pbx_config_details():
     # 'n' right after a hint gives priority 0: the line is dropped
     dp = parse("[c]\nexten => 7,hint,PJSIP/7\nexten => 7,n,NoOp()\n", lenient=True)
     assert dp["c"].extension("7").priorities == {} and "gives 0" in dp.errors[0].message
+
+
+# -- the everyday-line fast path gives what the general path gives -------------------------------
+TRICKY_LINES = """[general]
+exten => 1,1,NoOp(in general)
+[globals]
+X=1
+[t](!)
+exten => 9,1,NoOp(from template)
+[c](t)
+exten => 100,hint,PJSIP/100&Custom:x(y)
+exten => 100,1,Answer
+ same => n(menu),Background(x)
+same=>n,WaitExten(5)
+exten = 200,1,NoOp()
+exten => 200,n+2,NoOp(four)
+exten => 200,1,NoOp(duplicate)
+exten => 300,1(start),NoOp()
+exten => 300,1(start),NoOp(again)
+exten => 300,n(start),NoOp(label twice)
+exten => 400,1,NoOp (x)
+exten => 400,n,Dial(PJSIP/1,20)trailing
+exten => 400,n,Set(A=${B}(x))
+exten => 400,n,${APP}(x)
+exten => 400,n,Wait,2
+exten => 400,n,Set(A=(
+exten => 400,n,   Hangup   (  )
+exten => 400,n,
+exten => _5xx,1,NoOp(pattern)
+exten => _5XX,n,NoOp(same pattern)
+exten => 500/101,1,NoOp(cid)
+exten => 10000000000,1,NoOp(big)
+same => hint,PJSIP/x
+exten => 600,n,NoOp(n after hint)
+exten => 600,hint,PJSIP/600
+exten => 600,hint,PJSIP/600b
+exten => 700,hint,PJSIP/700
+exten => 700,n,NoOp(n right after a hint)
+exten += ,NoOp(appended)
+[c](+)
+same => n,NoOp(continued)
+[d]
+same => n,NoOp(no exten before)
+exten => next,n,NoOp(n first)
+Exten => 1,1,NoOp(capital)
+exten\t=>\t2,\t1\t,\tNoOp(tabs)\t
+"""
+
+
+def _everything(dp):
+    rows = []
+    for c in dp.contexts.values():
+        for key, e in c.extensions.items():
+            rows.append((c.name, key, e.line, e.column, dict(e.labels)))
+            for p in [*e.priorities.values(), *([e.hint] if e.hint else [])]:
+                rows.append((p.number, p.label, p.app, p.data, p.file, p.line, p.column,
+                             p.priority_text, p.app_column, p.keyword, p.has_parens))
+    rows.append([(i.code, i.message, i.line, i.column, i.params) for i in dp.issues])
+    rows.append([(e.message, e.line, e.column) for e in dp.errors])
+    rows.append(sorted(dp.globals))
+    return rows
+
+
+def _general_path(text: str) -> str:
+    """The same dialplan with a comment on every line: no line takes the fast path."""
+    return "\n".join(line if ";" in line or not line.strip() else line + " ;"
+                     for line in text.split("\n"))
+
+
+@pytest.mark.parametrize("name", ["tricky", "handout-s15.conf", "handout-s17-ivr.conf",
+                                  "generated"])
+def test_fast_path_agrees_with_the_general_path(name):
+    if name == "tricky":
+        text = TRICKY_LINES.replace("\\t", "\t")
+    elif name == "generated":
+        import sys
+        from pathlib import Path
+
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+        from bench_dialplan import generate
+
+        text = generate(3000)
+    else:
+        from toipkit.dialplan import handout_path
+
+        text = handout_path(name).read_text(encoding="utf-8")
+    fast = parse(text, filename="x.conf", lenient=True)
+    general = parse(_general_path(text), filename="x.conf", lenient=True)
+    assert _everything(fast) == _everything(general)
+    assert len(fast.priorities) > 5

@@ -404,6 +404,8 @@ _BUILTIN_VARS = {
 # Applications whose first argument names a variable they set.
 _VAR_ARG_APPS = frozenset({"read", "readexten", "receivemf", "receivesf", "waitdigit",
                            "agi_var", "sayalphacase", "getcpeid", "dbget"})
+# Applications after which any variable may be set (a script runs): "unknown", not "unset".
+_SCRIPT_APPS = frozenset({"agi", "eagi", "deadagi", "system", "trysystem", "exec", "tryexec"})
 _INLINE_SET = re.compile(r"(?:\$\{SET\(|\b[Ss][Ee][Tt]\()([^=()]*(?:\([^()]*\))?)=")
 
 
@@ -500,20 +502,30 @@ class _Linter:
                      msg=err.message, hint=err.hint or "")
         for iss in dp.issues:
             self._issue(iss)
-        self.set_vars = self._collect_set_variables()
+        # One walk over every priority: the per-line checks, and what the rules that need the
+        # whole dialplan collect (variables set, AGI contexts, jumps between contexts, Gotos).
+        self.set_vars: set[str] = set(dp.globals)
+        self.setglobalvar_vars: set[str] = set()
+        self.language_set = False
+        self.agi_contexts: set[str] = set()
         self.agi_reported: set[str] = set()
+        self.edges: dict[str, set[str]] = {c: set() for c in dp.contexts}
+        self.goto_extensions: set[int] = set()  # id() of extensions with a plain Goto
+        self.uses_vars: list[Priority] = []
+        self._known_vars: dict[str, bool] = {}  # once set_vars is complete
+        self.says: list[Priority] = []
         for ctx in dp.contexts.values():
             self._context(ctx)
+        if not self.language_set:
+            for p in self.says:
+                self.at("say-language", p, column=p.app_column, app=p.app)
+        for p in self.uses_vars:
+            self._variables(p)
         self._goto_loops()
         self._orphans()
         self.out.sort(key=lambda f: (f.file, f.line, f.column, _SEV_ORDER.get(f.severity, 3),
                                      f.rule))
         return self.out
-
-    def _all_priorities(self) -> Iterable[Priority]:
-        for c in self.dp.contexts.values():
-            for e in c.extensions.values():
-                yield from e.priorities.values()
 
     def _issue(self, iss):
         code = iss.code
@@ -533,75 +545,62 @@ class _Linter:
         else:
             self.add("directive", iss.file, iss.line, iss.column, iss.context, msg=iss.message)
 
-    def _collect_set_variables(self) -> set[str]:
-        """Every variable name the dialplan sets: Set/MSet (with ``LOCAL()``, ``GLOBAL()``,
-        ``ARRAY()``, ``_``/``__`` inheritance), ``${SET(x=...)}``, Set inside ExecIf, and the
-        variable argument of Read, ReadExten, ReceiveMF/SF... An AGI or System call makes the
-        dialplan's variables unknown (a script may set any): ``self.agi_contexts``."""
-        names = set(self.dp.globals)
-        self.language_set = False
-        self.agi_contexts: set[str] = set()
-        lower: dict[str, str] = {}
-        for p in self._all_priorities():
-            a = lower.get(p.app)
-            if a is None:
-                a = lower[p.app] = p.app.lower()
-            data = p.data
-            if a in ("set", "mset"):
-                if a == "set" and data.replace(" ", "").upper().startswith("CHANNEL(LANGUAGE)="):
-                    self.language_set = True
-                for part in ([data] if a == "set" else split_args(data)):
-                    target = part.partition("=")[0]
-                    if "(" in target:
-                        names.update(_assigned_names(target))
-                    else:  # the common case, inline
-                        names.add(target.strip().lstrip("_"))
-            elif a in _VAR_ARG_APPS:
-                names.add(split_args(data)[0].strip())
-            elif a in ("agi", "eagi", "deadagi", "system", "trysystem", "exec", "tryexec"):
-                self.agi_contexts.add(p.context)
-            if "(" in data and ("SET(" in data or "et(" in data.lower()):
-                for m in _INLINE_SET.finditer(data):
-                    names.update(_assigned_names(m.group(1)))
-        return names
+    def _sets_variables(self, p: Priority, la: str) -> None:
+        """The variable names ``p`` sets: Set/MSet (with ``LOCAL()``, ``GLOBAL()``, ``ARRAY()``,
+        ``_``/``__`` inheritance), ``${SET(x=...)}``, Set inside ExecIf, the variable argument of
+        Read, ReadExten, ReceiveMF/SF... An AGI or System call makes the context's variables
+        unknown (a script may set any): ``self.agi_contexts``."""
+        names = self.set_vars
+        data = p.data
+        if la == "set" or la == "mset":
+            for part in ([data] if la == "set" else split_args(data)):
+                target, eq, _ = part.partition("=")
+                if "(" in target:
+                    names.update(_assigned_names(target))
+                    if (la == "set" and eq
+                            and target.replace(" ", "").upper() == "CHANNEL(LANGUAGE)"):
+                        self.language_set = True
+                else:  # the common case, inline
+                    names.add(target.strip().lstrip("_"))
+        elif la in _VAR_ARG_APPS:
+            names.add(split_args(data)[0].strip())
+        elif la in _SCRIPT_APPS:
+            self.agi_contexts.add(p.context)
+        elif la == "setglobalvar":
+            self.setglobalvar_vars.add(data.partition("=")[0].strip())
 
     def _variables(self, p: Priority):
-        if "${" not in p.data:
-            return
-        for m in _VAR_RE.finditer(p.data):
-            var = m.group(1)
-            if var.upper() in _BUILTIN_VARS or var in self.set_vars or var in CATALOG_VARIABLES:
-                continue
-            if var.upper().startswith(("XIVO_", "WAZO_", "ARG")):
+        known = self._known_vars
+        for var in _VAR_RE.findall(p.data):
+            ok = known.get(var)
+            if ok is None:
+                up = var.upper()
+                ok = known[var] = (up in _BUILTIN_VARS or var in self.set_vars
+                                   or var in CATALOG_VARIABLES
+                                   or up.startswith(("XIVO_", "WAZO_", "ARG")))
+            if ok:
                 continue
             if p.context in self.agi_contexts:
                 continue  # unknown, not unset: an AGI script or System() may have set it
             why = ""
-            if any(q.app.lower() == "setglobalvar" and q.data.partition("=")[0].strip() == var
-                   for q in self._all_priorities()):
+            if var in self.setglobalvar_vars:
                 why = (" (seulement par SetGlobalVar, qui n'existe plus)" if self.lang == "fr"
                        else " (only by SetGlobalVar, which no longer exists)")
             self.at("variable-unset", p, column=p.app_column, var=var, why=why)
 
     # ------------------------------------------------------------------------------------
     def _context(self, ctx: Context):
-        has_wait = False
-        has_menu = False
+        # Set by the checks of WaitExten, Read, Background and AGI with keys.
+        self.has_wait = self.has_menu = False
         for ex in ctx.sorted_extensions():
             self._extension(ctx, ex)
-            for p in ex.priorities.values():
-                a = p.app.lower()
-                if a in ("waitexten", "read"):
-                    has_wait = True
-                if a in ("background", "waitexten"):
-                    has_menu = True
-                if a == "agi" and _agi_intkey(p):
-                    has_menu = True
+        edges = self.edges[ctx.name]
         for inc in ctx.includes:
+            edges.add(inc.name)
             if inc.name not in self.dp.contexts and not self._runtime_context(inc.name):
                 self.add("include-context", inc.file, inc.line, inc.column, ctx.name, ctx=inc.name)
-        if has_menu:
-            self._menu(ctx, has_wait)
+        if self.has_menu:
+            self._menu(ctx, self.has_wait)
 
     def _menu(self, ctx: Context, has_wait: bool):
         keys = "0123456789*#"
@@ -636,22 +635,42 @@ class _Linter:
         if name != name.strip() or " " in name:
             self.add("extension-whitespace", ex.file, ex.line, ex.column, ctx.name, name,
                      ext=name)
-        nums = sorted(ex.priorities)
-        if not nums:
+        prios = ex.priorities
+        if not prios:
             return
+        nums = sorted(prios)
         if nums[0] != 1 and not self._entered_otherwise(ctx, ex, nums[0]):
-            p = ex.priorities[nums[0]]
+            p = prios[nums[0]]
             self.at("missing-priority-1", p, ext=ex.display_name)
-        for a, b in zip(nums, nums[1:]):
-            if b != a + 1:
-                p = ex.priorities[b]
-                self.at("priority-gap", p, ext=ex.display_name, prev=a, next=b)
-        numbered = [p for p in ex.priorities.values() if p.priority_text.isdigit()]
-        if len(numbered) >= 4:
-            first = ex.priorities[nums[0]]
-            self.at("explicit-numbering", first, ext=ex.display_name)
-        for p in ex.priorities.values():
-            self._priority(ctx, ex, p)
+        if nums[-1] - nums[0] != len(nums) - 1:
+            for a, b in zip(nums, nums[1:]):
+                if b != a + 1:
+                    p = prios[b]
+                    self.at("priority-gap", p, ext=ex.display_name, prev=a, next=b)
+        numbered = 0
+        verdicts = self._app_verdicts
+        for p in prios.values():
+            if p.priority_text.isdigit():
+                numbered += 1
+            app = p.app
+            if not app:
+                continue
+            verdict = verdicts.get((app, p.has_parens))
+            if verdict is None:
+                verdict = verdicts[(app, p.has_parens)] = self._app_verdict(app, p.has_parens)
+            la, found, check = verdict
+            for rule, kw in found:
+                self.at(rule, p, column=p.app_column, **kw)
+            if check is not None:
+                check(self, ctx, p, la)
+            data = p.data
+            if "(" in data and "et(" in data.lower():  # ${SET(x=...)}, ExecIf(...?Set(x=...))
+                for m in _INLINE_SET.finditer(data):
+                    self.set_vars.update(_assigned_names(m.group(1)))
+            if "${" in data:
+                self.uses_vars.append(p)
+        if numbered >= 4:
+            self.at("explicit-numbering", prios[nums[0]], ext=ex.display_name)
         last = ex.priorities[nums[-1]]
         la = last.app.lower()
         if la == "background" and self.dp.autofallthrough:
@@ -706,7 +725,7 @@ class _Linter:
         return "waitexten" in apps or "background" in apps or not self.dp.autofallthrough
 
     # ------------------------------------------------------------------------------------
-    def _app_verdict(self, app: str, has_parens: bool) -> tuple[str, list]:
+    def _app_verdict(self, app: str, has_parens: bool) -> tuple[str, list, Any]:
         """What to say about an application name (the same for every line that calls it)."""
         la = app.lower()
         out: list[tuple[str, dict]] = []
@@ -747,34 +766,23 @@ class _Linter:
             else:
                 out.append(("third-party-app", dict(app=app,
                                                     span=f"{VERSIONS[0]}–{VERSIONS[-1]}")))
-        return la, out
-
-    def _priority(self, ctx: Context, ex: Extension, p: Priority):
-        app = p.app
-        if not app:
-            return
-        key = (app, p.has_parens)
-        verdict = self._app_verdicts.get(key)
-        if verdict is None:
-            verdict = self._app_verdicts[key] = self._app_verdict(app, p.has_parens)
-        la = verdict[0]
-        for rule, kw in verdict[1]:
-            self.at(rule, p, column=p.app_column, **kw)
-        if la == "setglobalvar":
-            self._path_value(p, p.data.partition("=")[2])
-        check = _APP_CHECKS.get(la)
-        if check is not None:
-            check(self, ctx, p, la)
-        if "${" in p.data:
-            self._variables(p)
+        return la, out, _APP_CHECKS.get(la)
 
     def _chk_jump(self, ctx, p, la):
+        data = p.data
         if la == "gosub":  # the common case, inline
-            dests = [p.data.partition("(")[0]] if p.data.strip() else []
+            dests = [data.partition("(")[0]] if data.strip() else []
         else:
-            dests = static_destinations(p.app, p.data)
+            dests = static_destinations(p.app, data)
         for dest in dests:
             self._check_dest(p, dest, p.app)
+            # Only a destination with a context (two commas) adds an edge between contexts.
+            if dest.count(",") >= 2:
+                target = dest.partition(",")[0]
+                if "$" not in target:
+                    self.edges[ctx.name].add(target.strip())
+        if la == "goto" and "$" not in data:
+            self.goto_extensions.add(id(ctx.extensions.get((p.exten, p.cid))))
         if la in ("gotoif", "gosubif", "execif"):
             cond = static_branches(p.data)[0]
             if "$[" not in cond and _COMPARISON.search(cond):
@@ -784,6 +792,7 @@ class _Linter:
     def _chk_sounds(self, ctx, p, la):
         self._sounds(p)
         if la == "background":
+            self.has_menu = True
             # Background(files,options,langoverride,context): keys pressed go to `context`
             # (pbx_builtin_background, main/pbx_builtins.c).
             args = split_args(p.data)
@@ -793,17 +802,38 @@ class _Linter:
                 self.at("goto-context", p, column=p.app_column, app=p.app, ctx=target)
 
     def _chk_say(self, ctx, p, la):
-        if not self.language_set:
-            self.at("say-language", p, column=p.app_column, app=p.app)
+        self.says.append(p)  # reported once the whole dialplan is read: is the language set?
+
+    def _chk_wait(self, ctx, p, la):
+        self.has_wait = True
+        if la == "waitexten":
+            self.has_menu = True
+        else:  # Read(var,...)
+            self._sets_variables(p, la)
+
+    def _chk_dial(self, ctx, p, la):
+        for d in split_args(p.data)[0].split("&"):
+            if d.upper().startswith("LOCAL/") and "@" in d:
+                target = d.split("@", 1)[1].split("/")[0]
+                if "$" not in target:
+                    self.edges[ctx.name].add(target.strip())
+
+    def _chk_vars(self, ctx, p, la):
+        self._sets_variables(p, la)
 
     def _chk_agi(self, ctx, p, la):
+        self.agi_contexts.add(p.context)
+        if _agi_intkey(p):
+            self.has_menu = True
         script = split_args(p.data)[0].strip()
         if "googletts" in script.lower() and ctx.name not in self.agi_reported:
             self.agi_reported.add(ctx.name)
             self.at("external-dependency", p, column=p.app_column, script=script)
 
     def _chk_set(self, ctx, p, la):
-        self._path_value(p, p.data.partition("=")[2])
+        self._sets_variables(p, la)
+        if la != "mset":  # Set, SetGlobalVar
+            self._path_value(p, p.data.partition("=")[2])
 
     def _path_value(self, p: Priority, value: str):
         v = value.strip()
@@ -935,7 +965,10 @@ class _Linter:
         that waits, tests or ends the call."""
         reported: set[tuple[str, int]] = set()
         safe: set[tuple] = set()
-        for p0 in self._all_priorities():
+        with_goto = self.goto_extensions
+        starts = (p for c in self.dp.contexts.values() for e in c.extensions.values()
+                  if id(e) in with_goto for p in e.priorities.values())
+        for p0 in starts:
             if p0.app.lower() != "goto" or "$" in p0.data or (p0.file, p0.line) in reported:
                 continue
             seen: list[tuple] = []
@@ -986,25 +1019,7 @@ class _Linter:
     # -- reachability ---------------------------------------------------------------------
     def _orphans(self):
         dp = self.dp
-        edges: dict[str, set[str]] = {c: set() for c in dp.contexts}
-        for c in dp.contexts.values():
-            for inc in c.includes:
-                edges[c.name].add(inc.name)
-            for p in (q for e in c.extensions.values() for q in e.priorities.values()):
-                la = p.app.lower()
-                # Only a destination with a context (two commas) adds an edge.
-                dests = (static_destinations(p.app, p.data)
-                         if la in JUMP_APPS and p.data.count(",") >= 2 else [])
-                if la == "dial":
-                    for d in split_args(p.data)[0].split("&"):
-                        if d.upper().startswith("LOCAL/") and "@" in d:
-                            dests.append(d.split("@", 1)[1].split("/")[0] + ",x,1")
-                for d in dests:
-                    parts = d.split(",")
-                    if len(parts) >= 3 and "$" not in parts[0]:
-                        edges[c.name].add(parts[0].strip())
-                    elif any("$" in x for x in parts):
-                        pass
+        edges = self.edges  # filled by the walk: includes, jumps, Dial(Local/x@ctx)
         users = dp.general.get("userscontext")
         if users is not None and users.value not in self.entries:
             self.entries.append(users.value)
@@ -1025,11 +1040,15 @@ class _Linter:
                          entries=", ".join(f"[{e}]" for e in entries))
 
 
-_APP_CHECKS = {
-    **{a: _Linter._chk_jump for a in ("goto", "gotoif", "gosubif", "gotoiftime", "gosub",
-                                      "execif")},
+# Per-application checks (called for every priority running that application); they also
+# collect what the whole-dialplan rules need.
+_APP_CHECKS: dict[str, Any] = {
+    **{a: _Linter._chk_vars for a in _VAR_ARG_APPS | _SCRIPT_APPS},
+    **{a: _Linter._chk_jump for a in JUMP_APPS},
     "playback": _Linter._chk_sounds, "background": _Linter._chk_sounds,
     "controlplayback": _Linter._chk_sounds, "agi": _Linter._chk_agi, "set": _Linter._chk_set,
+    "mset": _Linter._chk_set, "setglobalvar": _Linter._chk_set, "waitexten": _Linter._chk_wait,
+    "read": _Linter._chk_wait, "dial": _Linter._chk_dial,
     **{a: _Linter._chk_say for a in _SAY_APPS},
 }
 

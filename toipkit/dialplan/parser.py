@@ -68,11 +68,30 @@ class _Item(tuple):
 
 
 _new_item = tuple.__new__
-_EXTEN_FAST = re.compile(r"([^,\[\\/$\s]+),[ \t]*([1-9][0-9]{0,8}|n|hint)[ \t]*(?:\(([^()\[\],\\]*)\))?[ \t]*,(.*)",
-                         re.S)
-_SAME_FAST = re.compile(r"[ \t]*([1-9][0-9]{0,8}|n)[ \t]*(?:\(([^()\[\],\\]*)\))?[ \t]*,(.*)", re.S)
+
+
+def _as_item(it):
+    """The ``_Item`` the general path makes of a line. Lines read by ``_FAST_PRIO`` are kept as
+    plain tuples (match, file, line): the loader builds their Priority straight from the match,
+    and anything unusual turns them back into an ``_Item``."""
+    if it.__class__ is not tuple:
+        return it
+    raw = it[0].string
+    m = _FAST_LINE.match(raw)
+    lead, name, value = m.groups()
+    vstart = m.start(3)
+    return _new_item(_Item, (name, value.rstrip(), it[1], it[2], len(lead) + 1, vstart + 1, None,
+                             vstart, raw))
 # name =>? value, for lines without comments (the common case)
 _FAST_LINE = re.compile(r"(\s*)([A-Za-z_][A-Za-z0-9_]*)\s*=>?\s*(.*)", re.S)
+# The everyday priority line, whole: "exten => EXT,1|n|hint[(label)],App(data)" or
+# "same => n,App(data)". Groups: lead, ext (exten only), priority, label, then either app and
+# data (name up to the first '(', data up to the last ')') or an app without parentheses.
+# Anything else (comments, caller IDs, ${...} in names, odd blanks...) takes the general path.
+_FAST_PRIO = re.compile(
+    r"([ \t]*)(?:exten[ \t]*=>?[ \t]*([^,\[\\/$\s]+),|same[ \t]*=>?)[ \t]*"
+    r"([1-9][0-9]{0,8}|n|hint)[ \t]*(?:\(([^()\[\],\\]*)\))?[ \t]*,\s*"
+    r"(?:([^($]*)\((.*)\)|([^(]*?)\s*\Z)", re.S)
 
 
 @dataclass
@@ -82,7 +101,11 @@ class _Category:
     line: int
     column: int
     template: bool = False
-    items: list[_Item] = field(default_factory=list)
+    items: list = field(default_factory=list)  # _Item, or a tuple for everyday priority lines
+    plain: bool = True  # not [general]/[globals]: priority lines may take the fast path
+
+    def __post_init__(self):
+        self.plain = self.name.lower() not in ("general", "globals")
 
 
 class _Reader:
@@ -124,14 +147,21 @@ class _Reader:
         if "toipkit:" in text:
             self._pragmas(lines, filename)
         fast_line = _FAST_LINE.match
+        fast_prio = _FAST_PRIO.match
         new_item = _new_item
         for lineno, raw in enumerate(lines, 1):
             if depth_comment == 0 and ";" not in raw:
+                cur = self.current
+                if cur is not None and cur.plain:
+                    m = fast_prio(raw)
+                    if m is not None:
+                        cur.items.append((m, filename, lineno))
+                        continue
                 m = fast_line(raw)
-                if m is not None and self.current is not None:
+                if m is not None and cur is not None:
                     lead, name, value = m.groups()
                     vstart = m.start(3)
-                    self.current.items.append(new_item(_Item, (
+                    cur.items.append(new_item(_Item, (
                         name, value.rstrip(), filename, lineno, len(lead) + 1, vstart + 1, None,
                         vstart, raw)))
                     continue
@@ -220,8 +250,8 @@ class _Reader:
             items = self.current.items
             if appending:
                 for k in range(len(items) - 1, -1, -1):
-                    if items[k][0] == name:
-                        it = items[k]
+                    if _as_item(items[k])[0] == name:
+                        it = _as_item(items[k])
                         items[k] = _new_item(_Item, (it[0], it[1] + value) + tuple(it[2:]))
                         return
             items.append(_new_item(_Item, (name, value, filename, lineno, col(0),
@@ -415,11 +445,11 @@ class _Loader:
         self.dp.templates = [c.name for c in self.r.categories if c.template]
         for cat in cats:
             if cat.name.lower() == "general":
-                for it in cat.items:
+                for it in map(_as_item, cat.items):
                     self.dp.general[it.name] = Setting(it.name, it.value, it.file, it.line, it.col)
         for cat in cats:
             if cat.name.lower() == "globals":
-                for it in cat.items:
+                for it in map(_as_item, cat.items):
                     value = self._subst_globals(it.value)
                     self.dp.globals[it.name] = Setting(it.name, value, it.file, it.line, it.col)
         for cat in cats:
@@ -451,70 +481,58 @@ class _Loader:
         last_ext_set = False
         name = cat.name
         exts = ctx.extensions
-        exten_fast = _EXTEN_FAST.match
-        same_fast = _SAME_FAST.match
+        new_priority = Priority
         for it in cat.items:
-            key = it[0].lower()
-            # Fast path: the everyday "exten => EXT,1|n[(label)],App(args)" / "same => n,..."
-            m = None
-            if it[6] is None:
-                if key == "exten":
-                    m = exten_fast(it[1])
-                    if m is not None:
-                        ext, prs, label, appl = m.groups()
-                        cid = None
-                        if ext[:1] == "_":
-                            ext = self._pattern_name(name, ext, cid)
-                elif key == "same" and last_ext_set:
-                    m = same_fast(it[1])
-                    if m is not None:
-                        prs, label, appl = m.groups()
-                        ext, cid = last_ext, last_cid
-            if m is not None and prs == "hint":
-                ex = exts.get((ext, cid))
-                if ex is None or ex.hint is None:
-                    line = it[3]
-                    if ex is None:
-                        ex = exts[(ext, cid)] = Extension(ext, cid, name, it[2], line, it[4])
-                    ex.hint = Priority(name, ext, cid, HINT, label, appl.strip(), "", it[2],
-                                       line, it[4], "hint", it[5] + m.start(4), key, False)
-                    lastpri = HINT
-                    last_ext, last_cid, last_ext_set = ext, cid, True
-                    continue
-                m = None
-            if m is not None and (prs != "n" or lastpri >= 1):
-                number = lastpri + 1 if prs == "n" else int(prs)
-                a = appl.strip()
-                lpar = a.find("(")
-                rpar = a.rfind(")")
-                if lpar < 0:
-                    app, data, parens = a, "", False
-                elif rpar > lpar and "$" not in a[:lpar]:
-                    # leading blanks only: "NoOp (x)" is an app named "NoOp " (pbx_config)
-                    app, data, parens = a[:lpar], a[lpar + 1:rpar], True
+            if it.__class__ is tuple:
+                # Everyday line: everything but the context's state came from _FAST_PRIO.
+                m, file, line = it
+                lead, ext, prs, label, app, data, bare = m.groups()
+                col = len(lead) + 1
+                if ext is not None:
+                    keyword, cid = "exten", None
+                    if ext[:1] == "_":
+                        ext = self._pattern_name(name, ext, None)
+                    fast = True
                 else:
-                    app = None
-                ex = exts.get((ext, cid))
-                if app is not None and (ex is None or number not in ex.priorities):
-                    app_col = it[5] + m.start(4 if key == "exten" else 3) + len(appl) - len(
-                        appl.lstrip())
-                    line = it[3]
-                    pri_text = prs if label is None else f"{prs}({label})"
-                    p = Priority(name, ext, cid, number, label, app, data, it[2], line, it[4],
-                                 pri_text, app_col, key, parens)
-                    if ex is None:
-                        ex = exts[(ext, cid)] = Extension(ext, cid, name, it[2], line, it[4])
-                    ex.priorities[number] = p
-                    if label is not None:
-                        if label in ex.labels:
-                            self.r.warn("duplicate-label", f"label '{label}' already defined in "
-                                        f"extension '{ext}'", it[2], line, it[4], context=name,
-                                        label=label, ext=ext)
+                    keyword, ext, cid, fast = "same", last_ext, last_cid, last_ext_set
+                if fast and prs == "hint":
+                    ex = exts.get((ext, cid))
+                    if keyword == "exten" and (ex is None or ex.hint is None):
+                        start = m.start(5) if app is not None else m.start(7)
+                        if ex is None:
+                            ex = exts[(ext, cid)] = Extension(ext, cid, name, file, line, col)
+                        ex.hint = new_priority(name, ext, cid, HINT, label,
+                                               m.string[start:].strip(), "", file, line, col,
+                                               "hint", start + 1, keyword, False)
+                        lastpri = HINT
+                        last_ext, last_cid, last_ext_set = ext, cid, True
+                        continue
+                elif fast and (prs != "n" or lastpri >= 1):
+                    number = lastpri + 1 if prs == "n" else int(prs)
+                    ex = exts.get((ext, cid))
+                    if ex is None or number not in ex.priorities:
+                        if app is None:
+                            app, data, parens, start = bare, "", False, m.start(7)
                         else:
-                            ex.labels[label] = number
-                    lastpri = number
-                    last_ext, last_cid, last_ext_set = ext, cid, True
-                    continue
+                            parens, start = True, m.start(5)
+                        p = new_priority(name, ext, cid, number, label, app, data, file, line, col,
+                                         prs if label is None else f"{prs}({label})", start + 1,
+                                         keyword, parens)
+                        if ex is None:
+                            ex = exts[(ext, cid)] = Extension(ext, cid, name, file, line, col)
+                        ex.priorities[number] = p
+                        if label is not None:
+                            if label in ex.labels:
+                                self.r.warn("duplicate-label", f"label '{label}' already "
+                                            f"defined in extension '{ext}'", file, line, col,
+                                            context=name, label=label, ext=ext)
+                            else:
+                                ex.labels[label] = number
+                        lastpri = number
+                        last_ext, last_cid, last_ext_set = ext, cid, True
+                        continue
+                it = _as_item(it)  # the general path below says what is wrong
+            key = it[0].lower()
             if key == "exten" or key.startswith("same"):
                 is_same = key != "exten"
                 value = it.value
@@ -649,7 +667,7 @@ class _Loader:
         has_parens = True
         lpar = a.find("(")
         if number == HINT:
-            app, data = a, ""
+            app, data, has_parens = a, "", False  # a hint's text is not App(data)
         elif lpar < 0:
             app, data = a, ""
             has_parens = False
@@ -758,6 +776,11 @@ def parse(text: str, filename: str | os.PathLike | None = None, lenient: bool = 
     try:
         reader.read_text(text, name, basedir)
         _Loader(reader, dp).load()
+        # Free the per-line records while the GC is off: otherwise its first pass after we
+        # turn it back on walks every one of them once more.
+        reader.categories.clear()
+        reader.by_name.clear()
+        reader.current = None
     finally:
         if gc_was_enabled:
             gc.enable()
