@@ -12,7 +12,6 @@ import importlib
 import importlib.util
 import sys
 
-from toipkit import __version__
 from toipkit.errors import ToipkitError
 
 # Domain command modules, in the order their commands appear in --help.
@@ -25,6 +24,20 @@ DOMAIN_COMMANDS = (
     "toipkit.xivo.cli",
     "toipkit.grading.cli",
 )
+
+
+class _ShowVersion(argparse.Action):
+    """``--version``, reading the package metadata only when asked (it is slow to import)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show program's version number and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        import toipkit
+
+        print(f"toipkit {toipkit.__version__}")
+        parser.exit()
 
 
 def _available(module_name: str) -> bool:
@@ -60,7 +73,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         prog="toipkit",
         description="IP telephony courseware tools: captures, dialplans, XiVO, TTS, grading.",
     )
-    parser.add_argument("--version", action="version", version=f"toipkit {__version__}")
+    parser.add_argument("--version", action=_ShowVersion)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules = [COMMAND_MODULES[command]] if command else DOMAIN_COMMANDS
     for module_name in modules:

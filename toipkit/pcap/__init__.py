@@ -22,74 +22,55 @@ Public API::
 Every function taking ``cap`` also accepts a path (the capture is then read first).
 """
 
+# ruff: noqa: F401
 from __future__ import annotations
 
-from toipkit.pcap.capture import Capture, MediaSetup, read_capture
-from toipkit.pcap.quality import MosEstimate, e_model, mos, r_to_mos
-from toipkit.pcap.reader import UnsupportedCaptureFormat
-from toipkit.pcap.rtp import DtmfEvent, RtpStream, StreamStats
-from toipkit.pcap.sip import Call, Registration, SipMessage, SipStat
+from typing import TYPE_CHECKING
 
+from toipkit._lazy import lazy_exports
 
-def _cap(cap_or_path) -> Capture:
-    return cap_or_path if isinstance(cap_or_path, Capture) else read_capture(cap_or_path)
+# Imported on first use: ``toipkit pcap --help`` must not load numpy.
+_EXPORTS = {
+    "Capture": "toipkit.pcap.capture",
+    "MediaSetup": "toipkit.pcap.capture",
+    "read_capture": "toipkit.pcap.capture",
+    "MosEstimate": "toipkit.pcap.quality",
+    "e_model": "toipkit.pcap.quality",
+    "mos": "toipkit.pcap.quality",
+    "r_to_mos": "toipkit.pcap.quality",
+    "UnsupportedCaptureFormat": "toipkit.pcap.reader",
+    "DtmfEvent": "toipkit.pcap.rtp",
+    "RtpStream": "toipkit.pcap.rtp",
+    "StreamStats": "toipkit.pcap.rtp",
+    "Call": "toipkit.pcap.sip",
+    "Registration": "toipkit.pcap.sip",
+    "SipMessage": "toipkit.pcap.sip",
+    "SipStat": "toipkit.pcap.sip",
+    "sip_stat": "toipkit.pcap.views",
+    "sip_stat_text": "toipkit.pcap.views",
+    "rtp_streams_text": "toipkit.pcap.views",
+    "ladder_figure": "toipkit.pcap.views",
+    "ladder_mermaid": "toipkit.pcap.views",
+    "ladder_text": "toipkit.pcap.views",
+    "stream_plot": "toipkit.pcap.views",
+    "packets": "toipkit.pcap.views",
+}
 
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
 
-def sip_stat(cap_or_path) -> SipStat:
-    """``tshark -q -z sip,stat`` numbers (message, resent, per-code and per-method counts,
-    setup times)."""
-    return _cap(cap_or_path).sip_stat()
-
-
-def sip_stat_text(cap_or_path) -> str:
-    """``sip,stat`` text (same lines as tshark; tshark's hash order is approximated)."""
-    return _cap(cap_or_path).sip_stat_text()
-
-
-def rtp_streams_text(cap_or_path) -> str:
-    """Exactly the text printed by ``tshark -q -z rtp,streams``."""
-    return _cap(cap_or_path).rtp_streams_text()
-
-
-def ladder_figure(cap_or_path, call=None, ax=None, max_messages: int = 60, rtp: bool = False):
-    """Matplotlib ladder (sequence) diagram of the SIP messages (one call or all);
-    ``rtp=True`` also draws the RTP streams, as Wireshark's VoIP flow does."""
-    from toipkit.pcap.plots import ladder_figure as _f
-
-    return _f(_cap(cap_or_path), call=call, ax=ax, max_messages=max_messages, rtp=rtp)
-
-
-def ladder_mermaid(cap_or_path, call=None, rtp: bool = False) -> str:
-    """Mermaid ``sequenceDiagram`` text of the SIP messages (``rtp=True``: and streams)."""
-    from toipkit.pcap.plots import ladder_mermaid as _f
-
-    return _f(_cap(cap_or_path), call=call, rtp=rtp)
-
-
-def ladder_text(cap_or_path, call=None, rtp: bool = False) -> str:
-    """Plain-text ladder: one line per message with arrows between the parties."""
-    from toipkit.pcap.plots import ladder_text as _f
-
-    return _f(_cap(cap_or_path), call=call, rtp=rtp)
-
-
-def stream_plot(stream, ax=None):
-    """Delta and jitter over time for one RTP stream (Wireshark's RTP Stream Analysis)."""
-    from toipkit.pcap.plots import stream_plot as _f
-
-    return _f(stream, ax=ax)
-
-
-def packets(path, display_filter: str | None = None, **kwargs):
-    """pyshark packets of a capture; safe inside Jupyter/papermill kernels."""
-    from toipkit.pcap.bridge import packets as _f
-
-    return _f(path, display_filter=display_filter, **kwargs)
-
-
-__all__ = [
-    "Call", "Capture", "DtmfEvent", "MediaSetup", "MosEstimate", "Registration", "RtpStream",
-    "SipMessage", "SipStat", "StreamStats", "e_model", "ladder_figure", "ladder_mermaid",
-    "ladder_text", "mos", "packets", "r_to_mos", "read_capture", "rtp_streams_text",
-    "sip_stat", "sip_stat_text", "stream_plot", "UnsupportedCaptureFormat",
-]
+if TYPE_CHECKING:  # the same names, for type checkers and IDEs (F401: used through __all__)
+    from toipkit.pcap.capture import Capture, MediaSetup, read_capture
+    from toipkit.pcap.quality import MosEstimate, e_model, mos, r_to_mos
+    from toipkit.pcap.reader import UnsupportedCaptureFormat
+    from toipkit.pcap.rtp import DtmfEvent, RtpStream, StreamStats
+    from toipkit.pcap.sip import Call, Registration, SipMessage, SipStat
+    from toipkit.pcap.views import (
+        ladder_figure,
+        ladder_mermaid,
+        ladder_text,
+        packets,
+        rtp_streams_text,
+        sip_stat,
+        sip_stat_text,
+        stream_plot,
+    )
