@@ -149,13 +149,15 @@ class _Reader:
         fast_line = _FAST_LINE.match
         fast_prio = _FAST_PRIO.match
         new_item = _new_item
+        # Where the fast path appends: the current category's items (only _line changes it).
+        cur = self.current
+        fast_append = cur.items.append if cur is not None and cur.plain else None
         for lineno, raw in enumerate(lines, 1):
             if depth_comment == 0 and ";" not in raw:
-                cur = self.current
-                if cur is not None and cur.plain:
+                if fast_append is not None:
                     m = fast_prio(raw)
                     if m is not None:
-                        cur.items.append((m, filename, lineno))
+                        fast_append((m, filename, lineno))
                         continue
                 m = fast_line(raw)
                 if m is not None and cur is not None:
@@ -182,8 +184,12 @@ class _Reader:
                     lineno_eff, src = pending_line, pending_src
                     pending, pending_cols = [], []
                     self._line(processed, cols, filename, lineno_eff, src, basedir, depth)
+                    cur = self.current
+                    fast_append = cur.items.append if cur is not None and cur.plain else None
                     continue
             self._line(processed, cols, filename, lineno, raw, basedir, depth)
+            cur = self.current
+            fast_append = cur.items.append if cur is not None and cur.plain else None
         if depth_comment > 0:
             self.warn("unterminated-comment", "block comment ';--' is never closed with '--;'",
                       filename, pending_line or len(lines), 1)
