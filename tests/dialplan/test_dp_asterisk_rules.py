@@ -7,6 +7,8 @@ computes, worked out by hand from it.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from toipkit.dialplan import lint, parse, simulate
@@ -173,6 +175,21 @@ def test_hostile_files_and_numbers(tmp_path):
     assert (err.value.line, err.value.column) == (2, 19)
     with pytest.raises(DialplanSyntaxError, match="not a regular file"):
         parse("[c]\n#include /dev/zero\n", filename=str(tmp_path / "x.conf"))
+    # A FIFO would block the reader forever (main/config.c:2452 "is not a regular file").
+    fifo = tmp_path / "fifo.conf"
+    os.mkfifo(fifo)
+    with pytest.raises(DialplanSyntaxError, match="not a regular file") as err:
+        parse("[c]\nexten => 1,1,NoOp()\n#include fifo.conf\n",
+              filename=str(tmp_path / "x.conf"))
+    assert err.value.line == 3
+    dp = parse("[c]\n#include fifo.conf\nexten => 1,1,NoOp()\n",
+               filename=str(tmp_path / "x.conf"), lenient=True)
+    assert [e.line for e in dp.errors] == [2] and dp.find("c", "1") is not None
+    from toipkit.dialplan import parse_file
+
+    for path in (fifo, "/dev/zero"):
+        with pytest.raises(DialplanSyntaxError, match="not a regular file"):
+            parse_file(path)
     for i in range(25):  # 2**25 reads if nothing stopped it
         (tmp_path / f"f{i}.conf").write_text(f"#include f{i + 1}.conf\n" * 2)
     (tmp_path / "f25.conf").write_text("exten => 1,1,NoOp()\n")

@@ -149,6 +149,20 @@ def test_real_bugs_are_still_found():
     dp = parse("[c]\nexten => 7999,1,Gosub(page,s,1(SIP/x))\n[page]\n"
                "exten => _X.,1,Page(x)\n")
     assert _errors(dp) == [("goto-extension", 2)]
+    # XiVO's extensions_lib_outcall.conf: a GotoIf condition without $[ ] (and a stray '}'):
+    # pbx_checkcondition (main/pbx.c) reads no leading number from '"..."', so any text is
+    # true and the jump is always taken.
+    dp = parse('[outcall]\nexten = CLOSED,1,NoOp()\n'
+               'same  =        n,GotoIf("${GOSUB_RETVAL}" == "apppwd::pass"}?s,postschedule)\n'
+               "same  =        n,Hangup()\nexten => s,1,NoOp()\n same => n(postschedule),Hangup()\n")
+    assert _errors(dp) == [("condition-not-expression", 3)]
+    # extensions_minivm.conf.sample: `exten => minivm,n` meant `s,n`: minivm has no priority
+    # 1 and s stops after priority 1; `gotoif(...?sendvmcleanup,1))` jumps to label '1)'.
+    dp = parse("[m]\nexten => s,1,Set(account=x)\nexten => minivm,n,Verbose(1,x)\n"
+               "exten => s,n,Verbose(1,y)\nexten => s,n,Hangup()\n"
+               "exten => sendvmcleanup,1,Hangup()\n"
+               "exten => h,1,GotoIf($[${MINIVM_RECORD_STATUS} = SUCCESS]?sendvmcleanup,1))\n")
+    assert _errors(dp) == [("missing-priority-1", 3), ("priority-gap", 4), ("goto-label", 7)]
 
 
 # -- variables ---------------------------------------------------------------------------------

@@ -70,6 +70,19 @@ def test_entry_point_runs(dialplans):
     assert r.returncode == 1 and "goto-arguments" in r.stdout
 
 
+def test_dialplan_commands_import_no_notebook_or_dataframe_library(dialplans):
+    # `toipkit dialplan ...` must start fast: nbformat/jsonschema (course) and pandas/numpy
+    # cost seconds of imports. (The time itself is measured by benchmarks/bench_dialplan.py.)
+    code = ("import sys\nfrom toipkit.cli import main\n"
+            "rc = main(['dialplan', 'lint', sys.argv[1], '--lang', 'en'])\n"
+            "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'nbformat', 'jsonschema', "
+            "'pandas', 'numpy', 'matplotlib', 'ipywidgets', 'IPython', 'papermill'})\n"
+            "print('HEAVY', heavy, rc)\n")
+    r = subprocess.run([sys.executable, "-c", code, str(dialplans / "handout-s17-ivr.conf")],
+                       capture_output=True, text=True)
+    assert "HEAVY [] 1" in r.stdout, r.stdout[-500:] + r.stderr[-2000:]
+
+
 def test_cli_lint_json_and_exit_code(dialplans, capsys):
     r = _cli("lint", str(dialplans / "handout-s15.conf"), "--json", "--lang", "en", capsys=capsys)
     assert r.returncode == 1
