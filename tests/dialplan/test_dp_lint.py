@@ -193,3 +193,27 @@ def test_superset_of_asterisklint(dialplans, tmp_path):
         assert theirs, r.stdout + r.stderr
         ours = {f.line for f in lint(parse_file(dialplans / name)) if f.severity != "info"}
         assert theirs <= ours, (name, sorted(theirs - ours))
+
+
+def test_rules_are_declared_objects_with_matching_texts(dialplans):
+    import string
+
+    from toipkit.dialplan import RULES
+    from toipkit.dialplan.lint import SEVERITIES, Rule
+
+    def fields(template):
+        return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+    assert len(RULES) >= 40
+    for rule_id, rule in RULES.items():
+        assert isinstance(rule, Rule) and rule.id == rule_id
+        assert rule.severity in SEVERITIES
+        # Both languages say the same thing: the same parameters, in French and English.
+        assert fields(rule.message_fr) == fields(rule.message_en), rule_id
+        assert fields(rule.hint_fr) == fields(rule.hint_en), rule_id
+    message, hint = RULES["goto-context"].texts("en", app="Goto", ctx="nowhere")
+    assert message.startswith("Goto to context [nowhere]") and "nowhere" in hint
+    # Every finding names a declared rule.
+    for name in ("handout-s15.conf", "handout-s17-ivr.conf"):
+        for f in lint(parse_file(dialplans / name), lang="en"):
+            assert f.rule in RULES and f.severity in SEVERITIES, f

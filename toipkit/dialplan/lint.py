@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from toipkit.dialplan.apps import DEPRECATED_APPS, REMOVED_APPS, why_fr
 from toipkit.dialplan.catalog import APPS as CATALOG_APPS
@@ -107,20 +107,28 @@ def _md(s: str) -> str:
     return s.replace("|", "\\|").replace("\n", " ")
 
 
-class Rule(NamedTuple):
-    """A lint rule: its default severity and its texts (``str.format`` templates)."""
+@dataclass(frozen=True)
+class Rule:
+    """A lint rule: its id, default severity and its texts (``str.format`` templates filled
+    with the finding's parameters) in French and English."""
 
-    severity: str
+    id: str
+    severity: str  # error, warning, info
     message_fr: str
     message_en: str
-    hint_fr: str
-    hint_en: str
+    hint_fr: str = ""
+    hint_en: str = ""
+
+    def texts(self, lang: str, **params: Any) -> tuple[str, str]:
+        """(message, hint) in ``lang`` ("fr" or "en")."""
+        if lang == "fr":
+            return self.message_fr.format(**params), self.hint_fr.format(**params)
+        return self.message_en.format(**params), self.hint_en.format(**params)
 
 
-# rule id -> Rule (a tuple: severity, message fr, message en, hint fr, hint en)
-_RULE_TEXTS: dict[str, tuple[str, str, str, str, str]] = {
-    "syntax": ("error", "{msg}", "{msg}", "{hint}", "{hint}"),
-    "duplicate-priority": (
+_RULE_LIST = (
+    Rule("syntax", "error", "{msg}", "{msg}", "{hint}", "{hint}"),
+    Rule("duplicate-priority",
         "error",
         "priorité {prio} déjà utilisée dans l'extension {ext} (ligne {other}) : Asterisk ignore "
         "cette ligne",
@@ -128,41 +136,41 @@ _RULE_TEXTS: dict[str, tuple[str, str, str, str, str]] = {
         "line",
         "changer le numéro ou utiliser « same => n,... »",
         "change the number or use 'same => n,...'"),
-    "duplicate-label": ("error", "label « {label} » défini deux fois dans l'extension {ext}",
+    Rule("duplicate-label", "error", "label « {label} » défini deux fois dans l'extension {ext}",
                         "label '{label}' defined twice in extension {ext}",
                         "renommer l'un des deux labels", "rename one of the labels"),
-    "duplicate-hint": ("warning", "deuxième hint pour l'extension {ext}, ignoré",
+    Rule("duplicate-hint", "warning", "deuxième hint pour l'extension {ext}, ignoré",
                        "second hint for extension {ext}, ignored", "", ""),
-    "unknown-directive": ("warning", "{msg}", "{msg}",
+    Rule("unknown-directive", "warning", "{msg}", "{msg}",
                           "utiliser exten =>, same =>, include =>, switch => ou ignorepat =>",
                           "use exten =>, same =>, include =>, switch => or ignorepat =>"),
-    "no-closing-paren": ("warning", "parenthèse fermante manquante après {app}(",
+    Rule("no-closing-paren", "warning", "parenthèse fermante manquante après {app}(",
                          "missing closing parenthesis after {app}(", "ajouter « ) »",
                          "add ')'"),
-    "directive": ("warning", "{msg}", "{msg}", "", ""),
-    "exec": ("warning", "#exec n'est exécuté qu'avec execincludes=yes dans asterisk.conf",
+    Rule("directive", "warning", "{msg}", "{msg}", "", ""),
+    Rule("exec", "warning", "#exec n'est exécuté qu'avec execincludes=yes dans asterisk.conf",
              "#exec only runs with execincludes=yes in asterisk.conf", "", ""),
-    "unterminated-comment": ("error", "commentaire ;-- jamais fermé par --;",
+    Rule("unterminated-comment", "error", "commentaire ;-- jamais fermé par --;",
                              "block comment ;-- never closed with --;",
                              "ajouter --; à la fin du commentaire", "add --; after the comment"),
-    "removed-app": (
+    Rule("removed-app",
         "error",
         "l'application {app} n'existe plus ({why}) : à l'exécution Asterisk écrit « No "
         "application '{app}' » et raccroche",
         "application {app} no longer exists ({why}): at run time Asterisk logs \"No application "
         "'{app}'\" and hangs up",
         "remplacer par {repl}", "replace with {repl}"),
-    "deprecated-app": ("warning", "l'application {app} est dépréciée ({why})",
+    Rule("deprecated-app", "warning", "l'application {app} est dépréciée ({why})",
                        "application {app} is deprecated ({why})",
                        "préférer {repl}", "prefer {repl}"),
-    "unknown-app": (
+    Rule("unknown-app",
         "error",
         "application « {app} » inconnue d'Asterisk (faute de frappe ?) : l'appel serait "
         "raccroché",
         "application '{app}' unknown to Asterisk (typo?): the call would be hung up",
         "vérifier le nom{suggest} (core show applications)",
         "check the name{suggest} (core show applications)"),
-    "third-party-app": (
+    Rule("third-party-app",
         "warning",
         "application « {app} » absente d'Asterisk (versions {span}) : elle doit venir d'un module "
         "tiers, sinon l'appel serait raccroché",
@@ -170,7 +178,7 @@ _RULE_TEXTS: dict[str, tuple[str, str, str, str, str]] = {
         "module, otherwise the call would be hung up",
         "déclarer le module : « ; toipkit: apps={app} » dans le fichier (ou lint(apps=...))",
         "declare it: '; toipkit: apps={app}' in the file (or lint(apps=...))"),
-    "app-version": (
+    Rule("app-version",
         "error",
         "l'application {app} n'existe pas dans Asterisk {missing} (elle existe dans les versions "
         "{present}) : « No application '{app}' », l'appel est raccroché",
@@ -178,26 +186,26 @@ _RULE_TEXTS: dict[str, tuple[str, str, str, str, str]] = {
         "{present}): \"No application '{app}'\", the call is hung up",
         "utiliser une version d'Asterisk qui l'a, ou une autre application",
         "use an Asterisk version that has it, or another application"),
-    "app-space": (
+    Rule("app-space",
         "error",
         "espace avant la parenthèse : Asterisk cherche une application nommée « {app} » (avec "
         "l'espace), qui n'existe pas → l'appel est raccroché",
         "space before the parenthesis: Asterisk looks for an application named '{app}' (with "
         "the space), which does not exist → the call is hung up",
         "écrire {fixed}(...) sans espace", "write {fixed}(...) with no space"),
-    "old-syntax": (
+    Rule("old-syntax",
         "error",
         "ancienne syntaxe « {text} » : Asterisk cherche une application nommée « {app} »",
         "old syntax '{text}': Asterisk looks for an application named '{app}'",
         "écrire {fixed}", "write {fixed}"),
-    "goto-context": (
+    Rule("goto-context",
         "error",
         "{app} vers le contexte [{ctx}] qui n'existe pas : l'appel sera raccroché (« sent to "
         "invalid extension but no invalid handler »)",
         "{app} to context [{ctx}] which does not exist: the call will be hung up (\"sent to "
         "invalid extension but no invalid handler\")",
         "créer [{ctx}] ou corriger le nom", "create [{ctx}] or fix the name"),
-    "goto-extension": (
+    Rule("goto-extension",
         "error",
         "{app} vers l'extension {ext} absente de [{ctx}] : pas de « i » dans [{ctx}], l'appel "
         "sera raccroché",
@@ -205,85 +213,85 @@ _RULE_TEXTS: dict[str, tuple[str, str, str, str, str]] = {
         "up",
         "définir exten => {ext},1,... dans [{ctx}] (ou vérifier le numéro)",
         "define exten => {ext},1,... in [{ctx}] (or check the number)"),
-    "goto-priority": (
+    Rule("goto-priority",
         "error",
         "{app} vers {ctx},{ext},{prio} : l'extension existe mais pas la priorité {prio} "
         "(autofallthrough → raccroché)",
         "{app} to {ctx},{ext},{prio}: the extension exists but not priority {prio} "
         "(autofallthrough → hangup)",
         "sauter vers une priorité existante (souvent 1)", "jump to an existing priority (often 1)"),
-    "goto-label": (
+    Rule("goto-label",
         "error",
         "{app} : « {prio} » n'est ni un numéro ni un label de l'extension {ext} de [{ctx}] : "
         "« Priority '{prio}' must be a number > 0, or valid label », l'appel est raccroché",
         "{app}: '{prio}' is neither a number nor a label of extension {ext} in [{ctx}]: "
         "\"Priority '{prio}' must be a number > 0, or valid label\", the call is hung up",
         "{fix}", "{fix}"),
-    "goto-label-is-extension": (
+    Rule("goto-label-is-extension",
         "error",
         "{app} : « {dest} » seul désigne une priorité/un label de l'extension courante, pas "
         "l'extension {prio} ; aucun label « {prio} » ici → l'appel est raccroché",
         "{app}: a lone '{dest}' is a priority/label of the current extension, not extension "
         "{prio}; there is no label '{prio}' here → the call is hung up",
         "écrire {fix}", "write {fix}"),
-    "goto-arguments": (
+    Rule("goto-arguments",
         "error",
         "{app}({dest}) à deux arguments = extension « {ext} », priorité « {prio} » (pas "
         "contexte,extension) : pas d'extension {ext} dans [{ctx}] → l'appel est raccroché",
         "{app}({dest}) with two arguments = extension '{ext}', priority '{prio}' (not "
         "context,extension): no extension {ext} in [{ctx}] → the call is hung up",
         "écrire {fix}", "write {fix}"),
-    "condition-not-expression": (
+    Rule("condition-not-expression",
         "error",
         "{app} : « {cond} » n'est pas calculé (pas de $[ ]) : Asterisk ne lit que le nombre du "
         "début (pbx_checkcondition), « 0=1 » est faux et « 1=2 » vrai",
         "{app}: '{cond}' is not evaluated (no $[ ]): Asterisk only reads its leading number "
         "(pbx_checkcondition), '0=1' is false and '1=2' true",
         "écrire {fix}", "write {fix}"),
-    "goto-whitespace": (
+    Rule("goto-whitespace",
         "error", "espaces dans la destination « {dest} » : Asterisk ne les enlève pas, il cherche "
         "le nom avec ses espaces et ne le trouve pas",
         "spaces in destination '{dest}': Asterisk does not strip them, it looks for the name "
         "with its spaces and does not find it",
         "écrire {fix}", "write {fix}"),
-    "include-context": (
+    Rule("include-context",
         "error", "include => {ctx} : ce contexte n'existe pas",
         "include => {ctx}: this context does not exist",
         "créer [{ctx}] ou supprimer l'include", "create [{ctx}] or remove the include"),
-    "missing-priority-1": (
+    Rule("missing-priority-1",
         "error",
         "l'extension {ext} n'a pas de priorité 1 : elle n'existe pas pour Asterisk (appel "
         "invalide)",
         "extension {ext} has no priority 1: Asterisk treats it as missing (invalid extension)",
         "numéroter à partir de 1", "number from 1"),
-    "priority-gap": (
+    Rule("priority-gap",
         "error",
         "trou dans la numérotation de {ext} : après la priorité {prev} vient {next}, "
         "l'exécution s'arrête à {prev} (autofallthrough)",
         "gap in the numbering of {ext}: priority {prev} is followed by {next}, execution stops "
         "after {prev} (autofallthrough)",
         "utiliser « same => n,... » au lieu de numéros", "use 'same => n,...' instead of numbers"),
-    "explicit-numbering": (
+    Rule("explicit-numbering",
         "info",
         "priorités numérotées à la main dans {ext} : une ligne oubliée ou insérée casse la suite",
         "hand-numbered priorities in {ext}: a missing or inserted line breaks the sequence",
         "écrire « exten => {ext},1,... » puis « same => n,... »",
         "write 'exten => {ext},1,...' then 'same => n,...'"),
-    "background-no-wait": (
+    Rule("background-no-wait",
         "warning",
         "{app} est la dernière priorité de {ext} : avec autofallthrough=yes l'appel est "
         "raccroché dès la fin de l'annonce, l'appelant n'a que sa durée pour taper",
         "{app} is the last priority of {ext}: with autofallthrough=yes the call is hung up as "
         "soon as the prompt ends, the caller only has its duration to press a key",
         "ajouter « same => n,WaitExten(5) »", "add 'same => n,WaitExten(5)'"),
-    "dead-end": (
+    Rule("dead-end",
         "warning",
         "l'extension {ext} se termine par {app} sans saut : après l'annonce l'appel est "
         "raccroché (autofallthrough)",
         "extension {ext} ends with {app} and no jump: after the prompt the call is hung up "
         "(autofallthrough)",
         "ajouter « same => n,Goto({back}) »", "add 'same => n,Goto({back})'"),
-    "ivr-no-i": (
+    Rule("ivr-no-i",
         "warning",
         "menu [{ctx}] sans extension « i » : les touches {keys} ne mènent nulle part (« Invalid "
         "extension, but no rule 'i' or 'e' » → raccroché)",
@@ -291,7 +299,7 @@ _RULE_TEXTS: dict[str, tuple[str, str, str, str, str]] = {
         "rule 'i' or 'e'\" → hangup)",
         "ajouter exten => i,1,Playback(...) puis same => n,Goto(s,1)",
         "add exten => i,1,Playback(...) then same => n,Goto(s,1)"),
-    "ivr-no-t": (
+    Rule("ivr-no-t",
         "warning",
         "menu [{ctx}] sans extension « t » : si l'appelant ne tape rien, « Timeout but no rule "
         "'t' or 'e' » → raccroché",
@@ -299,14 +307,14 @@ _RULE_TEXTS: dict[str, tuple[str, str, str, str, str]] = {
         "'t' or 'e'\" → hangup",
         "ajouter exten => t,1,... (avec un compteur d'essais)",
         "add exten => t,1,... (with a retry counter)"),
-    "t-unreachable": (
+    Rule("t-unreachable",
         "warning",
         "l'extension « t » de [{ctx}] ne peut jamais servir : aucun WaitExten dans le contexte "
         "et autofallthrough=yes raccroche à la fin de l'annonce",
         "extension 't' of [{ctx}] can never run: no WaitExten in the context and "
         "autofallthrough=yes hangs up when the prompt ends",
         "ajouter WaitExten() après Background", "add WaitExten() after Background"),
-    "endless-loop": (
+    Rule("endless-loop",
         "warning",
         "boucle sans fin : {ext} renvoie vers {dest} sans compteur d'essais ni Hangup — un "
         "appelant muet tourne indéfiniment",
@@ -316,7 +324,7 @@ _RULE_TEXTS: dict[str, tuple[str, str, str, str, str]] = {
         "Hangup()",
         "count the tries (Set(TRIES=$[${{TRIES}}+1]), GotoIf($[${{TRIES}}>=3]?end,1)) then "
         "Hangup()"),
-    "goto-loop": (
+    Rule("goto-loop",
         "error",
         "boucle infinie : ce {app} ramène à {dest} sans rien attendre ni tester — Asterisk tourne "
         "sans fin",
@@ -324,12 +332,12 @@ _RULE_TEXTS: dict[str, tuple[str, str, str, str, str]] = {
         "Asterisk spins forever",
         "ajouter une condition (GotoIf) ou une attente (WaitExten), ou sortir par Hangup()",
         "add a condition (GotoIf) or a wait (WaitExten), or leave with Hangup()"),
-    "variable-unset": (
+    Rule("variable-unset",
         "warning",
         "la variable ${{{var}}} est utilisée mais jamais définie{why} : elle vaut « »",
         "variable ${{{var}}} is used but never set{why}: it expands to ''",
         "la définir dans [globals] (ou avec Set)", "set it in [globals] (or with Set)"),
-    "sounds-path": (
+    Rule("sounds-path",
         "warning",
         "chemin de sons « {path} » hors du dossier d'Asterisk (/var/lib/asterisk/sounds) : les "
         "fichiers ne seront pas trouvés",
@@ -337,19 +345,19 @@ _RULE_TEXTS: dict[str, tuple[str, str, str, str, str]] = {
         "not be found",
         "mettre les sons dans /var/lib/asterisk/sounds/fr/custom et écrire custom/nom",
         "put the sounds in /var/lib/asterisk/sounds/fr/custom and write custom/name"),
-    "sound-extension": (
+    Rule("sound-extension",
         "warning",
         "« {name} » : Playback/Background prennent le nom sans extension de fichier",
         "'{name}': Playback/Background take the name without a file extension",
         "écrire {fixed}", "write {fixed}"),
-    "say-language": (
+    Rule("say-language",
         "info",
         "{app} utilise la langue du canal (par défaut « en ») : les chiffres seront dits en "
         "anglais",
         "{app} uses the channel language (default 'en'): digits will be spoken in English",
         "Set(CHANNEL(language)=fr) au début (et installer les sons français)",
         "Set(CHANNEL(language)=fr) first (and install the French sounds)"),
-    "external-dependency": (
+    Rule("external-dependency",
         "info",
         "{script} dépend d'Internet (service Google non officiel), de perl/LWP, sox et mpg123 "
         "au moment de l'appel",
@@ -357,26 +365,26 @@ _RULE_TEXTS: dict[str, tuple[str, str, str, str, str]] = {
         "call time",
         "pré-générer les annonces (toipkit tts) et utiliser Background(custom/...)",
         "pre-generate the prompts (toipkit tts) and use Background(custom/...)"),
-    "orphan-context": (
+    Rule("orphan-context",
         "info",
         "le contexte [{ctx}] n'est atteint par aucun Goto/include depuis {entries}",
         "context [{ctx}] is not reached by any Goto/include from {entries}",
         "y envoyer les appels (Goto, include, ou context={ctx} sur une ligne SIP)",
         "route calls to it (Goto, include, or context={ctx} on a SIP line)"),
-    "pattern-invalid": ("error", "motif {ext} invalide : {why}", "invalid pattern {ext}: {why}",
+    Rule("pattern-invalid", "error", "motif {ext} invalide : {why}", "invalid pattern {ext}: {why}",
                         "fermer le crochet ]", "close the bracket ]"),
-    "pattern-catchall": (
+    Rule("pattern-catchall",
         "warning",
         "motif {ext} déconseillé : il capture aussi i, t, h... (Asterisk l'avertit au chargement)",
         "pattern {ext} is discouraged: it also catches i, t, h... (Asterisk warns at load)",
         "utiliser _X. à la place", "use _X. instead"),
-    "extension-whitespace": (
+    Rule("extension-whitespace",
         "warning", "l'extension « {ext} » contient des espaces (Asterisk les garde)",
         "extension '{ext}' contains spaces (Asterisk keeps them)", "les enlever",
         "remove them"),
-}
+)
 
-RULES: dict[str, Rule] = {name: Rule(*texts) for name, texts in _RULE_TEXTS.items()}
+RULES: dict[str, Rule] = {rule.id: rule for rule in _RULE_LIST}
 
 _TERMINAL_APPS = {"goto", "gotoif", "hangup", "dial", "queue", "confbridge", "meetme",
                   "voicemail", "voicemailmain", "waitexten", "return", "busy", "congestion",
@@ -443,12 +451,10 @@ def _close_app(name: str) -> str | None:
 
 
 def _msg(lang: str, rule: str, **kw) -> tuple[str, str, str]:
-    sev, mfr, men, hfr, hen = RULES[rule]
-    if lang == "fr":
-        if "why" in kw and rule in ("removed-app", "deprecated-app"):
-            kw["why"] = why_fr(kw["why"])
-        return sev, mfr.format(**kw), hfr.format(**kw)
-    return sev, men.format(**kw), hen.format(**kw)
+    r = RULES[rule]
+    if lang == "fr" and "why" in kw and rule in ("removed-app", "deprecated-app"):
+        kw["why"] = why_fr(kw["why"])
+    return (r.severity, *r.texts(lang, **kw))
 
 
 class _Linter:
