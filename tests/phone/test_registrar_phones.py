@@ -142,6 +142,44 @@ def test_dtmf_reaches_the_other_phone(phones):
     assert "".join(callee.calls[-1].dtmf_received) == "6789"
 
 
+def _tone_energy(samples, frequency):
+    import numpy as np
+
+    spectrum = np.abs(np.fft.rfft(samples.astype(np.float64))) ** 2
+    freqs = np.fft.rfftfreq(len(samples), 1 / 8000)
+    band = (freqs > frequency - 60) & (freqs < frequency + 60)
+    return float(spectrum[band].sum() / max(spectrum.sum(), 1e-9))
+
+
+def test_back_to_back_calls_each_keep_their_own_recording(phones):
+    """Short calls to 102 one after the other (several in the same second), from two phones
+    playing different tones: each of 102's recordings is its own call's (not the next call's
+    audio, not overwritten by it), and so is what each caller recorded as sent."""
+    import numpy as np
+
+    from toipkit.tts.audio import Audio, read_sound
+
+    callee = phones("102", auto_answer=True, answer_delay=0.0)
+    tones = {"101": 600.0, "103": 1500.0}
+    callers = {number: phones(number) for number in tones}
+    t = np.arange(8000 * 3) / 8000
+    made = []
+    for number in ["101", "103", "101", "103"]:
+        tone = Audio((np.sin(2 * np.pi * tones[number] * t) * 8000).astype(np.int16), 8000)
+        call = callers[number].call("102", play=tone, duration=0.4)
+        assert call.answered, call.end_reason
+        made.append((number, call, callee.calls[-1]))
+    assert [incoming.peer for _n, _c, incoming in made] == ["101", "103", "101", "103"]
+    assert len({incoming.recording_path for _n, _c, incoming in made}) == 4
+    for number, call, incoming in made:
+        other = tones["103" if number == "101" else "101"]
+        heard = incoming.recording().samples
+        assert _tone_energy(heard, tones[number]) > 0.3, number
+        assert _tone_energy(heard, other) < 0.01, number
+        sent = read_sound(call.sent_path).samples
+        assert _tone_energy(sent, tones[number]) > 0.3, number
+
+
 def test_killed_owner_leaves_no_phone_behind(client, tmp_path):
     """Phones die with the Python process that made them, even killed with SIGKILL."""
     from toipkit.phone import sip_server_for

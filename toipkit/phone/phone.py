@@ -36,6 +36,8 @@ from toipkit.phone.baresip import Agent, AgentConfig, AgentError
 MAX_CALL_SECONDS = 180
 RATE = 8000
 _counter = itertools.count(1)
+#: seconds baresip takes, after a call's end event, to close (complete) its recordings
+_CLOSE_DELAY = 0.3
 _open_phones: weakref.WeakSet[Phone] = weakref.WeakSet()
 
 
@@ -102,6 +104,8 @@ class Call:
     recording_path: Path | None = None
     sent_path: Path | None = None
     transferred_to: str | None = None
+    #: the recordings folder before this call's audio started: (name, inode) of each file
+    _before: frozenset = field(default=frozenset(), repr=False)
 
     @property
     def answered(self) -> bool:
@@ -116,11 +120,14 @@ class Call:
         """What the phone heard during this call (an audio player in Jupyter)."""
         from toipkit.tts.audio import read_sound
 
-        # The recording is attached just after the call ends (baresip closes its file).
+        # The recording is attached as the call ends; baresip closes (completes) the file just
+        # after.
         deadline = time.monotonic() + wait
         while self.ended_at is not None and self.recording_path is None and \
                 time.monotonic() < deadline:
             time.sleep(0.05)
+        if self.ended_at is not None:
+            time.sleep(max(0.0, min(wait, self.ended_at + _CLOSE_DELAY - time.time())))
         if self.recording_path is None or not self.recording_path.exists():
             raise PhoneError("aucun enregistrement pour cet appel (appel non établi ?)")
         return read_sound(self.recording_path)
@@ -265,7 +272,7 @@ class Phone:
             elif kind == "CALL_INCOMING":
                 self.calls.append(Call(event.get("id"), "entrant",
                                        _peer_number(str(event.get("peeruri", ""))), now,
-                                       status="sonne"))
+                                       status="sonne", _before=self._recordings_now()))
                 if self.auto_answer:
                     threading.Thread(target=self._accept_soon, daemon=True).start()
             elif kind == "CALL_RINGING" and call is not None:
@@ -280,11 +287,12 @@ class Phone:
             elif kind in ("CALL_DTMF_START",) and call is not None:
                 call.dtmf_received.append(str(event.get("param", "")))
             elif kind == "CALL_CLOSED" and call is not None:
+                # Before the call counts as over (the next one may start): its files get their
+                # own names, so that no later call can take or overwrite them.
+                self._attach_recording(call)
                 call.ended_at = now
                 call.end_reason = _french_reason(str(event.get("param", "")))
                 call.status = "terminé" if call.answered else "échec"
-                threading.Thread(target=self._attach_recording, args=(call,),
-                                 daemon=True).start()
                 if call.transferred_to:
                     call.end_reason = f"transféré vers {call.transferred_to}"
                     threading.Thread(target=self._follow_transfer, args=(call,),
@@ -316,25 +324,40 @@ class Phone:
         with contextlib.suppress(ToipkitError):
             self.dial(call.transferred_to)
 
+    def _recordings_now(self) -> frozenset:
+        """(name, inode) of every file in the recordings folder."""
+        found = set()
+        with contextlib.suppress(OSError):
+            for path in (self.folder / "recordings").iterdir():
+                with contextlib.suppress(OSError):
+                    found.add((path.name, path.stat().st_ino))
+        return frozenset(found)
+
     def _attach_recording(self, call: Call) -> None:
-        # sndfile writes dump-<start time>-dec.wav (heard) and -enc.wav (sent) when the call's
-        # audio starts and closes them when it ends: the call's file is the first one that
-        # started once the call was answered and that no other call took.
-        time.sleep(0.2)
-        if call.answered_at is None:
+        """Give this call's recordings names of their own and attach them to it.
+
+        sndfile names its files ``dump-<start, to the second>-dec.wav`` (what the phone heard)
+        and ``-enc.wav`` (what it sent): two calls in the same second would share them, and
+        matching by time is a guess. A phone has one call at a time, so the call's files are
+        exactly those that appeared since the call began (new name or new inode); they are
+        renamed ``call-<n>-dec.wav`` at once — baresip keeps writing to the renamed file. (A
+        call that was never answered may have some too: early media.)"""
+        folder = self.folder / "recordings"
+        new = {}
+        for name, _inode in self._recordings_now() - call._before:
+            if name.startswith("dump-") and name.endswith(("-dec.wav", "-enc.wav")):
+                new[name[-7:-4]] = folder / name  # "dec" / "enc"
+        if "dec" not in new:
             return
-        record_dir = self.folder / "recordings"
-        with self._cond:
-            used = {c.recording_path for c in self.calls if c is not call}
-        decoded = sorted((p for p in record_dir.glob("dump-*-dec*") if p not in used),
-                         key=lambda p: p.stat().st_ctime)
-        fresh = [p for p in decoded if p.stat().st_ctime >= call.answered_at - 2.0]
-        if fresh:
-            call.recording_path = fresh[0]
-            sent = fresh[0].with_name(fresh[0].name.replace("-dec", "-enc"))
-            call.sent_path = sent if sent.exists() else None
-        with self._cond:
-            self._cond.notify_all()
+        n = next(_counter)
+        for kind, path in new.items():
+            target = folder / f"call-{n}-{kind}.wav"
+            with contextlib.suppress(OSError):
+                path.rename(target)
+                if kind == "dec":
+                    call.recording_path = target
+                else:
+                    call.sent_path = target
 
     def _wait(self, predicate, timeout: float) -> bool:
         with self._cond:
@@ -399,7 +422,8 @@ class Phone:
             raise PhoneError("un appel est déjà en cours sur ce téléphone : raccrochez d'abord")
         target = f"sip:{number}@{self.server}"
         with self._cond:
-            self.calls.append(Call(None, "sortant", str(number), time.time(), status="appel"))
+            self.calls.append(Call(None, "sortant", str(number), time.time(), status="appel",
+                                   _before=self._recordings_now()))
             call = self.calls[-1]
         response = self.agent.command("dial", target)
         if not response.get("ok"):
