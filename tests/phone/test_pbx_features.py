@@ -1,7 +1,8 @@
 """PBX features routed by the sandbox's registrar, as configured through confd.
 
-Ring groups (``all`` in parallel, ``linear`` one member after the other with their timeouts) and
-the boss/secretary filter (``*37<member>`` switches it), with real phones on loopback.
+Ring groups (``all`` in parallel, ``linear`` one member after the other with their timeouts,
+hold music to the waiting caller) and the boss/secretary filter (``*37<member>`` switches it),
+with real phones on loopback.
 """
 
 from __future__ import annotations
@@ -133,3 +134,59 @@ def test_group_cancel_is_visible_in_a_capture(client, phones, tmp_path):
     analysed = cap.open()
     methods = [m.method or str(m.status) for m in analysed.sip_messages]
     assert "CANCEL" in methods and "487" in methods
+
+
+def _music(seconds=4.0):
+    """A tune nobody else plays: a rising then falling sweep (WAV bytes, 8 kHz)."""
+    import io
+    import wave
+
+    import numpy as np
+
+    t = np.arange(int(8000 * seconds)) / 8000
+    freq = 400 + 600 * np.abs(np.sin(np.pi * t / seconds))
+    samples = (np.sin(2 * np.pi * np.cumsum(freq) / 8000) * 9000).astype("<i2")
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(samples.tobytes())
+    return out.getvalue(), samples
+
+
+def test_group_caller_hears_the_hold_music_while_members_ring(client, phones):
+    """The group's music-on-hold file reaches the waiting caller as early media (183); the
+    member who answers then gets the call, and the music's branch is cancelled."""
+    from toipkit.phone.phone import audio_similarity
+    from toipkit.tts.audio import Audio
+    from toipkit.xivo import lab
+
+    data, samples = _music()
+    category = lab.ensure_moh(client, "attente", quiet=True)
+    client.moh.upload_file(category, "attente.wav", data)
+    lab.ensure_group(client, "musique", 204, ["101", "102"], music_on_hold="attente",
+                     quiet=True)
+    m101, m102, caller = phones("101"), phones("102"), phones("103")
+    deadline = time.monotonic() + 10  # the sandbox starts the music's endpoint within 0.5 s
+    while not any(r["username"].startswith("mohmoh204") for r in registrar.registrations(
+            registrar.sandbox_data_dir(client))) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    call = caller.dial("204")
+    m101.wait_for_call()
+    m102.wait_for_call()
+    time.sleep(1.5)  # ringing: the caller listens to the music
+    answered = m101.answer()
+    assert answered.answered
+    caller._wait(lambda: call.answered_at is not None, 5)
+    assert call.answered and call.peer == "204"
+    time.sleep(0.5)
+    caller.hangup()
+    ladder = caller.dialogue().ladder()
+    assert any(step.startswith("183") for step in ladder), ladder
+    heard = call.recording()
+    excerpt = Audio(samples[2000:6000].astype("int16"), 8000)  # half a second of the tune
+    assert audio_similarity(excerpt, heard) >= 0.8
+    # 102 was cancelled as usual; the call went on with 101
+    assert m102.calls[-1].ended_at is not None and not m102.calls[-1].answered
+    assert m101.calls[-1].answered

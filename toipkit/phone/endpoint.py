@@ -136,7 +136,8 @@ class MediaEndpoint:
         self._sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sip.bind((host, 0))
         self.sip_port = self._sip.getsockname()[1]
-        self._username = f"{username_prefix}{self.number}-{secrets.token_hex(2)}"
+        self._username = (f"{username_prefix}{re.sub('[^0-9A-Za-z]', '', self.number)}-"
+                          f"{secrets.token_hex(2)}")
         self._secret = secrets.token_hex(8)
         self._registered = threading.Event()
         self._pending: dict[str, tuple[float, str, tuple[str, int], int]] = {}

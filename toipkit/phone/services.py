@@ -5,7 +5,9 @@ Like XiVO, the sandbox answers what confd describes without any other step:
 * every conference room with a number gets a :class:`ConferenceBridge` (PIN from confd), opened,
   changed or closed as the API changes the room;
 * every IVR deployed with :func:`deploy_ivr` (files under ``<data_dir>/ivr/<number>/``) gets a
-  :class:`LiveIvr`; its calls are appended to ``calls.jsonl`` there.
+  :class:`LiveIvr`; its calls are appended to ``calls.jsonl`` there;
+* every ring group whose music-on-hold category holds a file gets a :class:`HoldMusic`
+  (early media to its waiting callers, first file of the category in name order).
 
 The supervisor polls confd's database and the IVR folder twice a second; it stops its endpoints
 when the sandbox stops. Notebooks talk to it through files only (:func:`deploy_ivr`,
@@ -58,6 +60,7 @@ class MediaServices:
         self.info = info
         self.rooms: dict[str, tuple[tuple, Any]] = {}
         self.ivrs: dict[str, tuple[str, Any]] = {}
+        self.hold_music: dict[tuple[str, str], tuple[tuple, Any]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="media-services")
 
@@ -76,12 +79,16 @@ class MediaServices:
         for _stamp, ivr in self.ivrs.values():
             with contextlib.suppress(Exception):
                 ivr.close()
+        for _key, music in self.hold_music.values():
+            with contextlib.suppress(Exception):
+                music.close()
         self.rooms.clear()
         self.ivrs.clear()
+        self.hold_music.clear()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            for sync in (self._sync_rooms, self._sync_ivrs):
+            for sync in (self._sync_rooms, self._sync_ivrs, self._sync_hold_music):
                 try:
                     sync()
                 except Exception as exc:  # keep serving the others; say why in the log
@@ -117,6 +124,64 @@ class MediaServices:
                 name, pin, context = key
                 self.rooms[number] = (key, ConferenceBridge(self.info, number, name, pin,
                                                             context=context))
+
+    # -- hold music of ring groups -----------------------------------------------------------
+    def _group_music(self) -> dict[tuple[str, str], tuple[str, str, int]]:
+        """(context, group number) → (category uuid, first file name, its size)."""
+        conn = sqlite3.connect(f"file:{self.confd_db}?mode=ro", uri=True, timeout=10)
+        try:
+            rows = conn.execute(
+                "SELECT ext.body->>'context', ext.body->>'exten', moh.uuid, b.name, "
+                "length(b.data) FROM objects AS g "
+                "JOIN links AS ge ON ge.rel = 'group_extension' AND ge.a = g.id "
+                "JOIN objects AS ext ON ext.kind = 'extension' AND ext.id = ge.b "
+                "JOIN objects AS moh ON moh.kind = 'moh' "
+                "  AND moh.body->>'name' = g.body->>'music_on_hold' "
+                "JOIN blobs AS b ON b.owner = 'moh:' || moh.uuid "
+                "WHERE g.kind = 'group' AND coalesce(g.body->>'enabled', 1) IN (1, 'true') "
+                "ORDER BY b.name DESC").fetchall()
+        finally:
+            conn.close()
+        # name order: the last row written for a group is its category's first file
+        return {(str(context), str(exten)): (uuid, name, size)
+                for context, exten, uuid, name, size in rows}
+
+    def _sync_hold_music(self) -> None:
+        from toipkit.phone.moh import HoldMusic
+        from toipkit.tts.audio import read_sound
+
+        wanted = self._group_music()
+        for where in list(self.hold_music):
+            key, music = self.hold_music[where]
+            if wanted.get(where) != key:
+                music.close()
+                del self.hold_music[where]
+        for where, key in wanted.items():
+            if where in self.hold_music:
+                continue
+            context, number = where
+            uuid, name, _size = key
+            folder = self.data_dir / "moh" / uuid
+            folder.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(f"file:{self.confd_db}?mode=ro", uri=True, timeout=10)
+            try:
+                data = conn.execute("SELECT data FROM blobs WHERE owner = ? AND name = ?",
+                                    ("moh:" + uuid, name)).fetchone()
+            finally:
+                conn.close()
+            if data is None:
+                continue
+            path = folder / Path(name).name
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_bytes(bytes(data[0]))
+            os.replace(tmp, path)
+            try:
+                music = HoldMusic(self.info, number, read_sound(path), context=context)
+            except Exception as exc:  # a file we cannot read: say so once, keep the group
+                print(f"toipkit sandbox: hold music of group {number}: {exc}", file=sys.stderr,
+                      flush=True)
+                music = _Failed()
+            self.hold_music[where] = (key, music)
 
     # -- IVRs --------------------------------------------------------------------------------
     def _sync_ivrs(self) -> None:
