@@ -131,6 +131,29 @@ def test_cli_loads_what_asterisk_loads(tmp_path, capsys):
     assert "'2' =>" in r.stdout and "'1' =>" not in r.stdout
     r = _cli("simulate", str(f), "--context", "c", "--exten", "2", "--json", capsys=capsys)
     assert r.returncode == 0 and "Hangup" in [s["app"] for s in json.loads(r.stdout)["steps"]]
+    # Printed as Asterisk logs it (pbx/pbx_config.c:1817), then where exactly and why.
+    assert r.stderr.splitlines()[0] == ("WARNING: pbx_config.c: Can't use 'next' priority on the "
+                                        f"first entry at line 2 of {f}!")
+    assert r.stderr.splitlines()[1].startswith(f"    {f}:2:12: ")
+    assert _cli("show", str(f), "--lenient", capsys=capsys).returncode == 0  # the default
+
+
+def test_cli_refuses_what_asterisks_config_reader_refuses(tmp_path, capsys):
+    # main/config.c:2281 "parse error: No category context" makes process_text_line return -1:
+    # the file is CONFIG_STATUS_FILEINVALID and pbx_config.c:1704 loads nothing of it.
+    f = tmp_path / "nocontext.conf"
+    f.write_text("exten => 1,1,NoOp()\n[c]\nexten => 2,1,Hangup()\n")
+    r = _cli("show", str(f), capsys=capsys)
+    assert r.returncode == 1 and r.stdout == ""
+    assert f"WARNING: config.c: parse error: No category context for line 1 of {f}" in r.stderr
+    assert "would load nothing" in r.stderr and "Traceback" not in r.stderr
+    # A missing #include too (main/config.c:2260, an ERROR); a #tryinclude is fine.
+    f.write_text("[c]\n#include nothere.conf\nexten => 2,1,Hangup()\n")
+    r = _cli("simulate", str(f), "--context", "c", "--exten", "2", capsys=capsys)
+    assert r.returncode == 1
+    assert "ERROR: config.c: The file 'nothere.conf' was listed as a #include" in r.stderr
+    f.write_text("[c]\n#tryinclude nothere.conf\nexten => 2,1,Hangup()\n")
+    assert _cli("show", str(f), capsys=capsys).returncode == 0
 
 
 def test_dial_pad_fallback_and_state(dialplans, directory):

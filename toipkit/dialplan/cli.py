@@ -67,19 +67,40 @@ def register(subparsers) -> None:
 
 
 def _strict_option(parser) -> None:
-    parser.add_argument("--strict", action="store_true",
-                        help="refuse the dialplan at the first line Asterisk would reject "
-                             "(default: load the rest, as Asterisk does, and print the warnings)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--lenient", dest="strict", action="store_false",
+                      help="(default) load what Asterisk loads: a line it rejects is skipped and "
+                           "its warning printed as Asterisk logs it")
+    mode.add_argument("--strict", dest="strict", action="store_true",
+                      help="refuse the dialplan at the first line Asterisk would reject")
+    parser.set_defaults(strict=False)
 
 
 def _load(path: str, lenient: bool = True):
-    """Load like Asterisk: lines it rejects are skipped with a warning on stderr."""
+    """Load like Asterisk (pbx_config): a line it rejects is skipped, and its log message
+    printed on stderr in Asterisk's words, followed by the exact position and our explanation.
+    When Asterisk's config layer refuses the whole file, so do we."""
     from toipkit.dialplan import parse_file
+    from toipkit.errors import ToipkitError
 
     dp = parse_file(path, lenient=lenient)
+    fatal = []
     for err in dp.errors:
         where = ":".join(str(x) for x in (err.file, err.line, err.column) if x)
-        print(f"WARNING: {where}: {err.message}", file=sys.stderr)
+        ours = f"{where}: {err.message}" + (f" ({err.hint})" if err.hint else "")
+        asterisk = getattr(err, "asterisk", None)
+        if asterisk:
+            print(asterisk, file=sys.stderr)
+            print(f"    {ours}", file=sys.stderr)
+        else:
+            print(f"WARNING: {ours}", file=sys.stderr)
+        if getattr(err, "fatal", False):
+            fatal.append(where)
+    if fatal:
+        # main/config.c: process_text_line returns -1, the file is CONFIG_STATUS_FILEINVALID
+        # and pbx_config.c (pbx_load_config) loads nothing from it.
+        raise ToipkitError(f"Asterisk would load nothing from {path} (its configuration reader "
+                           f"refuses the file at {', '.join(fatal)})")
     return dp
 
 

@@ -32,7 +32,7 @@ from toipkit.dialplan.model import (
 from toipkit.dialplan.patterns import shrink_phone_number, sort_key
 from toipkit.errors import DialplanSyntaxError
 
-__all__ = ["parse", "parse_file"]
+__all__ = ["parse", "parse_file", "LoadError"]
 
 _MAX_INCLUDE_DEPTH = 32
 _MAX_FILE_READS = 2000  # double #includes nested n deep read 2**n files
@@ -121,9 +121,16 @@ class _Reader:
         self.current: _Category | None = None
         self.stack: list[str] = []
 
-    def error(self, message, file, line, column=None, source=None, hint=None):
-        err = DialplanSyntaxError(message, file=file, line=line, column=column,
-                                  source_line=source, hint=hint)
+    def error(self, message, file, line, column=None, source=None, hint=None, asterisk=None,
+              fatal=False):
+        """A line Asterisk rejects. ``asterisk``: its own log message (``{line}`` and ``{file}``
+        filled in here); ``fatal``: its config layer then refuses the whole file (main/config.c
+        process_text_line returns -1, and pbx_config.c:1704 loads nothing)."""
+        err = LoadError(message, file=file, line=line, column=column, source_line=source,
+                        hint=hint)
+        if asterisk is not None:
+            err.asterisk = asterisk.format(line=line, file=file)
+        err.fatal = fatal
         if not self.lenient:
             raise err
         self.dp.errors.append(err)
@@ -234,7 +241,9 @@ class _Reader:
             eq = stripped.find("=")
             if eq < 0:
                 self.error("line without '=' (Asterisk ignores it)", filename, lineno, col(0),
-                           source, hint="write 'exten => EXT,PRIO,App(args)' or 'name = value'")
+                           source, hint="write 'exten => EXT,PRIO,App(args)' or 'name = value'",
+                           asterisk="WARNING: config.c: No '=' (equal sign) in line {line} of "
+                                    "{file}")
                 return
             name_end = eq
             if eq > 0 and stripped[eq - 1] == "+":
@@ -251,7 +260,9 @@ class _Reader:
             voff = lead + vstart + (len(rest) - len(rest.lstrip()))
             if self.current is None:
                 self.error(f"no [context] before this line (line {lineno})", filename, lineno,
-                           col(0), source, hint="start the file with a [context] header")
+                           col(0), source, hint="start the file with a [context] header",
+                           asterisk="WARNING: config.c: parse error: No category context for "
+                                    "line {line} of {file}", fatal=True)
                 return
             items = self.current.items
             if appending:
@@ -267,7 +278,9 @@ class _Reader:
         close = stripped.find("]")
         if close < 0:
             self.error("no closing ']' in context header", filename, lineno, col(0), source,
-                       hint="write [name]")
+                       hint="write [name]", fatal=True,
+                       asterisk="WARNING: config.c: parse error: no closing ']', line {line} of "
+                                "{file}")
             self.current = None
             return
         name = stripped[1:close]
@@ -276,7 +289,9 @@ class _Reader:
             end = stripped.find(")", close + 2)
             if end < 0:
                 self.error("no closing ')' after the context header options", filename, lineno,
-                           col(close + 1), source, hint="write [name](!) or [name](base1,base2)")
+                           col(close + 1), source, hint="write [name](!) or [name](base1,base2)",
+                           fatal=True, asterisk="WARNING: config.c: parse error: no closing ')', "
+                                                "line {line} of {file}")
                 self.current = None
                 return
             options = [o.strip() for o in stripped[close + 2:end].split(",")]
@@ -285,7 +300,10 @@ class _Reader:
             target = self.by_name.get(name)
             if target is None:
                 self.error(f"[{name}](+) appends to a context that does not exist yet", filename,
-                           lineno, col(0), source, hint=f"define [{name}] before extending it")
+                           lineno, col(0), source, hint=f"define [{name}] before extending it",
+                           fatal=True, asterisk="WARNING: config.c: Category addition requested, "
+                           f"but category '{_braces(name)}' does not exist, line {{line}} of "
+                           "{file}")
                 self.current = None
                 return
             self.current = target
@@ -298,7 +316,9 @@ class _Reader:
             if b is None:
                 self.error(f"inheritance requested, but category '{base}' does not exist",
                            filename, lineno, col(0), source,
-                           hint=f"define the template [{base}](!) above this context")
+                           hint=f"define the template [{base}](!) above this context", fatal=True,
+                           asterisk="WARNING: config.c: Inheritance requested, but category "
+                                    f"'{_braces(base)}' does not exist, line {{line}} of {{file}}")
                 continue
             cat.items.extend(b.items)
         self.categories.append(cat)
@@ -321,7 +341,9 @@ class _Reader:
                       col(0))
             return
         if not arg:
-            self.error(f"#{kind} needs a file name", filename, lineno, col(0), source)
+            self.error(f"#{kind} needs a file name", filename, lineno, col(0), source,
+                       asterisk=f"WARNING: config.c: Directive '#{kind}' needs an argument "
+                                "(filename) at line {line} of {file}")
             return
         path = Path(arg)
         if not path.is_absolute():
@@ -335,30 +357,36 @@ class _Reader:
                 self.error(f"the file '{arg}' was listed as a #include but it does not exist",
                            filename, lineno, col(0), source,
                            hint="check the path (relative to the configuration folder, the "
-                                "main file's folder) or use #tryinclude")
+                                "main file's folder) or use #tryinclude", fatal=True,
+                           asterisk=f"ERROR: config.c: The file '{_braces(arg)}' was listed as a "
+                                    "#include but it does not exist.")
             return
         for m in matches:
             real = os.path.realpath(m)
             if real in self.stack or depth >= _MAX_INCLUDE_DEPTH:
                 self.error(f"#include cycle: '{arg}' is already being read", filename, lineno,
-                           col(0), source, hint="remove the #include that loops back")
+                           col(0), source, hint="remove the #include that loops back",
+                           fatal=kind == "include",
+                           asterisk="WARNING: config.c: Maximum Include level (10) exceeded")
                 continue
             if not os.path.isfile(m):
                 self.error(f"#{kind} '{arg}' is not a regular file", filename, lineno, col(0),
-                           source, hint="include a configuration file (not a device or a pipe)")
+                           source, hint="include a configuration file (not a device or a pipe)",
+                           asterisk=f"WARNING: config.c: '{_braces(m)}' is not a regular file, "
+                                    "ignoring")
                 continue
             self.reads += 1
             if self.reads > _MAX_FILE_READS or os.path.getsize(m) > _MAX_FILE_BYTES:
                 self.error(f"#{kind} '{arg}': too many or too large included files (more than "
                            f"{_MAX_FILE_READS} reads or {_MAX_FILE_BYTES // 2**20} MiB)",
-                           filename, lineno, col(0), source,
+                           filename, lineno, col(0), source, fatal=True,
                            hint="the same files are probably included again and again")
                 continue
             try:
                 text = _read(Path(m))
             except OSError as exc:
                 self.error(f"cannot read included file '{arg}': {exc}", filename, lineno,
-                           col(0), source)
+                           col(0), source, fatal=kind == "include")
                 continue
             self.stack.append(real)
             try:
@@ -546,7 +574,10 @@ class _Loader:
                     if not last_ext_set:
                         self.r.error("'same =>' with no previous 'exten =>' in this context",
                                      it.file, it.line, it.col, it.source,
-                                     hint="start the extension with 'exten => EXT,1,...'")
+                                     hint="start the extension with 'exten => EXT,1,...'",
+                                     asterisk="ERROR: pbx_config.c: No previous pattern in the "
+                                     f"first entry of context '{_braces(name)}' to match "
+                                     f"'{_braces(it.name)}' at line {{line}} of {{file}}!")
                         continue
                     ext, cid = last_ext, last_cid
                     pri_start = 0
@@ -592,7 +623,9 @@ class _Loader:
                     if rp < 0:
                         self.r.error(f"label '{pri[lp + 1:]}' misses its closing ')'", it.file,
                                      it.line, it.col_at(pri_start), it.source,
-                                     hint="write n(label)")
+                                     hint="write n(label)",
+                                     asterisk="WARNING: pbx_config.c: Label missing trailing ')' "
+                                              "at line {line} of {file}")
                         continue
                     label = pri[lp + 1:rp]
                     pri = pri[:lp]
@@ -608,14 +641,18 @@ class _Loader:
                     if lastpri <= -2:
                         self.r.error("can't use 'next' priority on the first entry of a context",
                                      it.file, it.line, it.col_at(pri_start), it.source,
-                                     hint="the first line of a context needs priority 1")
+                                     hint="the first line of a context needs priority 1",
+                                     asterisk="WARNING: pbx_config.c: Can't use 'next' priority "
+                                              "on the first entry at line {line} of {file}!")
                         continue
                     number = lastpri + 1
                 elif pri in ("s", "same"):
                     if lastpri <= -2:
                         self.r.error("can't use 'same' priority on the first entry of a context",
                                      it.file, it.line, it.col_at(pri_start), it.source,
-                                     hint="the first line of a context needs priority 1")
+                                     hint="the first line of a context needs priority 1",
+                                     asterisk="WARNING: pbx_config.c: Can't use 'same' priority "
+                                              "on the first entry at line {line} of {file}!")
                         continue
                     number = lastpri
                 else:
@@ -627,12 +664,16 @@ class _Loader:
                             self.r.error(f"invalid priority/label '{_clip(pri)}'", it.file, it.line,
                                          it.col_at(pri_start), it.source,
                                          hint="use a number >= 1, n, s, hint or a label defined "
-                                              "earlier in the same extension")
+                                              "earlier in the same extension",
+                                         asterisk="WARNING: pbx_config.c: Invalid priority/label "
+                                         f"'{_braces(pri)}' at line {{line}} of {{file}}")
                             continue
                     elif number < 1:
                         self.r.error(f"invalid priority '{pri}' (must be >= 1)", it.file,
                                      it.line, it.col_at(pri_start), it.source,
-                                     hint="priorities start at 1")
+                                     hint="priorities start at 1",
+                                     asterisk="WARNING: pbx_config.c: Invalid priority "
+                                              f"'{_braces(pri)}' at line {{line}} of {{file}}")
                         continue
                 if number != HINT:
                     number += plus
@@ -811,6 +852,21 @@ def parse_file(path: str | os.PathLike, lenient: bool = False) -> Dialplan:
         raise DialplanSyntaxError(f"cannot read dialplan: {exc.strerror or exc}", file=str(p),
                                   hint="check the path") from exc
     return parse(text, filename=str(p), lenient=lenient)
+
+
+def _braces(text: str) -> str:
+    """``text`` inside a ``str.format`` template, as is."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+class LoadError(DialplanSyntaxError):
+    """A line Asterisk rejects while loading. ``asterisk``: what Asterisk logs for it, in its
+    words (``WARNING: pbx_config.c: Can't use 'next' priority on the first entry at line 2 of
+    extensions.conf!``), None when it says nothing; ``fatal``: Asterisk then loads nothing of the
+    file (its config layer refuses it)."""
+
+    asterisk: str | None = None
+    fatal: bool = False
 
 
 def _clip(text: str, width: int = 40) -> str:
