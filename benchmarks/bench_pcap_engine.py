@@ -77,8 +77,9 @@ def main() -> int:
         import cProfile
         import pstats
 
-        cProfile.runctx("read_capture(path)", globals(), {"read_capture": read_capture, "path": path}, "/tmp/pcap.prof")
-        pstats.Stats("/tmp/pcap.prof").sort_stats("tottime").print_stats(18)
+        profiler = cProfile.Profile()
+        profiler.runcall(read_capture, path)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(18)
     t = time.perf_counter()
     cpu0 = time.process_time()
     cap = read_capture(path)

@@ -2,7 +2,7 @@
 """Generate the sample SIP/RTP captures of lab 03 with real tools on loopback.
 
     sudo .venv/bin/python scripts/make_captures.py            # all captures -> data/
-    .venv/bin/python scripts/make_captures.py --only register --out-dir /tmp/x --check
+    .venv/bin/python scripts/make_captures.py --only register --out-dir out/captures --check
 
 What runs: SIPp (the scenarios in scripts/sipp/) plays the phones 101 Geralt Deriv, 102 Yennefer
 Vengerberg, 103 Triss Merigold and the "XiVO" (registrar, IVR) on 127.0.0.x addresses; dumpcap

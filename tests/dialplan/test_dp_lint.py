@@ -10,7 +10,7 @@ from toipkit.dialplan import lint, parse, parse_file
 S15_OFFSET = 152
 S17_OFFSET = 187
 
-# (rule, handout line) — see the reference note A6 and docs/dialplan.md.
+# (rule, handout line) — the rules are described in docs/dialplan.md.
 S15_EXPECTED = {
     ("removed-app", 159),  # SetGlobalVar removed in 1.6
     ("sounds-path", 159),  # /var/asterisk/sounds/ is not Asterisk's sounds folder
@@ -128,7 +128,7 @@ exten => 600,1,MeetMe(1)
 exten => 700,1,Goto(nowhere,1)
 exten => 800,1,Goto(100,7)
 exten => 900,1,Goto(100,lab)
-exten => 901,1,Playback(/tmp/x.wav)
+exten => 901,1,Playback(/var/lib/x.wav)
 exten => 902,1,Goto(default, 100, 1)
 include => missing
 [other]

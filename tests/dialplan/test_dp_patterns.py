@@ -1,4 +1,5 @@
-"""Pattern matching and ordering against Asterisk's own test material (reference note A2/A5)."""
+"""Pattern matching and ordering against Asterisk's own test material (its ``ext_cmp`` and
+pattern-match unit tests)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Simulated calls give Asterisk's outcome (reference note A3/A6)."""
+"""Simulated calls give Asterisk's outcome (semantics in docs/dialplan.md)."""
 
 from __future__ import annotations
 

@@ -132,7 +132,7 @@ def test_ordinary_streams_take_the_vectorised_path(n, loss, jitter_ms, pt, clock
 
 
 def test_e_model_reference_points():
-    # worked numbers of the reference note (G.711 with PLC, Bpl 25.1, no delay)
+    # G.107 E-model worked by hand: G.711 with PLC (Ie 0, Bpl 25.1), random loss, no delay
     for loss, r, mos in [(0, 93.2, 4.409), (1, 89.56, 4.328), (2, 86.19, 4.235),
                          (5, 77.42, 3.923), (10, 66.13, 3.411)]:
         est = e_model(loss, delay_ms=0.0)

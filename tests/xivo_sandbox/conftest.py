@@ -43,7 +43,8 @@ class Api:
         assert r.status_code == status, f"{method} {path}: {r.status_code} {r.text}"
         return r.json() if r.content and "json" in r.headers.get("content-type", "") else r
 
-    # The safe 16.x creation order (reference note §3.5)
+    # The creation order that works on XiVO 16.x: user, line, SIP endpoint, extension, then
+    # the associations (line-endpoint, user-line, line-extension).
     def user_with_line(self, firstname: str, lastname: str, exten: str,
                        context: str = "default") -> dict:
         line = self.ok("POST", "/lines", 201, json={"context": context})

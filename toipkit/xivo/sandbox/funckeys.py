@@ -2,7 +2,7 @@
 
 A key is ``{"blf": bool, "label": str|null, "destination": {"type": ..., ...}}`` stored by
 position; a ``bsfilter`` destination names a call-filter member (``filter_member_id``) and
-dials ``*37<member id>`` (reference note §6.1).
+dials ``*37<member id>`` (XiVO's bsfilter feature code).
 """
 
 from __future__ import annotations

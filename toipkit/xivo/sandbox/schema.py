@@ -248,7 +248,7 @@ def _copy_default(value: Any) -> Any:
 
 
 # --------------------------------------------------------------------------------------------
-# Resource schemas (field lists from the reference note, §2-7)
+# Resource schemas (field lists of confd's API, as documented in docs/sandbox.md)
 
 LANGUAGES = ("de_DE", "en_US", "es_ES", "fr_FR", "fr_CA", "it_IT", "nl_NL")
 CALLER_ID_RE = r'"(.*)"( <\+?\d+>)?'

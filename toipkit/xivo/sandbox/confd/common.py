@@ -17,7 +17,7 @@ router = Router()
 # API profiles: "full" serves everything below; "xivo-16.13" hides what confd 16.13 lacks
 # (groups, conferences, call filters, MOH, schedules, IVR, contexts, feature codes: web-UI
 # features there) and the read-only relations added in 16.14, so that clients can test their
-# capability detection (reference note §0, §5, §6).
+# capability detection (docs/sandbox.md, "XiVO 16.x behaviour").
 API_PROFILES = ("full", "xivo-16.13")
 
 
