@@ -4,6 +4,8 @@ duration it takes and where it sends the call."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from toipkit.dialplan.expr import is_true
 from toipkit.dialplan.jumps import gosub_label, runtime_branches
@@ -12,9 +14,42 @@ from toipkit.dialplan.messages import _dur
 from toipkit.dialplan.model import Priority, split_args
 from toipkit.dialplan.trace import SAY_SECONDS_PER_ITEM, _Stop
 
+if TYPE_CHECKING:
+    from toipkit.dialplan.dtmf import _Keys
+    from toipkit.dialplan.model import Dialplan
+    from toipkit.dialplan.trace import DirectoryEntry, Step
+
 
 class AppHandlers:
     """Mixin of :class:`toipkit.dialplan.simulate._Sim`: one method per application."""
+
+    if TYPE_CHECKING:  # the simulator's state and helpers these methods use
+        dp: Dialplan
+        ctx: str
+        exten: str
+        prio: int
+        t: float
+        keys: _Keys
+        vars: dict[str, str]
+        globals: dict[str, str]
+        directory: dict[str, DirectoryEntry]
+        gosub_stack: list[tuple[str, str, int, dict[str, str | None], int]]
+        callerid: str | None
+        now: Any
+        dial_status: Any
+        answered: bool
+        tts_duration: Callable[..., float]
+        add: Callable[..., Step]
+        m: Callable[..., str]
+        pbx: Callable[[str], Step]
+        elapse: Callable[[float], None]
+        collect: Callable[[str, Priority | None], None]
+        describe: Callable[[str, DirectoryEntry | None], str]
+        execute: Callable[[Priority], Any]
+        exists: Callable[..., bool]
+        goto: Callable[[str, str, int], None]
+        parse_goto: Callable[[str, str], tuple[str, str, int]]
+        sound: Callable[[str], tuple[bool, str | None, float]]
 
     def app_answer(self, p, args):
         self.answered = True

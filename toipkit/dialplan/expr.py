@@ -138,7 +138,7 @@ _OPS = ("::", "=~", "~~", "!=", "<=", ">=", "==", "|", "&", "=", "<", ">", "+", 
         "%", "!", ":", "?", "(", ")", ",")
 _OP_CHARS = set("|&=<>+-*/%!:?()~,")
 # Math functions of ast_expr2 (1.6+); unknown names are an error, as in Asterisk.
-_FUNCS = {
+_FUNCS: dict[str, Callable[..., float]] = {
     "FLOOR": math.floor, "CEIL": math.ceil, "ROUND": lambda x: math.floor(x + 0.5) if x >= 0
     else -math.floor(-x + 0.5), "TRUNC": math.trunc, "RINT": round, "SQRT": math.sqrt,
     "EXP": math.exp, "EXP2": lambda x: 2.0 ** x, "EXP10": lambda x: 10.0 ** x, "LOG": math.log,

@@ -466,7 +466,7 @@ class _Linter:
         self.versions = parse_versions(asterisk if asterisk is not None else pragma_versions)
         declared = list(apps or []) + dp.pragmas.get("apps", "").split(",")
         self.extra_apps = {a.strip().lower() for a in declared if a.strip()}
-        self._app_verdicts: dict[tuple[str, bool], tuple[str, list]] = {}
+        self._app_verdicts: dict[tuple[str, bool], tuple[str, list, Any]] = {}
         self.runtime_contexts = {c.strip() for c in dp.pragmas.get("contexts", "").split(",")
                                  if c.strip()}
         self.directory = {str(k) for k in (directory or {})}
@@ -881,6 +881,8 @@ class _Linter:
         parts = dest.split(",", 3)[:3]
         if any(x != x.strip() for x in parts):
             raw = parse_location(dest, p.context, p.exten)
+            if raw is None:
+                return  # an empty destination: nothing to check
             # sscanf skips the blanks around a number; a context, extension or label keeps them
             # (pbx_parse_location), so that jump goes nowhere.
             if (raw.context != raw.context.strip() or raw.exten != raw.exten.strip()
@@ -891,6 +893,8 @@ class _Linter:
             parts = [x.strip() for x in parts]
         n = len(parts)
         loc = parse_location(",".join(parts), p.context, p.exten)
+        if loc is None:
+            return  # an empty destination: nothing to check
         ctx, exten, prio = loc.context, loc.exten, loc.priority
         is_num = loc.number is not None
         dp = self.dp

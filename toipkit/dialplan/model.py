@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from toipkit.dialplan.patterns import cid_sort_key, is_pattern
+
+if TYPE_CHECKING:
+    from toipkit.dialplan.render import MermaidGraph
 
 __all__ = [
     "Priority",
@@ -345,7 +349,7 @@ class Dialplan:
 
         return to_text(self)
 
-    def graph(self) -> str:
+    def graph(self) -> MermaidGraph:
         """Mermaid flowchart of the contexts and the jumps between them."""
         from toipkit.dialplan.render import mermaid
 

@@ -78,6 +78,7 @@ def _as_item(it):
         return it
     raw = it[0].string
     m = _FAST_LINE.match(raw)
+    assert m is not None  # the fast path only takes lines this pattern matched
     lead, name, value = m.groups()
     vstart = m.start(3)
     return _new_item(_Item, (name, value.rstrip(), it[1], it[2], len(lead) + 1, vstart + 1, None,
@@ -656,11 +657,11 @@ class _Loader:
                         continue
                     number = lastpri
                 else:
-                    number = _leading_int(pri)
-                    if number is None:
+                    found = _leading_int(pri)
+                    if found is None:
                         ex = ctx.extensions.get((ext, cid))
-                        number = ex.labels.get(pri) if ex is not None else None
-                        if number is None:
+                        found = ex.labels.get(pri) if ex is not None else None
+                        if found is None:
                             self.r.error(f"invalid priority/label '{_clip(pri)}'", it.file, it.line,
                                          it.col_at(pri_start), it.source,
                                          hint="use a number >= 1, n, s, hint or a label defined "
@@ -668,13 +669,14 @@ class _Loader:
                                          asterisk="WARNING: pbx_config.c: Invalid priority/label "
                                          f"'{_braces(pri)}' at line {{line}} of {{file}}")
                             continue
-                    elif number < 1:
+                    elif found < 1:
                         self.r.error(f"invalid priority '{pri}' (must be >= 1)", it.file,
                                      it.line, it.col_at(pri_start), it.source,
                                      hint="priorities start at 1",
                                      asterisk="WARNING: pbx_config.c: Invalid priority "
                                               f"'{_braces(pri)}' at line {{line}} of {{file}}")
                         continue
+                    number = found
                 if number != HINT:
                     number += plus
                 if number == 0:  # 'n' right after a hint: pbx_config drops the line silently

@@ -41,7 +41,7 @@ def show(dp: Dialplan, target: str | None = None, file_order: bool = False) -> s
     else:
         # `dialplan show EXT@CTX` shows the matching extensions and follows the includes.
         seen: set[str] = set()
-        todo = [(ctx_filter, False)]
+        todo = [(ctx_filter, False)] if ctx_filter is not None else []
         while todo:
             name, included = todo.pop(0)
             if name in seen or name not in dp.contexts:

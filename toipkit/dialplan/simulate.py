@@ -90,6 +90,7 @@ class _Sim(AppHandlers):
         self.rtimeout = DEFAULT_RESPONSE_TIMEOUT
         self.dtimeout = DEFAULT_DIGIT_TIMEOUT
         self.language = language
+        self.version = DEFAULT_VERSIONS[-1]  # the Asterisk version simulated (simulate() sets it)
         self.answered = False
         self.steps: list[Step] = []
         # Gosub frames: (return context, exten, priority, saved variables, argument count).
@@ -291,6 +292,7 @@ class _Sim(AppHandlers):
         if dest.strip() == "":
             raise _Stop("hangup", self.m("goto_empty"))
         loc = parse_location(dest, self.ctx, self.exten)
+        assert loc is not None  # dest is not empty
         tctx, texten, pri, mode = loc.context, loc.exten, loc.priority, loc.mode
         if loc.number is not None:
             ipri = loc.number
