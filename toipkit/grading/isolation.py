@@ -1,32 +1,48 @@
 """Operating-system fences around a student's kernel.
 
-What is applied (Linux; the parts that need root are skipped otherwise):
+Every graded kernel runs inside a **bubblewrap** sandbox (``bwrap``, Debian package
+``bubblewrap``), the same way whether the grader runs as root or as an ordinary user (bwrap
+only needs unprivileged user namespaces):
 
-* **Environment whitelist**: the worker and kernel get only :data:`ENV_WHITELIST` (plus names the
-  instructor lists), with ``HOME``/``TOIPKIT_HOME``/``TMPDIR`` pointing into the submission's own
-  folder. Tokens, passwords and cloud credentials of the grader's shell are not passed down.
-* **Resource limits** on the kernel process (set just before it starts, inherited by anything it
-  spawns): address space (``RLIMIT_AS``), no core files, a cap on file size and on processes.
-* **Process cleanup**: the whole-notebook timeout kills the submission's session and the
-  kernel's (the kernel has its own); as root, every process of the submission's uid.
-* **As root only**: the kernel runs as an unprivileged uid of its own (:class:`UidLease`, no
-  login account, no groups), its folder is owned by that uid with mode 0700 (so concurrent
-  submissions cannot read each other), and the submission's process enters a private mount
-  namespace (:func:`hide_paths`) in which the instructor's paths (solutions, the repository
-  checkout, submissions, output folder, ``grading.yaml``, hidden files, the grader's home) are
-  covered by empty read-only tmpfs mounts, and ``/tmp``, ``/var/tmp``, ``/dev/shm`` by fresh
-  private ones; the paths the kernel needs (Python, the toipkit package, ``data/``, its own
-  folder) are bound back. Unless the instructor allows the network, it also gets a network
-  namespace with loopback only (:func:`loopback_only`).
+* **a file-system view built from nothing**: a fresh root holding only the operating system's
+  programs and libraries (``/usr`` and its links, a few ``/etc`` files), the Python installation
+  and virtual environment, the toipkit package and the course data, all read-only, plus the
+  submission's own folder (a copy, writable). The instructor's home, the repository checkout
+  (solutions, ``.git``, tests), other submissions, the output folder and every other path of
+  the host do not exist in there. ``/tmp``, ``/var/tmp``, ``/run`` (``/run/lock``),
+  ``/dev/shm`` are fresh and private to the run; ``/proc`` shows the run's own processes only;
+* **a user namespace** where the kernel is uid 65534 without capabilities;
+* **a PID namespace** (``--unshare-pid``) and ``--die-with-parent``: when the kernel (or the
+  grader) goes, every process the submission started goes with it, ``setsid`` and double
+  forks included;
+* **no network** (``--unshare-net``: only a loopback of its own, where e.g. a XiVO sandbox
+  started by the notebook listens), unless the instructor allows it (``network: true``);
+* **no inherited descriptors**: the kernel's stdout/stderr are a pipe the grader reads with a
+  size limit; stdin is ``/dev/null``;
+* **limits** set inside the sandbox before the kernel starts (:data:`LIMITS_CODE`): address
+  space per process, no core files, 1 GB per file, and :data:`MAX_PROCESSES` tasks — counted
+  in the sandbox's own user namespace, so it caps the submission's processes, not the
+  instructor's;
+* **a memory cap on the whole submission** (:class:`MemoryWatchdog`): the resident memory of
+  every process of the sandbox is summed several times a second, and the sandbox is killed
+  past the limit (the documented fallback for hosts where cgroup v2 memory control is not
+  delegated to the grader, which is the usual case for an ordinary user).
+
+Plus, always: the **environment whitelist** (:data:`ENV_WHITELIST` and the names the
+instructor lists; ``HOME``, ``TMPDIR``... point into the submission's folder).
+
+If bwrap is missing or the host forbids user namespaces, :func:`sandbox_problem` says why and
+the grader refuses to run untrusted code unless told ``--unsafe-no-isolation``.
 """
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
+import shutil
 import signal
+import subprocess
 import sys
-import time
+import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 ENV_WHITELIST = (
@@ -34,87 +50,136 @@ ENV_WHITELIST = (
     "PYTHONHASHSEED", "PYTHONIOENCODING", "TOIPKIT_DATA",
     "VIRTUAL_ENV", "SYSTEMROOT",
 )
-# First uid tried for the per-slot sandbox users (no account needed for setuid).
-SANDBOX_UID_BASE = 61000
+MAX_PROCESSES = 64  # tasks (processes and threads) of one submission
+SANDBOX_UID = 65534  # the kernel's uid inside its user namespace
+# Files of /etc that programs need (dynamic linker, time zone, certificates, Debian's
+# alternatives links). Nothing else of /etc (accounts, host configuration) is visible.
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone",
+             "alternatives", "ssl", "ca-certificates", "fonts", "mime.types")
+ETC_NETWORK_FILES = ("resolv.conf", "hosts", "nsswitch.conf", "gai.conf", "host.conf")
+ROOT_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWNET = 0x40000000
-MS_RDONLY = 1
-MS_NOSUID = 2
-MS_NODEV = 4
-MS_BIND = 4096
-MS_REC = 16384
-MS_PRIVATE = 1 << 18
-MS_REMOUNT = 32
+REFUSAL = (
+    "Isolation impossible : {reason}. Les copies des étudiants ne seront pas exécutées sans "
+    "isolation ; installez bubblewrap (paquet Debian « bubblewrap ») et autorisez les espaces de "
+    "noms utilisateur, ou relancez avec --unsafe-no-isolation si vous faites confiance à ces "
+    "copies.\n"
+    "Isolation unavailable: {reason}. Student submissions are not run without isolation; "
+    "install bubblewrap (Debian package 'bubblewrap') and allow user namespaces, or pass "
+    "--unsafe-no-isolation if you trust these submissions."
+)
+
+# Run inside the sandbox, before the kernel: limits of this process (inherited by all it
+# starts), then exec the kernel. ``python -S -c LIMITS_CODE MEMORY_MB MAX_PROCESSES CMD...``.
+LIMITS_CODE = (
+    "import os, resource, sys\n"
+    "memory, tasks = int(sys.argv[1]), int(sys.argv[2])\n"
+    "if memory:\n"
+    "    resource.setrlimit(resource.RLIMIT_AS, (memory << 20, memory << 20))\n"
+    "resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n"
+    "resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 30, 1 << 30))\n"
+    "if tasks:\n"
+    "    resource.setrlimit(resource.RLIMIT_NPROC, (tasks, tasks))\n"
+    "os.closerange(3, 65536)\n"
+    "os.execv(sys.argv[3], sys.argv[3:])\n"
+)
 
 
 def can_drop_privileges() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-_NAMESPACES: bool | None = None
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap")
 
 
-def namespaces_available() -> bool:
-    """Whether this machine lets root create mount and network namespaces (a container without
-    CAP_SYS_ADMIN does not). Probed once, in a throw-away process."""
-    global _NAMESPACES
-    if _NAMESPACES is None:
-        if not can_drop_privileges():
-            _NAMESPACES = False
+_PROBLEM: str | None = None
+
+
+def sandbox_problem() -> str:
+    """Why kernels cannot be sandboxed here ("" when they can). Probed once: bwrap builds a
+    sandbox with every namespace the grader uses and runs ``true`` in it."""
+    global _PROBLEM
+    if _PROBLEM is None:
+        bwrap = bwrap_path()
+        if not sys.platform.startswith("linux"):
+            _PROBLEM = "bubblewrap needs Linux"
+        elif bwrap is None:
+            _PROBLEM = "bwrap (bubblewrap) is not installed"
         else:
-            import subprocess
+            argv = [bwrap, *_namespace_options(network=False), *_system_view(),
+                    "--", "/bin/true" if os.path.exists("/bin/true") else "/usr/bin/true"]
+            done = subprocess.run(argv, check=False, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True, timeout=30)
+            _PROBLEM = "" if done.returncode == 0 else (
+                "this host forbids unprivileged user namespaces (bwrap: "
+                f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode})")
+    return _PROBLEM
 
-            probe = ("import ctypes, ctypes.util, sys\n"
-                     "libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')\n"
-                     f"sys.exit(0 if libc.unshare({CLONE_NEWNS | CLONE_NEWNET}) == 0 else 1)")
-            done = subprocess.run([sys.executable, "-S", "-c", probe], check=False,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            _NAMESPACES = done.returncode == 0
-    return _NAMESPACES
+
+def _namespace_options(network: bool) -> list[str]:
+    options = ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+               "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+               "--hostname", "grading", "--die-with-parent", "--new-session",
+               "--cap-drop", "ALL",
+               # The kernel's parent is the sandbox's init (pid 1): ipykernel would take the
+               # grader's pid for a dead parent. --die-with-parent does that job.
+               "--unsetenv", "JPY_PARENT_PID"]
+    if not network:
+        options.append("--unshare-net")
+    return options
 
 
-class UidLease:
-    """An unused uid reserved for one worker slot for the whole run.
+def _system_view(network: bool = False) -> list[str]:
+    """Programs and libraries of the host, read-only; fresh /proc, /dev, /tmp, /run."""
+    view = ["--ro-bind", "/usr", "/usr"]
+    for name in ROOT_LINKS:
+        path = Path("/") / name
+        if path.is_symlink():
+            view += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            view += ["--ro-bind", str(path), str(path)]
+    for name in ETC_FILES + (ETC_NETWORK_FILES if network else ()):
+        view += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    view += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", "--tmpfs", "/tmp",
+             "--tmpfs", "/var/tmp", "--tmpfs", "/run", "--dir", "/run/lock"]
+    return view
 
-    The reservation is an exclusive ``flock`` on a root-only lock file per uid, so concurrent
-    grading runs on the same machine never share a uid (killing "every process of the uid"
-    after a submission must not reach another run's kernels). Released by :meth:`release` or
-    when the process exits.
-    """
 
-    def __init__(self, first: int = SANDBOX_UID_BASE, span: int = 4000) -> None:
-        import fcntl
-        import pwd
+def sandbox_argv(*, read_only: Iterable[str], writable: Iterable[str], workdir: str,
+                 network: bool, memory_mb: int | None, max_processes: int | None = MAX_PROCESSES,
+                 python: str | None = None) -> list[str]:
+    """The command prefix that runs a command in a fresh sandbox (see the module docstring):
+    ``read_only`` and ``writable`` paths are bound at the same place; limits are applied inside.
+    Append the command itself."""
+    bwrap = bwrap_path()
+    if bwrap is None:
+        raise OSError("bwrap is not installed")
+    argv = [bwrap, *_namespace_options(network), *_system_view(network)]
+    # Parents before children: a folder bound later inside another one stays visible.
+    for path in sorted({os.path.realpath(p) for p in read_only if os.path.exists(p)}):
+        argv += ["--ro-bind", path, path]
+    for path in sorted({os.path.realpath(p) for p in writable}):
+        argv += ["--bind", path, path]
+    argv += ["--chdir", workdir, "--"]
+    argv += [python or sys.executable, "-S", "-c", LIMITS_CODE, str(memory_mb or 0),
+             str(max_processes or 0)]
+    return argv
 
-        folder = Path(os.environ.get("TOIPKIT_GRADING_LOCKS", "/run/toipkit-grading"))
-        try:
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except OSError:
-            import tempfile
 
-            folder = Path(tempfile.gettempdir()) / "toipkit-grading-locks"
-            folder.mkdir(mode=0o700, exist_ok=True)
-        for uid in range(first, first + span):
-            try:
-                pwd.getpwuid(uid)
-                continue  # a real account: not ours to use
-            except KeyError:
-                pass
-            fd = os.open(folder / f"uid-{uid}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
-                continue
-            self.uid, self._fd = uid, fd
-            return
-        raise OSError("no free sandbox uid")
+def view_paths() -> list[str]:
+    """What a kernel needs to read: Python, the virtual environment and its packages, the
+    toipkit package, the course data and student notebooks (not the rest of the checkout)."""
+    from toipkit.paths import PACKAGE_DIR, data_dir, repo_root
 
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+    keep = {PACKAGE_DIR, data_dir(), Path(sys.prefix), Path(sys.base_prefix),
+            Path(sys.exec_prefix), Path(os.path.realpath(sys.executable)).parent}
+    # Installed packages only: a checkout on sys.path (pytest, python -m) must stay hidden.
+    keep.update(Path(p) for p in sys.path
+                if p and os.path.isdir(p) and ("site-packages" in p or "dist-packages" in p))
+    if (repo_root() / "labs").is_dir():
+        keep.add(repo_root() / "labs")
+    return sorted({os.path.realpath(p) for p in keep if os.path.exists(p)})
 
 
 def child_environment(home: Path, extra: dict[str, str] | None = None,
@@ -142,15 +207,12 @@ def child_environment(home: Path, extra: dict[str, str] | None = None,
     return env
 
 
-MAX_PROCESSES = 64  # per sandbox uid
-
-
 def apply_limits(memory_mb: int | None, max_processes: int | None = None,
                  max_file_mb: int | None = 1024) -> None:
-    """Resource limits of the current process (inherited by its children).
+    """Resource limits of the current process (inherited by its children), for kernels run
+    without the sandbox (``--unsafe-no-isolation``).
 
-    ``max_processes`` counts every process of the real uid: only pass it once running as a
-    sandbox uid (for the instructor's own uid it would count their whole session).
+    ``max_processes`` counts every process of the real uid: only pass it for a uid of its own.
     """
     import resource
 
@@ -171,145 +233,111 @@ def drop_privileges(uid: int, gid: int) -> None:
     os.setuid(uid)
 
 
-def chown_tree(path: Path, uid: int, gid: int) -> None:
-    for root, dirs, files in os.walk(path):
-        os.chown(root, uid, gid)
-        for name in dirs + files:
-            os.lchown(os.path.join(root, name), uid, gid)
-
 
 # ----------------------------------------------------------------------------------------------
-# Mount namespace (root on Linux)
+# The whole submission: its process tree, its memory
 
 
-def _libc():
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-
-
-def _mount(libc, source: str | None, target: str, fstype: str | None, flags: int,
-           data: str | None = None) -> None:
-    def enc(s):
-        return (s.encode() if s is not None else None)
-    if libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"mount {source} on {target}: {os.strerror(err)}")
-
-
-def _under(path: Path, parent: Path) -> bool:
-    return path == parent or parent in path.parents
-
-
-def hide_paths(hidden: list[str], keep: list[str], scratch: list[str] = ()) -> list[str]:
-    """Enter a private mount namespace and cover ``hidden`` paths, keeping ``keep`` visible.
-
-    Folders are covered by an empty read-only tmpfs, files by ``/dev/null``; ``scratch`` folders
-    (``/tmp``, ``/dev/shm``...) get a fresh writable tmpfs instead, so nothing written there is
-    seen by another submission. Kept paths below a covered folder are bound back (through
-    ``O_PATH`` descriptors opened before covering). Returns the paths covered. Raises OSError if
-    namespaces are refused.
-    """
-    libc = _libc()
-    if libc.unshare(CLONE_NEWNS) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"unshare(CLONE_NEWNS): {os.strerror(err)}")
-    # Our mounts must not propagate back to the host.
-    _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
-    keep_paths = sorted({Path(os.path.realpath(k)) for k in keep if os.path.exists(k)})
-    scratch_set = {os.path.realpath(p) for p in scratch if os.path.isdir(p)}
-    targets = {os.path.realpath(h) for h in hidden if os.path.exists(h)} | scratch_set
-    covered: list[str] = []
-    for item in sorted(targets, key=len):
-        target = Path(item)
-        if any(_under(target, Path(done)) for done in covered) and not any(
-                _under(target, k) for k in keep_paths):
-            continue  # already covered by a parent (and not inside a path bound back there)
-        if any(k == target for k in keep_paths):
-            continue  # never hide something the kernel needs
-        kept = [k for k in keep_paths if _under(k, target) and k != target]
-        # Keep only the outermost kept paths: inner ones come back with them.
-        kept = [k for k in kept if not any(_under(k, o) and o != k for o in kept)]
-        # Open (and look at) the kept paths now: once covered they cannot be reached by name.
-        handles = [(k, k.is_dir(), os.open(k, os.O_PATH | (os.O_DIRECTORY if k.is_dir() else 0)))
-                   for k in kept]
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (through ``/proc/PID/task/TID/children``). In a PID
+    namespace, orphans are adopted by the namespace's init, itself below bwrap: nothing a
+    submission starts escapes this walk."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
         try:
-            if target.is_dir():
-                writable = item in scratch_set
-                options = "size=512m,mode=1777" if writable else "size=64k,mode=0755"
-                _mount(libc, "tmpfs", str(target), "tmpfs", MS_NOSUID | MS_NODEV, options)
-                for k, is_dir, fd in handles:
-                    dest = target / k.relative_to(target)
-                    if is_dir:
-                        dest.mkdir(parents=True, exist_ok=True)
-                    else:
-                        dest.parent.mkdir(parents=True, exist_ok=True)
-                        dest.touch()
-                    _mount(libc, f"/proc/self/fd/{fd}", str(dest), None, MS_BIND | MS_REC)
-                if not writable:
-                    _mount(libc, None, str(target), None,
-                           MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-            else:
-                _mount(libc, "/dev/null", str(target), None, MS_BIND)
-        finally:
-            for _, _, fd in handles:
-                os.close(fd)
-        covered.append(str(target))
-    return covered
-
-
-def loopback_only() -> None:
-    """Enter a new network namespace whose only interface is a working loopback (root only).
-
-    The kernel keeps 127.0.0.1 (papermill talks to it there, the XiVO sandbox listens there)
-    but reaches no other host, nor the loopback services of the grader or of other submissions.
-    """
-    import fcntl
-    import socket
-    import struct
-
-    libc = _libc()
-    if libc.unshare(CLONE_NEWNET) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"unshare(CLONE_NEWNET): {os.strerror(err)}")
-    siocgifflags, siocsifflags, iff_up = 0x8913, 0x8914, 0x1
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        request = struct.pack("16sh22x", b"lo", 0)
-        flags = struct.unpack("16sh22x", fcntl.ioctl(sock, siocgifflags, request))[1]
-        fcntl.ioctl(sock, siocsifflags, struct.pack("16sh22x", b"lo", flags | iff_up))
-
-
-# ----------------------------------------------------------------------------------------------
-# Cleanup
-
-
-def uid_processes(uid: int) -> list[int]:
-    """Pids whose owner is ``uid`` (Linux ``/proc``)."""
-    pids = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
+            tasks = os.listdir(f"/proc/{current}/task")
+        except OSError:
+            continue
+        for tid in tasks:
             try:
-                if os.stat(f"/proc/{name}").st_uid == uid:
-                    pids.append(int(name))
-            except OSError:
+                with open(f"/proc/{current}/task/{tid}/children") as handle:
+                    todo.extend(int(child) for child in handle.read().split())
+            except (OSError, ValueError):
                 continue
-    return pids
+    return found
 
 
-def kill_uid(uid: int, rounds: int = 200) -> int:
-    """Kill every process of ``uid`` (root only), wherever they moved (setsid, double fork),
-    until none is left — a fork bomb refills as it is killed. Returns the processes left."""
-    if not can_drop_privileges():
-        return 0
-    for _ in range(rounds):
-        pids = uid_processes(uid)
-        if not pids:
-            return 0
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        time.sleep(0.01)
-    return len(uid_processes(uid))
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def tree_rss(pid: int) -> int:
+    """Resident memory (bytes) of ``pid`` and all its descendants, summed."""
+    total = 0
+    for process in descendants(pid):
+        try:
+            with open(f"/proc/{process}/statm") as handle:
+                total += int(handle.read().split()[1]) * _PAGE
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+class MemoryWatchdog:
+    """Kill a process tree whose summed resident memory passes ``limit_mb``.
+
+    Polls every ``interval`` seconds in a daemon thread; ``fired`` tells whether it killed,
+    ``peak`` the largest sum seen (bytes).
+    """
+
+    def __init__(self, pid: int, limit_mb: int, interval: float = 0.2) -> None:
+        self.pid, self.limit = pid, int(limit_mb) << 20
+        self.interval = interval
+        self.fired = False
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="memory-watchdog", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.interval):
+            if not os.path.exists(f"/proc/{self.pid}"):
+                return
+            used = tree_rss(self.pid)
+            self.peak = max(self.peak, used)
+            if used > self.limit:
+                self.fired = True
+                for process in reversed(descendants(self.pid)):
+                    try:
+                        os.kill(process, signal.SIGKILL)
+                    except OSError:
+                        pass
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+
+class TailPipe:
+    """A pipe whose reader keeps only the last ``limit`` bytes written to it (a kernel's
+    stdout/stderr: a flood costs the grader CPU time, never memory or disk)."""
+
+    def __init__(self, limit: int = 64 * 1024) -> None:
+        self.read_fd, self.write_fd = os.pipe()
+        os.set_inheritable(self.write_fd, True)
+        self.limit = limit
+        self.total = 0
+        self._tail = b""
+        self._thread = threading.Thread(target=self._drain, name="tail-pipe", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        while chunk := os.read(self.read_fd, 65536):
+            self.total += len(chunk)
+            self._tail = (self._tail + chunk)[-self.limit:]
+        os.close(self.read_fd)
+
+    def close_writer(self) -> None:
+        if self.write_fd >= 0:
+            os.close(self.write_fd)
+            self.write_fd = -1
+
+    def text(self, wait: float = 2.0) -> str:
+        self.close_writer()
+        self._thread.join(timeout=wait)
+        return self._tail.decode("utf-8", errors="replace")
 
 
 def kill_group(pgid: int) -> None:

@@ -123,10 +123,9 @@ class WorkerServer:
 
 @dataclass
 class Slot:
-    """What one concurrent grading needs: its worker server and (as root) its sandbox uid."""
+    """What one concurrent grading needs: its own worker server."""
 
     server: WorkerServer
-    uid: int | None = None
 
 
 def run_all(items: Sequence[T], task: Callable[[T, Slot], R], slots: list[Slot],

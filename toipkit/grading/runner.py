@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import shutil
-import stat
 import sys
 import tempfile
 import time
@@ -39,8 +38,6 @@ __all__ = ["GradeReport", "Graded", "RunSettings", "Submission", "find_submissio
 DEFAULT_CELL_TIMEOUT = 60.0
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_MEMORY_MB = 2048
-# World-writable folders: each submission gets fresh private ones (no notes left for the next).
-SCRATCH_DIRS = ["/tmp", "/var/tmp", "/dev/shm"]
 
 log = logging.getLogger("toipkit.grading")
 
@@ -89,11 +86,9 @@ class RunSettings:
     cell_timeout: float
     timeout: float
     memory_mb: int
-    hide: list[str]
-    keep: list[str]
-    isolate: bool
+    view: list[str]  # read-only paths of the kernel's sandbox (Python, venv, toipkit, data)
+    isolate: bool  # False: --unsafe-no-isolation
     network: bool = False
-    namespaces: bool = False
     log: logging.Logger = log
     lab_id: str = ""
     questions: list[manual.Question] = field(default_factory=list)
@@ -155,25 +150,17 @@ class Graded:
 def grade_one(sub: Submission, settings: RunSettings, slot: Slot | None = None) -> Graded:
     """Grade one submission (run, then score in this process).
 
-    ``slot``: the worker server (and, as root, sandbox uid) to use, one submission at a time per
-    slot; None starts a worker server for this submission alone. Never raises for what the
-    submission does; a grader bug raises.
+    ``slot``: the worker server to use, one submission at a time per slot; None starts a worker
+    server for this submission alone. Never raises for what the submission does; a grader bug
+    raises.
     """
     if slot is None:
-        if settings.isolate:
-            lease = isolation.UidLease()
-            try:
-                return grade_one(sub, settings, Slot(WorkerServer(tuple(settings.config.env)),
-                                                     lease.uid))
-            finally:
-                isolation.kill_uid(lease.uid)
-                lease.release()
         alone = Slot(WorkerServer(tuple(settings.config.env)))
         try:
             return grade_one(sub, settings, alone)
         finally:
             alone.server.close()
-    uid, server = slot.uid, slot.server
+    server = slot.server
     lab, config = settings.lab, settings.config
     started = time.monotonic()
     blank = [report.ExerciseResult(name, max_points=p) for name, p in settings.points.items()]
@@ -216,9 +203,6 @@ def grade_one(sub: Submission, settings: RunSettings, slot: Slot | None = None) 
         parameters[name] = str(copy)
         replacements[str(original)] = "<hidden>"
     parameters.update(student=sub.student, interactive=False)
-    if uid is not None:
-        os.chmod(box, 0o711)
-        isolation.chown_tree(work, uid, uid)
     for value in config.parameters.values():
         if isinstance(value, str) and len(value) >= 4:
             replacements[value] = "<hidden>"
@@ -236,11 +220,12 @@ def grade_one(sub: Submission, settings: RunSettings, slot: Slot | None = None) 
     spec = {
         "input": str(input_nb), "output": str(output_nb), "result": str(private / "result.json"),
         "private": str(private), "workdir": str(work), "parameters": parameters,
-        "cell_timeout": settings.cell_timeout, "memory_mb": settings.memory_mb, "uid": uid,
-        "hide": settings.hide if settings.namespaces else [],
-        "loopback_only": settings.namespaces and not settings.network,
-        "scratch": SCRATCH_DIRS if settings.namespaces else [],
-        "keep": settings.keep + [str(box)],
+        "cell_timeout": settings.cell_timeout, "memory_mb": settings.memory_mb,
+        "sandbox": isolation.sandbox_argv(
+            read_only=settings.view, writable=[str(work)], workdir=str(work),
+            network=settings.network, memory_mb=settings.memory_mb) if settings.isolate else None,
+        # Unix sockets between papermill and the sandboxed kernel (short path: 108 bytes max).
+        "ipc": str(work / ".k"),
         # Kernels forked from the warm worker (see forkkernel); 0 = spawn them via launch.py.
         # Linux only: on macOS, system frameworks under numpy are not safe across fork().
         "prefork": os.environ.get("TOIPKIT_GRADING_PREFORK", "1") != "0"
@@ -257,8 +242,6 @@ def grade_one(sub: Submission, settings: RunSettings, slot: Slot | None = None) 
     kernel_pid = _read_pid(private / "kernel.pid")
     if kernel_pid:
         isolation.kill_group(kernel_pid)  # the kernel leads its own session
-    if uid is not None and isolation.kill_uid(uid):
-        settings.log.warning("%s: processes of uid %d survived the cleanup", sub.student, uid)
     _stop_sandbox_server(home / "toipkit")
 
     try:
@@ -269,15 +252,12 @@ def grade_one(sub: Submission, settings: RunSettings, slot: Slot | None = None) 
         executed = nbformat.read(output_nb, as_version=4)
     except Exception:
         executed = None
-    tail = _log_tail(private / "worker.log")
+    tail = _log_tail(private / "worker.log") + _log_tail(private / "kernel.log")
     if worker_result.get("detail") or worker_result.get("status") != "ok":
         settings.log.info("%s: worker: %s %s", sub.student, worker_result.get("status"),
                           worker_result.get("detail", ""))
     if tail.strip() and worker_result.get("status") != "ok":
         settings.log.debug("%s: worker output:\n%s", sub.student, tail)
-    fenced = worker_result.get("fenced") or []
-    if fenced:
-        settings.log.debug("%s: hidden from the kernel: %s", sub.student, ", ".join(fenced))
 
     exercises, error_cells = report.score_notebook(executed, settings.points, lab.hints,
                                                    lab.rules)
@@ -298,46 +278,6 @@ def grade_one(sub: Submission, settings: RunSettings, slot: Slot | None = None) 
 
 # ----------------------------------------------------------------------------------------------
 # The run
-
-
-def _hidden_and_kept(solutions: Path, out: Path, config: GradingConfig,
-                     submissions: list[Submission], run_root: Path) -> tuple[list[str], list[str]]:
-    from toipkit.paths import PACKAGE_DIR, data_dir, repo_root
-
-    hide = {solutions, out}
-    root = repo_root()
-    if (root / "pyproject.toml").exists() and (root / "toipkit").is_dir():
-        hide.add(root)  # .git, tests and notes may hold answers too
-    hide.add(Path.home())  # the instructor's own files (dotfiles, notes, credentials)
-    if config.path:
-        hide.add(config.path)
-    hide.update(config.files.values())
-    for sub in submissions:
-        hide.add(sub.folder if sub.folder else sub.notebook.parent)
-    keep = {PACKAGE_DIR, data_dir(), run_root, Path(sys.prefix), Path(sys.base_prefix),
-            Path(sys.exec_prefix), Path(os.path.realpath(sys.executable)).parent}
-    # Installed packages only: a checkout on sys.path (pytest, python -m) must stay hidden.
-    keep.update(Path(p) for p in sys.path
-                if p and os.path.isdir(p) and ("site-packages" in p or "dist-packages" in p))
-    if (root / "labs").is_dir():
-        keep.add(root / "labs")
-
-    def resolved(paths):
-        return sorted({os.path.realpath(p) for p in paths if os.path.exists(p)})
-
-    kept = resolved(keep)
-    # A kept path under a folder the sandbox uid cannot traverse (e.g. Python under /root):
-    # cover that folder too, the kept path is bound back inside it.
-    for path in kept:
-        for parent in Path(path).parents:
-            try:
-                mode = parent.stat().st_mode
-            except OSError:
-                continue
-            if not mode & stat.S_IXOTH:
-                hide.add(parent)
-    hidden = [p for p in resolved(hide) if len(Path(p).parts) > 2 or p == "/root"]
-    return hidden, kept
 
 
 def plan(
@@ -381,17 +321,10 @@ def plan(
     out_path = Path(out) if out else Path.cwd() / f"grading-{lab_id}"
     out_path.mkdir(parents=True, exist_ok=True)
     out_path = out_path.resolve()
-    explicit = isolate is not None
-    isolate = isolation.can_drop_privileges() if isolate is None else bool(isolate)
-    if isolate and not isolation.can_drop_privileges():
-        raise GradingError("isolation needs root on Linux (run as root or pass isolate=False)")
-    fallback = ""
-    if isolate and not isolation.namespaces_available() and not _world_reachable():
-        # Without namespaces nothing can expose Python to the sandbox uid (e.g. under /root).
-        if explicit:
-            raise GradingError("the sandbox uid cannot reach Python or toipkit and this machine "
-                               "refuses namespaces; install them in a world-readable place")
-        isolate, fallback = False, "Python is not reachable by an unprivileged uid"
+    unsafe = isolate is False
+    problem = "" if unsafe else isolation.sandbox_problem()
+    if problem:
+        raise GradingError(isolation.REFUSAL.format(reason=problem))
     workers = int(workers or config.workers or _cores())
     workers = max(1, min(workers, len(subs)))
 
@@ -403,16 +336,12 @@ def plan(
     run_log.addHandler(handler)
     run_log.setLevel(logging.DEBUG)
     run_root = Path(tempfile.mkdtemp(prefix="toipkit-grade-"))
-    if isolate:
-        os.chmod(run_root, 0o711)
-    hide, keep = _hidden_and_kept(solutions_path.resolve(), out_path, config, subs, run_root)
     settings = RunSettings(
         lab=the_lab, config=config, points=points, out=out_path, run_root=run_root,
         cell_timeout=float(cell_timeout or config.timeout_cell or DEFAULT_CELL_TIMEOUT),
         timeout=float(timeout or config.timeout or DEFAULT_TIMEOUT),
         memory_mb=int(memory_mb or config.memory_mb or DEFAULT_MEMORY_MB),
-        hide=hide, keep=keep, isolate=isolate, log=run_log,
-        namespaces=isolate and isolation.namespaces_available(),
+        view=isolation.view_paths(), isolate=not unsafe, log=run_log,
         network=bool(network if network is not None else config.network),
         lab_id=lab_id, questions=questions, started=time.monotonic(),
     )
@@ -424,13 +353,11 @@ def plan(
     if unknown_params:
         run_log.warning("parameters not in the lab's parameters cell: %s",
                         ", ".join(unknown_params))
-    if fallback:
-        run_log.warning("no uid isolation: %s and namespaces are refused", fallback)
-    if settings.namespaces:
-        run_log.info("hidden from student code: %s", ", ".join(hide))
-    elif isolate:
-        run_log.warning("namespaces refused (container without CAP_SYS_ADMIN?): student code "
-                        "runs as its own uid but can read what that uid can read")
+    if unsafe:
+        run_log.warning("NO ISOLATION (--unsafe-no-isolation): student code runs as the grader's "
+                        "user and can read, write and reach whatever this user can")
+    else:
+        run_log.info("sandbox view (read-only): %s", ", ".join(settings.view))
     (out_path / "feedback").mkdir(exist_ok=True)
     (out_path / "notebooks").mkdir(exist_ok=True)
     return settings, subs, workers
@@ -455,9 +382,10 @@ def grade(
 
     Writes ``grades.csv``, ``details.csv``, ``feedback/<student>.md|.html``,
     ``notebooks/<student>.ipynb`` (executed, scrubbed) and ``grading.log``.
-    ``isolate`` (default: when running as root on Linux) runs each kernel as its own uid in a
-    private mount namespace, with loopback-only networking unless ``network`` (or
-    ``network: true`` in grading.yaml); see :mod:`toipkit.grading.isolation`.
+    Each kernel runs in a bubblewrap sandbox (see :mod:`toipkit.grading.isolation`), without
+    network unless ``network`` (or ``network: true`` in grading.yaml). Where that sandbox
+    cannot be built, grading stops with an explanation unless ``isolate=False``
+    (``--unsafe-no-isolation``).
     """
     settings, subs, workers = plan(
         submissions, lab, params=params, solutions=solutions, out=out, workers=workers,
@@ -493,30 +421,14 @@ def write_sheets(settings: RunSettings, results: list[report.SubmissionResult],
     report.write_text(out_path / "grades.csv", report.grades_csv(results, points))
     report.write_text(out_path / "details.csv", _details_csv(results))
     return GradeReport(lab=settings.lab_id, points=points, results=results, out=out_path,
-                       seconds=seconds, isolation=settings.hide if settings.namespaces else [])
-
-
-def _world_reachable() -> bool:
-    """Can any user run this Python and import toipkit (every folder on the way traversable)?"""
-    from toipkit.paths import PACKAGE_DIR
-
-    for path in (Path(os.path.realpath(sys.executable)), PACKAGE_DIR, Path(sys.prefix)):
-        for folder in [path, *path.parents]:
-            try:
-                mode = folder.stat().st_mode
-            except OSError:
-                return False
-            if folder.is_dir() and not mode & stat.S_IXOTH:
-                return False
-    return True
+                       seconds=seconds, isolation=settings.view if settings.isolate else [])
 
 
 def _isolation_text(settings: RunSettings) -> str:
     if not settings.isolate:
-        return "limits only (not root)"
-    if not settings.namespaces:
-        return "own uid (no namespaces)"
-    return "own uid + mount namespace" + ("" if settings.network else " + loopback-only network")
+        return "NONE (--unsafe-no-isolation): limits only"
+    return "bubblewrap sandbox" + (" with the host's network" if settings.network
+                                   else ", no network")
 
 
 def _cores() -> int:
@@ -546,26 +458,15 @@ def _run_pool(subs: list[Submission], settings: RunSettings, workers: int,
               progress: bool) -> list[report.SubmissionResult]:
     from tqdm.auto import tqdm
 
-    leases = [isolation.UidLease() for _ in range(workers)] if settings.isolate else []
-    slots = [Slot(WorkerServer(tuple(settings.config.env)), leases[n].uid if leases else None)
-             for n in range(workers)]
+    slots = [Slot(WorkerServer(tuple(settings.config.env))) for _ in range(workers)]
     results: list[report.SubmissionResult] = []
-    try:
-        with tqdm(total=len(subs), desc=f"TP {settings.lab_id}", unit="copie",
-                  disable=not progress) as bar:
-            def done(sub: Submission, future: Future[Graded]) -> None:
-                results.append(collect(sub, future, settings))
-                bar.update(1)
+    with tqdm(total=len(subs), desc=f"TP {settings.lab_id}", unit="copie",
+              disable=not progress) as bar:
+        def done(sub: Submission, future: Future[Graded]) -> None:
+            results.append(collect(sub, future, settings))
+            bar.update(1)
 
-            def interrupted() -> None:
-                for lease in leases:
-                    isolation.kill_uid(lease.uid)
-
-            run_all(subs, lambda sub, slot: grade_one(sub, settings, slot), slots, done,
-                    interrupted)
-    finally:
-        for lease in leases:
-            lease.release()
+        run_all(subs, lambda sub, slot: grade_one(sub, settings, slot), slots, done)
     return sorted(results, key=lambda r: r.student)
 
 

@@ -77,17 +77,23 @@ def _cap_outputs(cell, limit: int, budget: dict[str, int] | None = None) -> None
 
 
 def _kernelspec(private: Path, spec: dict) -> None:
-    launcher = [sys.executable, "-m", "toipkit.grading.launch"]
-    if spec.get("uid") is not None:
-        launcher += ["--uid", str(spec["uid"])]
-    if spec.get("memory_mb"):
-        launcher += ["--memory", str(spec["memory_mb"])]
-    launcher += ["--pidfile", str(private / "kernel.pid"), "--"]
-    argv = launcher + [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    extra: dict = {}
+    if spec.get("sandbox"):
+        # bwrap, the limits, then the kernel; interrupts go as messages (a signal to bwrap
+        # would not reach the kernel's own session inside the sandbox).
+        argv = list(spec["sandbox"]) + kernel
+        extra["interrupt_mode"] = "message"
+    else:
+        launcher = [sys.executable, "-m", "toipkit.grading.launch"]
+        if spec.get("memory_mb"):
+            launcher += ["--memory", str(spec["memory_mb"])]
+        launcher += ["--pidfile", str(private / "kernel.pid"), "--"]
+        argv = launcher + kernel
     folder = private / "jupyter" / "kernels" / KERNEL_NAME
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "kernel.json").write_text(json.dumps({
-        "argv": argv, "display_name": "toipkit grading", "language": "python",
+        "argv": argv, "display_name": "toipkit grading", "language": "python", **extra,
     }), encoding="utf-8")
     os.environ["JUPYTER_PATH"] = str(private / "jupyter")
 
@@ -99,32 +105,25 @@ def run(spec: dict) -> dict:
         os.environ.update(spec["env"])
     if spec.get("workdir"):
         os.chdir(spec["private"])
-    result: dict = {"status": "ok", "detail": "", "fenced": []}
-    if spec.get("hide"):
-        from toipkit.grading.isolation import hide_paths
-
-        try:
-            result["fenced"] = hide_paths(spec["hide"], spec.get("keep", []),
-                                          spec.get("scratch", []))
-        except OSError as exc:
-            result["detail"] = f"paths not hidden ({exc})"
-    if spec.get("loopback_only"):
-        from toipkit.grading.isolation import loopback_only
-
-        try:
-            loopback_only()
-            result["fenced"].append("network: loopback only")
-        except OSError as exc:
-            result["detail"] = (result["detail"] + "; " if result["detail"] else "") + (
-                f"network not isolated ({exc})")
+    result: dict = {"status": "ok", "detail": ""}
     _kernelspec(private, spec)
     engine_options: dict = {}
-    if spec.get("prefork", True):
+    kernel_output = None
+    if spec.get("sandbox"):
+        from toipkit.grading import isolation, kernelbox
+
+        manager = kernelbox.SandboxedKernelManager
+        kernel_output = manager.output = isolation.TailPipe()
+        manager.ipc_prefix = spec["ipc"]
+        manager.pidfile = str(private / "kernel.pid")
+        manager.memory_mb = int(spec.get("memory_mb") or 0)
+        engine_options["kernel_manager_class"] = manager
+    elif spec.get("prefork", True):
         # Fork the kernel now: single-threaded, inside the namespaces, before papermill.
         from toipkit.grading import forkkernel
 
         forkkernel.PreforkedKernelManager.preforked = forkkernel.prefork(
-            spec["workdir"], spec.get("uid"), spec.get("memory_mb"),
+            spec["workdir"], None, spec.get("memory_mb"),
             str(private / "kernel.pid"))
         engine_options["kernel_manager_class"] = forkkernel.PreforkedKernelManager
     if spec.get("worker_memory_mb", WORKER_MEMORY_MB):
@@ -192,10 +191,23 @@ def run(spec: dict) -> dict:
         result.update(status="error", detail=f"{type(exc).__name__}: {exc}")
         traceback.print_exc()
     finally:
-        if engine_options:
+        if spec.get("sandbox"):
+            from toipkit.grading import kernelbox
+
+            watchdog = kernelbox.SandboxedKernelManager.watchdog
+            if watchdog is not None:
+                watchdog.stop()
+                if watchdog.fired:
+                    result.update(status="memory", detail=(
+                        f"the submission's processes together used more than "
+                        f"{spec.get('memory_mb')} MB"))
+        elif engine_options:
             from toipkit.grading import forkkernel
 
             forkkernel.abandon()
+        if kernel_output is not None:
+            # What the kernel printed outside cells (its last words when it died), bounded.
+            (private / "kernel.log").write_text(kernel_output.text()[-8000:], encoding="utf-8")
     # A cell stopped without completing (the kernel ignored the interrupt, or died) never went
     # through on_cell_executed: cap what papermill saved before the grader reads it.
     _cap_saved_notebook(Path(spec["output"]), int(spec.get("max_output_bytes", MAX_OUTPUT_BYTES)),
@@ -236,6 +248,7 @@ def _preload() -> None:
     import papermill  # noqa: F401
 
     import toipkit.grading.isolation  # noqa: F401
+    import toipkit.grading.kernelbox  # noqa: F401
     if sys.platform.startswith("linux"):
         from toipkit.grading import forkkernel
 
