@@ -11,7 +11,10 @@ only needs unprivileged user namespaces):
   (solutions, ``.git``, tests), other submissions, the output folder and every other path of
   the host do not exist in there. ``/tmp``, ``/var/tmp``, ``/run`` (``/run/lock``),
   ``/dev/shm`` are fresh and private to the run; ``/proc`` shows the run's own processes only;
-* **a user namespace** where the kernel is uid 65534 without capabilities;
+* **a uid without privileges**: as an ordinary user, uid 65534 of a user namespace of its own,
+  without capabilities; as root, a uid of its own per worker slot (:class:`UidLease`, from
+  61000, no account, reserved with a lock file so concurrent runs never share one), taken
+  inside the sandbox before the kernel starts; ``no_new_privs`` in both cases;
 * **a PID namespace** (``--unshare-pid``) and ``--die-with-parent``: when the kernel (or the
   grader) goes, every process the submission started goes with it, ``setsid`` and double
   forks included;
@@ -21,8 +24,8 @@ only needs unprivileged user namespaces):
   size limit; stdin is ``/dev/null``;
 * **limits** set inside the sandbox before the kernel starts (:data:`LIMITS_CODE`): address
   space per process, no core files, 1 GB per file, and :data:`MAX_PROCESSES` tasks — counted
-  in the sandbox's own user namespace, so it caps the submission's processes, not the
-  instructor's;
+  in the sandbox's own user namespace (or for the slot's own uid as root), so it caps the
+  submission's processes, not the instructor's;
 * **a memory cap on the whole submission** (:class:`MemoryWatchdog`): the resident memory of
   every process of the sandbox is summed several times a second, and the sandbox is killed
   past the limit (the documented fallback for hosts where cgroup v2 memory control is not
@@ -51,7 +54,8 @@ ENV_WHITELIST = (
     "VIRTUAL_ENV", "SYSTEMROOT",
 )
 MAX_PROCESSES = 64  # tasks (processes and threads) of one submission
-SANDBOX_UID = 65534  # the kernel's uid inside its user namespace
+SANDBOX_UID = 65534  # the kernel's uid inside its user namespace (grader not root)
+SANDBOX_UID_BASE = 61000  # first uid tried for the per-slot uids (grader running as root)
 # Files of /etc that programs need (dynamic linker, time zone, certificates, Debian's
 # alternatives links). Nothing else of /etc (accounts, host configuration) is visible.
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone",
@@ -69,11 +73,20 @@ REFUSAL = (
     "--unsafe-no-isolation if you trust these submissions."
 )
 
-# Run inside the sandbox, before the kernel: limits of this process (inherited by all it
-# starts), then exec the kernel. ``python -S -c LIMITS_CODE MEMORY_MB MAX_PROCESSES CMD...``.
+# Run inside the sandbox, before the kernel: (as root) hand the connection file to the slot's
+# uid and become that uid, then limits of this process (inherited by all it starts), no new
+# privileges, and exec the kernel. ``python -S -c LIMITS_CODE MEMORY_MB MAX_PROCESSES UID CMD...``
 LIMITS_CODE = (
-    "import os, resource, sys\n"
-    "memory, tasks = int(sys.argv[1]), int(sys.argv[2])\n"
+    "import ctypes, os, resource, sys\n"
+    "memory, tasks, uid = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])\n"
+    "command = sys.argv[4:]\n"
+    "if uid and os.getuid() == 0:\n"
+    "    if '-f' in command:\n"
+    "        os.chown(command[command.index('-f') + 1], uid, uid)\n"
+    "    os.setgroups([])\n"
+    "    os.setgid(uid)\n"
+    "    os.setuid(uid)\n"
+    "ctypes.CDLL(None).prctl(38, 1, 0, 0, 0)\n"  # PR_SET_NO_NEW_PRIVS
     "if memory:\n"
     "    resource.setrlimit(resource.RLIMIT_AS, (memory << 20, memory << 20))\n"
     "resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n"
@@ -81,7 +94,7 @@ LIMITS_CODE = (
     "if tasks:\n"
     "    resource.setrlimit(resource.RLIMIT_NPROC, (tasks, tasks))\n"
     "os.closerange(3, 65536)\n"
-    "os.execv(sys.argv[3], sys.argv[3:])\n"
+    "os.execv(command[0], command)\n"
 )
 
 
@@ -118,10 +131,14 @@ def sandbox_problem() -> str:
 
 
 def _namespace_options(network: bool) -> list[str]:
-    options = ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
-               "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+    # As root, no user namespace: the kernel becomes a uid of its own inside (LIMITS_CODE),
+    # so that its processes count against RLIMIT_NPROC (root's never do) and it holds no
+    # capability. As an ordinary user, a user namespace where it is SANDBOX_UID.
+    options = [] if can_drop_privileges() else [
+        "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+        "--cap-drop", "ALL"]
+    options += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                "--hostname", "grading", "--die-with-parent", "--new-session",
-               "--cap-drop", "ALL",
                # The kernel's parent is the sandbox's init (pid 1): ipykernel would take the
                # grader's pid for a dead parent. --die-with-parent does that job.
                "--unsetenv", "JPY_PARENT_PID"]
@@ -141,29 +158,39 @@ def _system_view(network: bool = False) -> list[str]:
             view += ["--ro-bind", str(path), str(path)]
     for name in ETC_FILES + (ETC_NETWORK_FILES if network else ()):
         view += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    view += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", "--tmpfs", "/tmp",
-             "--tmpfs", "/var/tmp", "--tmpfs", "/run", "--dir", "/run/lock"]
+    view += ["--proc", "/proc", "--dev", "/dev"]
+    for scratch in ("/dev/shm", "/tmp", "/var/tmp", "/run"):
+        view += ["--perms", "1777", "--tmpfs", scratch]
+    view += ["--perms", "1777", "--dir", "/run/lock"]
     return view
 
 
 def sandbox_argv(*, read_only: Iterable[str], writable: Iterable[str], workdir: str,
                  network: bool, memory_mb: int | None, max_processes: int | None = MAX_PROCESSES,
-                 python: str | None = None) -> list[str]:
+                 uid: int | None = None, python: str | None = None) -> list[str]:
     """The command prefix that runs a command in a fresh sandbox (see the module docstring):
-    ``read_only`` and ``writable`` paths are bound at the same place; limits are applied inside.
-    Append the command itself."""
+    ``read_only`` and ``writable`` paths are bound at the same place; limits are applied inside;
+    ``uid`` (grader running as root): the uid the command runs as. Append the command."""
     bwrap = bwrap_path()
     if bwrap is None:
         raise OSError("bwrap is not installed")
     argv = [bwrap, *_namespace_options(network), *_system_view(network)]
+    ro = sorted({os.path.realpath(p) for p in read_only if os.path.exists(p)})
+    rw = sorted({os.path.realpath(p) for p in writable})
+    # The folders on the way to each bound path exist in the sandbox, empty and traversable
+    # (bwrap would copy nothing of them, but may make them 0700, e.g. as root).
+    parents = {str(parent) for path in ro + rw for parent in Path(path).parents
+               if len(parent.parts) > 1 and parent.parts[1] not in {"usr", "proc", "dev"}}
+    for parent in sorted(parents, key=lambda p: p.count("/")):
+        argv += ["--perms", "0755", "--dir", parent]
     # Parents before children: a folder bound later inside another one stays visible.
-    for path in sorted({os.path.realpath(p) for p in read_only if os.path.exists(p)}):
+    for path in ro:
         argv += ["--ro-bind", path, path]
-    for path in sorted({os.path.realpath(p) for p in writable}):
+    for path in rw:
         argv += ["--bind", path, path]
     argv += ["--chdir", workdir, "--"]
     argv += [python or sys.executable, "-S", "-c", LIMITS_CODE, str(memory_mb or 0),
-             str(max_processes or 0)]
+             str(max_processes or 0), str(uid or 0)]
     return argv
 
 
@@ -180,6 +207,50 @@ def view_paths() -> list[str]:
     if (repo_root() / "labs").is_dir():
         keep.add(repo_root() / "labs")
     return sorted({os.path.realpath(p) for p in keep if os.path.exists(p)})
+
+
+class UidLease:
+    """An unused uid reserved for one worker slot for the whole run.
+
+    The reservation is an exclusive ``flock`` on a root-only lock file per uid, so concurrent
+    grading runs on the same machine never share a uid (killing "every process of the uid"
+    after a submission must not reach another run's kernels). Released by :meth:`release` or
+    when the process exits.
+    """
+
+    def __init__(self, first: int = SANDBOX_UID_BASE, span: int = 4000) -> None:
+        import fcntl
+        import pwd
+
+        folder = Path(os.environ.get("TOIPKIT_GRADING_LOCKS", "/run/toipkit-grading"))
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError:
+            import tempfile
+
+            folder = Path(tempfile.gettempdir()) / "toipkit-grading-locks"
+            folder.mkdir(mode=0o700, exist_ok=True)
+        for uid in range(first, first + span):
+            try:
+                pwd.getpwuid(uid)
+                continue  # a real account: not ours to use
+            except KeyError:
+                pass
+            fd = os.open(folder / f"uid-{uid}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            self.uid, self._fd = uid, fd
+            return
+        raise OSError("no free sandbox uid")
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
 
 
 def child_environment(home: Path, extra: dict[str, str] | None = None,
@@ -234,6 +305,13 @@ def drop_privileges(uid: int, gid: int) -> None:
 
 
 
+def chown_tree(path: Path, uid: int, gid: int) -> None:
+    for root, dirs, files in os.walk(path):
+        os.chown(root, uid, gid)
+        for name in dirs + files:
+            os.lchown(os.path.join(root, name), uid, gid)
+
+
 # ----------------------------------------------------------------------------------------------
 # The whole submission: its process tree, its memory
 
@@ -263,7 +341,8 @@ _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 def tree_rss(pid: int) -> int:
-    """Resident memory (bytes) of ``pid`` and all its descendants, summed."""
+    """Resident memory (bytes) of ``pid`` and all its descendants, summed: cheap, but pages
+    shared after a fork are counted once per process (an upper bound)."""
     total = 0
     for process in descendants(pid):
         try:
@@ -274,8 +353,25 @@ def tree_rss(pid: int) -> int:
     return total
 
 
+def tree_pss(pid: int) -> int:
+    """Proportional resident memory (bytes) of ``pid`` and its descendants: shared pages are
+    split between the processes that share them, so the sum is what the tree really uses."""
+    total = 0
+    for process in descendants(pid):
+        try:
+            with open(f"/proc/{process}/smaps_rollup") as handle:
+                for line in handle:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 class MemoryWatchdog:
-    """Kill a process tree whose summed resident memory passes ``limit_mb``.
+    """Kill a process tree whose resident memory, summed, passes ``limit_mb`` (proportional set
+    size: the pages forked processes share count once).
 
     Polls every ``interval`` seconds in a daemon thread; ``fired`` tells whether it killed,
     ``peak`` the largest sum seen (bytes).
@@ -295,6 +391,8 @@ class MemoryWatchdog:
             if not os.path.exists(f"/proc/{self.pid}"):
                 return
             used = tree_rss(self.pid)
+            if used > self.limit:  # maybe forked copies sharing their pages: count exactly
+                used = tree_pss(self.pid)
             self.peak = max(self.peak, used)
             if used > self.limit:
                 self.fired = True

@@ -123,9 +123,11 @@ class WorkerServer:
 
 @dataclass
 class Slot:
-    """What one concurrent grading needs: its own worker server."""
+    """What one concurrent grading needs: its own worker server and, when the grader runs as
+    root, its own uid (see :class:`~toipkit.grading.isolation.UidLease`)."""
 
     server: WorkerServer
+    uid: int | None = None
 
 
 def run_all(items: Sequence[T], task: Callable[[T, Slot], R], slots: list[Slot],

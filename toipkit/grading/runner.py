@@ -155,12 +155,16 @@ def grade_one(sub: Submission, settings: RunSettings, slot: Slot | None = None) 
     raises.
     """
     if slot is None:
-        alone = Slot(WorkerServer(tuple(settings.config.env)))
+        lease = isolation.UidLease() if settings.isolate and isolation.can_drop_privileges() \
+            else None
+        alone = Slot(WorkerServer(tuple(settings.config.env)), lease.uid if lease else None)
         try:
             return grade_one(sub, settings, alone)
         finally:
             alone.server.close()
-    server = slot.server
+            if lease:
+                lease.release()
+    server, uid = slot.server, slot.uid if settings.isolate else None
     lab, config = settings.lab, settings.config
     started = time.monotonic()
     blank = [report.ExerciseResult(name, max_points=p) for name, p in settings.points.items()]
@@ -203,6 +207,8 @@ def grade_one(sub: Submission, settings: RunSettings, slot: Slot | None = None) 
         parameters[name] = str(copy)
         replacements[str(original)] = "<hidden>"
     parameters.update(student=sub.student, interactive=False)
+    if uid is not None:
+        isolation.chown_tree(work, uid, uid)
     for value in config.parameters.values():
         if isinstance(value, str) and len(value) >= 4:
             replacements[value] = "<hidden>"
@@ -223,7 +229,8 @@ def grade_one(sub: Submission, settings: RunSettings, slot: Slot | None = None) 
         "cell_timeout": settings.cell_timeout, "memory_mb": settings.memory_mb,
         "sandbox": isolation.sandbox_argv(
             read_only=settings.view, writable=[str(work)], workdir=str(work),
-            network=settings.network, memory_mb=settings.memory_mb) if settings.isolate else None,
+            network=settings.network, memory_mb=settings.memory_mb,
+            uid=uid) if settings.isolate else None,
         # Unix sockets between papermill and the sandboxed kernel (short path: 108 bytes max).
         "ipc": str(work / ".k"),
         # Kernels forked from the warm worker (see forkkernel); 0 = spawn them via launch.py.
@@ -458,15 +465,22 @@ def _run_pool(subs: list[Submission], settings: RunSettings, workers: int,
               progress: bool) -> list[report.SubmissionResult]:
     from tqdm.auto import tqdm
 
-    slots = [Slot(WorkerServer(tuple(settings.config.env))) for _ in range(workers)]
+    root = settings.isolate and isolation.can_drop_privileges()
+    leases = [isolation.UidLease() for _ in range(workers)] if root else []
+    slots = [Slot(WorkerServer(tuple(settings.config.env)), leases[n].uid if leases else None)
+             for n in range(workers)]
     results: list[report.SubmissionResult] = []
-    with tqdm(total=len(subs), desc=f"TP {settings.lab_id}", unit="copie",
-              disable=not progress) as bar:
-        def done(sub: Submission, future: Future[Graded]) -> None:
-            results.append(collect(sub, future, settings))
-            bar.update(1)
+    try:
+        with tqdm(total=len(subs), desc=f"TP {settings.lab_id}", unit="copie",
+                  disable=not progress) as bar:
+            def done(sub: Submission, future: Future[Graded]) -> None:
+                results.append(collect(sub, future, settings))
+                bar.update(1)
 
-        run_all(subs, lambda sub, slot: grade_one(sub, settings, slot), slots, done)
+            run_all(subs, lambda sub, slot: grade_one(sub, settings, slot), slots, done)
+    finally:
+        for lease in leases:
+            lease.release()
     return sorted(results, key=lambda r: r.student)
 
 
