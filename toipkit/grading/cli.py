@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -58,6 +59,7 @@ def _grade(args: argparse.Namespace) -> int:
     mean = sum(r.percent for r in result.results) / max(len(result.results), 1)
     print(f"lab {result.lab}: {len(result.results)} submission(s) ({summary}), "
           f"mean {fmt(round(mean, 1))} %, {result.seconds:.1f} s")
-    print(f"grades: {result.out / 'grades.csv'}")
-    print(f"feedback: {result.out / 'feedback'}/")
+    out = result.out or Path(".")
+    print(f"grades: {out / 'grades.csv'}")
+    print(f"feedback: {out / 'feedback'}/")
     return 0

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 import traceback
+from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
 
@@ -149,7 +150,7 @@ class PreforkedKernelManager(AsyncKernelManager):
         extra = kernel_cmd[kernel_cmd.index("-f") + 2:] if "-f" in kernel_cmd else []
         os.write(write_end, "\0".join([self.connection_file, *extra]).encode())
         os.close(write_end)
-        provisioner = self.provisioner
+        provisioner: Any = self.provisioner  # the local provisioner (its Popen-like fields)
         assert provisioner is not None
         provisioner.process = ForkedProcess(pid)
         provisioner.pid = pid

@@ -242,7 +242,8 @@ class UidLease:
             except OSError:
                 os.close(fd)
                 continue
-            self.uid, self._fd = uid, fd
+            self.uid: int = uid
+            self._fd: int | None = fd
             return
         raise OSError("no free sandbox uid")
 

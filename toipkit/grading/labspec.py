@@ -132,7 +132,7 @@ def parameter_names(source: str) -> list[str]:
         tree = ast.parse(source)
     except SyntaxError:
         return []
-    names = []
+    names: list[str] = []
     for node in tree.body:
         targets = node.targets if isinstance(node, ast.Assign) else (
             [node.target] if isinstance(node, ast.AnnAssign) else []

@@ -41,7 +41,7 @@ def questions_of(teacher: nbformat.NotebookNode, lab_id: str) -> list[Question]:
     from toipkit.conventions import SOLUTION_BEGIN as BEGIN
     from toipkit.course.build import _replace_solutions
 
-    found = []
+    found: list[Question] = []
     for cell in teacher.cells:
         if cell.get("cell_type") != "markdown" or BEGIN not in cell.get("source", ""):
             continue

@@ -153,18 +153,18 @@ def score_notebook(nb: nbformat.NotebookNode | None, points: dict[str, float],
             result.passed = verdict.passed
             result.points = result.max_points if verdict.passed else 0.0
             result.hint = "" if verdict.passed else (hints or {}).get(name, "")
-            result.detail = "" if verdict.passed else verdict.error
+            result.detail = "" if verdict.passed else str(verdict.error or "")
         for output in cell.get("outputs", []):
             record = (output.get("data") or {}).get(MIME_TYPE)
             if not isinstance(record, dict):
                 continue
-            name = record.get("exercise")
-            if name in rules:
+            recorded = str(record.get("exercise"))
+            if recorded in rules:
                 continue  # judged from its answer above, never from the kernel's verdict
-            if name not in marker["exercises"] or name not in results or name in seen:
+            if recorded not in marker["exercises"] or recorded not in results or recorded in seen:
                 continue  # only the first record of an exercise this cell is known to check
-            seen.add(name)
-            result = results[name]
+            seen.add(recorded)
+            result = results[recorded]
             result.passed = record.get("passed") is True
             result.points = result.max_points if result.passed else 0.0
             result.hint = "" if result.passed else str(record.get("message") or "")

@@ -313,7 +313,7 @@ def plan(
         raise GradingError("which lab? give --lab NN (or 'lab:' in grading.yaml)")
     solutions_path = Path(solutions) if solutions else repo_root() / "solutions"
     the_lab = load_lab(lab_id, solutions_path)
-    questions = manual.questions_of(the_lab.teacher, lab_id)
+    questions = manual.questions_of(the_lab.teacher, lab_id) if the_lab.teacher else []
     points = dict(the_lab.points)
     points.update({q.question_id: 1.0 for q in questions})
     unknown = sorted(set(config.points) - set(points))
@@ -532,18 +532,19 @@ def _merge_manual(results: list[report.SubmissionResult], questions: list[manual
         for question in questions:
             mark = marks.get((result.student, question.question_id), manual.Mark(None))
             maximum = float(points[question.question_id])
-            graded = mark.points is not None
+            given = mark.points
+            graded = given is not None
             result.exercises = [e for e in result.exercises
                                 if e.exercise != question.question_id]
             result.exercises.append(report.ExerciseResult(
                 question.question_id, max_points=maximum,
-                points=min(mark.points, maximum) if graded else 0.0,
-                passed=(mark.points > 0) if graded else None,
+                points=min(given, maximum) if given is not None else 0.0,
+                passed=(given > 0) if given is not None else None,
                 hint="", detail=mark.comment or ("" if graded else "Réponse corrigée à la main "
                                                  "par l'enseignant (pas encore notée).")))
             rows.append({"student": result.student, "question": question.question_id,
                          "points_max": report.fmt(maximum),
-                         "points": "" if not graded else report.fmt(mark.points),
+                         "points": "" if given is None else report.fmt(given),
                          "comment": mark.comment, "title": question.title,
                          "answer": manual.answer_of(submitted, question)})
         report.write_text(out / "feedback" / f"{result.student}.md",

@@ -9,12 +9,14 @@ Two ways in:
   STATUS``. The fork saves the interpreter start and the papermill import (~0.4 s of CPU) per
   submission; each submission still runs in a process of its own.
 
-The submission's process sets the submission's environment, fences itself (private mount and
-network namespaces when root), forks its kernel (see :mod:`toipkit.grading.forkkernel`: limits
-and privilege drop happen there), runs the prepared notebook with papermill (per-cell timeout, keep going after
-errors) and writes a small JSON result next to the output notebook. The whole-notebook timeout
-is enforced from outside by the grader, which kills the submission's session, the kernel's and
-(as root) every process of the submission's uid.
+The submission's process sets the submission's environment, writes a kernelspec whose command
+starts the kernel in a bubblewrap sandbox (see :mod:`toipkit.grading.isolation`; the kernel
+talks to papermill over Unix sockets, see :mod:`toipkit.grading.kernelbox`), runs the prepared
+notebook with papermill (per-cell timeout, keep going after errors) and writes a small JSON
+result next to the output notebook, outside the sandbox. Without the sandbox
+(``--unsafe-no-isolation``) the kernel is forked from this warm process instead (see
+:mod:`toipkit.grading.forkkernel`). The whole-notebook timeout is enforced from outside by the
+grader, which kills the submission's session and the sandbox.
 """
 
 from __future__ import annotations
@@ -135,7 +137,7 @@ def run(spec: dict) -> dict:
 
     # nbformat's schema validation pulls jsonschema's URI grammar (about a second of import
     # time per process); the grader does not need that format check.
-    sys.modules.setdefault("rfc3987_syntax", None)
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     import nbformat
     import papermill
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -241,7 +243,7 @@ def run_file(spec_path: Path) -> None:
 
 
 def _preload() -> None:
-    sys.modules.setdefault("rfc3987_syntax", None)
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     import jupyter_client  # noqa: F401
     import nbclient  # noqa: F401
     import nbformat  # noqa: F401
