@@ -200,6 +200,32 @@ def test_hostile_files_and_numbers(tmp_path):
         parse_file(tmp_path / "main.conf")
 
 
+def test_huge_numbers_in_expressions_and_arguments():
+    # ast_expr2 reads numbers with strtold: beyond a long double, ERANGE, "non-numeric argument"
+    # (and +, -, * give 0). Nothing may raise Python's int/str conversion limit.
+    from toipkit.dialplan.expr import evaluate
+
+    big, almost = "9" * 5000, "9" * 3999
+    assert evaluate(f"{big} + 1") == "0" and evaluate(f"-{big}") == "0"
+    assert evaluate(f"{big} = {big}") == "1"  # compared as strings
+    assert evaluate(f"{almost} * {almost}") == "inf"
+    assert evaluate(f"{almost} % 7") == str(int(almost) % 7)
+    assert (evaluate("-7 % 3"), evaluate("-7.5 % 2")) == ("-1", "-1.5")  # fmodl: dividend's sign
+    dp = parse(f"""[c]
+exten => s,1,Set(X=$[{big} + 1])
+ same => n,Set(X=$[{almost} * {almost}])
+ same => n,Wait({big})
+ same => n,Set(Y=${{X:{big}:{big}}})
+ same => n,SayNumber({big})
+ same => n,Read(V,,{big})
+ same => n,WaitExten({big})
+ same => n,Goto(c,s,{big})
+""")
+    t = simulate(dp, "c", "s", lang="en", dtmf="1")
+    assert t.outcome == "hangup" and "must be a number > 0" in t.reason
+    lint(dp)
+
+
 def test_simulated_version_decides_which_applications_exist():
     # main/pbx.c:2568 "No application '%s' for extension (%s, %s, %d)" and the call ends.
     dp = parse("[c]\nexten => s,1,Macro(x)\n same => n,Hangup()\n[macro-x]\n"

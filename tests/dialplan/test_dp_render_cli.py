@@ -197,3 +197,22 @@ def test_show_exten_follows_includes():
     assert "[ Included context 'b' created by 'pbx_config' ]" in text
     assert "'_X' =>" in text and "'9' =>" not in text
     assert text.endswith("-= 2 extensions (2 priorities) in 2 contexts. =-")
+
+
+def test_cli_lint_asterisk_versions_and_third_party_apps(tmp_path, capsys):
+    f = tmp_path / "v.conf"
+    f.write_text("[c]\nexten => s,1,Macro(x)\n same => n,AcmeBilling(1)\n same => n,Hangup()\n"
+                 "[macro-x]\nexten => s,1,NoOp()\n")
+
+    def found(*options):
+        r = _cli("lint", str(f), "--lang", "en", "--json", *options, capsys=capsys)
+        return r.returncode, {(x["rule"], x["severity"]) for x in json.loads(r.stdout)}
+
+    # Default 13,22: Macro (gone in 21) is true for 22 only, a warning; AcmeBilling is no
+    # Asterisk application and close to none: a third-party module's.
+    assert found() == (0, {("removed-app", "warning"), ("third-party-app", "warning")})
+    assert found("--asterisk", "13") == (0, {("third-party-app", "warning")})
+    assert found("--asterisk", "22", "--apps", "AcmeBilling,Other") == (
+        1, {("removed-app", "error")})
+    r = _cli("lint", str(f), "--asterisk", "banana", capsys=capsys)
+    assert r.returncode == 1 and "Traceback" not in r.stderr

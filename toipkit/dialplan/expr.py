@@ -187,13 +187,31 @@ def _tokens(expr: str) -> list[tuple[str, str]]:
     return toks
 
 
+# ast_expr2 converts with strtold: a number beyond a long double (about 4,932 digits) fails
+# with ERANGE ("Conversion of ... to number under/overflowed!") and counts as non-numeric. We stop
+# a little earlier, at Python's default limit for int/str conversions.
+_MAX_DIGITS = 4000
+
+
 def _num(v: str):
     if _NUM.match(v.strip()):
+        if len(v) > _MAX_DIGITS:
+            return None
         return float(v) if "." in v else int(v)
     return None
 
 
+def _trunc_rem(x: int, y: int) -> int:
+    """C's remainder (fmodl): the sign of the dividend, exact for any size."""
+    q = abs(x) // abs(y)
+    return x - y * (q if (x >= 0) == (y >= 0) else -q)
+
+
 def _fmt(x) -> str:
+    if isinstance(x, int) and x.bit_length() > 3.3 * _MAX_DIGITS:
+        # The product of two huge numbers: beyond what we print exactly; Asterisk's long double
+        # overflows to inf not much further.
+        return "inf" if x > 0 else "-inf"
     if isinstance(x, float):
         if x.is_integer() and abs(x) < 1e18:
             return str(int(x))
@@ -292,8 +310,8 @@ class _Parser:
             elif op == "/":
                 a = _fmt(x / y)  # floating point since Asterisk 1.6
             else:
-                a = _fmt(int(x) - int(y) * int(x / y)) if isinstance(x, int) and isinstance(
-                    y, int) else _fmt(x % y)
+                a = _fmt(_trunc_rem(x, y)) if isinstance(x, int) and isinstance(
+                    y, int) else _fmt(math.fmod(x, y))
         return a
 
     def unary(self) -> str:
