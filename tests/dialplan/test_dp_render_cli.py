@@ -216,3 +216,18 @@ def test_cli_lint_asterisk_versions_and_third_party_apps(tmp_path, capsys):
         1, {("removed-app", "error")})
     r = _cli("lint", str(f), "--asterisk", "banana", capsys=capsys)
     assert r.returncode == 1 and "Traceback" not in r.stderr
+
+
+def test_cli_file_name_that_is_not_utf8(tmp_path):
+    # Such a name reaches Python as lone surrogates: printed back as its bytes, no traceback.
+    import os
+
+    path = os.fsencode(tmp_path) + b"/\xff.conf"
+    with open(path, "wb") as fh:
+        fh.write(b"[c]\nexten => 1,n,NoOp()\nexten => 2,1,Goto(x,1,1)\n")
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    for args in (["lint"], ["lint", "--json"], ["show"], ["simulate", "--context", "c"]):
+        r = subprocess.run([sys.executable, "-m", "toipkit.cli", "dialplan", args[0], path,
+                            *args[1:]], capture_output=True, env=env)
+        assert b"Traceback" not in r.stderr, r.stderr[-2000:]
+        assert b"\xff.conf" in r.stdout or b"\\udcff.conf" in r.stderr

@@ -104,6 +104,14 @@ def _load(path: str, lenient: bool = True):
     return dp
 
 
+def _bytes_safe_stdout() -> None:
+    """File names that are not valid UTF-8 reach Python as lone surrogates: write their
+    original bytes back rather than fail on them (as stderr already does with escapes)."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None and getattr(sys.stdout, "errors", "") == "strict":
+        reconfigure(errors="surrogateescape")
+
+
 def _directory(path: str | None):
     if not path:
         return None
@@ -120,6 +128,7 @@ def _directory(path: str | None):
 
 
 def _lint(args) -> int:
+    _bytes_safe_stdout()
     from toipkit.dialplan import lint, parse_file
     from toipkit.errors import ToipkitError
 
@@ -143,6 +152,7 @@ def _lint(args) -> int:
 
 
 def _show(args) -> int:
+    _bytes_safe_stdout()
     from toipkit.dialplan.render import show
 
     print(show(_load(args.file, not args.strict), args.target, file_order=args.file_order))
@@ -150,6 +160,7 @@ def _show(args) -> int:
 
 
 def _graph(args) -> int:
+    _bytes_safe_stdout()
     g = _load(args.file, not args.strict).graph()
     print(g._repr_markdown_() if args.markdown else g.source)
     return 0
@@ -193,6 +204,7 @@ def _parse_dtmf(text: str):
 
 
 def _simulate(args) -> int:
+    _bytes_safe_stdout()
     from toipkit.dialplan import simulate
     from toipkit.errors import ToipkitError
 
