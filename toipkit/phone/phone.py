@@ -36,7 +36,8 @@ from toipkit.phone.baresip import Agent, AgentConfig, AgentError
 MAX_CALL_SECONDS = 180
 RATE = 8000
 _counter = itertools.count(1)
-#: seconds baresip takes, after a call's end event, to close (complete) its recordings
+#: seconds baresip takes, after a call's end event, to close (complete) its recordings and
+#: finish the BYE transaction
 _CLOSE_DELAY = 0.3
 _open_phones: weakref.WeakSet[Phone] = weakref.WeakSet()
 
@@ -482,7 +483,9 @@ class Phone:
         if call.ended_at is None:
             call.ended_at = time.time()
             call.status = "terminé" if call.answered else "annulé"
-        self._wait(lambda: call.recording_path is not None, 1.0)
+        # baresip ends the BYE transaction and completes the recordings just after the call's
+        # end event: what follows (dialogue, recording) sees the whole call.
+        time.sleep(max(0.0, min(_CLOSE_DELAY, call.ended_at + _CLOSE_DELAY - time.time())))
 
     def _established(self, timeout: float) -> Call | None:
         """The current call once it is answered (the 200 OK may still be on its way)."""
