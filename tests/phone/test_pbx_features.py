@@ -190,3 +190,55 @@ def test_group_caller_hears_the_hold_music_while_members_ring(client, phones):
     # 102 was cancelled as usual; the call went on with 101
     assert m102.calls[-1].ended_at is not None and not m102.calls[-1].answered
     assert m101.calls[-1].answered
+
+
+def _closed_now(client) -> dict:
+    import sqlite3
+
+    info = registrar.status(registrar.sandbox_data_dir(client))
+    conn = sqlite3.connect(info.db_path)
+    try:
+        return {(c, e): d for c, e, d in conn.execute(
+            "SELECT context, exten, destination FROM schedule_closed")}
+    finally:
+        conn.close()
+
+
+def _wait(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return predicate()
+
+
+def test_group_outside_its_schedule_goes_to_the_closed_destination(client, phones):
+    """Closed now (open only in other months): the group's calls ring the schedule's
+    destination (103) instead of its member (101); open again, the member rings."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from toipkit.xivo import lab
+
+    month = dt.datetime.now(ZoneInfo("Europe/Paris")).month
+    other_months = [m for m in range(1, 13) if m != month]
+    secretary = lab.find_user_by_exten(client, "103")
+    schedule = lab.ensure_schedule(
+        client, "bureau", open_periods=[{"hours_start": "00:00", "hours_end": "23:59",
+                                         "months": other_months}],
+        closed_destination={"type": "user", "user_id": secretary["id"]}, quiet=True)
+    lab.ensure_group(client, "horaires", 205, ["101"], schedule=schedule, quiet=True)
+    assert _wait(lambda: _closed_now(client).get(("default", "205")) == "103")
+    m101, m103, caller = phones("101"), phones("103"), phones("102")
+    caller.dial("205")
+    assert m103.wait_for_call(timeout=5).peer == "102"
+    assert not m101.calls
+    caller.hangup()
+    lab.ensure_schedule(client, "bureau", open_periods=[{"hours_start": "00:00",
+                                                         "hours_end": "23:59"}],
+                        closed_destination={"type": "user", "user_id": secretary["id"]},
+                        quiet=True)
+    assert _wait(lambda: ("default", "205") not in _closed_now(client))
+    caller.dial("205")
+    assert m101.wait_for_call(timeout=5).peer == "102"
+    assert len(m103.calls) == 1
+    caller.hangup()

@@ -123,6 +123,10 @@ def init_database(path: Path) -> None:
         # Media endpoints (live IVR...) that answer a number: SIP accounts outside confd.
         conn.execute("CREATE TABLE services (username TEXT PRIMARY KEY, secret TEXT NOT NULL, "
                      "context TEXT NOT NULL, exten TEXT NOT NULL, position INTEGER NOT NULL)")
+        # Numbers whose schedule is closed right now, and where their calls go ("" = hang up):
+        # kept up to date by the sandbox's media services (toipkit.phone.schedules).
+        conn.execute("CREATE TABLE schedule_closed (context TEXT NOT NULL, exten TEXT NOT NULL, "
+                     "destination TEXT NOT NULL, PRIMARY KEY (context, exten))")
         # Boss/secretary filters switched on or off with *37<member> during this run.
         conn.execute("CREATE TABLE filter_state (callfilter_id INTEGER PRIMARY KEY, "
                      "active INTEGER NOT NULL)")

@@ -7,7 +7,9 @@ Like XiVO, the sandbox answers what confd describes without any other step:
 * every IVR deployed with :func:`deploy_ivr` (files under ``<data_dir>/ivr/<number>/``) gets a
   :class:`LiveIvr`; its calls are appended to ``calls.jsonl`` there;
 * every ring group whose music-on-hold category holds a file gets a :class:`HoldMusic`
-  (early media to its waiting callers, first file of the category in name order).
+  (early media to its waiting callers, first file of the category in name order);
+* the numbers of users and groups whose schedule is closed right now, with their closed
+  destination, are kept in the registrar's ``schedule_closed`` table.
 
 The supervisor polls confd's database and the IVR folder twice a second; it stops its endpoints
 when the sandbox stops. Notebooks talk to it through files only (:func:`deploy_ivr`,
@@ -61,6 +63,7 @@ class MediaServices:
         self.rooms: dict[str, tuple[tuple, Any]] = {}
         self.ivrs: dict[str, tuple[str, Any]] = {}
         self.hold_music: dict[tuple[str, str], tuple[tuple, Any]] = {}
+        self.closed: dict[tuple[str, str], str] | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="media-services")
 
@@ -88,7 +91,8 @@ class MediaServices:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            for sync in (self._sync_rooms, self._sync_ivrs, self._sync_hold_music):
+            for sync in (self._sync_schedules, self._sync_rooms, self._sync_ivrs,
+                         self._sync_hold_music):
                 try:
                     sync()
                 except Exception as exc:  # keep serving the others; say why in the log
@@ -124,6 +128,15 @@ class MediaServices:
                 name, pin, context = key
                 self.rooms[number] = (key, ConferenceBridge(self.info, number, name, pin,
                                                             context=context))
+
+    # -- schedules ---------------------------------------------------------------------------
+    def _sync_schedules(self) -> None:
+        from toipkit.phone import schedules
+
+        closed = schedules.closed_numbers(self.confd_db)
+        if closed != self.closed:  # written only when it changes: kamailio writes there too
+            schedules.publish(Path(self.info.db_path), closed)
+            self.closed = closed
 
     # -- hold music of ring groups -----------------------------------------------------------
     def _group_music(self) -> dict[tuple[str, str], tuple[str, str, int]]:
