@@ -34,6 +34,13 @@ from toipkit.dialplan import lint, parse  # noqa: E402
 TARGET = 200_000
 
 
+def _cpu() -> float:
+    """CPU seconds of this process (user + system, getrusage): other load on the machine
+    matters less than for the wall clock."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def generate(n_lines: int, seed: int = 4) -> str:
     rnd = random.Random(seed)
     out: list[str] = [
@@ -142,6 +149,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
 
+    print("load average (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     text = generate(args.lines)
     n = text.count("\n")
     best_parse = best_lint = float("inf")
@@ -150,11 +158,11 @@ def main(argv=None) -> int:
     for _ in range(args.repeat):
         dp = findings = None  # free the previous run outside the timed part
         w0 = time.perf_counter()
-        t0 = time.process_time()
+        t0 = _cpu()
         dp = parse(text, filename="extensions.conf")
-        t1 = time.process_time()
+        t1 = _cpu()
         findings = lint(dp)
-        t2 = time.process_time()
+        t2 = _cpu()
         best_wall = min(best_wall, time.perf_counter() - w0)
         best_parse = min(best_parse, t1 - t0)
         best_lint = min(best_lint, t2 - t1)
@@ -166,7 +174,7 @@ def main(argv=None) -> int:
           f"{len(findings)} findings")
     print(f"toipkit parse: {best_parse:.3f} s, lint: {best_lint:.3f} s, total {total:.3f} s CPU "
           f"(best wall clock {best_wall:.3f} s)")
-    print(f"toipkit: {rate:,.0f} lines/s (CPU time; target >= {TARGET:,}) "
+    print(f"toipkit: {rate:,.0f} lines/s (CPU time, getrusage; target >= {TARGET:,}) "
           f"{'OK' if rate >= TARGET else 'SLOW'}")
     print(f"toipkit peak RSS: {rss:.0f} MB")
 

@@ -514,7 +514,7 @@ class _Linter:
         self.setglobalvar_vars: set[str] = set()
         self.language_set = False
         self.agi_contexts: set[str] = set()
-        self.agi_reported: set[str] = set()
+        self.file_order = {f: i for i, f in enumerate(dp.files)}
         self.edges: dict[str, set[str]] = {c: set() for c in dp.contexts}
         self.goto_extensions: set[int] = set()  # id() of extensions with a plain Goto
         self.uses_vars: list[Priority] = []
@@ -598,8 +598,12 @@ class _Linter:
     def _context(self, ctx: Context):
         # Set by the checks of WaitExten, Read, Background and AGI with keys.
         self.has_wait = self.has_menu = False
-        for ex in ctx.sorted_extensions():
+        self.first_tts: tuple[tuple[int, int, int], Priority, str] | None = None
+        for ex in ctx.extensions.values():  # no rule here depends on the lookup order
             self._extension(ctx, ex)
+        if self.first_tts is not None:
+            _, p, script = self.first_tts
+            self.at("external-dependency", p, column=p.app_column, script=script)
         edges = self.edges[ctx.name]
         for inc in ctx.includes:
             edges.add(inc.name)
@@ -832,9 +836,11 @@ class _Linter:
         if _agi_intkey(p):
             self.has_menu = True
         script = split_args(p.data)[0].strip()
-        if "googletts" in script.lower() and ctx.name not in self.agi_reported:
-            self.agi_reported.add(ctx.name)
-            self.at("external-dependency", p, column=p.app_column, script=script)
+        if "googletts" in script.lower():
+            # Reported once per context, at its first such call in the file.
+            where = (self.file_order.get(p.file, len(self.file_order)), p.line, p.column)
+            if self.first_tts is None or where < self.first_tts[0]:
+                self.first_tts = (where, p, script)
 
     def _chk_set(self, ctx, p, la):
         self._sets_variables(p, la)
