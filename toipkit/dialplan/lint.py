@@ -634,7 +634,7 @@ class _Linter:
 
     def _extension(self, ctx: Context, ex: Extension):
         name = ex.name
-        if ex.is_pattern:
+        if name[:1] == "_":
             why = pattern_error(name)
             if why:
                 self.add("pattern-invalid", ex.file, ex.line, ex.column, ctx.name, name,
@@ -843,9 +843,19 @@ class _Linter:
                 self.first_tts = (where, p, script)
 
     def _chk_set(self, ctx, p, la):
-        self._sets_variables(p, la)
-        if la != "mset":  # Set, SetGlobalVar
-            self._path_value(p, p.data.partition("=")[2])
+        if la == "set":  # the common case, inline
+            target, eq, value = p.data.partition("=")
+            if "(" in target or not eq:
+                self._sets_variables(p, la)
+            else:
+                self.set_vars.add(target.strip().lstrip("_"))
+        else:
+            self._sets_variables(p, la)
+            if la == "mset":
+                return
+            value = p.data.partition("=")[2]
+        if "/" in value:
+            self._path_value(p, value)
 
     def _path_value(self, p: Priority, value: str):
         v = value.strip()
