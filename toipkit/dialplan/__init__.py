@@ -41,6 +41,7 @@ _EXPORTS = {
     "Setting": "toipkit.dialplan.model",
     "Switch": "toipkit.dialplan.model",
     "split_args": "toipkit.dialplan.model",
+    "LoadError": "toipkit.dialplan.parser",
     "parse": "toipkit.dialplan.parser",
     "parse_file": "toipkit.dialplan.parser",
     "match": "toipkit.dialplan.patterns",
@@ -90,6 +91,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs (F401: used thro
         split_args,
     )
     from toipkit.dialplan.parser import (
+        LoadError,
         parse,
         parse_file,
     )
