@@ -173,6 +173,10 @@ class MediaEndpoint:
     def on_ended(self, call: MediaCall, reason: str) -> None:
         """The call is over (BYE or CANCEL received, or we hung up)."""
 
+    def answer_reason(self, request: str) -> str:
+        """The reason phrase of the 200 answering this INVITE."""
+        return "OK"
+
     def early_media(self, call: MediaCall, request: str) -> bool:
         """True: answer this INVITE with ``183 Session Progress`` + SDP and never 200."""
         return False
@@ -339,7 +343,7 @@ class MediaEndpoint:
                if event_type is not None else [])
             + ["a=ptime:20", "a=sendrecv"]) + "\r\n"
         call.early = self.early_media(call, message)
-        status = "183 Session Progress" if call.early else "200 OK"
+        status = "183 Session Progress" if call.early else f"200 {self.answer_reason(message)}"
         answer = self.reply(message, source, status, to_tag=call.local_tag, body=sdp)
         call.answer = answer.encode()
         call.answer_to = source

@@ -27,6 +27,31 @@ def sandbox_registrar(client: Any) -> registrar.RegistrarInfo | None:
     return registrar.for_client(client)
 
 
+@contextlib.contextmanager
+def schedules_ignored(client: Any, timeout: float = 5.0) -> Iterator[None]:
+    """Calls placed inside this block are routed as if every schedule were open.
+
+    The sandbox applies schedules as XiVO does (a group outside its opening hours hangs up);
+    a lab's test call that must work at any hour is placed inside this block. Nothing changes
+    on a real XiVO."""
+    from toipkit.phone import schedules
+
+    info = registrar.for_client(client)
+    if info is None:
+        yield
+        return
+    flag = Path(info.db_path).parent.parent / schedules.IGNORED_FLAG
+    flag.write_text("", encoding="utf-8")
+    try:
+        if not schedules.wait_all_open(Path(info.db_path), timeout):
+            raise PhoneError("le bac à sable n'a pas suspendu les règles horaires : est-il "
+                             "toujours en marche ? (`toipkit sandbox status`)")
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            flag.unlink()
+
+
 @dataclass
 class ImpairedPath:
     """The media towards one phone goes through an impairment relay while this is active."""

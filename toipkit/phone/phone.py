@@ -515,6 +515,19 @@ class Phone:
         config = self.agent.config
         return parse_trace(self.agent.log_path, f"{config.host}:{config.sip_port}")
 
+    def answer_of(self, call: Call) -> str:
+        """The final answer the phone received to this call's INVITE (``"200 OK"``, ``"486
+        Busy Here"``...), read from its SIP trace; "" if none."""
+        final = ""
+        for message in self.dialogue():
+            parts = message.first_line.split(" ", 2)
+            if (message.direction == "←" and parts[0] == "SIP/2.0" and len(parts) == 3
+                    and parts[1].isdigit() and int(parts[1]) >= 200
+                    and message.header("Call-ID") == call.call_id
+                    and "INVITE" in (message.header("CSeq") or "")):
+                final = f"{parts[1]} {parts[2]}"
+        return final
+
     def events(self) -> list[dict[str, Any]]:
         return [dict(e, time=t) for t, e in self._events]
 

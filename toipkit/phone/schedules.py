@@ -23,6 +23,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 #: the registrar's table: (context, exten) → destination number ("" = hang up)
 TABLE = "schedule_closed"
+#: while this file exists in the sandbox's data directory, every schedule counts as open
+#: (:func:`toipkit.phone.lab.schedules_ignored`)
+IGNORED_FLAG = "schedules-ignored"
 
 
 def _period_holds(period: dict[str, Any], now: dt.datetime) -> bool:
@@ -132,3 +135,21 @@ def publish(registrar_db: Path, closed: dict[tuple[str, str], str]) -> None:
                              [(c, e, d) for (c, e), d in closed.items()])
     finally:
         conn.close()
+
+
+def wait_all_open(registrar_db: Path, timeout: float) -> bool:
+    """Wait until the registrar's table of closed numbers is empty."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        conn = sqlite3.connect(registrar_db, timeout=10)
+        try:
+            left = conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
+        finally:
+            conn.close()
+        if not left:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)

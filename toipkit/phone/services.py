@@ -8,6 +8,7 @@ Like XiVO, the sandbox answers what confd describes without any other step:
   :class:`LiveIvr`; its calls are appended to ``calls.jsonl`` there;
 * every ring group whose music-on-hold category holds a file gets a :class:`HoldMusic`
   (early media to its waiting callers, first file of the category in name order);
+* the voice answers of service codes (``*37…``: :class:`Announcements`);
 * the numbers of users and groups whose schedule is closed right now, with their closed
   destination, are kept in the registrar's ``schedule_closed`` table.
 
@@ -64,6 +65,7 @@ class MediaServices:
         self.ivrs: dict[str, tuple[str, Any]] = {}
         self.hold_music: dict[tuple[str, str], tuple[tuple, Any]] = {}
         self.closed: dict[tuple[str, str], str] | None = None
+        self.announcements: Any = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="media-services")
 
@@ -85,14 +87,18 @@ class MediaServices:
         for _key, music in self.hold_music.values():
             with contextlib.suppress(Exception):
                 music.close()
+        if self.announcements is not None:
+            with contextlib.suppress(Exception):
+                self.announcements.close()
+            self.announcements = None
         self.rooms.clear()
         self.ivrs.clear()
         self.hold_music.clear()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            for sync in (self._sync_schedules, self._sync_rooms, self._sync_ivrs,
-                         self._sync_hold_music):
+            for sync in (self._sync_schedules, self._sync_announcements, self._sync_rooms,
+                         self._sync_ivrs, self._sync_hold_music):
                 try:
                     sync()
                 except Exception as exc:  # keep serving the others; say why in the log
@@ -133,10 +139,22 @@ class MediaServices:
     def _sync_schedules(self) -> None:
         from toipkit.phone import schedules
 
-        closed = schedules.closed_numbers(self.confd_db)
+        closed = {} if (self.data_dir / schedules.IGNORED_FLAG).exists() \
+            else schedules.closed_numbers(self.confd_db)
         if closed != self.closed:  # written only when it changes: kamailio writes there too
             schedules.publish(Path(self.info.db_path), closed)
             self.closed = closed
+
+    # -- voice answers of service codes ------------------------------------------------------
+    def _sync_announcements(self) -> None:
+        if self.announcements is None:
+            from toipkit.phone.announcements import Announcements
+
+            try:
+                self.announcements = Announcements(self.info)
+            except Exception:
+                self.announcements = _Failed()  # said once in the log, not retried
+                raise
 
     # -- hold music of ring groups -----------------------------------------------------------
     def _group_music(self) -> dict[tuple[str, str], tuple[str, str, int]]:
