@@ -35,6 +35,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 from toipkit.errors import ToipkitError
 from toipkit.paths import state_dir
@@ -157,7 +158,7 @@ class LiveCapture:
         self.error = ""  # dumpcap's own words when it could not capture (English)
         self._process: subprocess.Popen | None = None
         self._part: Path | None = None
-        self._stderr = None
+        self._stderr: IO[bytes] | None = None
 
     # -- life cycle -------------------------------------------------------------------------
     def start(self) -> LiveCapture:
@@ -221,15 +222,19 @@ class LiveCapture:
             finally:
                 self._process = None
                 _running.discard(self)
-        if pcapng_blocks(self._part)[0] == 0:
+        part, target = self._part, self.path
+        assert part is not None and target is not None  # set when dumpcap started
+        if pcapng_blocks(part)[0] == 0:
             err = self._read_stderr()
             return self._fall_back(_explain(err, self.interface, process.returncode), err)
-        os.replace(self._part, self.path)
+        os.replace(part, target)
         self._read_stderr()
         return self
 
     def _terminate(self) -> None:
         process = self._process
+        if process is None:
+            return
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
             if process.poll() is not None:
                 break

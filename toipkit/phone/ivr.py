@@ -105,8 +105,8 @@ def _number_of(target: str | None, directory: dict[str, Any]) -> str | None:
     for match in re.finditer(r"[0-9*#]+", target):
         if match.group(0) in directory or match.group(0).split("@")[0] in directory:
             return match.group(0)
-    match = re.search(r"\(([0-9*#]+)\)", target) or re.match(r"([0-9*#]+)", target)
-    return match.group(1) if match else None
+    found = re.search(r"\(([0-9*#]+)\)", target) or re.match(r"([0-9*#]+)", target)
+    return found.group(1) if found else None
 
 
 @dataclass

@@ -120,6 +120,7 @@ class LabPhones:
         phone = self[receiver]
         relay = ImpairmentRelay(("127.0.0.1", phone.rtp_port), loss=loss, jitter_ms=jitter_ms,
                                 reorder=reorder, seed=seed).start()
+        assert relay.port is not None  # bound by start()
         registrar.set_media_relay(self.registrar, phone.rtp_port, relay.port)
         try:
             yield ImpairedPath(phone, relay, self.capture_filter)

@@ -322,6 +322,8 @@ class Phone:
 
     def _follow_transfer(self, call: Call) -> None:
         time.sleep(0.1)
+        if call.transferred_to is None:
+            return
         with contextlib.suppress(ToipkitError):
             self.dial(call.transferred_to)
 
@@ -410,7 +412,7 @@ class Phone:
         if dtmf:
             self.send_dtmf(dtmf)
         if duration is not None:
-            remaining = duration - (time.time() - call.answered_at)
+            remaining = duration - (time.time() - (call.answered_at or time.time()))
             if remaining > 0:
                 self._wait(lambda: call.ended_at is not None, remaining)
             self.hangup()
@@ -612,6 +614,7 @@ def _prepare_source(sound: Any, path: Path, pad_to: float) -> None:
 
     from toipkit.tts.audio import Audio, read_sound
 
+    audio: Audio | None
     if isinstance(sound, Audio):
         audio = sound
     else:

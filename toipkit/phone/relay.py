@@ -238,6 +238,7 @@ class ImpairmentRelay:
         if self._thread is None:
             return
         self._stop.set()
+        assert self._wake_r is not None and self._wake_w is not None  # made by start()
         try:
             self._wake_w.send(b"x")
         except OSError:
@@ -325,10 +326,12 @@ class ImpairmentRelay:
             r.rtp_in += 1
 
     def _run(self) -> None:
+        wake = self._wake_r
+        assert wake is not None  # made by start(), before this thread
         sel = selectors.DefaultSelector()
         sel.register(self._rtp, selectors.EVENT_READ, "rtp")
         sel.register(self._rtcp, selectors.EVENT_READ, "rtcp")
-        sel.register(self._wake_r, selectors.EVENT_READ, "wake")
+        sel.register(wake, selectors.EVENT_READ, "wake")
         queue: list[tuple[float, int, float, bytes]] = []
         counter = [0]
         last_release = [0.0]
@@ -360,7 +363,7 @@ class ImpairmentRelay:
                 for key, _ in sel.select(timeout):
                     if key.data == "wake":
                         try:
-                            self._wake_r.recv(64)
+                            wake.recv(64)
                         except OSError:
                             pass
                         continue

@@ -62,7 +62,7 @@ class MediaServices:
         self.confd_db = Path(confd_db)
         self.info = info
         self.rooms: dict[str, tuple[tuple, Any]] = {}
-        self.ivrs: dict[str, tuple[str, Any]] = {}
+        self.ivrs: dict[str, tuple[str | None, Any]] = {}  # number -> (deployment stamp, IVR)
         self.hold_music: dict[tuple[str, str], tuple[tuple, Any]] = {}
         self.closed: dict[tuple[str, str], str] | None = None
         self.announcements: Any = None
