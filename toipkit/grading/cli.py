@@ -39,6 +39,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="run student code without the bubblewrap sandbox (only for trusted "
                         "submissions, where user namespaces are forbidden)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--scheduler", metavar="tcp://HOST:8786",
+                   help="grade on a Dask cluster (pip install 'toipkit[scale]'); see "
+                        "docs/grading.md")
+    p.add_argument("--cluster", metavar="local:N",
+                   help="grade on a local Dask cluster of N worker processes")
+    p.add_argument("--regrade", action="store_true",
+                   help="with Dask: grade everyone again, ignoring the finished submissions "
+                        "recorded in the output folder")
     p.set_defaults(handler=_grade)
 
 
@@ -46,12 +54,17 @@ def _grade(args: argparse.Namespace) -> int:
     from toipkit.grading.report import fmt
     from toipkit.grading.runner import grade
 
-    result = grade(
-        args.submissions, args.lab, params=args.params, solutions=args.solutions,
-        out=args.out, workers=args.workers, cell_timeout=args.timeout_cell,
-        timeout=args.timeout, memory_mb=args.memory, progress=not args.no_progress,
-        network=args.network, isolate=False if args.unsafe_no_isolation else None,
-    )
+    common = dict(params=args.params, solutions=args.solutions, out=args.out,
+                  cell_timeout=args.timeout_cell, timeout=args.timeout, memory_mb=args.memory,
+                  progress=not args.no_progress, network=args.network,
+                  isolate=False if args.unsafe_no_isolation else None)
+    if args.scheduler or args.cluster:
+        from toipkit.grading.distributed import grade_distributed
+
+        result = grade_distributed(args.submissions, args.lab, scheduler=args.scheduler,
+                                   cluster=args.cluster, resume=not args.regrade, **common)
+    else:
+        result = grade(args.submissions, args.lab, workers=args.workers, **common)
     counts: dict[str, int] = {}
     for r in result.results:
         counts[r.status] = counts.get(r.status, 0) + 1
