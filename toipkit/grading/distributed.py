@@ -69,10 +69,7 @@ class WorkerJob:
     cell_timeout: float
     timeout: float
     memory_mb: int
-    hide: list[str]
-    keep: list[str]
-    isolate: bool
-    namespaces: bool
+    isolate: bool  # False: --unsafe-no-isolation
     network: bool
 
 
@@ -106,19 +103,19 @@ def _worker_settings(job: WorkerJob) -> tuple[RunSettings, Any]:
         if job.token not in _worker_state:
             _cleanup_worker()  # a previous run's slot (same worker, new run)
             run_root = Path(tempfile.mkdtemp(prefix="toipkit-grade-dask-"))
-            lease = isolation.UidLease() if job.isolate else None
-            if lease is not None:
-                os.chmod(run_root, 0o711)
-                # A worker killed mid-run frees its uid with its processes possibly still
-                # running: this worker may have just leased it.
-                isolation.kill_uid(lease.uid)
+            root = job.isolate and isolation.can_drop_privileges()
+            lease = isolation.UidLease() if root else None
+            if job.isolate:
+                problem = isolation.sandbox_problem()
+                if problem:  # this worker's host cannot fence student code: refuse
+                    raise GradingError(isolation.REFUSAL.format(reason=problem))
             settings = RunSettings(
                 lab=load_lab(job.lab_id, job.solutions), config=job.config,
                 points=dict(job.points), out=run_root, run_root=run_root,
                 cell_timeout=job.cell_timeout, timeout=job.timeout, memory_mb=job.memory_mb,
-                hide=list(job.hide), keep=[*job.keep, str(run_root)], isolate=job.isolate,
-                network=job.network, namespaces=job.namespaces, log=log, lab_id=job.lab_id,
-                started=time.monotonic())
+                # The sandbox's read-only view of this worker's own installation.
+                view=isolation.view_paths(), isolate=job.isolate, network=job.network,
+                log=log, lab_id=job.lab_id, started=time.monotonic())
             server = _warm_servers.pop(tuple(job.config.env), None)
             slot = Slot(server or WorkerServer(tuple(job.config.env)),
                         lease.uid if lease else None)
@@ -129,7 +126,6 @@ def _worker_settings(job: WorkerJob) -> tuple[RunSettings, Any]:
 
 def _cleanup_worker(token: str | None = None) -> int:
     """Close the slot(s) of this worker process (all, or the run ``token``'s)."""
-    from toipkit.grading import isolation
 
     closed = 0
     if token is None:
@@ -140,7 +136,6 @@ def _cleanup_worker(token: str | None = None) -> int:
         settings, slot, lease = _worker_state.pop(key)
         slot.server.close()
         if lease is not None:
-            isolation.kill_uid(lease.uid)
             lease.release()
         shutil.rmtree(settings.run_root, ignore_errors=True)
         closed += 1
@@ -366,8 +361,7 @@ def _run_on_dask(subs: list[Submission], settings: RunSettings, keys: dict[str, 
     job = WorkerJob(
         token=uuid.uuid4().hex, lab_id=settings.lab_id, solutions=str(settings.lab.path.parent),
         config=settings.config, points=dict(settings.points), cell_timeout=settings.cell_timeout,
-        timeout=settings.timeout, memory_mb=settings.memory_mb, hide=list(settings.hide),
-        keep=list(settings.keep), isolate=settings.isolate, namespaces=settings.namespaces,
+        timeout=settings.timeout, memory_mb=settings.memory_mb, isolate=settings.isolate,
         network=settings.network)
     client = connecting.get()
     results: list[report.SubmissionResult] = []
