@@ -51,42 +51,42 @@ class AppHandlers:
         parse_goto: Callable[[str, str], tuple[str, str, int]]
         sound: Callable[[str], tuple[bool, str | None, float]]
 
-    def app_answer(self, p, args):
+    def app_answer(self, p: Priority, args: str) -> None:
         self.answered = True
         self.add(p.app, args, self.m("answer"), p=p)
 
-    def app_ringing(self, p, args):
+    def app_ringing(self, p: Priority, args: str) -> None:
         self.add(p.app, args, self.m("ringing"), p=p)
 
-    def app_progress(self, p, args):
+    def app_progress(self, p: Priority, args: str) -> None:
         self.add(p.app, args, self.m("noop"), p=p)
 
-    def app_noop(self, p, args):
+    def app_noop(self, p: Priority, args: str) -> None:
         self.add(p.app, args, self.m("noop"), p=p)
 
     app_verbose = app_noop
     app_log = app_noop
     app_mixmonitor = app_noop
 
-    def app_wait(self, p, args):
+    def app_wait(self, p: Priority, args: str) -> None:
         start = self.t
         secs = max(0.0, _timelen(split_args(args)[0], 0.0))
         self.elapse(secs)
         self.add(p.app, args, self.m("wait", dur=_dur(secs)), p=p, start=start, duration=secs)
 
-    def app_hangup(self, p, args):
+    def app_hangup(self, p: Priority, args: str) -> None:
         self.add(p.app, args, self.m("hangup_app"), p=p)
         raise _Stop("hangup", self.m("hangup_app"))
 
-    def app_busy(self, p, args):
+    def app_busy(self, p: Priority, args: str) -> None:
         self.add(p.app, args, self.m("busy"), p=p)
         raise _Stop("busy", self.m("busy"))
 
-    def app_congestion(self, p, args):
+    def app_congestion(self, p: Priority, args: str) -> None:
         self.add(p.app, args, self.m("congestion"), p=p)
         raise _Stop("congestion", self.m("congestion"))
 
-    def app_set(self, p, args):
+    def app_set(self, p: Priority, args: str) -> None:
         name, eq, value = args.partition("=")
         name = name.strip()
         if not eq:
@@ -95,7 +95,7 @@ class AppHandlers:
         self.assign(name, value)
         self.add(p.app, args, self.m("set", var=name, value=value), p=p)
 
-    def app_mset(self, p, args):
+    def app_mset(self, p: Priority, args: str) -> None:
         for part in split_args(args):
             name, _, value = part.partition("=")
             self.assign(name.strip(), value)
@@ -124,7 +124,7 @@ class AppHandlers:
         else:
             self.vars[name.lstrip("_")] = value
 
-    def app_goto(self, p, args):
+    def app_goto(self, p: Priority, args: str) -> None:
         s = self.add(p.app, args, "", p=p)
         try:
             ctx, exten, prio = self.parse_goto(args, p.app)
@@ -134,7 +134,7 @@ class AppHandlers:
         s.outcome = self.m("goto", ctx=ctx, ext=exten, prio=prio)
         self.goto(ctx, exten, prio)
 
-    def app_gotoif(self, p, args):
+    def app_gotoif(self, p: Priority, args: str) -> None:
         cond, q, rest = args.partition("?")
         b1, _, b2 = rest.partition(":")
         branch = b1 if is_true(cond) else b2
@@ -149,7 +149,7 @@ class AppHandlers:
             raise
         self.goto(ctx, exten, prio)
 
-    def app_gotoiftime(self, p, args):
+    def app_gotoiftime(self, p: Priority, args: str) -> None:
         spec, q, rest = args.partition("?")
         b1, _, b2 = rest.partition(":")
         ok = True if self.now is None else timespec_matches(spec, self.now)
@@ -161,7 +161,7 @@ class AppHandlers:
         ctx, exten, prio = self.parse_goto(branch, p.app)
         self.goto(ctx, exten, prio)
 
-    def app_execif(self, p, args):
+    def app_execif(self, p: Priority, args: str) -> None:
         cond, _, rest = args.partition("?")
         a, _, b = rest.partition(":")
         chosen = a if is_true(cond) else b
@@ -181,7 +181,7 @@ class AppHandlers:
             if var not in saved:
                 saved[var] = self.vars.get(var)
 
-    def app_gosub(self, p, args):
+    def app_gosub(self, p: Priority, args: str) -> None:
         # gosub_exec (apps/app_stack.c): label before the first '(', arguments up to the last
         # ')'; ARG1..ARGn and ARGC are frame variables; an outer frame's extra ARGs read "".
         dest, gargs = gosub_label(args)
@@ -199,7 +199,7 @@ class AppHandlers:
         self.add(p.app, args, self.m("gosub", dest=f"{ctx},{exten},{prio}"), p=p)
         self.goto(ctx, exten, prio)
 
-    def app_gosubif(self, p, args):
+    def app_gosubif(self, p: Priority, args: str) -> None:
         # gosubif_exec (apps/app_stack.c): cond?label1(args):label2(args), pbx_checkcondition.
         cond, b1, b2, has_q = runtime_branches(args)
         branch = b1 if is_true(cond) else b2
@@ -208,7 +208,7 @@ class AppHandlers:
             return
         self.app_gosub(p, branch)
 
-    def app_return(self, p, args):
+    def app_return(self, p: Priority, args: str) -> None:
         if not self.gosub_stack:
             self.add(p.app, args, self.m("return_empty"), p=p)
             raise _Stop("hangup", self.m("return_empty"))
@@ -223,7 +223,7 @@ class AppHandlers:
         self.goto(ctx, exten, prio)
 
     # prompts -----------------------------------------------------------------------------
-    def app_playback(self, p, args):
+    def app_playback(self, p: Priority, args: str) -> None:
         a = split_args(args)
         files = [f for f in a[0].split("&") if f]
         self.answered = True
@@ -248,7 +248,7 @@ class AppHandlers:
         self.add(p.app, args, outcome, p=p, start=start, prompt=" ".join(texts) or None,
                  duration=total)
 
-    def app_background(self, p, args):
+    def app_background(self, p: Priority, args: str) -> None:
         a = split_args(args) + ["", "", ""]
         files = [f for f in a[0].strip().split("&") if f]
         if not args.strip():
@@ -300,7 +300,7 @@ class AppHandlers:
         self.collect(d, None)
         self._jumped = True
 
-    def app_waitexten(self, p, args):
+    def app_waitexten(self, p: Priority, args: str) -> None:
         a = split_args(args)
         secs = _timelen(a[0], 0.0) if a and a[0].strip() else 0.0
         if secs <= 0:
@@ -333,7 +333,7 @@ class AppHandlers:
             self.add(p.app, args, msg, p=p, start=start, duration=secs)
             raise _Stop("hangup", msg)
 
-    def app_read(self, p, args):
+    def app_read(self, p: Priority, args: str) -> None:
         a = split_args(args) + [""] * 6
         var, files, maxd = a[0].strip(), a[1], _float(a[2], 0) or 0
         secs = _float(a[5], 0.0) or self.dtimeout
@@ -369,19 +369,19 @@ class AppHandlers:
         self.add(p.app, args, self.m("say", text=text, lang=self.language), p=p, start=start,
                  prompt=text, duration=dur)
 
-    def app_saynumber(self, p, args):
+    def app_saynumber(self, p: Priority, args: str) -> None:
         n = split_args(args)[0].strip()
         self._say(p, args, n, max(1, math.ceil(len(n) / 2)))
 
-    def app_saydigits(self, p, args):
+    def app_saydigits(self, p: Priority, args: str) -> None:
         n = split_args(args)[0].strip()
         self._say(p, args, " ".join(n), len(n))
 
-    def app_sayalpha(self, p, args):
+    def app_sayalpha(self, p: Priority, args: str) -> None:
         n = split_args(args)[0].strip()
         self._say(p, args, " ".join(n), len(n))
 
-    def app_agi(self, p, args):
+    def app_agi(self, p: Priority, args: str) -> None:
         a = split_args(args)
         script = a[0].strip()
         base = script.rsplit("/", 1)[-1].lower()
@@ -410,7 +410,7 @@ class AppHandlers:
                  prompt=text, duration=dur)
 
     # destinations ------------------------------------------------------------------------
-    def app_dial(self, p, args):
+    def app_dial(self, p: Priority, args: str) -> None:
         a = split_args(args)
         dests = [d for d in a[0].split("&") if d.strip()]
         names = []
@@ -433,7 +433,7 @@ class AppHandlers:
         self.add(p.app, args, msg, p=p)
         raise _Stop("dial", msg, what)
 
-    def app_queue(self, p, args):
+    def app_queue(self, p: Priority, args: str) -> None:
         name = split_args(args)[0].strip()
         e = self.directory.get(name)
         what = self.describe(name, e)
@@ -441,7 +441,7 @@ class AppHandlers:
         self.add(p.app, args, msg, p=p)
         raise _Stop("queue", msg, what)
 
-    def app_confbridge(self, p, args):
+    def app_confbridge(self, p: Priority, args: str) -> None:
         name = split_args(args)[0].strip()
         e = self.directory.get(name)
         what = self.describe(name, e) if e else name
@@ -451,7 +451,7 @@ class AppHandlers:
 
     app_meetme = app_confbridge
 
-    def app_voicemail(self, p, args):
+    def app_voicemail(self, p: Priority, args: str) -> None:
         box = split_args(args)[0].strip()
         msg = self.m("voicemail", what=box)
         self.add(p.app, args, msg, p=p)

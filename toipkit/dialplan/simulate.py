@@ -28,7 +28,7 @@ Semantics (documented in docs/dialplan.md):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from toipkit.dialplan.app_handlers import AppHandlers, _num_text
 from toipkit.dialplan.apps import KNOWN_APPS, REMOVED_APPS, why_fr
@@ -67,9 +67,14 @@ __all__ = [
 class _Sim(AppHandlers):
     """The PBX loop (``__ast_pbx_run``): state of the channel, lookups, jumps."""
 
-    def __init__(self, dp: Dialplan, context: str, exten: str, *, dtmf, directory, sounds,
-                 tts_duration, max_steps, max_time, callerid, lang, now, dial_status,
-                 variables, language):
+    def __init__(self, dp: Dialplan, context: str, exten: str, *,
+                 dtmf: str | Iterable[tuple[float, str]] | None,
+                 directory: Mapping[str, Any] | None,
+                 sounds: Mapping[str, Any] | Callable[[str], Any] | None,
+                 tts_duration: Callable[[str, str], float] | None, max_steps: int,
+                 max_time: float, callerid: str | None, lang: str, now: Any,
+                 dial_status: str | None, variables: Mapping[str, str] | None,
+                 language: str) -> None:
         self.dp = dp
         self.ctx = context
         self.exten = exten
@@ -151,7 +156,8 @@ class _Sim(AppHandlers):
         return substitute(text, self.lookup_var)
 
     def add(self, app: str, args: str, outcome: str, *, start: float | None = None,
-            p: Priority | None = None, prompt=None, duration=0.0, digits="", kind="app"):
+            p: Priority | None = None, prompt: str | None = None, duration: float = 0.0,
+            digits: str = "", kind: str = "app") -> Step:
         s = Step(len(self.steps) + 1, self.ctx, self.exten, self.prio, app, args, outcome,
                  round(self.t, 3), round(self.t if start is None else start, 3),
                  p.exten if p else "", p.file if p else "", p.line if p else 0, prompt,
@@ -159,14 +165,15 @@ class _Sim(AppHandlers):
         self.steps.append(s)
         return s
 
-    def pbx(self, outcome: str):
+    def pbx(self, outcome: str) -> Step:
         return self.add("", "", outcome, kind="pbx")
 
-    def find(self, ctx, exten, prio, label=None, q=None):
+    def find(self, ctx: str, exten: str, prio: int, label: str | None = None,
+             q: Any = None) -> Priority | None:
         return find_priority(self.dp, ctx, exten, prio, callerid=self.callerid, label=label,
                              now=self.now, lookup=q)
 
-    def exists(self, ctx, exten, prio=1):
+    def exists(self, ctx: str, exten: str, prio: int = 1) -> bool:
         return self.find(ctx, exten, prio) is not None
 
     def directory_entry(self, ctx: str, exten: str) -> DirectoryEntry | None:
@@ -193,7 +200,7 @@ class _Sim(AppHandlers):
         e = self.directory.get(m)
         return f"{m} ({e.name})" if e and e.name else m
 
-    def reach_directory(self, e: DirectoryEntry, number: str):
+    def reach_directory(self, e: DirectoryEntry, number: str) -> NoReturn:
         what = self.describe(number, e)
         kind = e.kind
         if kind in ("user", "group"):
@@ -236,7 +243,7 @@ class _Sim(AppHandlers):
             dur = (self.tts_duration(text, self.language) if text else DEFAULT_PROMPT_SECONDS)
         return True, text, float(dur)
 
-    def elapse(self, seconds: float):
+    def elapse(self, seconds: float) -> None:
         self.t += max(0.0, seconds)
         if self.t > self.max_time:
             raise _Stop("time-limit", self.m("time_limit", n=_num_text(self.max_time)))
@@ -259,7 +266,7 @@ class _Sim(AppHandlers):
             return
         self.invalid(digits)
 
-    def invalid(self, digits: str):
+    def invalid(self, digits: str) -> None:
         if self.exists(self.ctx, "i"):
             self.vars["INVALID_EXTEN"] = digits
             self.pbx(self.m("invalid_i", digits=digits, ctx=self.ctx))
@@ -271,7 +278,7 @@ class _Sim(AppHandlers):
         else:
             raise _Stop("hangup", self.m("invalid_none", digits=digits, ctx=self.ctx))
 
-    def timeout(self):
+    def timeout(self) -> None:
         if self.exists(self.ctx, "t"):
             self.pbx(self.m("timeout_t"))
             self.goto(self.ctx, "t", 1)
@@ -282,7 +289,7 @@ class _Sim(AppHandlers):
         else:
             raise _Stop("hangup", self.m("timeout_none", ctx=self.ctx))
 
-    def goto(self, ctx, exten, prio):
+    def goto(self, ctx: str, exten: str, prio: int) -> None:
         self.ctx, self.exten, self.prio = ctx, exten, prio
         self._jumped = True
 
@@ -340,7 +347,7 @@ class _Sim(AppHandlers):
                 f"{d}@{t:g}s" for t, d in self.keys.lost))
         return trace
 
-    def loop(self):
+    def loop(self) -> NoReturn:
         while True:
             if self.n_app >= self.max_steps:
                 raise _Stop("step-limit", self.m("step_limit", n=self.max_steps))
@@ -355,7 +362,7 @@ class _Sim(AppHandlers):
             if not self._jumped:
                 self.prio += 1
 
-    def no_priority(self):
+    def no_priority(self) -> None:
         """The wanted priority does not exist: invalid extension or run off the end."""
         if not self.exists(self.ctx, self.exten, 1):
             e = self.directory_entry(self.ctx, self.exten)
@@ -394,7 +401,7 @@ class _Sim(AppHandlers):
         self.collect(d, None)
 
     # -- applications ---------------------------------------------------------------------
-    def execute(self, p: Priority):
+    def execute(self, p: Priority) -> None:
         app = p.app
         la = app.lower()
         args = self.expand(p.data)
