@@ -8,11 +8,15 @@ same run:
 * reference: ``papermill.execute_notebook`` on each submission, one after the other, in this
   process, every cell run as in grading (``allow_errors``; no isolation, no re-inserted checks,
   no reports);
-* ours: ``toipkit.grading.grade`` with ``--workers`` parallel fenced workers (full pipeline:
-  check cells put back, limits, scoring, feedback, scrubbed notebooks).
+* ours: ``toipkit.grading.grade`` with ``--workers`` parallel workers, each kernel in its
+  bubblewrap sandbox (full pipeline: check cells put back, limits, scoring, feedback, scrubbed
+  notebooks);
+* the cost of the sandbox: the same grading with ``isolate=False`` (``--unsafe-no-isolation``:
+  kernels forked from the warm worker), and the start of an empty sandbox (bwrap + the limits
+  step + ``python -c pass``) against the same Python started directly.
 
-Prints both wall times, the ratio (target: <= 0.6) and peak RSS; exit code 1 if the target is
-missed. Uses lab 00 when the repository has it, else the test fixture lab.
+Prints the wall times, the ratio (target: <= 0.6), the sandbox overhead per submission (ms) and
+peak RSS; exit code 1 if the target is missed. Uses lab 00 when the repository has it, else the test fixture lab.
 """
 
 from __future__ import annotations
@@ -107,6 +111,29 @@ def _official_judging_ms(lab_id: str, solutions: Path, kept: Path) -> float | No
     return 1000 * (time.perf_counter() - started) / len(notebooks)
 
 
+def _sandbox_start_ms(rounds: int = 20) -> tuple[float, float]:
+    """Mean wall time (ms) of ``python -S -c pass`` in a fresh sandbox, and started directly."""
+    import subprocess
+
+    from toipkit.grading import isolation
+
+    with tempfile.TemporaryDirectory(prefix="bench-sandbox-") as work:
+        uid = isolation.SANDBOX_UID_BASE + 3998 if isolation.can_drop_privileges() else None
+        if uid is not None:
+            os.chown(work, uid, uid)
+        boxed = isolation.sandbox_argv(read_only=isolation.view_paths(), writable=[work],
+                                       workdir=work, network=False, memory_mb=2048, uid=uid)
+        times = []
+        for argv in (boxed + [sys.executable, "-S", "-c", "pass"],
+                     [sys.executable, "-S", "-c", "pass"]):
+            subprocess.run(argv, check=True)  # warm the page cache
+            started = time.perf_counter()
+            for _ in range(rounds):
+                subprocess.run(argv, check=True)
+            times.append(1000 * (time.perf_counter() - started) / rounds)
+    return times[0], times[1]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lab", default=None)
@@ -115,7 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from toipkit.grading import grade
-    from toipkit.grading.isolation import can_drop_privileges
+    from toipkit.grading.isolation import can_drop_privileges, sandbox_problem
+
+    if sandbox_problem():
+        sys.exit(f"no sandbox here: {sandbox_problem()}")
 
     lab_id, solutions = _pick_lab(args.lab)
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
@@ -136,6 +166,13 @@ def main(argv: list[str] | None = None) -> int:
                        workers=args.workers, progress=False)
         ours = time.perf_counter() - started
         cpu2 = _cpu()
+        started = time.perf_counter()
+        unsafe = grade([subs], lab_id, solutions=solutions, out=tmp_path / "out-unsafe",
+                       workers=args.workers, progress=False, isolate=False)
+        unfenced = time.perf_counter() - started
+        cpu3 = _cpu()
+        same = ([(r.student, r.total, r.status) for r in unsafe.results]
+                == [(r.student, r.total, r.status) for r in report.results])
         statuses = sorted({r.status for r in report.results})
         scores = sorted({r.percent for r in report.results})
         judging_ms = _official_judging_ms(lab_id, solutions, tmp_path / "out" / "notebooks")
@@ -143,14 +180,20 @@ def main(argv: list[str] | None = None) -> int:
     ratio = ours / reference
     self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    boxed_ms, direct_ms = _sandbox_start_ms()
     print(f"lab {lab_id}, {args.count} submissions, {os.cpu_count()} cores, "
-          f"isolation: {'uid + mount namespace' if can_drop_privileges() else 'limits only'}")
+          f"bubblewrap sandbox ({'root: a uid per slot' if can_drop_privileges() else 'user namespace'})")
     print(f"reference (sequential papermill): {reference:8.2f} s  "
           f"({reference / args.count:.2f} s per notebook)")
     print(f"toipkit grade --workers {args.workers}:   {ours:8.2f} s  "
           f"({ours / args.count:.2f} s per notebook)")
     print(f"CPU (all processes): reference {cpu1 - cpu0:.1f} s, ours {cpu2 - cpu1:.1f} s")
     print(f"ratio: {ratio:.3f} (target <= {TARGET_RATIO})")
+    print(f"without the sandbox (--unsafe-no-isolation, forked kernels): {unfenced:8.2f} s, "
+          f"CPU {cpu3 - cpu2:.1f} s, same grades: {same}")
+    print(f"sandbox overhead: {1000 * (ours - unfenced) / args.count * args.workers:.0f} ms "
+          f"per submission in grading (wall x workers), {boxed_ms - direct_ms:.0f} ms to start "
+          f"an empty sandbox ({boxed_ms:.0f} ms vs {direct_ms:.0f} ms for python -S -c pass)")
     print(f"peak RSS: grader {self_rss:.0f} MB, largest child {child_rss:.0f} MB")
     print(f"statuses: {statuses}, scores: {scores}")
     if judging_ms is not None:
