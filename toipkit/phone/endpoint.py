@@ -404,11 +404,11 @@ class MediaEndpoint:
         return call
 
     # -- requests inside a dialog ------------------------------------------------------------
-    def request(self, call: MediaCall, method: str, extra: list[str] | None = None) -> None:
+    def request(self, call: MediaCall, method: str, extra: list[str] | None = None) -> str:
         """Send ``method`` to the caller inside the call's dialog (through the registrar's
-        Record-Route), repeated until answered."""
+        Record-Route), repeated until answered; returns its key for :meth:`answered`."""
         if not call.route_set and not call.remote_contact:
-            return
+            return ""
         call.cseq += 1
         target = call.remote_contact
         lines = [f"{method} {target} SIP/2.0",
@@ -425,10 +425,16 @@ class MediaEndpoint:
         where = re.search(r"sip:(?:[^@>]*@)?([^:;>]+)(?::(\d+))?", hop)
         address = (where.group(1), int(where.group(2) or 5060)) if where else (
             self.registrar.host, self.registrar.port)
+        key = f"{call.call_id} {call.cseq} {method}"
         with self.lock:
-            self._pending[f"{call.call_id} {call.cseq} {method}"] = (time.monotonic(), text,
-                                                                     address, 0)
+            self._pending[key] = (time.monotonic(), text, address, 0)
         self.send_sip(text, address)
+        return key
+
+    def answered(self, key: str) -> bool:
+        """True once the request :meth:`request` sent has been answered (or given up)."""
+        with self.lock:
+            return key not in self._pending
 
     def hangup(self, call: MediaCall, reason: str = "raccroché") -> None:
         """BYE to the caller."""
@@ -437,9 +443,10 @@ class MediaEndpoint:
         self.request(call, "BYE")
         self._end(call.call_id, reason)
 
-    def refer(self, call: MediaCall, number: str) -> None:
-        """Blind transfer: REFER the caller to ``number`` (its phone calls it), then BYE."""
-        self.request(call, "REFER", [f"Refer-To: <sip:{number}@{self.registrar.address}>",
+    def refer(self, call: MediaCall, number: str) -> str:
+        """Blind transfer: ask the caller (REFER) to call ``number``; returns the request's key
+        (see :meth:`answered`). The caller's phone calls it once this call ends."""
+        return self.request(call, "REFER", [f"Refer-To: <sip:{number}@{self.registrar.address}>",
                                      f"Referred-By: <sip:{self.number}@"
                                      f"{self.registrar.address}>"])
 

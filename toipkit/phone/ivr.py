@@ -384,8 +384,10 @@ class _CallRunner:
         self.call.target = number or trace.target
         self.call.ended = time.time()
         if trace.outcome in ("dial", "queue", "conference", "voicemail") and number:
-            # Blind transfer: the caller's phone calls the number itself; the IVR leaves.
-            self.ivr.refer(self.leg, number)
-            with self.cond:
-                self.cond.wait_for(lambda: self.done, timeout=1.0)
+            # Blind transfer: the caller's phone calls the number itself once the IVR has left
+            # (BYE as soon as the REFER is accepted).
+            key = self.ivr.refer(self.leg, number)
+            deadline = time.monotonic() + 2.0
+            while key and not self.ivr.answered(key) and time.monotonic() < deadline:
+                time.sleep(0.01)
         self.ivr.hangup(self.leg)
