@@ -81,6 +81,21 @@ setup() {
     python_env
 }
 
+hub_tools() {
+    # The JupyterHub test (tests/scale) needs configurable-http-proxy from npm, installed into
+    # the venv (its bin/ is where the test looks first).
+    [ -x "$VENV/bin/configurable-http-proxy" ] && return 0
+    command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+    if command -v npm >/dev/null 2>&1; then
+        say "installing configurable-http-proxy (npm) into .venv"
+        npm install --silent --no-audit --no-fund --prefix "$VENV/node" configurable-http-proxy
+        ln -sf "$VENV/node/node_modules/.bin/configurable-http-proxy" \
+            "$VENV/bin/configurable-http-proxy"
+    else
+        echo "npm not found: the JupyterHub test will be skipped" >&2
+    fi
+}
+
 run_lab() {
     setup
     local port="${PORT:-8888}" args=()
@@ -94,6 +109,7 @@ run_lab() {
 
 run_tests() {
     setup
+    hub_tools
     say "ruff"
     "$VENV/bin/ruff" check .
     say "mypy (type checking, settings in pyproject.toml)"

@@ -38,7 +38,7 @@ def hub_available() -> str | None:
         import tornado.websocket  # noqa: F401
     except ImportError:
         return "jupyterhub is not installed (pip install 'toipkit[scale]')"
-    if shutil.which("configurable-http-proxy") is None:
+    if shutil.which("configurable-http-proxy", path=_path()) is None:
         return "configurable-http-proxy is not installed (npm install -g configurable-http-proxy)"
     return None
 
@@ -70,6 +70,12 @@ c.JupyterHub.cleanup_servers = True
 """
 
 
+def _path() -> str:
+    """PATH with this interpreter's bin/ first (scripts/bootstrap.sh installs the proxy
+    there)."""
+    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+
+
 class Hub:
     """``with Hub(tmp) as hub:`` a running JupyterHub; ``hub.url``, ``hub.token``."""
 
@@ -94,6 +100,7 @@ class Hub:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(repo_root()), env.get("PYTHONPATH")) if p)
+        env["PATH"] = _path()
         env.pop("TOIPKIT_HOME", None)  # each user gets ~/.toipkit in their own home
         self.log = open(self.base / "hub.log", "wb")  # noqa: SIM115 - closed in __exit__
         self.process = subprocess.Popen(  # noqa: S603 - our own command
