@@ -176,9 +176,14 @@ def test_a_secret_passed_down_never_reaches_the_kept_notebook(tmp_path, monkeypa
     subs.mkdir()
     leak = "import os\nprint('mot de passe :', os.environ['TOIPKIT_TEST_XIVO_PASSWORD'])"
     nbformat.write(_submission("debit_kbps = 64", extra=leak), subs / "fuite.ipynb")
+    # Written to the kernel's stderr, then the kernel dies: its last output is logged.
+    dying = ("import os\nos.write(2, ('mdp=' + os.environ['TOIPKIT_TEST_XIVO_PASSWORD'])"
+             ".encode())\nos._exit(3)")
+    nbformat.write(_submission("debit_kbps = 64", extra=dying), subs / "fuite-morte.ipynb")
     report = grade([subs], "00", params=GradingConfig(env=["TOIPKIT_TEST_XIVO_PASSWORD"]),
-                   solutions=SOLUTIONS, out=tmp_path / "out", workers=1, progress=False)
+                   solutions=SOLUTIONS, out=tmp_path / "out", workers=2, progress=False)
     assert report.result("fuite").status == "ok"
+    assert report.result("fuite-morte").status == "error"  # its last output goes to the log
     kept = (tmp_path / "out" / "notebooks" / "fuite.ipynb").read_text(encoding="utf-8")
     assert "mot de passe : <secret>" in kept  # the kernel had it, the kept copy does not
     for path in (tmp_path / "out").rglob("*"):

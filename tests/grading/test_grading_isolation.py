@@ -109,6 +109,20 @@ for host, port in (("127.0.0.1", {port}), ("1.1.1.1", 53)):
 
 
 @needs_sandbox
+def test_network_true_shares_the_hosts_network(tmp_path):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    code = (f"import socket\nsocket.create_connection(('127.0.0.1', "
+            f"{listener.getsockname()[1]}), timeout=5).close()\nprint('reached')")
+    try:
+        done = _in_sandbox(tmp_path, code, network=True)
+    finally:
+        listener.close()
+    assert done.returncode == 0 and "reached" in done.stdout, done.stderr
+
+
+@needs_sandbox
 def test_nothing_outlives_the_sandbox(tmp_path):
     marker = f"301.{os.getpid() % 100000:05d}"
     code = ("import subprocess\n"

@@ -260,6 +260,9 @@ def grade_one(sub: Submission, settings: RunSettings, slot: Slot | None = None) 
     except Exception:
         executed = None
     tail = _log_tail(private / "worker.log") + _log_tail(private / "kernel.log")
+    # What student code printed may hold a secret passed down with `env:`: masked in the log.
+    for value, mask in sorted(replacements.items(), key=lambda item: -len(item[0])):
+        tail = tail.replace(value, mask)
     if worker_result.get("detail") or worker_result.get("status") != "ok":
         settings.log.info("%s: worker: %s %s", sub.student, worker_result.get("status"),
                           worker_result.get("detail", ""))
