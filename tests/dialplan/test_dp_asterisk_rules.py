@@ -226,6 +226,16 @@ exten => s,1,Set(X=$[{big} + 1])
     lint(dp)
 
 
+def test_deeply_nested_input_is_no_recursion_error():
+    # ExecIf(1?ExecIf(1?...)) 2,000 deep, $[ ( ( ... ) ) ], ${ ${ ... } }: bounded, no traceback.
+    dp = parse("[c]\nexten => s,1," + "ExecIf(1?" * 2000 + "Set(OK=1)" + ")" * 2000 + "\n"
+               " same => n,Set(X=$[" + "(" * 3000 + "1" + ")" * 3000 + "])\n"
+               " same => n,Set(Y=" + "${" * 3000 + "A" + "}" * 3000 + ")\n same => n,Hangup()\n")
+    t = simulate(dp, "c", lang="en")
+    assert t.outcome == "hangup" and t.variables.get("OK") == "1"
+    lint(dp)
+
+
 def test_simulated_version_decides_which_applications_exist():
     # main/pbx.c:2568 "No application '%s' for extension (%s, %s, %d)" and the call ends.
     dp = parse("[c]\nexten => s,1,Macro(x)\n same => n,Hangup()\n[macro-x]\n"

@@ -257,3 +257,15 @@ def test_production_dialplans(main):
     assert not dp.errors and len(dp.files) >= 1
     found = sorted((f.line, f.rule) for f in lint(dp, lang="en") if f.severity == "error")
     assert found == PRODUCTION_ERRORS[main]
+
+
+def test_goto_loops_of_any_length_each_priority_walked_once():
+    # A ring of 500 unconditional Gotos is one loop (one finding); a chain of 500 ending in a
+    # Hangup is none. Each priority is walked once, so long chains stay linear.
+    n = 500
+    ring = parse("[c]\n" + "".join(f"exten => {i},1,Goto({(i + 1) % n},1)\n" for i in range(n)))
+    assert [(f.rule, f.line) for f in lint(ring, lang="en") if f.rule == "goto-loop"] == [
+        ("goto-loop", 2)]
+    chain = parse("[c]\n" + "".join(f"exten => {i},1,Goto({i + 1},1)\n" for i in range(n))
+                  + f"exten => {n},1,Hangup()\n")
+    assert "goto-loop" not in lint(chain).rules()

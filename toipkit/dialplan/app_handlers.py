@@ -45,7 +45,7 @@ class AppHandlers:
         elapse: Callable[[float], None]
         collect: Callable[[str, Priority | None], None]
         describe: Callable[[str, DirectoryEntry | None], str]
-        execute: Callable[[Priority], Any]
+        execute: Callable[..., Any]
         exists: Callable[..., bool]
         goto: Callable[[str, str, int], None]
         parse_goto: Callable[[str, str], tuple[str, str, int]]
@@ -162,17 +162,25 @@ class AppHandlers:
         self.goto(ctx, exten, prio)
 
     def app_execif(self, p: Priority, args: str) -> None:
-        cond, _, rest = args.partition("?")
-        a, _, b = rest.partition(":")
-        chosen = a if is_true(cond) else b
-        self.add(p.app, args, self.m("branch", cond=cond.strip(), dest=chosen or "-"), p=p)
-        if chosen.strip():
+        # execif_exec (apps/app_exec.c): the data was substituted once, the chosen application
+        # runs with its part of it as is (pbx_exec, no second substitution). A nested ExecIf is
+        # unrolled here rather than by recursion, however deep.
+        while True:
+            cond, _, rest = args.partition("?")
+            a, _, b = rest.partition(":")
+            chosen = a if is_true(cond) else b
+            self.add(p.app, args, self.m("branch", cond=cond.strip(), dest=chosen or "-"), p=p)
+            if not chosen.strip():
+                return
             name, _, data = chosen.partition("(")
             if data.endswith(")"):
                 data = data[:-1]
-            sub = Priority(p.context, p.exten, p.cid, p.number, None, name.strip(), data,
-                           p.file, p.line, p.column)
-            self.execute(sub)
+            p = Priority(p.context, p.exten, p.cid, p.number, None, name.strip(), data,
+                         p.file, p.line, p.column)
+            if p.app.lower() != "execif":
+                self.execute(p, args=data)
+                return
+            args = data
 
     def hide(self, var: str) -> None:
         """Save ``var`` in the innermost Gosub frame (once) before a frame-local write."""

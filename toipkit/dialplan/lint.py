@@ -19,6 +19,7 @@ from toipkit.dialplan.catalog import VARIABLES as CATALOG_VARIABLES
 from toipkit.dialplan.catalog import VERSIONS, app_versions, parse_versions, version_label
 from toipkit.dialplan.jumps import (
     JUMP_APPS,
+    gosub_label,
     parse_location,
     static_branches,
     static_destinations,
@@ -781,7 +782,7 @@ class _Linter:
     def _chk_jump(self, ctx, p, la):
         data = p.data
         if la == "gosub":  # the common case, inline
-            dests = [data.partition("(")[0]] if data.strip() else []
+            dests = [gosub_label(data)[0]] if data.strip() else []
         else:
             dests = static_destinations(p.app, data)
         for dest in dests:
@@ -990,21 +991,23 @@ class _Linter:
         """Unconditional Goto chains that come back to where they started, with nothing between
         that waits, tests or ends the call."""
         reported: set[tuple[str, int]] = set()
-        safe: set[tuple] = set()
+        done: set[tuple] = set()
         with_goto = self.goto_extensions
         starts = (p for c in self.dp.contexts.values() for e in c.extensions.values()
                   if id(e) in with_goto for p in e.priorities.values())
         for p0 in starts:
             if p0.app.lower() != "goto" or "$" in p0.data or (p0.file, p0.line) in reported:
                 continue
-            seen: list[tuple] = []
+            # Each priority is walked once over all the starts: a walk ends on a priority
+            # already judged (`done`), on a stop, or on a loop; then all it saw is judged.
+            seen: dict[tuple, None] = {}
             path: list[Priority] = []
             p = p0
             ctx, exten, prio = p.context, p.exten, p.number
-            for _ in range(200):
+            while True:
                 la = p.app.lower()
                 key = (ctx, exten, prio)
-                if key in safe:
+                if key in done:
                     break
                 if key in seen:
                     if (p.file, p.line) not in reported:
@@ -1013,16 +1016,14 @@ class _Linter:
                     # one finding per cycle
                     reported.update((q.file, q.line) for q in path if q.app.lower() == "goto")
                     break
-                seen.append(key)
+                seen[key] = None
                 path.append(p)
                 if la in self._STOPS or la in REMOVED_APPS or "$" in p.data:
-                    safe.update(seen)
                     break
                 if la == "goto":
                     loc = parse_location(",".join(x.strip() for x in p.data.split(",")), ctx,
                                          exten)
                     if loc is None or loc.mode:
-                        safe.update(seen)
                         break
                     nctx, nexten = loc.context, loc.exten
                     if loc.number is not None:
@@ -1032,15 +1033,14 @@ class _Linter:
                         q = self.find(nctx, nexten, 0, label=loc.priority)
                         nnum = q.number if q is not None else 0
                     if q is None:
-                        safe.update(seen)
                         break
                     ctx, exten, prio, p = nctx, nexten, nnum, q
                     continue
                 q = self.find(ctx, exten, prio + 1)
                 if q is None:
-                    safe.update(seen)
                     break
                 prio, p = prio + 1, q
+            done.update(seen)
 
     # -- reachability ---------------------------------------------------------------------
     def _orphans(self):

@@ -401,10 +401,12 @@ class _Sim(AppHandlers):
         self.collect(d, None)
 
     # -- applications ---------------------------------------------------------------------
-    def execute(self, p: Priority) -> None:
+    def execute(self, p: Priority, args: str | None = None) -> None:
+        """Run ``p``'s application; ``args``: its data when already substituted (ExecIf)."""
         app = p.app
         la = app.lower()
-        args = self.expand(p.data)
+        if args is None:
+            args = self.expand(p.data)
         present = app_versions(la)
         if la in REMOVED_APPS and self.version not in present:
             why, _ = REMOVED_APPS[la]
