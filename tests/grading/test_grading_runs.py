@@ -454,3 +454,31 @@ def test_spawned_kernels_behave_like_forked_ones(tmp_path, monkeypatch):
         assert result.status == want.status, name
     text = (report.out / "notebooks" / "perfect.ipynb").read_text(encoding="utf-8")
     assert f"uid {os.getuid()}" in text  # no sandbox: the grader's own user
+
+
+def test_the_steps_of_grade_run_one_by_one(tmp_path):
+    """plan / grade_one / write_outputs / write_sheets / finish_run: what another executor
+    (a cluster, a queue) calls instead of grade(); same grades as grade()."""
+    from toipkit.grading import runner
+
+    lab = load_lab("90", FIXTURE_SOLUTIONS)
+    teacher = nbformat.read(lab.path, as_version=4)
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for name in ("perfect", "partial"):
+        nbformat.write(BUILDERS[name](teacher, lab)[0], subs / f"{name}.ipynb")
+    settings, found, workers = runner.plan([subs], "90", solutions=FIXTURE_SOLUTIONS,
+                                           out=tmp_path / "steps", cell_timeout=20, timeout=60)
+    try:
+        graded = [runner.grade_one(sub, settings) for sub in found]
+        for one in graded:
+            runner.write_outputs(one, settings.out, settings.lab_id)
+    finally:
+        seconds = runner.finish_run(settings)
+    stepwise = runner.write_sheets(settings, [g.result for g in graded], seconds)
+    whole = grade([subs], "90", solutions=FIXTURE_SOLUTIONS, out=tmp_path / "whole",
+                  workers=2, cell_timeout=20, timeout=60, progress=False)
+    assert workers == 2 and not settings.run_root.exists()
+    for name in ("grades.csv", "details.csv", "feedback/partial.md", "feedback/perfect.html"):
+        assert (stepwise.out / name).read_text(encoding="utf-8") == (
+            whole.out / name).read_text(encoding="utf-8"), name
