@@ -420,7 +420,8 @@ _INLINE_SET = re.compile(r"(?:\$\{SET\(|\b[Ss][Ee][Tt]\()([^=()]*(?:\([^()]*\))?
 
 def _assigned_names(target: str) -> list[str]:
     """Variable names a ``Set()`` target assigns: ``x``, ``_x``, ``LOCAL(x)``, ``GLOBAL(x)``,
-    ``ARRAY(a,b)``; other functions (``CDR(x)``, ``HASH(h,k)``) set no plain variable."""
+    ``ARRAY(a,b)``, ``PUSH(x)``, ``UNSHIFT(x)``; other functions (``CDR(x)``, ``HASH(h,k)``)
+    set no plain variable."""
     t = target.strip().lstrip("_")
     up = t.upper()
     if "(" not in t:
@@ -432,6 +433,8 @@ def _assigned_names(target: str) -> list[str]:
         return [inner.partition(",")[0].strip()]
     if up.startswith("ARRAY("):
         return [x.strip().lstrip("_") for x in inner.split(",")]
+    if up.startswith(("PUSH(", "UNSHIFT(")):  # func_strings.c: append/prepend to a variable
+        return [inner.partition(",")[0].strip().lstrip("_")]
     return []
 
 
