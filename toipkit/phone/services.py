@@ -147,8 +147,19 @@ class MediaServices:
 
     # -- voice answers of service codes ------------------------------------------------------
     def _sync_announcements(self) -> None:
+        """Started with the first call filter (the only service code that speaks): a sandbox
+        without one does not pay for the speech synthesis and the extra line."""
         if self.announcements is None:
             from toipkit.phone.announcements import Announcements
+
+            conn = sqlite3.connect(f"file:{self.confd_db}?mode=ro", uri=True, timeout=10)
+            try:
+                wanted = conn.execute("SELECT 1 FROM objects WHERE kind = 'callfilter' "
+                                      "LIMIT 1").fetchone()
+            finally:
+                conn.close()
+            if not wanted:
+                return
 
             try:
                 self.announcements = Announcements(self.info)
