@@ -226,6 +226,15 @@ exten => s,1,Set(X=$[{big} + 1])
     lint(dp)
 
 
+def test_execif_runs_its_application_on_data_substituted_once():
+    # apps/app_exec.c execif_exec: pbx_exec(chan, app, truedata) with the data the PBX already
+    # substituted: a value that looks like ${X} is not substituted again (as for Set itself).
+    dp = parse("[c]\nexten => s,1,ExecIf(1?Set(R=${V}))\n same => n,Set(S=${V})\n"
+               " same => n,Hangup()\n")
+    t = simulate(dp, "c", variables={"V": "${X}", "X": "x"}, lang="en")
+    assert (t.variables["R"], t.variables["S"]) == ("${X}", "${X}")
+
+
 def test_deeply_nested_input_is_no_recursion_error():
     # ExecIf(1?ExecIf(1?...)) 2,000 deep, $[ ( ( ... ) ) ], ${ ${ ... } }: bounded, no traceback.
     dp = parse("[c]\nexten => s,1," + "ExecIf(1?" * 2000 + "Set(OK=1)" + ")" * 2000 + "\n"
