@@ -8,7 +8,7 @@ cd "$ROOT"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 # System packages: what Binder installs (binder/apt.txt, one list for both) plus test-only tools.
-TEST_ONLY_PACKAGES=()
+TEST_ONLY_PACKAGES=(chromium)  # tests/browser: headless JupyterLab checks
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -101,6 +101,8 @@ run_lab() {
     local port="${PORT:-8888}" args=()
     [ -n "${DISPLAY:-}" ] || args+=(--no-browser)
     [ "$(id -u)" -ne 0 ] || args+=(--allow-root)
+    # French user interface by default (the language pack comes with the `lab` extra).
+    "$PY" -m toipkit.course.labsettings
     say "starting JupyterLab on labs/ — open the URL printed below (Ctrl-C to stop)"
     exec "$VENV/bin/jupyter" lab --ip=127.0.0.1 --port="$port" \
         --ServerApp.root_dir="$ROOT" \

@@ -13,6 +13,7 @@ import importlib.util
 import sys
 
 from toipkit.errors import ToipkitError
+from toipkit.i18n import _
 
 # Domain command modules, in the order their commands appear in --help.
 DOMAIN_COMMANDS = (
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(handler(args) or 0)
     except ToipkitError as exc:
-        print(f"toipkit: error: {exc}", file=sys.stderr)
+        print(_("toipkit : erreur : {error}").format(error=exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -5,6 +5,8 @@ Every error says what is wrong, where, and (when we know) what to do about it.
 
 from __future__ import annotations
 
+from toipkit.i18n import N_, _
+
 
 class ToipkitError(Exception):
     """Base class of every error raised on purpose by toipkit."""
@@ -78,14 +80,37 @@ class XivoAPIError(ToipkitError):
         self.method = method
         self.url = url
         self.hint = hint
-        text = f"HTTP {status}"
-        if method and url:
-            text += f" on {method} {url}"
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        # A French sentence (student's language); the server's own words stay as they are.
+        meaning = _(_HTTP_MEANINGS.get(self.status)
+                    or _HTTP_MEANINGS.get(self.status // 100 * 100, _HTTP_MEANINGS[200]))
+        if self.method and self.url:
+            text = _("{method} {url} refusé par le serveur : HTTP {status}, {meaning}").format(
+                method=self.method, url=self.url, status=self.status, meaning=meaning)
+        else:
+            text = _("Refusé par le serveur : HTTP {status}, {meaning}").format(
+                status=self.status, meaning=meaning)
         if self.messages:
-            text += ": " + "; ".join(self.messages)
-        if hint:
-            text += f" ({hint})"
-        super().__init__(text)
+            text += " (" + _("message du serveur : {messages}").format(
+                messages="; ".join(self.messages)) + ")"
+        if self.hint:
+            text += ". " + self.hint
+        return text
+
+
+# What an HTTP status means for the one who sent the request (translated when shown).
+_HTTP_MEANINGS = {
+    400: N_("données refusées"),
+    401: N_("authentification refusée"),
+    403: N_("droits insuffisants"),
+    404: N_("introuvable"),
+    409: N_("conflit avec ce qui existe déjà"),
+    500: N_("erreur du serveur"),
+    300: N_("redirection inattendue"),
+    200: N_("réponse inattendue"),
+}
 
 
 class CSVImportError(ToipkitError):

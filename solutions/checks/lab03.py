@@ -50,7 +50,7 @@ RULES = {
     "03-filtre-rtp": Judge(_same),
     "03-filtre-5060": Judge(_same),
     "03-sequence": Judge(_same),
-    "03-sequence-sujet": Judge(_handout_order),
+    "03-sequence-polycopie": Judge(_handout_order),
     "03-etablissement": Judge(_close(1)),
     "03-nb-flux": Judge(_same),
     "03-deux-sens": Judge(lambda v: v[0] == 2 and v[1] == 2),

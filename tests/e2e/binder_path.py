@@ -115,6 +115,12 @@ def run_binder_path(tmp_path: Path) -> dict:
     post = subprocess.run(["bash", str(BINDER / "postBuild")], cwd=ROOT, env=env,
                           capture_output=True, text=True)
     assert post.returncode == 0, post.stdout[-2000:] + post.stderr[-2000:]
+    # JupyterLab in French: the language pack installed and French the environment's default.
+    prefix = subprocess.run([str(python), "-c", "import sys; print(sys.prefix)"], env=env,
+                            capture_output=True, text=True, check=True).stdout.strip()
+    overrides = json.loads((Path(prefix) / "share/jupyter/lab/settings/overrides.json").read_text())
+    assert overrides["@jupyterlab/translation-extension:plugin"]["locale"] == "fr_FR"
+    assert "warning" not in post.stderr, post.stderr[-2000:]
 
     notebooks = lab_notebooks(ROOT / "solutions")
     assert len(notebooks) >= 6, [n.name for n in notebooks]

@@ -46,7 +46,7 @@ def test_doctor_without_tshark_fails_and_gives_the_fix(tmp_path):
     result = run("doctor", env=env)
     assert result.returncode == 1
     line = next(line for line in result.stdout.splitlines() if line.startswith("tshark"))
-    assert "missing" in line and "apt-get install -y tshark" in line
+    assert "manquant" in line and "apt-get install -y tshark" in line
 
 
 def test_doctor_reports_an_unwritable_state_folder(tmp_path):

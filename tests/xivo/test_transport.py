@@ -121,7 +121,7 @@ def test_get_gives_up_after_retries():
     client = make(server)
     client.users.list()
     server.fail_connects = 10
-    with pytest.raises(XivoConnectionError, match="cannot reach"):
+    with pytest.raises(XivoConnectionError, match="Impossible de joindre"):
         client.users.list()
     assert server.fail_connects == 7  # 1 try + 2 retries
 

@@ -85,6 +85,13 @@ class Findings(list):
     def at(self, line: int) -> list[Finding]:
         return [f for f in self if f.line == line]
 
+    def _repr_html_(self) -> str:
+        """The table as escaped HTML: a ``$`` or ``*`` in a dialplan stays as written (Markdown
+        would start LaTeX math or emphasis), and long texts wrap instead of being cut off."""
+        from toipkit.dialplan.messages import findings_html
+
+        return findings_html(self)
+
     def _repr_markdown_(self) -> str:
         if not self:
             return "✅ aucun problème / no problem found"

@@ -50,7 +50,7 @@ from pathlib import Path
 
 ENV_WHITELIST = (
     "PATH", "LANG", "LC_ALL", "LC_CTYPE", "LANGUAGE", "TZ", "TERM",
-    "PYTHONHASHSEED", "PYTHONIOENCODING", "TOIPKIT_DATA",
+    "PYTHONHASHSEED", "PYTHONIOENCODING", "TOIPKIT_DATA", "TOIPKIT_LANG",
     "VIRTUAL_ENV", "SYSTEMROOT",
 )
 MAX_PROCESSES = 64  # tasks (processes and threads) of one submission

@@ -52,8 +52,11 @@ class _French(gettext.NullTranslations):
 def translations(lang: str) -> gettext.NullTranslations:
     if lang == DEFAULT_LANGUAGE:
         return _French()
-    # fallback: a missing catalogue gives the French text, never an exception.
-    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
+    # A missing or unreadable catalogue gives the French text, never an exception in a lab.
+    try:
+        return gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
+    except OSError:
+        return _French()
 
 
 def _(message: str) -> str:

@@ -58,6 +58,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
+    os.chmod(temp, 0o644)  # mkstemp makes 0600: graded kernels run as another uid
     os.replace(temp, path)
 
 

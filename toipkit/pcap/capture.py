@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from toipkit.i18n import _, ngettext
 from toipkit.pcap import decode as dec
 from toipkit.pcap import reader
 from toipkit.pcap.payload_types import SHORT_NAMES, clock_rate, event_name
@@ -175,16 +176,24 @@ class Capture:
             "warnings": list(self.warnings),
         }
 
+    def _counts(self) -> str:
+        """``1 234 paquets, 12 messages SIP, 1 appel, 2 flux RTP`` in the student's language."""
+        return ", ".join([
+            ngettext("{n} paquet", "{n} paquets", self.packet_count).format(n=self.packet_count),
+            ngettext("{n} message SIP", "{n} messages SIP", len(self.sip_messages)).format(
+                n=len(self.sip_messages)),
+            ngettext("{n} appel", "{n} appels", len(self.calls)).format(n=len(self.calls)),
+            ngettext("{n} flux RTP", "{n} flux RTP", len(self.rtp_streams)).format(
+                n=len(self.rtp_streams)),
+        ])
+
     def __repr__(self) -> str:
-        return (f"<Capture {os.path.basename(self.path)}: {self.format}, {self.packet_count} "
-                f"packets, {len(self.sip_messages)} SIP messages, {len(self.calls)} calls, "
-                f"{len(self.rtp_streams)} RTP streams, DTMF {self.dtmf.digits!r}, "
-                f"{len(self.warnings)} warnings>")
+        warnings = ngettext("{n} avertissement", "{n} avertissements", len(self.warnings))
+        return (f"<Capture {os.path.basename(self.path)}: {self.format}, {self._counts()}, "
+                f"DTMF {self.dtmf.digits!r}, {warnings.format(n=len(self.warnings))}>")
 
     def _repr_markdown_(self) -> str:
-        lines = [f"**{os.path.basename(self.path)}** — {self.packet_count} packets, "
-                 f"{len(self.sip_messages)} SIP messages, {len(self.calls)} calls, "
-                 f"{len(self.rtp_streams)} RTP streams"]
+        lines = [f"**{os.path.basename(self.path)}** — {self._counts()}"]
         if self.dtmf:
             lines.append(f"DTMF: `{self.dtmf.digits}`")
         for w in self.warnings:
@@ -455,7 +464,8 @@ class _Engine:
         for lt in np.unique(batch.linktype):
             if int(lt) not in dec.SUPPORTED_LINKTYPES and int(lt) not in self.unsupported:
                 self.unsupported.add(int(lt))
-                self.warnings.append(f"link type {int(lt)} is not supported; its packets are skipped")
+                self.warnings.append(_("type de lien {linktype} non pris en charge : ses paquets "
+                                       "sont ignorés").format(linktype=int(lt)))
 
     def _decode(self, batch: reader.Batch) -> tuple[_Udp, list[dec.Datagram]]:
         """UDP datagrams of the batch as columns, and its TCP segments.
@@ -758,13 +768,16 @@ class _Engine:
         self.tcp_rest.clear()
         warnings = list(state.warnings) + self.warnings
         if self.tls_segments:
-            warnings.append(f"{self.tls_segments} TCP segments on port 5061 (SIP over TLS): "
-                            "encrypted, their calls cannot be read from the capture")
+            warnings.append(_("{n} segment(s) TCP sur le port 5061 (SIP sur TLS) : chiffrés, "
+                              "leurs appels ne peuvent pas être lus dans la capture").format(
+                                  n=self.tls_segments))
         if self.tcp_sip:
-            warnings.append(f"{self.tcp_sip} SIP messages over TCP were read segment by segment; "
-                            "tshark's sip,stat counts them but gives them no setup time")
+            warnings.append(_("{n} message(s) SIP sur TCP lus segment par segment : sip,stat "
+                              "de tshark les compte mais ne leur donne pas de temps "
+                              "d'établissement").format(n=self.tcp_sip))
         if self.reasm.pending:
-            warnings.append(f"{len(self.reasm.pending)} fragmented IP datagrams never completed")
+            warnings.append(_("{n} datagramme(s) IP fragmenté(s) jamais complété(s)").format(
+                n=len(self.reasm.pending)))
         streams = self._streams()
         dtmf = self._dtmf()
         media = _Table(self.media.entries)

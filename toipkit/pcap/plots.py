@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from toipkit.i18n import _, ngettext
+
 
 def _select(cap, call):
     """Messages of one call (a Call, its Call-ID or its index) or of the whole capture."""
@@ -41,7 +43,8 @@ def _events(cap, call, rtp: bool) -> list[tuple]:
             if (call is not None and t0 is not None and t1 is not None
                     and not (t0 <= s.start_time <= t1 + 1)):
                 continue
-            label = f"RTP {s.payload} ({s.packets} pkts, {s.duration:.1f} s)"
+            packets = ngettext("{n} paquet", "{n} paquets", s.packets).format(n=s.packets)
+            label = f"RTP {s.payload} ({packets}, {s.duration:.1f} s)"
             ev.append((s.start_time, party(s.src, s.sport), party(s.dst, s.dport), label, "rtp"))
     ev.sort(key=lambda e: e[0])
     return ev
@@ -61,7 +64,7 @@ def ladder_text(cap, call=None, rtp: bool = False) -> str:
     ev = _events(cap, call, rtp)
     parties = _parties_of(ev)
     if not ev:
-        return "(no SIP messages)\n"
+        return _("(aucun message SIP)") + "\n"
     width = 24
     head = " " * 12 + "".join(p.center(width) for p in parties)
     lines = [head.rstrip()]
@@ -150,13 +153,14 @@ def stream_plot(stream, ax=None):
         fig, ax = plt.subplots(figsize=(9, 3.6))
     else:
         fig = ax.figure
-    ax.plot(df["time"], df["delta_ms"], lw=0.8, label="delta (ms)", color="tab:blue")
-    ax.plot(df["time"], df["jitter_ms"], lw=1.2, label="jitter (ms)", color="tab:red")
+    ax.plot(df["time"], df["delta_ms"], lw=0.8, label=_("écart entre paquets (ms)"),
+            color="tab:blue")
+    ax.plot(df["time"], df["jitter_ms"], lw=1.2, label=_("gigue (ms)"), color="tab:red")
     lost = df["flags"] & 0x04
     if lost.any():
         ax.scatter(df["time"][lost > 0], df["delta_ms"][lost > 0], s=12, color="black",
-                   label="sequence error", zorder=3)
-    ax.set_xlabel("time (s)")
+                   label=_("erreur de séquence"), zorder=3)
+    ax.set_xlabel(_("temps (s)"))
     ax.set_ylabel("ms")
     ax.set_title(f"RTP 0x{stream.ssrc:08X} {stream.src}:{stream.sport} → "
                  f"{stream.dst}:{stream.dport} ({stream.payload})", fontsize=9)

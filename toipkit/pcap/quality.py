@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from toipkit.i18n import _
+
 # codec -> (Ie, Bpl)  (ITU-T G.113 Appendix I, as used by common monitoring tools)
 CODECS = {
     "g711": (0.0, 25.1), "pcmu": (0.0, 25.1), "pcma": (0.0, 25.1), "g711u": (0.0, 25.1),
@@ -34,8 +36,13 @@ class MosEstimate:
     codec: str
     ie: float
     bpl: float
-    assumptions: str = ("E-model G.107: R = 93.2 − Id − Ie,eff; one-way delay assumed "
-                        "(default 100 ms) + 2×mean jitter; random loss; G.113 codec values")
+
+    @property
+    def assumptions(self) -> str:
+        """What the estimate assumes (a single capture point cannot observe it), for students."""
+        return _("Modèle E (UIT-T G.107) : R = 93,2 − Id − Ie,eff ; délai aller supposé de "
+                 "{delay} ms (100 ms par défaut) + 2 × la gigue moyenne ; pertes aléatoires ; "
+                 "valeurs du codec selon la G.113").format(delay=f"{self.delay_ms:g}")
 
     def as_dict(self) -> dict:
         return {"r_factor": round(self.r_factor, 2), "mos": round(self.mos, 2),

@@ -30,6 +30,7 @@ import httpx
 
 from toipkit._fileio import atomic_write
 from toipkit.errors import ToipkitError, XivoAPIError
+from toipkit.i18n import _
 from toipkit.xivo import resources as resources_module
 from toipkit.xivo.catalog import RESOURCES
 from toipkit.xivo.resources import (
@@ -196,15 +197,16 @@ class XivoClient:
             messages = _messages(resp)
             hint = None
             if resp.status_code == 401:
-                messages = [f"authentication refused for {self.username!r} "
-                            f"(backend {self.backend!r})"] + messages
-                hint = ("check the login/password of the Web Services Access entry "
-                        "(Configuration > Management > Web Services Access, ACL confd.#)")
+                hint = _("identifiant {user} (backend {backend}) refusé : vérifiez l'identifiant "
+                         "et le mot de passe de l'accès aux services web (Configuration > "
+                         "Management > Web Services Access, ACL confd.#)").format(
+                             user=repr(self.username), backend=repr(self.backend))
             raise XivoAPIError(resp.status_code, messages, "POST", url, hint)
         data = resp.json().get("data", {})
         token = data.get("token")
         if not token:
-            raise XivoAPIError(resp.status_code, ["no token in the auth answer"], "POST", url)
+            raise XivoAPIError(resp.status_code, [], "POST", url,
+                               _("pas de jeton dans la réponse d'authentification"))
         lifetime = _lifetime(data, self.expiration)
         self._token = token
         # Renew a margin before the end (at most half the lifetime for short tokens).
@@ -528,15 +530,16 @@ def _connection_error(exc: Exception, method: str, url: str) -> XivoConnectionEr
     clean = str(httpx.URL(url).copy_with(query=None))
     if _is_tls_error(exc):
         return XivoConnectionError(
-            f"TLS error on {method} {clean}: {exc}. XiVO uses a self-signed certificate: "
-            "fetch it (see docs/xivo.md) and pass ca_file=..., or verify=False on a lab network"
-        )
+            _("Erreur TLS sur {method} {url} ({error}). XiVO utilise un certificat auto-signé : "
+              "récupérez-le (voir docs/xivo.md) et passez ca_file=..., ou verify=False sur le "
+              "réseau des labs").format(method=method, url=clean, error=exc))
     if isinstance(exc, httpx.TimeoutException):
-        return XivoConnectionError(f"timeout on {method} {clean}: is the server up and reachable?")
+        return XivoConnectionError(
+            _("Délai dépassé sur {method} {url} : le serveur est-il démarré et joignable ?").format(
+                method=method, url=clean))
     error = XivoConnectionError(
-        f"cannot reach {clean} ({type(exc).__name__}: {exc}): check the address, that the VM "
-        "is running and that the port is open"
-    )
+        _("Impossible de joindre {url} ({error}) : vérifiez l'adresse, que la VM est démarrée et "
+          "que le port est ouvert").format(url=clean, error=f"{type(exc).__name__}: {exc}"))
     error.not_sent = isinstance(exc, httpx.ConnectError)
     return error
 

@@ -106,9 +106,12 @@ class XivoUnsupportedError(XivoAPIError):
     """The server's API has no such resource (older XiVO): do it in the web UI instead."""
 
     def __init__(self, resource: str, ui_menu: str | None, url: str | None = None) -> None:
-        message = f"This XiVO's API has no '{resource}' resource"
-        hint = f"do it in the web UI: {ui_menu}" if ui_menu else None
-        super().__init__(404, [message], method=None, url=url, hint=hint)
+        from toipkit.i18n import _
+
+        hint = _("l'API de ce XiVO n'a pas de ressource « {resource} »").format(resource=resource)
+        if ui_menu:
+            hint += _(" : faites-le dans l'interface web ({menu})").format(menu=ui_menu)
+        super().__init__(404, [], method=None, url=url, hint=hint)
         self.resource = resource
         self.ui_menu = ui_menu
 
