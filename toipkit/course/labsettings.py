@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
+
+from toipkit._fileio import atomic_write
 
 TRANSLATION_PLUGIN = "@jupyterlab/translation-extension:plugin"
 DEFAULT_LOCALE = "fr_FR"
@@ -41,14 +42,7 @@ def set_default_locale(locale: str = DEFAULT_LOCALE,
     if plugin.get("locale") == locale:
         return path
     plugin["locale"] = locale
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".overrides.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(settings, handle, indent=2, ensure_ascii=False)
-        handle.write("\n")
-    os.chmod(temp, 0o644)  # read by every user of the environment (mkstemp makes 0600)
-    os.replace(temp, path)
-    return path
+    return atomic_write(path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
 
 
 def french_pack_installed() -> bool:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import io
-import os
 import re
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
+from toipkit._fileio import atomic_write
 from toipkit.i18n import DOMAIN, LOCALE_DIR
 
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -54,12 +53,7 @@ def _read(lang: str):
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.chmod(temp, 0o644)  # mkstemp makes 0600: graded kernels run as another uid
-    os.replace(temp, path)
+    atomic_write(path, data)
 
 
 def _po_bytes(catalog) -> bytes:
