@@ -137,7 +137,10 @@ def findings_html(findings) -> str:
         cells = (str(f.line), f'<span title="{name}">{icon}</span>',
                  f"<code>{escape(f.rule)}</code>", escape(f.message), escape(f.hint))
         rows.append("<tr>" + "".join(f'<td style="{_CELL}">{c}</td>' for c in cells) + "</tr>")
-    return ('<table class="toipkit-lint" style="table-layout:fixed;width:100%">'
+    # JupyterLab typesets $...$ even in HTML outputs: MathJax skips elements of these classes
+    # (mathjax_ignore: JupyterLab 4, MathJax 3; tex2jax_ignore: MathJax 2 front-ends).
+    return ('<table class="toipkit-lint mathjax_ignore tex2jax_ignore" '
+            'style="table-layout:fixed;width:100%">'
             f"<colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>")
 
