@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from toipkit.dialplan import DialplanSyntaxError, parse, parse_file
 
@@ -328,3 +330,33 @@ def test_fast_path_agrees_with_the_general_path(name):
     general = parse(_general_path(text), filename="x.conf", lenient=True)
     assert _everything(fast) == _everything(general)
     assert len(fast.priorities) > 5
+
+
+_KEYS = ["exten => ", "same => ", "exten=", "same=>", "  exten => ", "Exten => ", "exten\t=>\t",
+         "same  =        "]
+_EXTS = ["1", "_X.", "s", "100", "_5xx", "_5XX", "a b", "${G}", "1/2", "", "h"]
+_PRIOS = ["1", "2", "n", "hint", "n(l)", "1(l)", "s", "next", "n+1", "0", "99999999999", " n ",
+          "l", "n(l"]
+_APPS = ["NoOp()", "Set(A=1)", "Dial(x)y", "NoOp (x)", "Wait,2", "Answer", " Hangup ( ) ",
+         "${A}(x)", "X(", "", "Set(A=(", "a)b(c", "PJSIP/1&Custom:x(y)", "Goto(s,1)\r"]
+
+
+@st.composite
+def _priority_lines(draw):
+    lines = [draw(st.sampled_from(["[c]", "[d]", "[c](+)", "[globals]"]))]
+    for _ in range(draw(st.integers(1, 12))):
+        if draw(st.integers(0, 9)) == 0:
+            lines.append(draw(st.sampled_from(["[c]", "[d]", "[c](+)", "[e](c)", "G=1"])))
+            continue
+        key = draw(st.sampled_from(_KEYS))
+        ext = "" if key.strip().lower().startswith("same") else draw(st.sampled_from(_EXTS)) + ","
+        lines.append(f"{key}{ext}{draw(st.sampled_from(_PRIOS))},{draw(st.sampled_from(_APPS))}")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_priority_lines())
+def test_fast_path_agrees_with_the_general_path_on_random_lines(text):
+    fast = parse(text, filename="x.conf", lenient=True)
+    general = parse(_general_path(text), filename="x.conf", lenient=True)
+    assert _everything(fast) == _everything(general)
