@@ -108,7 +108,8 @@ def _prefer_media_thread() -> None:
 
     sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
     with contextlib.suppress(AttributeError, OSError):
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))  # 0: this thread
+        # 0: this thread; threads it starts (an IVR call's runner) get the normal policy
+        os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(10))
 
 
 class MediaEndpoint:
