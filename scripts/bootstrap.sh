@@ -120,7 +120,9 @@ run_tests() {
     "$VENV/bin/toipkit" course check
     say "unit, conformance and integration tests"
     # pytest exits 5 when it collects nothing: that fails here too (set -e), never green.
-    "$VENV/bin/pytest" tests -p no:cacheprovider
+    # Three workers on two cores: the live-network files mostly wait on real time (their own
+    # group, see tests/conftest.py) while the CPU-bound files share the other two.
+    "$VENV/bin/pytest" tests -p no:cacheprovider -n "${TOIPKIT_TEST_WORKERS:-3}" --dist loadfile
     say "solution notebooks (strict nbval)"
     "$VENV/bin/pytest" --nbval solutions --nbval-sanitize-with tests/nbval_sanitize.cfg \
         -p no:cacheprovider
