@@ -183,14 +183,18 @@ class Hub:
 
         base = f"/user/{user}/api"
         async with httpx.AsyncClient(base_url=self.url, headers=self.headers(),
-                                     timeout=60) as http:
+                                     timeout=180) as http:
             answer = await http.post(f"{base}/kernels", json={"name": "python3"})
             assert answer.status_code == 201, answer.text
             kernel = answer.json()["id"]
             try:
                 ws_url = f"ws://127.0.0.1:{self.proxy_port}{base}/kernels/{kernel}/channels"
-                conn = await websocket_connect(HTTPRequest(ws_url, headers=self.headers()),
-                                               max_message_size=256 << 20)
+                # A loaded host (ten kernels starting on two cores) can take more than
+                # tornado's default 20 s to accept the websocket.
+                conn = await websocket_connect(
+                    HTTPRequest(ws_url, headers=self.headers(), connect_timeout=180,
+                                request_timeout=180),
+                    max_message_size=256 << 20)
                 try:
                     session = uuid.uuid4().hex
                     for cell in nb.cells:
