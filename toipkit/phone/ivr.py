@@ -156,6 +156,12 @@ class LiveIvr(MediaEndpoint):
         self._prompt_cache: dict[tuple[str, float], np.ndarray] = {}
         self._encoded: dict[tuple[tuple[str, float], int], bytes] = {}
         self._cache_lock = threading.Lock()
+        # The prompts of a call without keys (the menu), ready before the first call: their
+        # decoding and encoding would otherwise run while calls are being answered.
+        with contextlib.suppress(Exception):
+            for step in self.simulate([], None).steps:
+                if step.prompt and step.duration > 0:
+                    self.prompt_samples(step)
         try:
             self.start(timeout=10)
         except EndpointError as exc:
@@ -344,6 +350,8 @@ class _CallRunner:
         heard: set[tuple] = set()
         directory = self.ivr.directory  # the PBX's numbers as the call starts
         self.directory = directory
+        simulated: list | None = None
+        trace: Any = None
         while True:
             with self.cond:
                 if self.done:
@@ -351,12 +359,14 @@ class _CallRunner:
                         self.call.outcome = "raccroché par l'appelant"
                     return
                 keys = list(self.call.keys)
-            trace = self.ivr.simulate(keys, self.call.caller, directory)
-            for step in trace.steps:  # the audio is ready before the media thread needs it
-                if step.prompt and step.duration > 0:
-                    self.ivr.prompt_samples(step)
-            self.trace = trace
-            self.call.trace = trace
+            if keys != simulated:  # a new key: the rest of the call may change
+                trace = self.ivr.simulate(keys, self.call.caller, directory)
+                simulated = keys
+                for step in trace.steps:  # the audio is ready before the media thread needs it
+                    if step.prompt and step.duration > 0:
+                        self.ivr.prompt_samples(step)
+                self.trace = trace
+                self.call.trace = trace
             now = self.now()
             # What the caller has heard so far is what the trace says up to now, prompt after
             # prompt — also one a key cut short between two turns of this loop.
