@@ -187,7 +187,7 @@ def test_idle_sandbox_stops_with_its_registrar(tmp_path, monkeypatch):
         assert pid_alive(info.pid) and pid_alive(reg.pid)
         assert _wait_gone(info.pid, 20), "the idle sandbox did not stop"
         idle = time.monotonic() - last_activity
-        assert idle >= 2.7
+        assert idle >= 2.0  # not before the limit (the last write came a little before)
         assert _wait_gone(reg.pid, 5)
         assert not (home / "sandbox" / "server.json").exists()
         assert "idle for" in (home / "sandbox" / "server.log").read_text()
