@@ -125,6 +125,19 @@ class Hub:
         return (self.base / "hub.log").read_bytes()[-size:].decode("utf-8", "replace")
 
     def __exit__(self, *exc: object) -> None:
+        try:
+            self._stop()
+        finally:
+            # A user's sandbox outlives the kernel that started it (by design: it survives a
+            # kernel restart) and the Hub knows nothing of it: stop each one.
+            from toipkit.xivo import sandbox
+
+            for home in sorted(self.homes.iterdir()) if self.homes.is_dir() else []:
+                data_dir = home / ".toipkit" / "sandbox"
+                if data_dir.is_dir():
+                    sandbox.stop(data_dir)
+
+    def _stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             # SIGTERM: the Hub stops the single-user servers (cleanup_servers) and the proxy.
             self.process.send_signal(signal.SIGTERM)
