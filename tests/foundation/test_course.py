@@ -200,3 +200,25 @@ def test_test_markers_are_hidden_from_students():
     teacher.cells[2].source = "# NBVAL_IGNORE_OUTPUT\n" + teacher.cells[2].source
     student = student_version(teacher)
     assert "NBVAL" not in student.cells[2].source and student.cells[2].source.endswith("x = 1")
+
+
+def test_execute_stores_outputs_that_name_no_temporary_folder(tmp_path):
+    """`toipkit course execute` runs with a temporary state folder; outputs show ~/.toipkit."""
+    import subprocess
+    import sys
+
+    notebook = tmp_path / "07-essai.ipynb"
+    nb = new_notebook(cells=[
+        new_code_cell("import os\nprint(os.environ['TOIPKIT_HOME'] + '/captures/a.pcapng')"),
+        new_code_cell("os.environ['TOIPKIT_HOME']"),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                "language": "python"}})
+    nbformat.write(nb, notebook)
+    done = subprocess.run([sys.executable, "-c", "from toipkit.cli import main; raise SystemExit(main())",
+                           "course", "execute", str(notebook)],
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    stored = nbformat.read(notebook, as_version=4)
+    assert stored.cells[0].outputs[0]["text"] == "~/.toipkit/captures/a.pcapng\n"
+    assert stored.cells[1].outputs[0]["data"]["text/plain"] == "'~/.toipkit'"
+    assert "toipkit-home-" not in notebook.read_text()

@@ -25,10 +25,34 @@ def _environment(overrides: dict[str, str]):
                 os.environ[key] = value
 
 
-def execute(path: str | Path, timeout: int = 600, env: dict[str, str] | None = None) -> Path:
+def _shown_as(text: str, replacements: dict[str, str]) -> str:
+    for actual, shown in replacements.items():
+        text = text.replace(actual, shown)
+    return text
+
+
+def _replace_in_outputs(nb, replacements: dict[str, str]) -> None:
+    """Replace run-specific strings (a temporary state folder) in every stored output."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = _shown_as(output["text"], replacements)
+            for mime, value in output.get("data", {}).items():
+                if isinstance(value, str) and mime.startswith(("text/", "image/svg")):
+                    output["data"][mime] = _shown_as(value, replacements)
+            if "traceback" in output:
+                output["traceback"] = [_shown_as(line, replacements) for line in output["traceback"]]
+            if "evalue" in output:
+                output["evalue"] = _shown_as(output["evalue"], replacements)
+
+
+def execute(path: str | Path, timeout: int = 600, env: dict[str, str] | None = None,
+            shown_paths: dict[str, str] | None = None) -> Path:
     """Execute ``path`` with its own folder as working directory and store the outputs.
 
     Execution metadata (timings) is dropped so the stored notebook only changes when outputs do.
+    ``shown_paths`` maps run-specific paths (a temporary state folder) to what a student's own
+    run would show, so stored outputs name no folder of the machine that produced them.
     The file is replaced only when every cell ran; on error nothing is written.
     """
     import nbformat
@@ -46,5 +70,7 @@ def execute(path: str | Path, timeout: int = 600, env: dict[str, str] | None = N
         raise CourseError(f"{path.name}: a cell failed, nothing written:\n{exc}") from None
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+    if shown_paths:
+        _replace_in_outputs(nb, shown_paths)
     atomic_write(path, render(nb))
     return path
