@@ -207,3 +207,57 @@ def test_a_notebook_saved_mid_flood_is_capped(tmp_path):
     text = path.read_text(encoding="utf-8")
     assert "KiB of output removed" in text
     nbformat.validate(nbformat.read(path, as_version=4))
+
+
+def test_a_real_xivo_password_stays_in_the_grader(tmp_path, monkeypatch):
+    """The kernel gets a token (revoked after the run), never the password it was logged in with.
+
+    The sandbox server plays the real XiVO here: a real HTTP server on loopback with XiVO's
+    auth API (POST/GET/DELETE /0.1/token).
+    """
+    import httpx
+
+    from toipkit.grading.config import GradingConfig
+    from toipkit.xivo import connect, sandbox
+
+    if not LAB.exists():
+        pytest.skip("labs/00 not built")
+    server_dir = tmp_path / "xivo"
+    info = sandbox.start(data_dir=server_dir)
+    try:
+        login = sandbox.credentials(data_dir=server_dir)
+        monkeypatch.setenv("XIVO_USERNAME", login.username)
+        monkeypatch.setenv("XIVO_PASSWORD", login.password)
+        subs = tmp_path / "subs"
+        subs.mkdir()
+        # A student who looks for the password, and sends the token out (reversed, so the
+        # masking of kept notebooks cannot hide it): the test then tries to use it.
+        spy = ("import os\nprint('mot de passe :', os.environ.get('XIVO_PASSWORD'))\n"
+               "print('jeton :', os.environ.get('XIVO_TOKEN'))\n"
+               "print('inverse :', os.environ.get('XIVO_TOKEN', '')[::-1])\n"
+               "from toipkit.xivo.lab import connect_lab\n"
+               "client = connect_lab(xivo_url, interactive=False)\n"
+               "print('contextes :', len(client.contexts.list()) > 0)")
+        nbformat.write(_submission("debit_kbps = 64", extra=spy), subs / "curieux.ipynb")
+        config = GradingConfig(env=["XIVO_USERNAME", "XIVO_PASSWORD"], network=True,
+                               parameters={"xivo_url": info.url})
+        report = grade([subs], "00", params=config, solutions=SOLUTIONS, out=tmp_path / "out",
+                       workers=1, progress=False)
+        assert report.result("curieux").status == "ok", report.result("curieux").note
+        kept = nbformat.read(tmp_path / "out" / "notebooks" / "curieux.ipynb", as_version=4)
+        printed = "".join(o.get("text", "") for c in kept.cells for o in c.get("outputs", []))
+        assert "mot de passe : None" in printed  # the kernel never had it
+        assert "jeton : <secret>" in printed  # the kept copy masks the token
+        assert "contextes : True" in printed  # and the token worked during the run
+        token = printed.split("inverse : ", 1)[1].split("\n", 1)[0][::-1]
+        assert len(token) >= 16
+        answer = httpx.get(f"{info.url}/0.1/token/{token}", timeout=10)
+        assert answer.status_code == 404, answer.text  # revoked when the run ended
+        with connect(info.url, username=login.username, password=login.password) as control:
+            live = httpx.get(f"{info.url}/0.1/token/{control._ensure_token()}", timeout=10)
+        assert live.status_code == 200  # the same request for a live token is answered
+        for path in (tmp_path / "out").rglob("*"):
+            if path.is_file():
+                assert login.password not in path.read_text(encoding="utf-8", errors="replace")
+    finally:
+        sandbox.stop(server_dir)

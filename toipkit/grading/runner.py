@@ -23,7 +23,7 @@ from typing import Any
 
 import nbformat
 
-from toipkit.errors import GradingError
+from toipkit.errors import GradingError, ToipkitError
 from toipkit.grading import isolation, manual, report
 from toipkit.grading.config import GradingConfig
 from toipkit.grading.discovery import Submission, copy_extras, find_submissions
@@ -239,13 +239,19 @@ def grade_one(sub: Submission, settings: RunSettings, slot: Slot | None = None) 
         and sys.platform.startswith("linux"),
     }
     env = isolation.child_environment(home, passthrough=tuple(config.env))
+    xivo_session = _hand_over_a_token(env, parameters, replacements, settings.timeout)
     env["JUPYTER_RUNTIME_DIR"] = str(home / "runtime")
     env["PYTHONPATH"] = package_parent()
     env["TOIPKIT_GRADING"] = "1"  # verify() never looks for official rules in a graded kernel
     spec["env"] = env
     (private / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
 
-    timed_out = server.run(private / "spec.json", settings.timeout)
+    try:
+        timed_out = server.run(private / "spec.json", settings.timeout)
+    finally:
+        if xivo_session is not None:  # the kernel's token dies with its run
+            xivo_session.logout()
+            xivo_session.close()
     kernel_pid = _read_pid(private / "kernel.pid")
     if kernel_pid:
         isolation.kill_group(kernel_pid)  # the kernel leads its own session
@@ -284,6 +290,33 @@ def grade_one(sub: Submission, settings: RunSettings, slot: Slot | None = None) 
     if not _keep_work():
         shutil.rmtree(box, ignore_errors=True)
     return finish(status, note, executed, exercises, error_cells, replacements)
+
+
+def _hand_over_a_token(env: dict[str, str], parameters: dict[str, Any],
+                       replacements: dict[str, str], timeout: float | None):
+    """Keep a real XiVO's password in the grader: log in here and give the kernel a token.
+
+    When ``XIVO_PASSWORD`` is passed down with ``env:`` and the run has a ``xivo_url``
+    parameter, the kernel gets ``XIVO_TOKEN`` (valid for the notebook's time limit, revoked as
+    soon as the run ends, masked in the kept notebook) instead of the password. Returns the
+    grader's client, to revoke the token with, or None when there is nothing to hand over.
+    """
+    url, password = parameters.get("xivo_url"), env.get("XIVO_PASSWORD")
+    if not url or not password:
+        return None
+    from toipkit.xivo.client import connect
+
+    lifetime = int(timeout or 3600) + 60
+    try:
+        session = connect(str(url), username=env.get("XIVO_USERNAME") or "toipkit",
+                          password=password, expiration=lifetime)
+    except ToipkitError as exc:
+        raise GradingError(f"cannot log in to {url} to hand the kernel a token: {exc}") from None
+    token = session._ensure_token()
+    del env["XIVO_PASSWORD"]
+    env["XIVO_TOKEN"] = token
+    replacements[token] = "<secret>"
+    return session
 
 
 # ----------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ URLs:
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import ssl
@@ -120,8 +121,9 @@ class XivoClient:
         self,
         url: str,
         username: str,
-        password: str,
+        password: str | None,
         *,
+        token: str | None = None,
         verify: bool = True,
         ca_file: str | os.PathLike[str] | None = None,
         check_hostname: bool = True,
@@ -147,6 +149,9 @@ class XivoClient:
         self.auth_url = (auth_url or auth_base).rstrip("/")
         self._token: str | None = None
         self._token_deadline = 0.0
+        if token is not None:
+            # A token handed over by someone else (the grader): used as is, never renewed.
+            self._token, self._token_deadline = token, math.inf
         self._token_lock = threading.Lock()
         self._spec_paths: set[str] | None = None
         self._spec_loaded = False
@@ -186,6 +191,10 @@ class XivoClient:
     # -- authentication ---------------------------------------------------------------------
     def _new_token(self) -> None:
         url = f"{self.auth_url}{AUTH_PREFIX}/token"
+        if self.__password is None:  # a client built from a token cannot log in again
+            raise XivoAPIError(401, [], "POST", url,
+                               _("le jeton fourni a expiré ou a été révoqué, et aucun mot de "
+                                 "passe n'est disponible pour en demander un autre"))
         body = {"backend": self.backend, "expiration": self.expiration}
         started = time.monotonic()
         try:
@@ -429,6 +438,11 @@ def connect(
     else:
         username = username or os.environ.get("XIVO_USERNAME")
         password = password or os.environ.get("XIVO_PASSWORD")
+        token = kwargs.pop("token", None) or os.environ.get("XIVO_TOKEN")
+        if not password and token:
+            # Graded notebooks get a short-lived token instead of the password (see grading).
+            return XivoClient(url, username or "", None, token=token, verify=verify,
+                              ca_file=ca_file, timeout=timeout, **kwargs)
         if not username or not password:
             raise ToipkitError(
                 "a XiVO login and password are needed: pass username=/password= or set "
