@@ -79,6 +79,9 @@ python_env() {
 setup() {
     system_tools
     python_env
+    # French user interface by default (the language pack comes with the `lab` extra), for
+    # `make lab` as for the browser test of `make test`.
+    "$PY" -m toipkit.course.labsettings >/dev/null
 }
 
 hub_tools() {
@@ -101,8 +104,6 @@ run_lab() {
     local port="${PORT:-8888}" args=()
     [ -n "${DISPLAY:-}" ] || args+=(--no-browser)
     [ "$(id -u)" -ne 0 ] || args+=(--allow-root)
-    # French user interface by default (the language pack comes with the `lab` extra).
-    "$PY" -m toipkit.course.labsettings
     say "starting JupyterLab on labs/ — open the URL printed below (Ctrl-C to stop)"
     exec "$VENV/bin/jupyter" lab --ip=127.0.0.1 --port="$port" \
         --ServerApp.root_dir="$ROOT" \

@@ -71,10 +71,12 @@ print(json.dumps({{"seen": seen, "venv": venv, "tmp": os.listdir("/tmp"),
     assert done.returncode == 0, done.stderr
     got = json.loads(done.stdout)
     assert not any(got["seen"].values()), got["seen"]
-    # /tmp is private: it holds at most the (empty) path down to the submission's folder.
-    work = (tmp_path / "work").resolve()
-    on_the_way = [work.relative_to("/tmp").parts[0]] if work.is_relative_to("/tmp") else []
-    assert got["venv"] in {"OSError", "PermissionError"} and got["tmp"] == on_the_way
+    # /tmp is private: it holds at most the (empty) paths down to what is bound into it, the
+    # submission's folder and, for a checkout under /tmp, the course data and the package.
+    bound = [(tmp_path / "work").resolve(), *map(Path, isolation.view_paths())]
+    on_the_way = sorted({p.relative_to("/tmp").parts[0] for p in bound
+                         if p.is_relative_to("/tmp")})
+    assert got["venv"] in {"OSError", "PermissionError"} and sorted(got["tmp"]) == on_the_way
     assert got["run"] == ["lock"] and got["data"]
     assert got["uid"] == (_uid() or isolation.SANDBOX_UID)
     assert max(got["pids"]) < 10  # its own PID namespace: no process of the host is visible

@@ -509,22 +509,24 @@ def _run_pool(subs: list[Submission], settings: RunSettings, workers: int,
     try:
         with tqdm(total=len(subs), desc=f"TP {settings.lab_id}", unit="copie",
                   disable=not progress) as bar:
-            def done(sub: Submission, future: Future[Graded]) -> None:
-                results.append(collect(sub, future, settings))
+            def done(sub: Submission, future: Future[report.SubmissionResult]) -> None:
+                results.append(future.result())
                 bar.update(1)
 
-            run_all(subs, lambda sub, slot: grade_one(sub, settings, slot), slots, done)
+            # Reports are written in the grading thread, so an executed notebook (up to the
+            # output cap) is freed as soon as it is written, not kept until the run ends.
+            run_all(subs, lambda sub, slot: grade_and_write(sub, settings, slot), slots, done)
     finally:
         for lease in leases:
             lease.release()
     return sorted(results, key=lambda r: r.student)
 
 
-def collect(sub: Submission, future: Future[Graded], settings: RunSettings
-            ) -> report.SubmissionResult:
-    """Write one finished submission's reports (a grader error becomes status ``error``)."""
+def grade_and_write(sub: Submission, settings: RunSettings, slot: Slot | None = None
+                    ) -> report.SubmissionResult:
+    """:func:`grade_one`, then its reports (a grader error becomes status ``error``)."""
     try:
-        graded = future.result()
+        graded = grade_one(sub, settings, slot)
     except Exception as exc:  # a grader bug must not lose the other submissions
         settings.log.exception("%s: grading failed", sub.student)
         graded = Graded(report.SubmissionResult(
