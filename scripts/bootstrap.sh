@@ -123,7 +123,8 @@ run_tests() {
     # pytest exits 5 when it collects nothing: that fails here too (set -e), never green.
     # Three workers on two cores: the live-network files mostly wait on real time (their own
     # group, see tests/conftest.py) while the CPU-bound files share the other two.
-    "$VENV/bin/pytest" tests -p no:cacheprovider -n "${TOIPKIT_TEST_WORKERS:-3}" --dist loadfile
+    "$VENV/bin/pytest" tests -p no:cacheprovider -n "${TOIPKIT_TEST_WORKERS:-3}" --dist loadfile \
+        --durations=25
     say "solution notebooks (strict nbval)"
     "$VENV/bin/pytest" --nbval solutions --nbval-sanitize-with tests/nbval_sanitize.cfg \
         -p no:cacheprovider
