@@ -61,9 +61,9 @@ class CaptureFormatError(ToipkitError):
         if path:
             parts.append(str(path))
         if frame is not None:
-            parts.append(f"frame {frame}")
+            parts.append(_("trame {n}").format(n=frame))
         if offset is not None:
-            parts.append(f"offset {offset}")
+            parts.append(_("octet {n}").format(n=offset))
         prefix = ", ".join(parts)
         super().__init__(f"{prefix}: {message}" if prefix else message)
 

@@ -69,7 +69,7 @@ def test_cli_reports_bad_file(tmp_path, capsys):
     bad.write_bytes(b"\x00" * 40)
     assert main(["pcap", "rtp-streams", str(bad)]) == 1
     err = capsys.readouterr().err
-    assert "not a pcap or pcapng file" in err and "offset 0" in err
+    assert "pas un fichier pcap ou pcapng" in err and "octet 0" in err
 
 
 def test_views(capture):

@@ -99,7 +99,7 @@ def test_truncated_last_record_gives_partial_results_and_warning(tmp_path):
     p = tmp_path / "cut.pcap"
     p.write_bytes(data[:-30])
     cap = read_capture(p)
-    assert any("truncated" in w and "frame" in w for w in cap.warnings)
+    assert any("tronquée" in w and "trame" in w for w in cap.warnings)
     assert len(cap.rtp_streams) == 2
     with pytest.raises(CaptureFormatError) as exc:
         read_capture(p, strict=True)
@@ -136,7 +136,7 @@ def test_corrupt_record_in_the_middle(tmp_path):
     p.write_bytes(bytes(data))
     cap = read_capture(p)
     assert cap.packet_count == 39
-    assert any("frame 40" in w and f"offset {pos}" in w for w in cap.warnings), cap.warnings
+    assert any("trame 40" in w and f"octet {pos}" in w for w in cap.warnings), cap.warnings
     with pytest.raises(CaptureFormatError) as exc:
         read_capture(p, strict=True)
     assert exc.value.frame == 40 and exc.value.offset == pos

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from toipkit.errors import CaptureFormatError
+from toipkit.i18n import _
 from toipkit.pcap.decode import column, gather_uint, rows
 
 CHUNK_SIZE = 16 * 1024 * 1024
@@ -74,11 +75,13 @@ def iter_batches(path, state: ReadState | None = None, chunk_size: int | None = 
     try:
         fh = open(path, "rb")
     except OSError as exc:
-        raise CaptureFormatError(f"cannot open capture: {exc.strerror}", path=str(path)) from exc
+        raise CaptureFormatError(_("impossible d'ouvrir la capture : {error}").format(
+            error=exc.strerror), path=str(path)) from exc
     with fh:
         head = fh.read(24)
         if len(head) < 4:
-            raise _open_error(path, "file too short to be a capture (no pcap/pcapng header)",
+            raise _open_error(path, _("fichier trop court pour être une capture (pas d'en-tête "
+                                      "pcap/pcapng)"),
                               offset=0)
         magic = head[:4]
         fh.seek(0)
@@ -138,18 +141,20 @@ def conversion_command(path) -> str:
 
 def _unsupported(path, head: bytes) -> UnsupportedCaptureFormat:
     name = identify_format(head)
-    what = (f"{name} capture, not pcap/pcapng" if name
-            else f"not a pcap or pcapng file (magic {head[:4].hex()})")
-    how = "convert it" if name else "if Wireshark opens it, convert it"
+    what = (_("capture au format {name}, pas pcap/pcapng").format(name=name) if name
+            else _("ce n'est pas un fichier pcap ou pcapng (signature {magic})").format(
+                magic=head[:4].hex()))
+    how = _("convertissez-la") if name else _("si Wireshark l'ouvre, convertissez-la")
     return UnsupportedCaptureFormat(
-        f"{what}: {how} with `{conversion_command(path)}`, or read it with --via-tshark "
-        "(via_tshark=True), which converts it with Wireshark's tools", str(path), name)
+        _("{what} : {how} avec `{command}`, ou lisez-la avec --via-tshark (via_tshark=True), "
+          "qui la convertit avec les outils de Wireshark").format(
+            what=what, how=how, command=conversion_command(path)), str(path), name)
 
 
 def _iter_pcap(fh, path, state: ReadState, chunk_size: int, progress) -> Iterator[Batch]:
     head = fh.read(24)
     if len(head) < 24:
-        raise _open_error(path, "truncated pcap file header", offset=len(head))
+        raise _open_error(path, _("en-tête de fichier pcap tronqué"), offset=len(head))
     endian, ns_mult = PCAP_MAGICS[head[:4]]
     network = struct.unpack(endian + "I", head[20:24])[0]
     linktype = network & 0x0FFFFFFF
@@ -203,13 +208,15 @@ def _iter_pcap(fh, path, state: ReadState, chunk_size: int, progress) -> Iterato
             progress(pos)
         carry = n - pos
         if bad is not None:
-            _corrupt(state, path, f"corrupt pcap record header (captured length {bad})",
+            _corrupt(state, path, _("en-tête d'enregistrement pcap corrompu (longueur capturée "
+                                     "{length})").format(length=bad),
                      frame, file_pos)
             return
         if eof:
             break
     if carry:
-        _corrupt(state, path, f"capture truncated: record incomplete ({carry} bytes)",
+        _corrupt(state, path, _("capture tronquée : enregistrement incomplet ({count} octets)"
+                                 ).format(count=carry),
                  frame, file_pos)
 
 
@@ -357,7 +364,8 @@ def _corrupt(state: ReadState, path, message: str, frame: int, offset: int) -> N
     if frame <= 1 or state.strict:
         raise _open_error(path, message, frame=frame, offset=offset)
     state.warnings.append(
-        f"{message} at frame {frame}, offset {offset}; results cover frames 1-{frame - 1}")
+        _("{message} à la trame {frame}, octet {offset} ; les résultats couvrent les trames "
+          "1 à {last}").format(message=message, frame=frame, offset=offset, last=frame - 1))
 
 
 # pcapng ------------------------------------------------------------------------------------
@@ -506,7 +514,7 @@ def _iter_pcapng(fh, path, state: ReadState, chunk_size: int, progress) -> Itera
             btype = struct.unpack_from(endian + "I", buf, pos)[0]
             if not seen_shb or btype == PCAPNG_SHB:
                 if struct.unpack_from("<I", buf, pos)[0] != PCAPNG_SHB:
-                    bad = "pcapng file does not start with a section header block"
+                    bad = _("le fichier pcapng ne commence pas par un bloc d'en-tête de section")
                     break
                 bom = buf[pos + 8:pos + 12]
                 if bom == b"\x4d\x3c\x2b\x1a":
@@ -514,11 +522,12 @@ def _iter_pcapng(fh, path, state: ReadState, chunk_size: int, progress) -> Itera
                 elif bom == b"\x1a\x2b\x3c\x4d":
                     endian = ">"
                 else:
-                    bad = "bad pcapng byte-order magic"
+                    bad = _("marqueur d'ordre des octets pcapng invalide")
                     break
             btype, blen = struct.unpack_from(endian + "II", buf, pos)
             if blen < 12 or blen % 4 or blen > MAX_RECORD:
-                bad = f"corrupt pcapng block (type {btype:#x}, length {blen})"
+                bad = _("bloc pcapng corrompu (type {type}, longueur {length})").format(
+                    type=f"{btype:#x}", length=blen)
                 break
             if pos + blen > n:
                 break
@@ -550,10 +559,11 @@ def _iter_pcapng(fh, path, state: ReadState, chunk_size: int, progress) -> Itera
                         iface, _drops, tsh, tsl, cap = struct.unpack_from(
                             endian + "HHIII", buf, body)
                     if iface >= len(ifaces.items):
-                        bad = f"packet on undeclared interface {iface}"
+                        bad = _("paquet sur une interface non déclarée ({interface})").format(
+                            interface=iface)
                         break
                     if body + 20 + cap > bend:
-                        bad = "pcapng packet longer than its block"
+                        bad = _("paquet pcapng plus long que son bloc")
                         break
                     lt, mult, div, tsoff = ifaces.items[iface]
                     offs.append(body + 20)
@@ -562,7 +572,7 @@ def _iter_pcapng(fh, path, state: ReadState, chunk_size: int, progress) -> Itera
                     tss.append(_ts_ns((tsh << 32) | tsl, mult, div, tsoff))
                 elif btype == 3:  # simple packet block: no timestamp, interface 0
                     if not ifaces.items:
-                        bad = "simple packet block before any interface description"
+                        bad = _("bloc de paquet simple avant toute description d'interface")
                         break
                     orig = struct.unpack_from(endian + "I", buf, body)[0]
                     offs.append(body + 4)
@@ -570,7 +580,7 @@ def _iter_pcapng(fh, path, state: ReadState, chunk_size: int, progress) -> Itera
                     lts.append(ifaces.items[0][0])
                     tss.append(0)
             except struct.error:
-                bad = f"corrupt pcapng block (type {btype:#x})"
+                bad = _("bloc pcapng corrompu (type {type})").format(type=f"{btype:#x}")
                 break
             pos += blen
         if offs:
@@ -598,5 +608,6 @@ def _iter_pcapng(fh, path, state: ReadState, chunk_size: int, progress) -> Itera
         if eof:
             break
     if carry:
-        _corrupt(state, path, f"capture truncated: block incomplete ({carry} bytes)",
+        _corrupt(state, path, _("capture tronquée : bloc incomplet ({count} octets)").format(
+            count=carry),
                  frame, file_pos)
