@@ -344,12 +344,21 @@ class Phone:
         matching by time is a guess. A phone has one call at a time, so the call's files are
         exactly those that appeared since the call began (new name or new inode); they are
         renamed ``call-<n>-dec.wav`` at once — baresip keeps writing to the renamed file. (A
-        call that was never answered may have some too: early media.)"""
+        call that was never answered may have some too: early media.) baresip may restart a
+        call's audio during early media (a new SDP in a provisional answer), leaving a short
+        or empty file behind: of each kind, the longest is the call's."""
         folder = self.folder / "recordings"
-        new = {}
-        for name, _inode in self._recordings_now() - call._before:
+        new: dict[str, Path] = {}
+        sizes: dict[str, int] = {}
+        for name, _inode in sorted(self._recordings_now() - call._before):
             if name.startswith("dump-") and name.endswith(("-dec.wav", "-enc.wav")):
-                new[name[-7:-4]] = folder / name  # "dec" / "enc"
+                kind = name[-7:-4]  # "dec" / "enc"
+                try:
+                    size = (folder / name).stat().st_size
+                except OSError:
+                    continue
+                if size > sizes.get(kind, -1):
+                    new[kind], sizes[kind] = folder / name, size
         if "dec" not in new:
             return
         n = next(_counter)
