@@ -43,8 +43,9 @@ from toipkit.grading.runner import (
     RunSettings,
     finish_run,
     grade_one,
+    grader_error,
     plan,
-    write_outputs,
+    write_and_log,
     write_sheets,
 )
 
@@ -398,14 +399,5 @@ def _collect(sub: Submission, future: Any, settings: RunSettings) -> report.Subm
         graded = future.result()
     except Exception as exc:
         settings.log.exception("%s: grading failed on Dask", sub.student)
-        graded = Graded(report.SubmissionResult(
-            student=sub.student, source=str(sub.notebook), status="error",
-            note=f"grader error: {type(exc).__name__}",
-            exercises=[report.ExerciseResult(n, p) for n, p in settings.points.items()]))
-    result = graded.result
-    write_outputs(graded, settings.out, settings.lab_id)
-    settings.log.info("%s: %s %s/%s (%s %%) in %.1f s%s", result.student, result.status,
-                      report.fmt(result.total), report.fmt(result.max_total),
-                      report.fmt(result.percent), result.seconds,
-                      f" — {result.note}" if result.note else "")
-    return result
+        graded = grader_error(sub, settings, exc)
+    return write_and_log(graded, settings)

@@ -529,10 +529,20 @@ def grade_and_write(sub: Submission, settings: RunSettings, slot: Slot | None = 
         graded = grade_one(sub, settings, slot)
     except Exception as exc:  # a grader bug must not lose the other submissions
         settings.log.exception("%s: grading failed", sub.student)
-        graded = Graded(report.SubmissionResult(
-            student=sub.student, source=str(sub.notebook), status="error",
-            note=f"grader error: {type(exc).__name__}",
-            exercises=[report.ExerciseResult(n, p) for n, p in settings.points.items()]))
+        graded = grader_error(sub, settings, exc)
+    return write_and_log(graded, settings)
+
+
+def grader_error(sub: Submission, settings: RunSettings, exc: BaseException) -> Graded:
+    """What a submission gets when the grader itself failed on it: status ``error``, 0 points."""
+    return Graded(report.SubmissionResult(
+        student=sub.student, source=str(sub.notebook), status="error",
+        note=f"grader error: {type(exc).__name__}",
+        exercises=[report.ExerciseResult(n, p) for n, p in settings.points.items()]))
+
+
+def write_and_log(graded: Graded, settings: RunSettings) -> report.SubmissionResult:
+    """Write one finished submission's reports and log its line."""
     result = graded.result
     write_outputs(graded, settings.out, settings.lab_id)
     settings.log.info("%s: %s %s/%s (%s %%) in %.1f s%s", result.student, result.status,
