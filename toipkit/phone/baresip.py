@@ -188,11 +188,14 @@ class Agent:
             token = f"t{self._token}"
             self._responses[token] = queue.Queue(maxsize=1)
         payload = json.dumps({"command": command, "params": params, "token": token}).encode()
-        self._sock.sendall(_netstring(payload))
         try:
+            try:
+                self._sock.sendall(_netstring(payload))
+            except OSError as exc:  # baresip is exiting: its control connection is gone
+                raise AgentError(f"le téléphone est arrêté ({exc.strerror})") from None
             return self._responses[token].get(timeout=timeout)
         except queue.Empty:
-            raise AgentError(f"baresip did not answer the command {command!r}") from None
+            raise AgentError(f"baresip n'a pas répondu à la commande {command!r}") from None
         finally:
             self._responses.pop(token, None)
 
