@@ -122,6 +122,26 @@ def test_boss_secretary_filter_switched_by_its_code(client, phones):
     caller.hangup()
 
 
+def test_filter_code_dialled_right_after_the_filter_is_created(tmp_path_factory, tmp_path,
+                                                               monkeypatch):
+    """The announcements endpoint starts with the first call filter; a phone dialling the code
+    at once waits for the sandbox's media endpoints to follow confd instead of getting the
+    registrar's bare 603."""
+    from toipkit.phone import Phone
+    from toipkit.xivo import lab
+
+    monkeypatch.setenv("TOIPKIT_HOME", str(tmp_path))
+    with lab_sandbox(tmp_path_factory, "fresh-filter") as (fresh, _data_dir):
+        secretary = Phone.for_line(fresh, "102")
+        try:
+            lab.ensure_call_filter(fresh, "direction", "101", ["102"])
+            code = lab.bsfilter_codes(fresh.call_filters.find(name="direction"))["code"].iloc[0]
+            switched = secretary.call(code, duration=8)
+            assert secretary.answer_of(switched) == "200 Filtrage active"
+        finally:
+            secretary.close()
+
+
 @pytest.mark.skipif(shutil.which("dumpcap") is None or os.geteuid() != 0,
                     reason="live capture needs dumpcap and root")
 def test_group_cancel_is_visible_in_a_capture(client, phones, tmp_path):

@@ -194,6 +194,8 @@ class Phone:
         self.answer_delay = answer_delay
         self.calls: list[Call] = []
         self.registration_status: str | None = None
+        #: the sandbox whose media endpoints a call waits for (set by :meth:`for_line`)
+        self.sandbox_dir: Path | None = None
         self._events: list[tuple[float, dict[str, Any]]] = []
         self._cond = threading.Condition()
         self._folder_is_temp = folder is None
@@ -247,8 +249,14 @@ class Phone:
         if user is None:
             raise PhoneError(f"aucun utilisateur n'a le numéro {exten} : créez-le d'abord")
         settings = lab.softphone_settings(client, user)
-        return cls(settings.username, settings.password, server or sip_server_for(client),
-                   number=str(exten), display_name=settings.display_name, **kwargs)
+        phone = cls(settings.username, settings.password, server or sip_server_for(client),
+                    number=str(exten), display_name=settings.display_name, **kwargs)
+        from toipkit.phone import registrar
+
+        info = registrar.for_client(client)
+        if info is not None:
+            phone.sandbox_dir = Path(info.db_path).parent.parent
+        return phone
 
     def __repr__(self) -> str:
         state = self.registration_status or "non enregistré"
@@ -432,6 +440,10 @@ class Phone:
         self._require_registered()
         if self.current_call is not None:
             raise PhoneError("un appel est déjà en cours sur ce téléphone : raccrochez d'abord")
+        if self.sandbox_dir is not None:
+            from toipkit.phone import services
+
+            services.wait_in_step(self.sandbox_dir)
         target = f"sip:{number}@{self.server}"
         with self._cond:
             self.calls.append(Call(None, "sortant", str(number), time.time(), status="appel",

@@ -13,7 +13,9 @@ Like XiVO, the sandbox answers what confd describes without any other step:
   destination, are kept in the registrar's ``schedule_closed`` table.
 
 The supervisor polls confd's database and the IVR folder twice a second; it stops its endpoints
-when the sandbox stops. Notebooks talk to it through files only (:func:`deploy_ivr`,
+when the sandbox stops. After each pass it writes which confd data it has applied
+(:data:`IN_STEP`): a phone waits for it before dialling (:func:`wait_in_step`), so a call placed
+just after an API change (a new call filter, room or hold music) finds its endpoint answering. Notebooks talk to it through files only (:func:`deploy_ivr`,
 :class:`IvrDeployment`), so an IVR keeps answering across kernel restarts.
 """
 
@@ -39,6 +41,8 @@ DEPLOYMENT = "deployment.json"
 STATUS = "status.json"
 CALLS = "calls.jsonl"
 POLL_SECONDS = 0.5
+#: the confd data version the last finished pass applied
+IN_STEP = "media-services.json"
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -54,6 +58,37 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         return None
 
 
+def confd_stamp(confd_db: Path) -> str:
+    """A value that changes with every committed confd write (its per-collection versions)."""
+    conn = sqlite3.connect(f"file:{confd_db}?mode=ro", uri=True, timeout=10)
+    try:
+        rows = conn.execute("SELECT name, v FROM versions ORDER BY name").fetchall()
+    finally:
+        conn.close()
+    return ";".join(f"{name}={version}" for name, version in rows)
+
+
+def wait_in_step(data_dir: Path, timeout: float = 10.0) -> bool:
+    """Wait until the sandbox's media endpoints follow confd's current data (True), or
+    ``timeout`` s (False: the call is placed anyway, as on a real XiVO that is late)."""
+    from toipkit.xivo.sandbox.store import DB_NAME
+
+    data_dir = Path(data_dir)
+    marker = data_dir / IN_STEP
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            wanted = confd_stamp(data_dir / DB_NAME)
+        except sqlite3.Error:
+            return False
+        done = _read_json(marker) or {}  # missing until the first pass of this run ends
+        if done.get("stamp") == wanted:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
 class MediaServices:
     """Keeps the sandbox's media endpoints in step with confd and the deployed IVRs."""
 
@@ -66,11 +101,14 @@ class MediaServices:
         self.hold_music: dict[tuple[str, str], tuple[tuple, Any]] = {}
         self.closed: dict[tuple[str, str], str] | None = None
         self.announcements: Any = None
+        self._announcements_retry_at = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="media-services")
 
     def start(self) -> MediaServices:
         (self.data_dir / IVR_FOLDER).mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):  # a former run's: says nothing of this one
+            (self.data_dir / IN_STEP).unlink()
         self._thread.start()
         return self
 
@@ -96,7 +134,12 @@ class MediaServices:
         self.hold_music.clear()
 
     def _loop(self) -> None:
+        applied = None
         while not self._stop.is_set():
+            try:
+                stamp = confd_stamp(self.confd_db)
+            except sqlite3.Error:
+                stamp = None
             for sync in (self._sync_schedules, self._sync_announcements, self._sync_rooms,
                          self._sync_ivrs, self._sync_hold_music):
                 try:
@@ -104,6 +147,10 @@ class MediaServices:
                 except Exception as exc:  # keep serving the others; say why in the log
                     print(f"toipkit sandbox: media services: {type(exc).__name__}: {exc}",
                           file=sys.stderr, flush=True)
+            if stamp is not None and stamp != applied:
+                with contextlib.suppress(OSError):
+                    _write_json(self.data_dir / IN_STEP, {"stamp": stamp})
+                applied = stamp
             self._stop.wait(POLL_SECONDS)
 
     # -- conference rooms --------------------------------------------------------------------
@@ -149,7 +196,7 @@ class MediaServices:
     def _sync_announcements(self) -> None:
         """Started with the first call filter (the only service code that speaks): a sandbox
         without one does not pay for the speech synthesis and the extra line."""
-        if self.announcements is None:
+        if self.announcements is None and time.monotonic() >= self._announcements_retry_at:
             from toipkit.phone.announcements import Announcements
 
             conn = sqlite3.connect(f"file:{self.confd_db}?mode=ro", uri=True, timeout=10)
@@ -164,7 +211,8 @@ class MediaServices:
             try:
                 self.announcements = Announcements(self.info)
             except Exception:
-                self.announcements = _Failed()  # said once in the log, not retried
+                # a registration too slow on a loaded host: tried again later, said in the log
+                self._announcements_retry_at = time.monotonic() + 10
                 raise
 
     # -- hold music of ring groups -----------------------------------------------------------
