@@ -165,7 +165,7 @@ def test_dial_pad_fallback_and_state(dialplans, directory):
     pad.press("#")
     assert pad.press("1").outcome == "dial"
     assert pad.clear().outcome == "hangup"
-    assert "Touches" in pad._repr_markdown_()
+    assert "Touches" in pad._repr_html_()
     widget = dial_pad(dp, "default", "100", directory=directory)
     assert type(widget).__name__ == "VBox"
 

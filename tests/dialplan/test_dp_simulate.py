@@ -244,9 +244,20 @@ def test_trace_renderings(buggy_ivr):
     t = simulate(buggy_ivr, "ivr", "s", dtmf="1")
     df = t.to_frame()
     assert list(df["app"])[1:4] == ["Answer", "Set", "agi"]
-    assert "| # |" in t._repr_markdown_()
+    html = t._repr_html_()
+    assert "mathjax_ignore" in html and "<th" in html
+    assert "<code>Answer()</code>" in html
     assert 'Executing [s@ivr:1] Answer("SIP/sim-00000001", "")' in t.verbose()
-    assert str(t).startswith("Appel s@ivr : hangup")
+    assert str(t).startswith("Appel s@ivr : raccroché")
+
+
+def test_trace_table_escapes_what_markdown_would_typeset():
+    """``$`` (variables, expressions) and ``<``/``|`` stay text in the trace table."""
+    dp = parse("[t]\nexten => s,1,NoOp(de 5$ à 6$ | <x>)\n same => n,Hangup()\n")
+    html = simulate(dp, "t", "s")._repr_html_()
+    assert "tex2jax_ignore" in html
+    assert "&lt;x&gt;" in html and "<x>" not in html
+    assert "NoOp(de 5$ à 6$ | &lt;x&gt;)" in html
 
 
 def test_timed_include_and_gotoiftime():

@@ -110,9 +110,12 @@ class Trace:
         return pd.DataFrame(rows, columns=cols)
 
     def summary(self) -> str:
+        from toipkit.dialplan.messages import outcome_label
+
         fr = self.lang == "fr"
-        head = (f"Appel {self.exten}@{self.context} : {self.outcome}" if fr
-                else f"Call {self.exten}@{self.context}: {self.outcome}")
+        outcome = outcome_label(self.outcome, self.lang)
+        head = (f"Appel {self.exten}@{self.context} : {outcome}" if fr
+                else f"Call {self.exten}@{self.context}: {outcome}")
         tail = f" — {self.reason}" if self.reason else ""
         t = f" ({_fmt_t(self.elapsed)})"
         return head + t + tail
@@ -128,17 +131,27 @@ class Trace:
                 out.append(f"    -- {s.outcome}")
         return "\n".join(out)
 
-    def _repr_markdown_(self) -> str:
+    def _repr_html_(self) -> str:
+        """The steps as an escaped HTML table: arguments such as ``${EXTEN}`` or ``$[…]``
+        would be typeset as LaTeX in Markdown."""
+        from html import escape
+
         fr = self.lang == "fr"
-        hdr = ("| # | t (s) | où | application | résultat |" if fr
-               else "| # | t (s) | where | application | result |")
-        lines = [f"**{_md(self.summary())}**", "", hdr, "|---|---|---|---|---|"]
-        for s in self.steps:
-            app = f"`{s.app}({s.args})`" if s.kind == "app" else ""
-            where = f"`{s.location}`" if s.kind == "app" else ""
-            lines.append(f"| {s.index} | {s.elapsed:.1f} | {_md(where)} | {_md(app)} | "
-                         f"{_md(s.outcome)} |")
-        return "\n".join(lines)
+        header = (("#", "t (s)", "où", "application", "résultat") if fr
+                  else ("#", "t (s)", "where", "application", "result"))
+        cell = "text-align:left;vertical-align:top;white-space:normal;overflow-wrap:anywhere"
+        rows = []
+        for step in self.steps:
+            app = f"<code>{escape(f'{step.app}({step.args})')}</code>" if step.kind == "app" else ""
+            where = f"<code>{escape(step.location)}</code>" if step.kind == "app" else ""
+            cells = (str(step.index), f"{step.elapsed:.1f}", where, app, escape(step.outcome))
+            rows.append("<tr>" + "".join(f'<td style="{cell}">{c}</td>' for c in cells)
+                        + "</tr>")
+        head = "".join(f'<th style="{cell}">{escape(h)}</th>' for h in header)
+        # MathJax skips these classes (JupyterLab 4 and older front-ends)
+        return (f"<p><strong>{escape(self.summary())}</strong></p>"
+                '<table class="toipkit-trace mathjax_ignore tex2jax_ignore">'
+                f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
     def __repr__(self) -> str:
         return str(self)
@@ -150,10 +163,6 @@ class Trace:
             call = f"{s.app}({s.args})" if s.kind == "app" else ""
             lines.append(f"{s.elapsed:7.1f}s  {where} {call:<40} {s.outcome}")
         return "\n".join(lines)
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _fmt_t(t: float) -> str:

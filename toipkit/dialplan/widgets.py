@@ -8,8 +8,10 @@ papermill) it just returns the :class:`Trace` for ``dtmf``, which prints as a ta
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
+from toipkit.dialplan.messages import outcome_label
 from toipkit.dialplan.model import Dialplan
 from toipkit.dialplan.simulate import Trace, simulate
 
@@ -45,8 +47,9 @@ class DialPad:
         self.keys = ""
         return self.run()
 
-    def _repr_markdown_(self) -> str:
-        return f"Touches : `{self.keys or '(aucune)'}`\n\n" + self.trace._repr_markdown_()
+    def _repr_html_(self) -> str:
+        return (f"<p>Touches : <code>{escape(self.keys or '(aucune)')}</code></p>"
+                + self.trace._repr_html_())
 
 
 def dial_pad(dialplan: Dialplan, context: str, exten: str = "s", dtmf: str = "",
@@ -57,7 +60,7 @@ def dial_pad(dialplan: Dialplan, context: str, exten: str = "s", dtmf: str = "",
         return pad.trace
     try:
         import ipywidgets as w
-        from IPython.display import Markdown, display
+        from IPython.display import HTML, display
     except ImportError:  # no widget library: same as the plain fallback
         return pad.trace
 
@@ -65,11 +68,12 @@ def dial_pad(dialplan: Dialplan, context: str, exten: str = "s", dtmf: str = "",
     typed = w.HTML()
 
     def refresh():
-        typed.value = (f"<b>Appel</b> {exten}@{context} &nbsp; <b>touches :</b> "
-                       f"<code>{pad.keys or '(aucune)'}</code> &nbsp; → <b>{pad.trace.outcome}</b>")
+        typed.value = (f"<b>Appel</b> {escape(exten)}@{escape(context)} &nbsp; <b>touches :</b> "
+                       f"<code>{escape(pad.keys or '(aucune)')}</code> &nbsp; → "
+                       f"<b>{escape(outcome_label(pad.trace.outcome))}</b>")
         out.clear_output()
         with out:
-            display(Markdown(pad.trace._repr_markdown_()))
+            display(HTML(pad.trace._repr_html_()))
 
     def on_key(button):
         pad.press(button.description)

@@ -2,9 +2,11 @@
 ``--cluster local:N``.
 
 Each submission is one Dask task running :func:`toipkit.grading.runner.grade_one` on a worker,
-with the same isolation, limits and scoring as the local pool: every Dask worker process keeps
-one warm worker slot (its worker server, and as root its own sandbox uid) for the whole run, and
-runs one submission at a time (start workers with ``--nthreads 1``; ``local:N`` does). The
+with the same isolation, limits and scoring as the local pool: every Dask worker keeps one warm
+worker slot (its worker server, and as root its own sandbox uid) for the whole run, and runs one
+submission at a time (start workers with ``--nthreads 1``; ``local:N`` does). ``local:N``'s
+workers are threads of the submitting process: the student code runs in their slots' servers
+anyway, and N more Python processes would only add their start-up time. The
 machine that submits keeps the outputs: each finished submission's feedback and executed
 notebook are written at once, then a small record in ``<out>/.progress/``; a run started
 again with the same settings reuses those records and grades only what is missing, so an
@@ -75,34 +77,48 @@ class WorkerJob:
 
 
 _state_lock = threading.Lock()
-_worker_state: dict[str, tuple[RunSettings, Any, Any]] = {}  # token -> (settings, slot, lease)
-_warm_servers: dict[tuple[str, ...], Any] = {}  # passthrough -> a started WorkerServer
+# Keyed by the Dask worker's address: a local cluster's workers share this process.
+_worker_state: dict[tuple[str, str], tuple[RunSettings, Any, Any]] = {}  # (where, token) -> …
+_warm_servers: dict[tuple[str, tuple[str, ...]], Any] = {}  # (where, passthrough) -> server
 
 
-def warm_up(passthrough: tuple[str, ...]) -> int:
+def _this_worker() -> str:
+    from distributed import get_worker
+
+    try:
+        return str(get_worker().address)
+    except ValueError:  # called outside a Dask task (tests, a plain thread)
+        return ""
+
+
+def warm_up(passthrough: tuple[str, ...], dask_worker: Any = None) -> int:
     """Run on every worker as soon as it is reached: import the grading code and start this
     worker's grading server (it loads papermill, IPython... while the run is being planned)."""
     import toipkit.grading.labspec  # noqa: F401 - the import is the point
     import toipkit.grading.submission  # noqa: F401
     from toipkit.grading.pool import WorkerServer
 
+    where = str(dask_worker.address) if dask_worker is not None else _this_worker()
     with _state_lock:
-        if passthrough not in _warm_servers:
+        if (where, passthrough) not in _warm_servers:
             server = WorkerServer(passthrough)
             server._start()
-            _warm_servers[passthrough] = server
+            _warm_servers[where, passthrough] = server
     return os.getpid()
 
 
 def _worker_settings(job: WorkerJob) -> tuple[RunSettings, Any]:
-    """This worker process's settings and warm slot for ``job`` (made on its first task)."""
+    """This worker's settings and warm slot for ``job`` (made on its first task)."""
     from toipkit.grading import isolation
     from toipkit.grading.labspec import load_lab
     from toipkit.grading.pool import Slot, WorkerServer
 
+    where = _this_worker()
     with _state_lock:
-        if job.token not in _worker_state:
-            _cleanup_worker()  # a previous run's slot (same worker, new run)
+        if (where, job.token) not in _worker_state:
+            # a previous run's slot (same worker, new run)
+            for stale in [key for key in _worker_state if key[0] == where]:
+                _close_state(stale)
             run_root = Path(tempfile.mkdtemp(prefix="toipkit-grade-dask-"))
             root = job.isolate and isolation.can_drop_privileges()
             lease = isolation.UidLease() if root else None
@@ -117,38 +133,45 @@ def _worker_settings(job: WorkerJob) -> tuple[RunSettings, Any]:
                 # The sandbox's read-only view of this worker's own installation.
                 view=isolation.view_paths(), isolate=job.isolate, network=job.network,
                 log=log, lab_id=job.lab_id, started=time.monotonic())
-            server = _warm_servers.pop(tuple(job.config.env), None)
+            server = _warm_servers.pop((where, tuple(job.config.env)), None)
             slot = Slot(server or WorkerServer(tuple(job.config.env)),
                         lease.uid if lease else None)
-            _worker_state[job.token] = (settings, slot, lease)
-        settings, slot, _lease = _worker_state[job.token]
+            _worker_state[where, job.token] = (settings, slot, lease)
+        settings, slot, _lease = _worker_state[where, job.token]
         return settings, slot
 
 
-def _cleanup_worker(token: str | None = None) -> int:
-    """Close the slot(s) of this worker process (all, or the run ``token``'s)."""
+def _close_state(key: tuple[str, str]) -> None:
+    settings, slot, lease = _worker_state.pop(key)
+    slot.server.close()
+    if lease is not None:
+        lease.release()
+    shutil.rmtree(settings.run_root, ignore_errors=True)
 
-    closed = 0
-    if token is None:
+
+def _cleanup_worker() -> None:
+    """Close every slot and warm server of this process (at exit)."""
+    with _state_lock:
         for server in _warm_servers.values():
             server.close()
         _warm_servers.clear()
-    for key in [k for k in _worker_state if token is None or k == token]:
-        settings, slot, lease = _worker_state.pop(key)
-        slot.server.close()
-        if lease is not None:
-            lease.release()
-        shutil.rmtree(settings.run_root, ignore_errors=True)
-        closed += 1
-    return closed
+        for key in list(_worker_state):
+            _close_state(key)
 
 
 atexit.register(_cleanup_worker)
 
 
-def _release_run(token: str) -> int:
+def _release_run(token: str, dask_worker: Any = None) -> int:
+    """Close this worker's slot of the run ``token`` (and its unused warm servers)."""
+    where = str(dask_worker.address) if dask_worker is not None else _this_worker()
     with _state_lock:
-        return _cleanup_worker(token)
+        for warm in [k for k in _warm_servers if k[0] == where]:
+            _warm_servers.pop(warm).close()
+        runs = [k for k in _worker_state if k == (where, token)]
+        for run in runs:
+            _close_state(run)
+        return len(runs)
 
 
 def grade_task(sub: Submission, job: WorkerJob) -> Graded:
@@ -223,7 +246,7 @@ def _save_record(out: Path, result: report.SubmissionResult, key: str) -> None:
 
 
 def parse_cluster(spec: str) -> int:
-    """``local:N`` → N (worker processes of a local cluster)."""
+    """``local:N`` → N (workers of a local cluster)."""
     kind, _, count = spec.partition(":")
     if kind != "local" or not count.isdigit() or int(count) < 1:
         raise GradingError(f"--cluster {spec!r}: expected local:N with N >= 1 (e.g. local:4)")
@@ -239,10 +262,12 @@ def _client(scheduler: str | None, cluster: str | None):
     if scheduler and cluster:
         raise GradingError("give --scheduler or --cluster, not both")
     if cluster:
-        # One task at a time per worker process (one warm slot each); no memory cap from Dask:
-        # the kernels' own limits apply, as in the local pool.
+        # One task at a time per worker (one warm slot each); no memory cap from Dask: the
+        # kernels' own limits apply, as in the local pool. The workers live in this process:
+        # the grading itself runs in each slot's worker server, so separate Dask processes
+        # would only add their start-up time.
         local = LocalCluster(n_workers=parse_cluster(cluster), threads_per_worker=1,
-                             processes=True, memory_limit=0, dashboard_address=None,
+                             processes=False, memory_limit=0, dashboard_address=None,
                              silence_logs=logging.ERROR)
         return Client(local), local
     try:
@@ -271,7 +296,7 @@ def grade_distributed(
     """:func:`toipkit.grading.grade` with the submissions spread over Dask workers.
 
     ``scheduler``: address of a running scheduler (``tcp://host:8786``); ``cluster``:
-    ``local:N`` starts N local worker processes for this run. ``resume=False`` grades every
+    ``local:N`` starts N local workers for this run. ``resume=False`` grades every
     submission again even when ``out`` holds records of a previous run.
     """
     if not scheduler and not cluster:
@@ -317,7 +342,6 @@ class _Connecting:
     def __init__(self, scheduler: str | None, cluster: str | None,
                  passthrough: tuple[str, ...]) -> None:
         self.where = scheduler or cluster or ""
-        self.local = bool(cluster)
         self._made: tuple[Any, Any] | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._connect,
@@ -381,11 +405,10 @@ def _run_on_dask(subs: list[Submission], settings: RunSettings, keys: dict[str, 
                     _save_record(settings.out, result, keys[sub.student])
                 results.append(result)
                 bar.update(1)
-        if not connecting.local:  # a local cluster's workers stop with it, their slots too
-            try:
-                client.run(_release_run, job.token)
-            except Exception as exc:  # workers gone: their processes die with them anyway
-                settings.log.debug("releasing the workers' slots: %s", exc)
+        try:
+            client.run(_release_run, job.token)
+        except Exception as exc:  # workers gone: their processes die with them anyway
+            settings.log.debug("releasing the workers' slots: %s", exc)
     except KeyboardInterrupt:
         client.cancel(list(futures))
         raise
