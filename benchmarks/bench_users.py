@@ -20,45 +20,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def _children_map() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rpartition(")")[2].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    return children
-
-
-def tree(pid: int) -> list[int]:
-    """``pid`` and all its descendants."""
-    kids = _children_map()
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(kids.get(p, []))
-    return out
-
-
-def memory_kb(pid: int) -> tuple[int, int]:
-    """(PSS, RSS) in kB of one process."""
-    pss = rss = 0
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                pss = int(line.split()[1])
-            elif line.startswith("Rss:"):
-                rss = int(line.split()[1])
-    except OSError:
-        pass
-    return pss, rss
-
-
 def _name(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/comm").read_text().strip()
@@ -72,6 +33,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from toipkit.phone import Phone
+    from toipkit.procfs import descendants, memory_kb
     from toipkit.xivo import connect, lab, sandbox
 
     base = Path(tempfile.mkdtemp(prefix="toipkit-bench-users-"))
@@ -97,7 +59,8 @@ def main() -> int:
         time.sleep(2.5)
         rows = []
         for info, mine in zip(users, phones):
-            pids = tree(info.pid) + [p for ph in mine for p in tree(ph.agent.process.pid)]
+            pids = descendants(info.pid) + [p for ph in mine
+                                             for p in descendants(ph.agent.process.pid)]
             per = [(pid, _name(pid), *memory_kb(pid)) for pid in pids]
             rows.append(per)
         for t in threads:

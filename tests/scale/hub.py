@@ -261,37 +261,6 @@ async def _execute(conn: Any, session: str, code: str, timeout: float) -> list:
 # -- processes and memory -------------------------------------------------------------------
 
 
-def process_tree(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        out.append(current)
-        todo.extend(children.get(current, []))
-    return out
-
-
-def memory_kb(pid: int) -> tuple[int, int]:
-    """(PSS, RSS) of one process in kB."""
-    pss = rss = 0
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                pss = int(line.split()[1])
-            elif line.startswith("Rss:"):
-                rss = int(line.split()[1])
-    except OSError:
-        pass
-    return pss, rss
-
-
 def singleuser_pid(home: Path) -> int | None:
     """The single-user server whose working folder is ``home``."""
     for entry in Path("/proc").iterdir():
@@ -311,7 +280,9 @@ def user_memory_mb(home: Path) -> tuple[float, float, int]:
     pid = singleuser_pid(home)
     if pid is None:
         return 0.0, 0.0, 0
-    pids = process_tree(pid)
+    from toipkit.procfs import descendants, memory_kb
+
+    pids = descendants(pid)
     pss = rss = 0
     for p in pids:
         a, b = memory_kb(p)

@@ -48,6 +48,8 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from toipkit.procfs import descendants, memory_kb
+
 ENV_WHITELIST = (
     "PATH", "LANG", "LC_ALL", "LC_CTYPE", "LANGUAGE", "TZ", "TERM",
     "PYTHONHASHSEED", "PYTHONIOENCODING", "TOIPKIT_DATA", "TOIPKIT_LANG",
@@ -317,27 +319,6 @@ def chown_tree(path: Path, uid: int, gid: int) -> None:
 # The whole submission: its process tree, its memory
 
 
-def descendants(pid: int) -> list[int]:
-    """``pid`` and every process below it (through ``/proc/PID/task/TID/children``). In a PID
-    namespace, orphans are adopted by the namespace's init, itself below bwrap: nothing a
-    submission starts escapes this walk."""
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        try:
-            tasks = os.listdir(f"/proc/{current}/task")
-        except OSError:
-            continue
-        for tid in tasks:
-            try:
-                with open(f"/proc/{current}/task/{tid}/children") as handle:
-                    todo.extend(int(child) for child in handle.read().split())
-            except (OSError, ValueError):
-                continue
-    return found
-
-
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -357,17 +338,7 @@ def tree_rss(pid: int) -> int:
 def tree_pss(pid: int) -> int:
     """Proportional resident memory (bytes) of ``pid`` and its descendants: shared pages are
     split between the processes that share them, so the sum is what the tree really uses."""
-    total = 0
-    for process in descendants(pid):
-        try:
-            with open(f"/proc/{process}/smaps_rollup") as handle:
-                for line in handle:
-                    if line.startswith("Pss:"):
-                        total += int(line.split()[1]) * 1024
-                        break
-        except (OSError, ValueError, IndexError):
-            continue
-    return total
+    return sum(memory_kb(process)[0] for process in descendants(pid)) * 1024
 
 
 class MemoryWatchdog:

@@ -38,3 +38,4 @@ def pid_alive(pid: int, child: subprocess.Popen | None = None, *,
         return stat.rpartition(")")[2].split()[0] != "Z"
     except (OSError, IndexError):
         return True
+
