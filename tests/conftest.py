@@ -45,4 +45,11 @@ def private_toipkit_home(tmp_path_factory):
     try:
         yield
     finally:
-        os.environ.pop("TOIPKIT_HOME", None)
+        # A test that used the default sandbox (connect() starts it) leaves it running:
+        # the server outlives its caller by design. Stop it with the session.
+        from toipkit.xivo import sandbox
+
+        try:
+            sandbox.stop()
+        finally:
+            os.environ.pop("TOIPKIT_HOME", None)
