@@ -14,6 +14,7 @@ import sys
 
 from toipkit.errors import ToipkitError
 from toipkit.i18n import _
+from toipkit.i18n.argparse_messages import install as install_argparse_messages
 
 # Domain command modules, in the order their commands appear in --help.
 DOMAIN_COMMANDS = (
@@ -32,7 +33,7 @@ class _ShowVersion(argparse.Action):
 
     def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
-                         help="show program's version number and exit")
+                         help=_("afficher la version du programme et quitter"))
 
     def __call__(self, parser, namespace, values, option_string=None) -> None:
         import toipkit
@@ -70,9 +71,11 @@ def _command_of(argv: list[str]) -> str | None:
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The full parser (every domain), or only ``command``'s when it is known."""
+    install_argparse_messages()  # before the parsers exist: they translate their titles
     parser = argparse.ArgumentParser(
         prog="toipkit",
-        description="IP telephony courseware tools: captures, dialplans, XiVO, TTS, grading.",
+        description=_("Outils du cours de téléphonie sur IP : captures, plans de numérotation, "
+                      "XiVO, synthèse vocale, correction."),
     )
     parser.add_argument("--version", action=_ShowVersion)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

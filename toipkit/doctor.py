@@ -286,6 +286,6 @@ def _handler(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("doctor", help="check that this machine has what the labs need")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser = subparsers.add_parser("doctor", help=_("vérifier que cette machine a ce qu'il faut pour les TP"))
+    parser.add_argument("--json", action="store_true", help=_("sortie JSON (pour un programme)"))
     parser.set_defaults(handler=_handler)

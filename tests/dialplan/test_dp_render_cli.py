@@ -146,7 +146,7 @@ def test_cli_refuses_what_asterisks_config_reader_refuses(tmp_path, capsys):
     r = _cli("show", str(f), capsys=capsys)
     assert r.returncode == 1 and r.stdout == ""
     assert f"WARNING: config.c: parse error: No category context for line 1 of {f}" in r.stderr
-    assert "would load nothing" in r.stderr and "Traceback" not in r.stderr
+    assert "Asterisk ne chargerait rien de" in r.stderr and "Traceback" not in r.stderr
     # A missing #include too (main/config.c:2260, an ERROR); a #tryinclude is fine.
     f.write_text("[c]\n#include nothere.conf\nexten => 2,1,Hangup()\n")
     r = _cli("simulate", str(f), "--context", "c", "--exten", "2", capsys=capsys)

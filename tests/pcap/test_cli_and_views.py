@@ -47,7 +47,7 @@ def test_cli_summary_json(capture, capsys):
 def test_cli_summary_text_and_dtmf(capture, capsys):
     assert main(["pcap", "summary", str(capture)]) == 0
     out = capsys.readouterr().out
-    assert "101 -> 102: completed (200)" in out and "DTMF (RFC 2833): 42" in out
+    assert "101 -> 102: completed (200)" in out and "DTMF (RFC 2833) : 42" in out
     assert main(["pcap", "dtmf", str(capture)]) == 0
     assert capsys.readouterr().out.strip().endswith("42")
 

@@ -204,5 +204,5 @@ def test_idle_timeout_bad_value(tmp_path):
                           env={**os.environ, "TOIPKIT_SANDBOX_IDLE_MINUTES": "dix"},
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
-    assert "TOIPKIT_SANDBOX_IDLE_MINUTES='dix' is not a number of minutes" in done.stderr
+    assert "TOIPKIT_SANDBOX_IDLE_MINUTES='dix' n'est pas un nombre de minutes" in done.stderr
     assert not (tmp_path / "server.json").exists()

@@ -54,7 +54,7 @@ def test_from_dialplan_and_batch(tmp_path, handout_ivr, capsys):
 def test_engines_command_and_help_stay_light():
     proc = subprocess.run([sys.executable, "-m", "toipkit.cli", "tts", "engines"],
                           capture_output=True, text=True)
-    assert proc.returncode == 0 and "espeak-lib (default)" in proc.stdout
+    assert proc.returncode == 0 and "espeak-lib (par défaut)" in proc.stdout
     # registering the sub-commands must not import numpy (toipkit --help stays fast)
     code = ("import sys, argparse; from toipkit.tts import cli; p = argparse.ArgumentParser();"
             "cli.register(p.add_subparsers()); print('numpy' in sys.modules)")

@@ -11,7 +11,7 @@ def test_sandbox_commands(tmp_path, capsys, monkeypatch):
     try:
         assert main(["sandbox", "status", "--data-dir", data]) == 1
         assert main(["sandbox", "start", "--data-dir", data]) == 0
-        assert "sandbox running: http://127.0.0.1:" in capsys.readouterr().out
+        assert "bac à sable en marche : http://127.0.0.1:" in capsys.readouterr().out
         assert main(["sandbox", "status", "--data-dir", data]) == 0
         monkeypatch.setenv("TOIPKIT_HOME", str(tmp_path))
         from toipkit.xivo import connect, create_user_with_line
@@ -23,7 +23,7 @@ def test_sandbox_commands(tmp_path, capsys, monkeypatch):
             assert client.users.list().total == 0
     finally:
         assert main(["sandbox", "stop", "--data-dir", data]) == 0
-    assert "sandbox stopped" in capsys.readouterr().out
+    assert "bac à sable arrêté" in capsys.readouterr().out
 
 
 def test_users_list_on_the_default_sandbox(tmp_path, capsys, monkeypatch):

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 
+from toipkit.i18n import _
+
 
 def _build(args: argparse.Namespace) -> int:
     from toipkit.course import build
 
     changed = build(args.root, only=args.labs or None)
     for path in changed:
-        print(f"wrote {path}")
-    print(f"{len(changed)} notebook(s) changed")
+        print(_("écrit : {path}").format(path=path))
+    print(_("{n} notebook(s) modifié(s)").format(n=len(changed)))
     return 0
 
 
@@ -22,9 +24,9 @@ def _check(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem)
     if problems:
-        print(f"{len(problems)} problem(s)")
+        print(_("{n} problème(s)").format(n=len(problems)))
         return 1
-    print("course notebooks OK")
+    print(_("notebooks du cours OK"))
     return 0
 
 
@@ -40,7 +42,7 @@ def _execute(args: argparse.Namespace) -> int:
         env = {"TOIPKIT_HOME": home}
         try:
             for notebook in args.notebooks:
-                print(f"executing {notebook} ...", flush=True)
+                print(_("exécution de {notebook} ...").format(notebook=notebook), flush=True)
                 # Outputs show the default state folder, as on a student's machine.
                 execute(notebook, timeout=args.timeout, env=env,
                         shown_paths={str(Path(home).resolve()): "~/.toipkit", home: "~/.toipkit"})
@@ -64,18 +66,20 @@ def _stop_sandbox(home: str) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("course", help="build and check the course notebooks")
-    parser.add_argument("--root", default=None, help="repository root (default: this checkout)")
+    parser = subparsers.add_parser("course", help=_("construire et vérifier les notebooks du cours"))
+    parser.add_argument("--root", default=None, help=_("racine du dépôt (par défaut : cette copie)"))
     commands = parser.add_subparsers(dest="course_command", metavar="ACTION", required=True)
-    build = commands.add_parser("build", help="write labs/ from solutions/ (student versions)")
+    build = commands.add_parser("build", help=_("écrire labs/ depuis solutions/ (versions étudiant)"))
     build.add_argument("labs", nargs="*", metavar="LAB",
-                       help="lab ids or notebook names to build (default: all)")
+                       help=_("numéros de TP ou noms de notebooks à construire (par défaut : "
+                              "tous)"))
     build.set_defaults(handler=_build)
-    check = commands.add_parser("check", help="verify notebook conventions and labs/ sync")
+    check = commands.add_parser("check", help=_("vérifier les conventions des notebooks et la synchronisation de labs/"))
     check.set_defaults(handler=_check)
-    run = commands.add_parser("execute", help="run solution notebooks in place to store outputs")
-    run.add_argument("notebooks", nargs="+", help="notebooks, run in the given order")
-    run.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds")
+    run = commands.add_parser("execute", help=_("exécuter les notebooks de solutions sur place pour enregistrer leurs "
+                                      "sorties"))
+    run.add_argument("notebooks", nargs="+", help=_("notebooks, exécutés dans l'ordre donné"))
+    run.add_argument("--timeout", type=int, default=600, help=_("délai par cellule en secondes"))
     run.set_defaults(handler=_execute)
     from toipkit.course.link import register as register_link
 

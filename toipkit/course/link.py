@@ -20,6 +20,7 @@ from urllib.parse import quote, urlsplit
 
 from toipkit.course.layout import LAB_FILE, labs_dir
 from toipkit.errors import ToipkitError
+from toipkit.i18n import _
 
 DEFAULT_BINDER = "https://mybinder.org"
 _GITHUB = re.compile(r"^https://github\.com/(?P<owner>[^/]+)/(?P<name>[^/]+?)(?:\.git)?/?$")
@@ -133,23 +134,25 @@ def _link_command(args) -> int:
     links = lab_links(args.hub, args.repo, branch=args.branch, lab=args.lab,
                       targetpath=args.targetpath, binder=args.binder,
                       root=Path(args.root) if args.root else None)
-    what = links.notebook or "the course folder"
+    what = links.notebook or _("le dossier du cours")
     if links.nbgitpuller:
-        print(f"JupyterHub (nbgitpuller), opens {what}:\n{links.nbgitpuller}")
-    print(f"Binder, opens {what}:\n{links.binder}")
+        print(_("JupyterHub (nbgitpuller), ouvre {what} :").format(what=what))
+        print(links.nbgitpuller)
+    print(_("Binder, ouvre {what} :").format(what=what))
+    print(links.binder)
     return 0
 
 
 def register(commands) -> None:
     """``toipkit course link``: its sub-parser under ``toipkit course``."""
-    link = commands.add_parser("link", help="print the links that open a lab "
-                                            "(JupyterHub with nbgitpuller, Binder)")
-    link.add_argument("--hub", help="the JupyterHub's URL, e.g. https://hub.example.org "
-                                    "(nbgitpuller must be installed there)")
-    link.add_argument("--repo", required=True, help="the course repository's git URL")
-    link.add_argument("--branch", help="branch or tag (default: the repository's default)")
-    link.add_argument("--lab", help="lab id (03, 05b) or notebook name to open")
-    link.add_argument("--targetpath", help="folder in the student's home (default: the "
-                                           "repository's name)")
-    link.add_argument("--binder", default=DEFAULT_BINDER, help="BinderHub URL")
+    link = commands.add_parser("link", help=_("afficher les liens qui ouvrent un TP "
+                                              "(JupyterHub avec nbgitpuller, Binder)"))
+    link.add_argument("--hub", help=_("l'URL du JupyterHub, p. ex. https://hub.example.org "
+                                      "(nbgitpuller doit y être installé)"))
+    link.add_argument("--repo", required=True, help=_("l'URL git du dépôt du cours"))
+    link.add_argument("--branch", help=_("branche ou tag (par défaut : celle du dépôt)"))
+    link.add_argument("--lab", help=_("numéro du TP (03, 05b) ou nom du notebook à ouvrir"))
+    link.add_argument("--targetpath", help=_("dossier dans le répertoire de l'étudiant "
+                                             "(par défaut : le nom du dépôt)"))
+    link.add_argument("--binder", default=DEFAULT_BINDER, help=_("URL du BinderHub"))
     link.set_defaults(handler=_link_command)

@@ -6,62 +6,70 @@ import json
 import sys
 from dataclasses import asdict
 
+from toipkit.i18n import _, ngettext
+
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("dialplan", help="parse, lint, show and simulate extensions.conf")
+    p = subparsers.add_parser("dialplan", help=_("analyser, vérifier, afficher et simuler un extensions.conf"))
     sub = p.add_subparsers(dest="dialplan_command", metavar="ACTION")
 
-    lp = sub.add_parser("lint", help="report problems with file:line:column and a fix")
-    lp.add_argument("file")
-    lp.add_argument("--lang", choices=("fr", "en"), default="fr", help="message language")
-    lp.add_argument("--json", action="store_true", help="machine-readable output")
+    lp = sub.add_parser("lint", help=_("signaler les problèmes avec fichier:ligne:colonne et une correction"))
+    lp.add_argument("file", help=_("plan de numérotation à lire (extensions.conf)"))
+    lp.add_argument("--lang", choices=("fr", "en"), default="fr",
+                    help=_("langue des messages"))
+    lp.add_argument("--json", action="store_true", help=_("sortie JSON (pour un programme)"))
     lp.add_argument("--directory", metavar="JSON",
-                    help="JSON file: numbers XiVO knows ({\"201\": {\"kind\": \"group\", ...}})")
+                    help=_("fichier JSON : numéros connus du XiVO "
+                           "({\"201\": {\"kind\": \"group\", ...}})"))
     lp.add_argument("--entry", action="append", metavar="CTX",
-                    help="context where calls enter (default: default); repeatable")
+                    help=_("contexte où entrent les appels (par défaut : default) ; répétable"))
     lp.add_argument("--asterisk", metavar="N[,N]",
-                    help="Asterisk version(s) to check against, e.g. 13 or 13,22 (default "
-                         "13,22: the course's XiVO and the current LTS; a finding true for only "
-                         "some of them is a warning tagged with those versions)")
+                    help=_("version(s) d'Asterisk de référence, p. ex. 13 ou 13,22 (par défaut "
+                           "13,22 : le XiVO du cours et la LTS actuelle ; un constat vrai pour "
+                           "certaines seulement est un avertissement marqué de ces versions)"))
     lp.add_argument("--apps", metavar="APP[,APP]", action="append",
-                    help="applications of third-party modules installed on the PBX "
-                         "(also: a '; toipkit: apps=A,B' comment in the dialplan)")
+                    help=_("applications de modules tiers installés sur le PBX "
+                           "(ou un commentaire '; toipkit: apps=A,B' dans le plan de numérotation)"))
     lp.set_defaults(handler=_lint)
 
-    sp = sub.add_parser("show", help="print the dialplan like Asterisk's `dialplan show`")
-    sp.add_argument("file")
+    sp = sub.add_parser("show", help=_("afficher le plan de numérotation comme `dialplan show` d'Asterisk"))
+    sp.add_argument("file", help=_("plan de numérotation à lire (extensions.conf)"))
     _strict_option(sp)
-    sp.add_argument("target", nargs="?", help="CONTEXT or EXTEN@CONTEXT")
+    sp.add_argument("target", nargs="?", help=_("CONTEXTE ou EXTEN@CONTEXTE"))
     sp.add_argument("--file-order", action="store_true",
-                    help="contexts in file order (Asterisk lists them in reverse)")
+                    help=_("contextes dans l'ordre du fichier (Asterisk les liste à l'envers)"))
     sp.set_defaults(handler=_show)
 
-    gp = sub.add_parser("graph", help="Mermaid flowchart of contexts and jumps")
-    gp.add_argument("file")
+    gp = sub.add_parser("graph", help=_("organigramme Mermaid des contextes et des sauts"))
+    gp.add_argument("file", help=_("plan de numérotation à lire (extensions.conf)"))
     _strict_option(gp)
-    gp.add_argument("--markdown", action="store_true", help="wrap in a ```mermaid block")
+    gp.add_argument("--markdown", action="store_true", help=_("entourer d'un bloc ```mermaid"))
     gp.set_defaults(handler=_graph)
 
-    mp = sub.add_parser("simulate", help="simulate a call (DTMF, timeouts) and print the trace")
-    mp.add_argument("file")
+    mp = sub.add_parser("simulate", help=_("simuler un appel (DTMF, délais) et afficher la trace"))
+    mp.add_argument("file", help=_("plan de numérotation à lire (extensions.conf)"))
     _strict_option(mp)
-    mp.add_argument("--context", required=True)
-    mp.add_argument("--exten", default="s")
+    mp.add_argument("--context", required=True, help=_("contexte où entre l'appel"))
+    mp.add_argument("--exten", default="s", help=_("numéro composé (par défaut : s)"))
     mp.add_argument("--dtmf", default="",
-                    help="keys pressed as soon as the call listens (e.g. '#1'), or timed "
-                         "'2.5:1,8:#' (seconds:key)")
-    mp.add_argument("--callerid", default=None)
-    mp.add_argument("--directory", metavar="JSON", help="JSON file of known numbers")
+                    help=_("touches pressées dès que l'appel écoute (p. ex. '#1'), ou datées "
+                           "'2.5:1,8:#' (secondes:touche)"))
+    mp.add_argument("--callerid", default=None, help=_("numéro de l'appelant"))
+    mp.add_argument("--directory", metavar="JSON", help=_("fichier JSON des numéros connus"))
     mp.add_argument("--sounds", metavar="JSON",
-                    help="prompt texts/durations: a toipkit TTS manifest.json (or its folder), or "
-                         "a JSON object {\"custom/x\": {\"text\": ..., \"duration\": 2.5}}")
-    mp.add_argument("--max-steps", type=int, default=500)
+                    help=_("textes et durées des messages : un manifest.json de toipkit tts (ou son "
+                           "dossier), ou un objet JSON "
+                           "{\"custom/x\": {\"text\": ..., \"duration\": 2.5}}"))
+    mp.add_argument("--max-steps", type=int, default=500,
+                    help=_("nombre maximal d'étapes (par défaut : 500)"))
     mp.add_argument("--asterisk", metavar="N", default=None,
-                    help="Asterisk version simulated (default 22): decides which applications "
-                         "exist")
-    mp.add_argument("--lang", choices=("fr", "en"), default="fr")
-    mp.add_argument("--json", action="store_true")
-    mp.add_argument("--verbose", action="store_true", help="Asterisk-style console lines")
+                    help=_("version d'Asterisk simulée (par défaut 22) : fixe les applications "
+                           "disponibles"))
+    mp.add_argument("--lang", choices=("fr", "en"), default="fr",
+                    help=_("langue des messages"))
+    mp.add_argument("--json", action="store_true", help=_("sortie JSON (pour un programme)"))
+    mp.add_argument("--verbose", action="store_true",
+                    help=_("lignes de console à la manière d'Asterisk"))
     mp.set_defaults(handler=_simulate)
     p.set_defaults(handler=lambda args: (p.print_help(), 2)[1])
 
@@ -69,10 +77,12 @@ def register(subparsers) -> None:
 def _strict_option(parser) -> None:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--lenient", dest="strict", action="store_false",
-                      help="(default) load what Asterisk loads: a line it rejects is skipped and "
-                           "its warning printed as Asterisk logs it")
+                      help=_("(par défaut) charger ce qu'Asterisk charge : une ligne qu'il "
+                             "rejette est ignorée et son avertissement affiché comme dans le "
+                             "journal d'Asterisk"))
     mode.add_argument("--strict", dest="strict", action="store_true",
-                      help="refuse the dialplan at the first line Asterisk would reject")
+                      help=_("refuser le plan de numérotation à la première ligne qu'Asterisk "
+                             "rejetterait"))
     parser.set_defaults(strict=False)
 
 
@@ -93,14 +103,15 @@ def _load(path: str, lenient: bool = True):
             print(asterisk, file=sys.stderr)
             print(f"    {ours}", file=sys.stderr)
         else:
-            print(f"WARNING: {ours}", file=sys.stderr)
+            print(_("avertissement : {message}").format(message=ours), file=sys.stderr)
         if getattr(err, "fatal", False):
             fatal.append(where)
     if fatal:
         # main/config.c: process_text_line returns -1, the file is CONFIG_STATUS_FILEINVALID
         # and pbx_config.c (pbx_load_config) loads nothing from it.
-        raise ToipkitError(f"Asterisk would load nothing from {path} (its configuration reader "
-                           f"refuses the file at {', '.join(fatal)})")
+        raise ToipkitError(_("Asterisk ne chargerait rien de {path} (son lecteur de "
+                             "configuration refuse le fichier en {where})").format(
+                                 path=path, where=", ".join(fatal)))
     return dp
 
 
@@ -121,9 +132,11 @@ def _directory(path: str | None):
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
     except (OSError, ValueError) as exc:
-        raise ToipkitError(f"cannot read directory {path}: {exc}") from exc
+        raise ToipkitError(_("impossible de lire l'annuaire {path} : {error}").format(
+            path=path, error=exc)) from exc
     if not isinstance(data, dict):
-        raise ToipkitError(f"{path}: expected a JSON object number -> entry")
+        raise ToipkitError(_("{path} : un objet JSON numéro -> entrée est attendu").format(
+            path=path))
     return data
 
 
@@ -147,7 +160,12 @@ def _lint(args) -> int:
             print(f)
         n_err = sum(f.severity == "error" for f in findings)
         n_warn = sum(f.severity == "warning" for f in findings)
-        print(f"{len(findings)} finding(s): {n_err} error(s), {n_warn} warning(s)")
+        print(_("{findings} : {errors}, {warnings}").format(
+            findings=ngettext("{n} constat", "{n} constats", len(findings)).format(
+                n=len(findings)),
+            errors=ngettext("{n} erreur", "{n} erreurs", n_err).format(n=n_err),
+            warnings=ngettext("{n} avertissement", "{n} avertissements", n_warn).format(
+                n=n_warn)))
     return 1 if any(f.severity == "error" for f in findings) else 0
 
 
@@ -178,13 +196,15 @@ def _sounds(path: str | None):
         with open(target, encoding="utf-8") as fh:
             data = json.load(fh)
     except (OSError, ValueError) as exc:
-        raise ToipkitError(f"cannot read sounds {path}: {exc}") from exc
+        raise ToipkitError(_("impossible de lire les sons {path} : {error}").format(
+            path=path, error=exc)) from exc
     if isinstance(data, dict) and "prompts" in data:
         from toipkit.tts import Manifest
 
         return Manifest.load(target)
     if not isinstance(data, dict):
-        raise ToipkitError(f"{path}: expected a JSON object sound name -> {{text, duration}}")
+        raise ToipkitError(_("{path} : un objet JSON nom du son -> {{text, duration}} est "
+                             "attendu").format(path=path))
     return data
 
 
@@ -195,11 +215,12 @@ def _parse_dtmf(text: str):
         return text
     out = []
     for part in text.split(","):
-        t, _, key = part.partition(":")
+        t, _sep, key = part.partition(":")
         try:
             out.append((float(t), key.strip()))
         except ValueError as exc:
-            raise ToipkitError(f"bad timed DTMF {part!r}: expected seconds:key") from exc
+            raise ToipkitError(_("DTMF daté incorrect {part!r} : secondes:touche "
+                               "attendu").format(part=part)) from exc
     return out
 
 

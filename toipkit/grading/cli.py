@@ -5,48 +5,52 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from toipkit.i18n import _
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "grade",
-        help="grade submitted notebooks of a lab (parallel, fenced papermill runs)",
-        description=(
-            "Run each submitted notebook with papermill in its own process, with the official "
-            "check cells put back, time and memory limits and the instructor's hidden inputs; "
-            "write grades.csv, per-student feedback (Markdown + HTML), the executed notebooks "
-            "(scrubbed) and a run log."
+        help=_("corriger les notebooks rendus d'un TP (exécutions papermill parallèles et "
+               "confinées)"),
+        description=_(
+            "Exécuter chaque notebook rendu avec papermill dans son propre processus, avec les "
+            "cellules de vérification officielles remises, des limites de temps et de mémoire et "
+            "les données cachées de l'enseignant ; écrire grades.csv, un retour par étudiant "
+            "(Markdown + HTML), les notebooks exécutés (nettoyés) et un journal d'exécution."
         ),
     )
     p.add_argument("submissions", nargs="+", metavar="SUBMISSION",
-                   help="a notebook, a folder of notebooks (student = file name) or a folder of "
-                        "student folders")
-    p.add_argument("--lab", help="lab id, e.g. 03 or 05a (or 'lab:' in grading.yaml)")
+                   help=_("un notebook, un dossier de notebooks (étudiant = nom du fichier) ou "
+                          "un dossier de dossiers d'étudiants"))
+    p.add_argument("--lab", help=_("numéro du TP, p. ex. 03 ou 05a (ou 'lab:' dans grading.yaml)"))
     p.add_argument("--params", metavar="grading.yaml",
-                   help="hidden inputs, points, limits (see docs/grading.md)")
+                   help=_("données cachées, points, limites (voir docs/grading.md)"))
     p.add_argument("--solutions", metavar="DIR",
-                   help="folder of teacher notebooks (default: the repository's solutions/)")
-    p.add_argument("--workers", type=int, help="parallel submissions (default: number of cores)")
-    p.add_argument("--out", metavar="DIR", help="output folder (default: ./grading-NN)")
-    p.add_argument("--timeout-cell", type=float, metavar="S", help="seconds per cell (default 60)")
+                   help=_("dossier des notebooks de l'enseignant (par défaut : solutions/ du "
+                          "dépôt)"))
+    p.add_argument("--workers", type=int, help=_("rendus en parallèle (par défaut : nombre de cœurs)"))
+    p.add_argument("--out", metavar="DIR", help=_("dossier de sortie (par défaut : ./grading-NN)"))
+    p.add_argument("--timeout-cell", type=float, metavar="S", help=_("secondes par cellule (60 par défaut)"))
     p.add_argument("--timeout", type=float, metavar="S",
-                   help="seconds for a whole notebook (default 600)")
+                   help=_("secondes pour un notebook entier (600 par défaut)"))
     p.add_argument("--memory", type=int, metavar="MB",
-                   help="address-space limit of each kernel (default 2048)")
+                   help=_("limite d'espace d'adressage de chaque noyau (2048 par défaut)"))
     p.add_argument("--network", action="store_true", default=None,
-                   help="let student code reach other hosts (default: no network, only the "
-                        "sandbox's own loopback)")
+                   help=_("laisser le code de l'étudiant joindre d'autres machines (par défaut : "
+                          "pas de réseau, seulement la boucle locale du bac à sable)"))
     p.add_argument("--unsafe-no-isolation", action="store_true",
-                   help="run student code without the bubblewrap sandbox (only for trusted "
-                        "submissions, where user namespaces are forbidden)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+                   help=_("exécuter le code de l'étudiant hors du confinement bubblewrap (seulement "
+                          "pour des rendus de confiance, là où les user namespaces sont interdits)"))
+    p.add_argument("--no-progress", action="store_true", help=_("sans barre de progression"))
     p.add_argument("--scheduler", metavar="tcp://HOST:8786",
-                   help="grade on a Dask cluster (pip install 'toipkit[scale]'); see "
-                        "docs/grading.md")
+                   help=_("corriger sur une grappe Dask (pip install 'toipkit[scale]') ; voir "
+                          "docs/grading.md"))
     p.add_argument("--cluster", metavar="local:N",
-                   help="grade on a local Dask cluster of N worker processes")
+                   help=_("corriger sur une grappe Dask locale de N processus"))
     p.add_argument("--regrade", action="store_true",
-                   help="with Dask: grade everyone again, ignoring the finished submissions "
-                        "recorded in the output folder")
+                   help=_("avec Dask : tout corriger de nouveau, sans tenir compte des rendus "
+                          "terminés enregistrés dans le dossier de sortie"))
     p.set_defaults(handler=_grade)
 
 
@@ -70,9 +74,10 @@ def _grade(args: argparse.Namespace) -> int:
         counts[r.status] = counts.get(r.status, 0) + 1
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     mean = sum(r.percent for r in result.results) / max(len(result.results), 1)
-    print(f"lab {result.lab}: {len(result.results)} submission(s) ({summary}), "
-          f"mean {fmt(round(mean, 1))} %, {result.seconds:.1f} s")
+    print(_("TP {lab} : {n} rendu(s) ({summary}), moyenne {mean} %, {seconds} s").format(
+        lab=result.lab, n=len(result.results), summary=summary, mean=fmt(round(mean, 1)),
+        seconds=f"{result.seconds:.1f}"))
     out = result.out or Path(".")
-    print(f"grades: {out / 'grades.csv'}")
-    print(f"feedback: {out / 'feedback'}/")
+    print(_("notes : {path}").format(path=out / "grades.csv"))
+    print(_("retours : {path}/").format(path=out / "feedback"))
     return 0

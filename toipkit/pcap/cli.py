@@ -7,58 +7,64 @@ import os
 import sys
 
 from toipkit._fileio import atomic_path, atomic_write
+from toipkit.i18n import _, ngettext
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("pcap", help="analyse SIP/RTP captures (tshark-identical numbers)")
+    p = subparsers.add_parser("pcap", help=_("analyser des captures SIP/RTP (mêmes chiffres que tshark)"))
     sub = p.add_subparsers(dest="pcap_command", metavar="ACTION")
 
-    s = sub.add_parser("summary", help="calls, RTP streams, DTMF and MOS of a capture")
-    s.add_argument("file")
+    s = sub.add_parser("summary", help=_("appels, flux RTP, DTMF et MOS d'une capture"))
+    _file_arg(s)
     _decode_as(s)
-    s.add_argument("--json", action="store_true", help="print JSON instead of text")
-    s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.add_argument("--json", action="store_true", help=_("afficher du JSON au lieu du texte"))
+    s.add_argument("--no-progress", action="store_true", help=_("sans barre de progression"))
     s.set_defaults(handler=_summary)
 
-    s = sub.add_parser("rtp-streams", help="print exactly `tshark -q -z rtp,streams`")
-    s.add_argument("file")
+    s = sub.add_parser("rtp-streams", help=_("afficher exactement `tshark -q -z rtp,streams`"))
+    _file_arg(s)
     _decode_as(s)
-    s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.add_argument("--no-progress", action="store_true", help=_("sans barre de progression"))
     s.set_defaults(handler=_rtp_streams)
 
-    s = sub.add_parser("sip-stat", help="print the numbers of `tshark -q -z sip,stat`")
-    s.add_argument("file")
-    s.add_argument("--json", action="store_true")
+    s = sub.add_parser("sip-stat", help=_("afficher les chiffres de `tshark -q -z sip,stat`"))
+    _file_arg(s)
+    s.add_argument("--json", action="store_true", help=_("afficher du JSON au lieu du texte"))
     _via_tshark(s)
     s.set_defaults(handler=_sip_stat)
 
-    s = sub.add_parser("ladder", help="SIP ladder diagram (PNG/SVG/PDF, Mermaid or text)")
-    s.add_argument("file")
-    s.add_argument("-o", "--output", help="image file (.png/.svg/.pdf), .mmd for Mermaid; "
-                   "default: text on stdout")
-    s.add_argument("--call", help="Call-ID or call number (0 = first call)")
-    s.add_argument("--rtp", action="store_true", help="also draw the RTP streams")
+    s = sub.add_parser("ladder", help=_("diagramme en échelle SIP (PNG/SVG/PDF, Mermaid ou texte)"))
+    _file_arg(s)
+    s.add_argument("-o", "--output", help=_("fichier image (.png/.svg/.pdf), .mmd pour Mermaid ; "
+                                            "par défaut : texte sur la sortie standard"))
+    s.add_argument("--call", help=_("Call-ID ou numéro de l'appel (0 = premier appel)"))
+    s.add_argument("--rtp", action="store_true", help=_("dessiner aussi les flux RTP"))
     _via_tshark(s)
     s.set_defaults(handler=_ladder)
 
-    s = sub.add_parser("dtmf", help="RFC 2833 DTMF key presses")
-    s.add_argument("file")
+    s = sub.add_parser("dtmf", help=_("touches DTMF RFC 2833"))
+    _file_arg(s)
     _via_tshark(s)
     s.set_defaults(handler=_dtmf)
 
     p.set_defaults(handler=lambda args: (p.print_help(), 2)[1])
 
 
+def _file_arg(parser) -> None:
+    parser.add_argument("file", help=_("capture à lire (pcap, pcapng...)"))
+
+
 def _decode_as(parser) -> None:
     parser.add_argument("--decode-as-rtp", metavar="PORT", type=int, action="append", default=[],
-                        help="also decode UDP port PORT as RTP (like tshark -d udp.port==PORT,rtp)")
+                        help=_("décoder aussi le port UDP PORT comme du RTP "
+                              "(comme tshark -d udp.port==PORT,rtp)"))
     _via_tshark(parser)
 
 
 def _via_tshark(parser) -> None:
     parser.add_argument("--via-tshark", action="store_true",
-                        help="captures in other formats (NetMon, snoop...): convert them to a "
-                        "temporary pcapng with Wireshark's editcap/tshark first")
+                        help=_("captures dans d'autres formats (NetMon, snoop...) : les convertir "
+                                 "d'abord en pcapng temporaire avec editcap/tshark de Wireshark"))
 
 
 def _read(args, progress_default=True):
@@ -72,7 +78,7 @@ def _read(args, progress_default=True):
 
 def _warn(cap) -> None:
     for w in cap.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        print(_("avertissement : {warning}").format(warning=w), file=sys.stderr)
 
 
 def _summary(args) -> int:
@@ -83,33 +89,39 @@ def _summary(args) -> int:
     if args.json:
         print(json.dumps(cap.summary(), indent=2, default=str))
         return 0
-    print(f"{os.path.basename(args.file)}: {cap.format}, {cap.packet_count} packets, "
-          f"{len(cap.sip_messages)} SIP messages")
-    print(f"\nCalls ({len(cap.calls)}):")
+    print(_("{file} : {format}, {packets}, {messages}").format(
+        file=os.path.basename(args.file), format=cap.format,
+        packets=ngettext("{n} paquet", "{n} paquets", cap.packet_count).format(
+            n=cap.packet_count),
+        messages=ngettext("{n} message SIP", "{n} messages SIP", len(cap.sip_messages)).format(
+            n=len(cap.sip_messages))))
+    print("\n" + _("Appels ({n}) :").format(n=len(cap.calls)))
     for i, c in enumerate(cap.calls):
         extra = []
         if c.post_dial_delay is not None:
             extra.append(f"PDD {c.post_dial_delay * 1000:.0f} ms")
         if c.setup_time is not None:
-            extra.append(f"setup {c.setup_time * 1000:.0f} ms")
+            extra.append(_("établissement {ms} ms").format(ms=f"{c.setup_time * 1000:.0f}"))
         print(f"  #{i} {c.caller} -> {c.callee}: {c.state}"
               f"{' (' + str(c.final_status) + ')' if c.final_status else ''}"
               f"{', ' + ', '.join(extra) if extra else ''}; {' → '.join(c.sequence)}")
     if cap.registrations:
-        print(f"\nRegistrations ({len(cap.registrations)}):")
+        print("\n" + _("Enregistrements ({n}) :").format(n=len(cap.registrations)))
         for r in cap.registrations:
-            print(f"  {r.user} at {r.registrar}: {r.final_status}"
-                  f"{' after challenge' if r.challenged else ''}")
-    print(f"\nRTP streams ({len(cap.rtp_streams)}):")
+            line = _("{user} auprès de {registrar} : {status}").format(
+                user=r.user, registrar=r.registrar, status=r.final_status)
+            print("  " + line + (_(" après authentification") if r.challenged else ""))
+    print("\n" + _("Flux RTP ({n}) :").format(n=len(cap.rtp_streams)))
     for s in cap.rtp_streams:
         st = s.stats
         m = stream_mos(s)
         print(f"  0x{s.ssrc:08X} {s.src}:{s.sport} -> {s.dst}:{s.dport} {s.payload}: "
-              f"{st.packets} pkts, lost {st.lost} ({st.lost_percent:.1f}%), "
-              f"mean jitter {st.mean_jitter:.3f} ms, max delta {st.max_delta:.3f} ms, "
-              f"MOS≈{m.mos:.2f}")
+              + _("{packets} paquets, {lost} perdus ({percent} %), gigue moyenne {jitter} ms, "
+                  "delta max {delta} ms, MOS≈{mos}").format(
+                  packets=st.packets, lost=st.lost, percent=f"{st.lost_percent:.1f}",
+                  jitter=f"{st.mean_jitter:.3f}", delta=f"{st.max_delta:.3f}", mos=f"{m.mos:.2f}"))
     if cap.dtmf:
-        print(f"\nDTMF (RFC 2833): {cap.dtmf.digits}")
+        print("\n" + _("DTMF (RFC 2833) : {digits}").format(digits=cap.dtmf.digits))
     return 0
 
 

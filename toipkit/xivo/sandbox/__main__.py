@@ -19,6 +19,8 @@ import os
 import sys
 from pathlib import Path
 
+from toipkit.i18n import _
+from toipkit.i18n.argparse_messages import install as install_argparse_messages
 from toipkit.xivo.sandbox.process import resolve_data_dir
 from toipkit.xivo.sandbox.server import serve
 
@@ -26,18 +28,22 @@ IDLE_ENV = "TOIPKIT_SANDBOX_IDLE_MINUTES"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m toipkit.xivo.sandbox",
-                                     description="Run the confd-compatible XiVO sandbox.")
+    install_argparse_messages()  # before the parser exists: it translates its titles
+    parser = argparse.ArgumentParser(
+        prog="python -m toipkit.xivo.sandbox",
+        description=_("Lancer le bac à sable XiVO compatible confd."))
     parser.add_argument("--data-dir", default=None,
-                        help="state directory (default: $TOIPKIT_HOME/sandbox)")
-    parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = any)")
+                        help=_("dossier d'état (par défaut : $TOIPKIT_HOME/sandbox)"))
+    parser.add_argument("--port", type=int, default=0,
+                        help=_("port TCP sur 127.0.0.1 (0 = n'importe lequel)"))
     parser.add_argument("--tls", action="store_true",
-                        help="HTTPS with a self-signed certificate (in DATA_DIR/tls/)")
+                        help=_("HTTPS avec un certificat auto-signé (dans DATA_DIR/tls/)"))
     parser.add_argument("--no-sip", action="store_true",
-                        help="API only: no SIP registrar (also TOIPKIT_SANDBOX_SIP=0)")
+                        help=_("API seule : pas de registrar SIP (aussi TOIPKIT_SANDBOX_SIP=0)"))
     parser.add_argument("--idle-minutes", type=float, default=None,
-                        help="stop after N minutes without API or registrar activity "
-                             f"(default: ${IDLE_ENV} or 0 = never)")
+                        help=_("s'arrêter après N minutes sans activité de l'API ni du "
+                               "registrar (par défaut : ${variable} ou 0 = jamais)").format(
+                                   variable=IDLE_ENV))
     args = parser.parse_args(argv)
     try:
         idle_minutes = _idle_minutes(args.idle_minutes)
@@ -73,10 +79,11 @@ def _idle_minutes(given: float | None) -> float:
         try:
             given = float(text) if text else 0.0
         except ValueError:
-            raise ValueError(f"{IDLE_ENV}={text!r} is not a number of minutes") from None
+            raise ValueError(_("{variable}={text!r} n'est pas un nombre de minutes").format(
+                variable=IDLE_ENV, text=text)) from None
     if not given >= 0 or given == float("inf"):
-        raise ValueError(f"the idle timeout must be a finite number of minutes >= 0, "
-                         f"not {given}")
+        raise ValueError(_("le délai d'inactivité doit être un nombre fini de minutes >= 0, "
+                           "pas {value}").format(value=given))
     return given
 
 
@@ -94,16 +101,19 @@ def _start_registrar(data_dir: Path):
     from toipkit.xivo.sandbox.store import DB_NAME, Store
 
     if not registrar.available():
-        print("toipkit sandbox: kamailio is not installed, no SIP registrar", file=sys.stderr)
+        print(_("toipkit sandbox : kamailio n'est pas installé, pas de registrar SIP"),
+              file=sys.stderr)
         return None
     Store(data_dir).close()  # the database and its tables exist before kamailio reads them
     try:
         info = registrar.start(data_dir, data_dir / DB_NAME)
     except (registrar.RegistrarError, OSError) as exc:
         # The API still works without it (e.g. where processes are capped): say so in the log.
-        print(f"toipkit sandbox: no SIP registrar: {exc}", file=sys.stderr, flush=True)
+        print(_("toipkit sandbox : pas de registrar SIP : {error}").format(error=exc),
+              file=sys.stderr, flush=True)
         return None
-    print(f"toipkit sandbox: SIP registrar on {info.address}", flush=True)
+    print(_("toipkit sandbox : registrar SIP sur {address}").format(address=info.address),
+          flush=True)
     return registrar
 
 

@@ -10,18 +10,22 @@ import argparse
 import json
 from typing import Any
 
+from toipkit.i18n import _
+
 
 def _data_dir_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", help="sandbox data directory (default: TOIPKIT_HOME/sandbox)")
+    p.add_argument("--data-dir", help=_("dossier des données du bac à sable "
+                                        "(par défaut : TOIPKIT_HOME/sandbox)"))
 
 
 def add_directory(sandbox_subparsers: Any) -> argparse.ArgumentParser:
     """``toipkit sandbox directory [--context default] [--json]``: number → what it reaches."""
     p = sandbox_subparsers.add_parser(
-        "directory", help="what each number reaches (users, ring groups, conference rooms...)")
+        "directory", help=_("ce que joint chaque numéro (utilisateurs, groupes, salles de "
+                            "conférence...)"))
     _data_dir_arg(p)
-    p.add_argument("--context", default="default", help="context (default: default)")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--context", default="default", help=_("contexte (par défaut : default)"))
+    p.add_argument("--json", action="store_true", help=_("afficher du JSON"))
     p.set_defaults(handler=directory_handler)
     return p
 
@@ -34,7 +38,8 @@ def directory_handler(args: argparse.Namespace) -> int:
         print(json.dumps(entries, indent=2, ensure_ascii=False))
         return 0
     if not entries:
-        print(f"no number configured in context {args.context!r}")
+        print(_("aucun numéro configuré dans le contexte {context!r}").format(
+            context=args.context))
         return 0
     width = max(len(n) for n in entries)
     for number, entry in entries.items():
@@ -44,9 +49,9 @@ def directory_handler(args: argparse.Namespace) -> int:
 
 def add_log(sandbox_subparsers: Any) -> argparse.ArgumentParser:
     """``toipkit sandbox log [--limit 20]``: the last HTTP calls received by the sandbox."""
-    p = sandbox_subparsers.add_parser("log", help="the last HTTP requests the sandbox received")
+    p = sandbox_subparsers.add_parser("log", help=_("les dernières requêtes HTTP reçues par le bac à sable"))
     _data_dir_arg(p)
-    p.add_argument("--limit", type=int, default=20, help="how many (default: 20)")
+    p.add_argument("--limit", type=int, default=20, help=_("combien (par défaut : 20)"))
     p.set_defaults(handler=log_handler)
     return p
 
@@ -64,13 +69,14 @@ def log_handler(args: argparse.Namespace) -> int:
 def add_reset_options(reset_parser: argparse.ArgumentParser) -> None:
     """Extra options for ``toipkit sandbox reset``: number ranges, entity, API profile."""
     reset_parser.add_argument("--user-range", metavar="START-END",
-                              help="user number range of context default (default 100-199)")
-    reset_parser.add_argument("--group-range", metavar="START-END", help="default 200-299")
-    reset_parser.add_argument("--conference-range", metavar="START-END", help="default 300-399")
-    reset_parser.add_argument("--entity", help='entity name (default "Badlands")')
+                              help=_("plage des numéros des utilisateurs du contexte default "
+                                     "(par défaut 100-199)"))
+    reset_parser.add_argument("--group-range", metavar="START-END", help=_("plage des groupes (par défaut 200-299)"))
+    reset_parser.add_argument("--conference-range", metavar="START-END", help=_("plage des salles de conférence (par défaut 300-399)"))
+    reset_parser.add_argument("--entity", help=_('nom de l\'entité (par défaut "Badlands")'))
     reset_parser.add_argument("--api-profile", choices=("full", "xivo-16.13"),
-                              help="xivo-16.13: hide what confd 16.13 lacks (groups, "
-                                   "conferences, call filters...)")
+                              help=_("xivo-16.13 : masquer ce que confd 16.13 n'a pas (groupes, "
+                                     "conférences, filtres d'appel...)"))
 
 
 def wizard_from_args(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -85,8 +91,9 @@ def wizard_from_args(args: argparse.Namespace) -> dict[str, Any] | None:
             start, sep, end = value.partition("-")
             if not (sep and start.isdigit() and end.isdigit() and len(start) == len(end)
                     and int(start) <= int(end)):
-                raise SandboxError(f"--{opt.replace('_', '-')} {value!r}: expected START-END "
-                                   "with digits of the same length, e.g. 100-199")
+                raise SandboxError(_("--{option} {value!r} : DÉBUT-FIN attendu, avec des "
+                                     "chiffres de même longueur, p. ex. 100-199").format(
+                                         option=opt.replace("_", "-"), value=value))
             out[key] = (start, end)
     if getattr(args, "entity", None):
         out["entity"] = args.entity
@@ -99,5 +106,5 @@ def reset_handler(args: argparse.Namespace) -> int:
     from toipkit.xivo import sandbox
 
     sandbox.reset(args.data_dir, wizard=wizard_from_args(args))
-    print("sandbox data reset (wizard defaults)")
+    print(_("données du bac à sable réinitialisées (valeurs de l'assistant)"))
     return 0
