@@ -91,7 +91,7 @@ def _sandbox(args: argparse.Namespace) -> int:
     if args.action == "status":
         running = sandbox.status(**kwargs)
         if running is None:
-            print(_("bac à sable arrêté"))
+            print(_("le bac à sable ne tourne pas"))
             return 1
         print(_("bac à sable en marche : {url} (pid {pid}, données dans {data_dir})").format(
             url=running.url, pid=running.pid, data_dir=running.data_dir))
