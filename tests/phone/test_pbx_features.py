@@ -218,6 +218,42 @@ def test_group_caller_hears_the_hold_music_while_members_ring(client, phones):
     assert m101.calls[-1].answered
 
 
+def test_linear_group_caller_hears_the_music_across_its_stages(client, phones):
+    """Ring strategy ``linear``: the music goes on while the group moves from its first member
+    (who does not answer) to the second, as a queue's hold music does in Asterisk; the caller's
+    recording holds it all although baresip records each early-media answer in its own file."""
+    import numpy as np
+
+    from toipkit.xivo import lab
+
+    data, _samples = _music(seconds=8.0)
+    category = lab.ensure_moh(client, "attente-lineaire", quiet=True)
+    client.moh.upload_file(category, "attente.wav", data)
+    group = lab.ensure_group(client, "lineaire", 207, ["101", "102"], ring_strategy="linear",
+                             music_on_hold="attente-lineaire", quiet=True)
+    client.groups.update(group["id"], {"user_timeout": 2})
+    m101, m102, caller = phones("101"), phones("102"), phones("103")
+    call = caller.dial("207")
+    m101.wait_for_call()
+    m102.wait_for_call(timeout=5)  # 101 did not answer: the second stage
+    time.sleep(1.5)
+    assert m102.answer().answered
+    caller._wait(lambda: call.answered_at is not None, 5)
+    time.sleep(0.5)
+    caller.hangup()
+    heard = call.recording().samples.astype(float)
+    window = 800  # 100 ms
+    loud = [np.sqrt(np.mean(heard[i:i + window] ** 2)) > 1000
+            for i in range(0, len(heard) - window, window)]
+    start = loud.index(True)
+    run = 0
+    while start + run < len(loud) and loud[start + run]:
+        run += 1
+    # 2 s on 101 then 1.5 s on 102 before the answer: music in one piece well past the first
+    # stage's 2 s (the second stage's early media restarts it within a few hundred ms)
+    assert run * 0.1 >= 2.6, (run, "".join("#" if x else "." for x in loud))
+
+
 def _closed_now(client) -> dict:
     import sqlite3
 

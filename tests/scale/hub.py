@@ -315,8 +315,8 @@ def prepared_lab(lab_id: str, student: str) -> tuple[nbformat.NotebookNode, Any]
 
 
 def score(nb: nbformat.NotebookNode, lab: Any) -> tuple[float, list[str], list[str]]:
-    """(percent, missed exercises, error names) of an executed lab, as the grader scores it;
-    free-text questions (marked by hand) are left out."""
+    """(percent, missed exercises, errors) of an executed lab, as the grader scores it;
+    free-text questions (marked by hand) are left out. An error reads ``cell N: Name: value``."""
     from toipkit.grading import report
 
     exercises, _errors = report.score_notebook(nb, lab.points, lab.hints, lab.rules)
@@ -324,4 +324,7 @@ def score(nb: nbformat.NotebookNode, lab: Any) -> tuple[float, list[str], list[s
     missed = [f"{e.exercise}: {e.detail or e.hint}" for e in auto if not e.passed]
     got = sum(e.points for e in auto)
     possible = sum(e.max_points for e in auto) or 1.0
-    return 100.0 * got / possible, missed, report.error_names(nb)
+    errors = [f"cell {index}: {output.get('ename')}: {output.get('evalue')}"
+              for index, cell in enumerate(nb.cells) if cell.cell_type == "code"
+              for output in cell.get("outputs", []) if output.get("output_type") == "error"]
+    return 100.0 * got / possible, missed, errors

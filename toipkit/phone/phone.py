@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import itertools
+import os
 import re
 import shutil
 import tempfile
@@ -36,6 +37,32 @@ from toipkit.phone.baresip import Agent, AgentConfig, AgentError
 MAX_CALL_SECONDS = 180
 RATE = 8000
 _counter = itertools.count(1)
+
+
+def _join_wav(pieces: list[Path], target: Path) -> None:
+    """Concatenate WAV files of the same format into ``target`` (written whole or not at
+    all); a piece in another format, or unreadable, is left out."""
+    frames: list[bytes] = []
+    params = None
+    for piece in pieces:
+        try:
+            with wave.open(str(piece), "rb") as source:
+                these = source.getparams()[:3]  # channels, sample width, rate
+                if params is None:
+                    params = these
+                if these == params:
+                    frames.append(source.readframes(source.getnframes()))
+        except (OSError, EOFError, wave.Error):
+            continue
+    if params is None:
+        return
+    partial = target.with_name(target.name + ".tmp")
+    with wave.open(str(partial), "wb") as out:
+        out.setnchannels(params[0])
+        out.setsampwidth(params[1])
+        out.setframerate(params[2])
+        out.writeframes(b"".join(frames))
+    os.replace(partial, target)
 #: seconds baresip takes, after a call's end event, to close (complete) its recordings and
 #: finish the BYE transaction
 _CLOSE_DELAY = 0.3
@@ -107,6 +134,9 @@ class Call:
     transferred_to: str | None = None
     #: the recordings folder before this call's audio started: (name, inode) of each file
     _before: frozenset = field(default=frozenset(), repr=False)
+    #: this call's recordings in the order baresip made them ("dec"/"enc" → files)
+    _pieces: dict[str, list[Path]] = field(default_factory=dict, repr=False)
+    _number: int = field(default_factory=lambda: next(_counter), repr=False)
 
     @property
     def answered(self) -> bool:
@@ -129,9 +159,28 @@ class Call:
             time.sleep(0.05)
         if self.ended_at is not None:
             time.sleep(max(0.0, min(wait, self.ended_at + _CLOSE_DELAY - time.time())))
+        self.join_recordings()
         if self.recording_path is None or not self.recording_path.exists():
             raise PhoneError("aucun enregistrement pour cet appel (appel non établi ?)")
         return read_sound(self.recording_path)
+
+    def join_recordings(self) -> None:
+        """Make :attr:`recording_path` / :attr:`sent_path` one file each once the call is over.
+
+        baresip starts a new recording each time the call's audio restarts (every early-media
+        answer of a group's next stage, then the answer itself): the pieces are joined in
+        order, so the recording is the whole call as the phone heard it."""
+        if self.ended_at is None:
+            return
+        for kind, target in (("dec", self.recording_path), ("enc", self.sent_path)):
+            pieces = [p for p in self._pieces.get(kind, ()) if p.exists()]
+            if target is None or target.exists() or not pieces:
+                continue
+            _join_wav(pieces, target)
+            for piece in pieces:
+                with contextlib.suppress(OSError):
+                    piece.unlink()
+            self._pieces[kind] = []
 
     def summary(self) -> dict[str, Any]:
         return {"sens": self.direction, "correspondant": self.peer, "statut": self.status,
@@ -286,9 +335,12 @@ class Phone:
                     threading.Thread(target=self._accept_soon, daemon=True).start()
             elif kind == "CALL_RINGING" and call is not None:
                 call.status = "sonne"
+            elif kind == "CALL_PROGRESS" and call is not None:  # early media: audio (re)starts
+                self._take_recordings(call)
             elif kind == "CALL_ESTABLISHED" and call is not None:
                 call.answered_at = now
                 call.status = "en communication"
+                self._take_recordings(call)
             elif kind == "TRANSFER" and call is not None:
                 # The other side asked us (REFER) to call another number: do it once this
                 # call is over, as a desk phone does on a blind transfer.
@@ -344,40 +396,44 @@ class Phone:
                     found.add((path.name, path.stat().st_ino))
         return frozenset(found)
 
-    def _attach_recording(self, call: Call) -> None:
-        """Give this call's recordings names of their own and attach them to it.
+    def _take_recordings(self, call: Call) -> None:
+        """Rename the recordings baresip made for this call so far to names of their own.
 
         sndfile names its files ``dump-<start, to the second>-dec.wav`` (what the phone heard)
-        and ``-enc.wav`` (what it sent): two calls in the same second would share them, and
-        matching by time is a guess. A phone has one call at a time, so the call's files are
-        exactly those that appeared since the call began (new name or new inode); they are
-        renamed ``call-<n>-dec.wav`` at once — baresip keeps writing to the renamed file. (A
-        call that was never answered may have some too: early media.) baresip may restart a
-        call's audio during early media (a new SDP in a provisional answer), leaving a short
-        or empty file behind: of each kind, the longest is the call's."""
+        and ``-enc.wav`` (what it sent): two calls, or two restarts of one call's audio, in the
+        same second would share them, and matching by time is a guess. A phone has one call at
+        a time, so the call's files are exactly those that appeared since the call began (new
+        name or new inode); each is renamed ``call-<n>-<kind>.<k>.wav`` as soon as the call
+        says something (early media, answer, end) — baresip keeps writing to the renamed
+        file."""
         folder = self.folder / "recordings"
-        new: dict[str, Path] = {}
-        sizes: dict[str, int] = {}
         for name, _inode in sorted(self._recordings_now() - call._before):
             if name.startswith("dump-") and name.endswith(("-dec.wav", "-enc.wav")):
                 kind = name[-7:-4]  # "dec" / "enc"
-                try:
-                    size = (folder / name).stat().st_size
-                except OSError:
-                    continue
-                if size > sizes.get(kind, -1):
-                    new[kind], sizes[kind] = folder / name, size
-        if "dec" not in new:
-            return
-        n = next(_counter)
-        for kind, path in new.items():
-            target = folder / f"call-{n}-{kind}.wav"
-            with contextlib.suppress(OSError):
-                path.rename(target)
-                if kind == "dec":
-                    call.recording_path = target
-                else:
-                    call.sent_path = target
+                pieces = call._pieces.setdefault(kind, [])
+                target = folder / f"call-{call._number}-{kind}.{len(pieces)}.wav"
+                with contextlib.suppress(OSError):
+                    (folder / name).rename(target)
+                    pieces.append(target)
+
+    def _attach_recording(self, call: Call) -> None:
+        """At the end of the call: its recording and what it sent, each one file once joined
+        (:meth:`Call.join_recordings`, when baresip has closed them)."""
+        self._take_recordings(call)
+        folder = self.folder / "recordings"
+        for kind in ("dec", "enc"):
+            pieces = call._pieces.get(kind)
+            if not pieces:
+                continue
+            target = folder / f"call-{call._number}-{kind}.wav"
+            if len(pieces) == 1:  # the usual case: the file is the call's at once
+                with contextlib.suppress(OSError):
+                    pieces[0].rename(target)
+                    call._pieces[kind] = []
+            if kind == "dec":
+                call.recording_path = target
+            else:
+                call.sent_path = target
 
     def _wait(self, predicate, timeout: float) -> bool:
         with self._cond:
@@ -509,6 +565,7 @@ class Phone:
         # baresip ends the BYE transaction and completes the recordings just after the call's
         # end event: what follows (dialogue, recording) sees the whole call.
         time.sleep(max(0.0, min(_CLOSE_DELAY, call.ended_at + _CLOSE_DELAY - time.time())))
+        call.join_recordings()
 
     def _established(self, timeout: float) -> Call | None:
         """The current call once it is answered (the 200 OK may still be on its way)."""
