@@ -18,9 +18,17 @@ def test_sandbox_commands(tmp_path, capsys, monkeypatch):
 
         with connect(None, data_dir=data) as client:
             create_user_with_line(client, "Geralt", "Deriv", "101")
-        assert main(["sandbox", "reset", "--data-dir", data]) == 0
+        capsys.readouterr()
+        assert main(["sandbox", "directory", "--data-dir", data]) == 0
+        assert "101" in capsys.readouterr().out
+        assert main(["sandbox", "log", "--data-dir", data]) == 0
+        assert "/1.1/users" in capsys.readouterr().out  # the user created just above
+        assert main(["sandbox", "reset", "--data-dir", data, "--user-range", "1000-1999"]) == 0
         with connect(None, data_dir=data) as client:
             assert client.users.list().total == 0
+            assert create_user_with_line(client, "Triss", "Merigold", "1003")
+        assert main(["sandbox", "reset", "--data-dir", data, "--user-range", "9-1"]) == 1
+        assert "DÉBUT-FIN attendu" in capsys.readouterr().err
     finally:
         assert main(["sandbox", "stop", "--data-dir", data]) == 0
     assert "bac à sable arrêté" in capsys.readouterr().out

@@ -1,4 +1,5 @@
-"""``toipkit sandbox start|stop|status|reset`` and ``toipkit xivo users list|register-check``."""
+"""``toipkit sandbox start|stop|status|reset|directory|log`` and ``toipkit xivo users
+list|register-check``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from toipkit.i18n import N_, _
 
 
 def register(subparsers: Any) -> None:
+    from toipkit.xivo.sandbox import cli_handlers
+
     sb = subparsers.add_parser("sandbox", help=_("le bac à sable XiVO local (serveur compatible confd)"))
     sb_sub = sb.add_subparsers(dest="sandbox_command", metavar="ACTION")
     for name, helptext in (("start", N_("démarrer le bac à sable (ou reprendre celui qui tourne)")),
@@ -24,6 +27,11 @@ def register(subparsers: Any) -> None:
             p.add_argument("--port", type=int,
                            help=_("port TCP sur 127.0.0.1 (par défaut : un port libre)"))
         p.set_defaults(handler=_sandbox, action=name)
+        if name == "reset":
+            cli_handlers.add_reset_options(p)
+            p.set_defaults(handler=cli_handlers.reset_handler)
+    cli_handlers.add_directory(sb_sub)
+    cli_handlers.add_log(sb_sub)
     sb.set_defaults(handler=lambda args: (sb.print_help(), 2)[1])
 
     xv = subparsers.add_parser("xivo", help=_("dialoguer avec un XiVO (ou le bac à sable) par son API REST"))
@@ -97,9 +105,7 @@ def _sandbox(args: argparse.Namespace) -> int:
             url=running.url, pid=running.pid, data_dir=running.data_dir))
         _print_registrar(running.data_dir)
         return 0
-    sandbox.reset(**kwargs)
-    print(_("données du bac à sable réinitialisées"))
-    return 0
+    raise AssertionError(f"unknown sandbox action {args.action}")  # reset has its own handler
 
 
 def _users_list(args: argparse.Namespace) -> int:
