@@ -47,7 +47,7 @@ def test_cli_summary_json(capture, capsys):
 def test_cli_summary_text_and_dtmf(capture, capsys):
     assert main(["pcap", "summary", str(capture)]) == 0
     out = capsys.readouterr().out
-    assert "101 -> 102: completed (200)" in out and "DTMF (RFC 2833) : 42" in out
+    assert "101 -> 102: terminé (200)" in out and "DTMF (RFC 2833) : 42" in out
     assert main(["pcap", "dtmf", str(capture)]) == 0
     assert capsys.readouterr().out.strip().endswith("42")
 
@@ -99,6 +99,10 @@ def test_views(capture):
     assert cap.stream(0xA1).packetization_ms == 20.0
     assert cap._repr_markdown_().startswith("**call.pcap**")
     assert "<table" in cap.rtp_streams._repr_html_()
+    # the state a notebook shows is French; the data value stays Wireshark's
+    assert "<td>terminé</td>" in cap.calls._repr_html_()
+    assert list(cap.calls.to_frame()["state"]) == ["completed"]
+    assert type(cap.calls)([])._repr_html_() == "<p><em>(aucun)</em></p>"
 
 
 def test_progress_bar_reading_gives_same_result(capture, capsys):

@@ -45,8 +45,12 @@ class _Table(list):
 
     def _repr_html_(self):
         if not self:
-            return "<p><em>(none)</em></p>"
-        return self.to_frame()._repr_html_()
+            return "<p><em>" + _("(aucun)") + "</em></p>"
+        return self._display_frame()._repr_html_()
+
+    def _display_frame(self):
+        """The frame as a notebook shows it (values students read, in their language)."""
+        return self.to_frame()
 
     def __repr__(self) -> str:
         if not self:
@@ -62,6 +66,13 @@ class StreamTable(_Table):
 
 
 class CallTable(_Table):
+    def _display_frame(self):
+        from toipkit.pcap.sip import state_label
+
+        frame = self.to_frame()
+        frame["state"] = frame["state"].map(state_label)
+        return frame
+
     @property
     def answered(self) -> CallTable:
         """The calls that got a 2xx to their INVITE (state answered or completed)."""

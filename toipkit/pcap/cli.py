@@ -83,6 +83,7 @@ def _warn(cap) -> None:
 
 def _summary(args) -> int:
     from toipkit.pcap.quality import stream_mos
+    from toipkit.pcap.sip import state_label
 
     cap = _read(args)
     _warn(cap)
@@ -102,7 +103,7 @@ def _summary(args) -> int:
             extra.append(f"PDD {c.post_dial_delay * 1000:.0f} ms")
         if c.setup_time is not None:
             extra.append(_("établissement {ms} ms").format(ms=f"{c.setup_time * 1000:.0f}"))
-        print(f"  #{i} {c.caller} -> {c.callee}: {c.state}"
+        print(f"  #{i} {c.caller} -> {c.callee}: {state_label(c.state)}"
               f"{' (' + str(c.final_status) + ')' if c.final_status else ''}"
               f"{', ' + ', '.join(extra) if extra else ''}; {' → '.join(c.sequence)}")
     if cap.registrations:

@@ -6,7 +6,18 @@ import re
 import sys
 from dataclasses import dataclass, field
 
+from toipkit.i18n import N_, _
 from toipkit.pcap.sdp import Sdp, parse_sdp
+
+#: a call's state (the data value, as Wireshark's VoIP calls name it) → what students read
+CALL_STATES = {"answered": N_("décroché"), "completed": N_("terminé"), "busy": N_("occupé"),
+               "cancelled": N_("annulé"), "rejected": N_("refusé"),
+               "in progress": N_("en cours")}
+
+
+def state_label(state: str) -> str:
+    """A call state in the reader's language (the state itself when it has no name)."""
+    return _(CALL_STATES[state]) if state in CALL_STATES else state
 
 METHODS = ("INVITE", "ACK", "BYE", "CANCEL", "REGISTER", "OPTIONS", "INFO", "PRACK", "SUBSCRIBE",
            "NOTIFY", "UPDATE", "MESSAGE", "REFER", "PUBLISH")
