@@ -78,6 +78,38 @@ def test_wrong_secret_gets_401_then_403(client, phones, tmp_path):
         phone.close()
 
 
+def test_registration_waits_out_a_busy_database(sandbox_dir, phones):
+    """Another program holding the registrar's SQLite write lock for a moment (the sandbox
+    publishing a table, another worker's call record) delays a REGISTER; it does not refuse it
+    with a 500 (kamailio's SQLite driver gives up at once on a lock)."""
+    import sqlite3
+    import threading
+
+    info = registrar.status(sandbox_dir)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_lock():
+        conn = sqlite3.connect(info.db_path, timeout=10, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            locked.set()
+            release.wait(5)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    try:
+        assert locked.wait(5)
+        threading.Timer(0.15, release.set).start()  # 150 ms: a slow write on a loaded host
+        phone = phones("103", register=False)
+        assert phone.register(timeout=5), phone.registration_status
+    finally:
+        release.set()
+        holder.join()
+
+
 def test_line_created_after_start_registers_at_once(client, phones):
     from toipkit.xivo import lab
 
