@@ -78,36 +78,62 @@ def test_wrong_secret_gets_401_then_403(client, phones, tmp_path):
         phone.close()
 
 
-def test_registration_waits_out_a_busy_database(sandbox_dir, phones):
-    """Another program holding the registrar's SQLite write lock for a moment (the sandbox
-    publishing a table, another worker's call record) delays a REGISTER; it does not refuse it
-    with a 500 (kamailio's SQLite driver gives up at once on a lock)."""
-    import sqlite3
-    import threading
+class _WriteLock:
+    """Holds an SQLite database's write lock from another connection (another program)."""
 
-    info = registrar.status(sandbox_dir)
-    locked, release = threading.Event(), threading.Event()
+    def __init__(self, path):
+        import threading
 
-    def hold_the_lock():
-        conn = sqlite3.connect(info.db_path, timeout=10, isolation_level=None)
+        self.path = path
+        self.locked, self.release = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._hold)
+
+    def _hold(self):
+        import sqlite3
+
+        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         try:
             conn.execute("BEGIN IMMEDIATE")
-            locked.set()
-            release.wait(5)
+            self.locked.set()
+            self.release.wait(10)
             conn.execute("COMMIT")
         finally:
             conn.close()
 
-    holder = threading.Thread(target=hold_the_lock)
-    holder.start()
-    try:
-        assert locked.wait(5)
-        threading.Timer(0.15, release.set).start()  # 150 ms: a slow write on a loaded host
+    def __enter__(self):
+        self.thread.start()
+        assert self.locked.wait(5)
+        return self
+
+    def __exit__(self, *exc):
+        self.release.set()
+        self.thread.join()
+
+
+def test_registration_waits_out_a_busy_database(sandbox_dir, phones):
+    """Another program holding the registrar's SQLite write lock for a moment (the sandbox
+    publishing a table) delays a REGISTER; it does not refuse it with a 500 (kamailio's SQLite
+    driver gives up at once on a lock)."""
+    import threading
+
+    with _WriteLock(registrar.status(sandbox_dir).db_path) as lock:
+        threading.Timer(0.15, lock.release.set).start()  # 150 ms: a slow write, loaded host
         phone = phones("103", register=False)
         assert phone.register(timeout=5), phone.registration_status
-    finally:
-        release.set()
-        holder.join()
+
+
+def test_call_records_do_not_wait_for_the_registrations(sandbox_dir, phones):
+    """The call records live in a database of their own: a call answered and ended while the
+    registrations' database is locked is still recorded."""
+    caller = phones("102")
+    phones("103", auto_answer=True)
+    before = len(registrar.call_records(sandbox_dir))
+    with _WriteLock(registrar.status(sandbox_dir).db_path):
+        call = caller.call("103", duration=1.0)
+    assert call.answered
+    records = registrar.call_records(sandbox_dir)[before:]
+    assert [(r["caller"], r["callee"], r["outcome"], bool(r["ended"])) for r in records] == [
+        ("102", "103", "answered", True)]
 
 
 def test_line_created_after_start_registers_at_once(client, phones):

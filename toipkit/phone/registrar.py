@@ -3,9 +3,9 @@
 The XiVO sandbox starts it next to its HTTP server (see ``toipkit.xivo.sandbox.__main__``) and
 stops it with the server. kamailio reads the sandbox's SQLite database on every request
 (read-only), so a line created through confd registers at once with its own username and secret;
-it writes the current registrations (``location``) and the call records (``acc``,
-``missed_calls``) to its own database, ``<data_dir>/registrar/registrar.sqlite3``, that
-:func:`registrations` and :func:`call_records` read back.
+it writes the current registrations (``location``) to its own database,
+``<data_dir>/registrar/registrar.sqlite3``, and the call records (``acc``, ``missed_calls``) to
+``calls.sqlite3`` next to it, that :func:`registrations` and :func:`call_records` read back.
 
 State of a running registrar: ``<data_dir>/registrar/registrar.json`` (host, port, pid).
 """
@@ -33,6 +33,9 @@ KAMAILIO_SCHEMAS = Path("/usr/share/kamailio/db_sqlite")
 FOLDER = "registrar"
 STATE_FILE = "registrar.json"
 DB_FILE = "registrar.sqlite3"
+#: call records (acc) in a database of their own: kamailio's SQLite driver does not wait for a
+#: lock, so a record written while a REGISTER writes the registrations would be lost
+CALLS_DB_FILE = "calls.sqlite3"
 LOG_FILE = "registrar.log"
 REALM = "xivo"
 #: How long the proxy lets a phone ring before answering 408 to the caller (XiVO: 30 s).
@@ -57,6 +60,10 @@ class RegistrarInfo:
     @property
     def db_path(self) -> Path:
         return self.folder / DB_FILE
+
+    @property
+    def calls_db_path(self) -> Path:
+        return self.folder / CALLS_DB_FILE
 
     @property
     def address(self) -> str:
@@ -84,15 +91,18 @@ def _folder(data_dir: Path) -> Path:
 
 
 def config_text(*, host: str, port: int, confd_db: Path, registrar_db: Path,
-                realm: str = REALM, ring_timeout_s: int = RING_TIMEOUT_S) -> str:
+                calls_db: Path | None = None, realm: str = REALM,
+                ring_timeout_s: int = RING_TIMEOUT_S) -> str:
     """kamailio.cfg for a registrar on ``host:port`` reading confd's database ``confd_db``."""
-    for path in (confd_db, registrar_db):
+    calls_db = calls_db or registrar_db.with_name(CALLS_DB_FILE)
+    for path in (confd_db, registrar_db, calls_db):
         if '"' in str(path) or "\n" in str(path):
             raise RegistrarError(f"unsupported character in the path {path}")
     return (CONFIG_TEMPLATE.read_text(encoding="utf-8")
             .replace("__HOST__", host).replace("__PORT__", str(port))
             .replace("__CONFD_DB__", str(confd_db))
             .replace("__REGISTRAR_DB__", str(registrar_db))
+            .replace("__CALLS_DB__", str(calls_db))
             .replace("__REALM__", realm)
             .replace("__RING_TIMEOUT_S__", str(int(ring_timeout_s))))
 
@@ -101,23 +111,33 @@ def config_text(*, host: str, port: int, confd_db: Path, registrar_db: Path,
 _ACC_EXTRA = ("caller", "callee", "caller_user", "callee_user")
 
 
-def init_database(path: Path) -> None:
-    """Create (from scratch) the registrar's own database: kamailio's tables plus ours."""
+def _new_database(path: Path, build) -> None:
+    """Create ``path`` from scratch (WAL, kamailio's ``version`` table, then ``build(conn)``),
+    written whole or not at all, readable by its owner only."""
     tmp = path.with_suffix(".tmp")
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
     conn = sqlite3.connect(tmp)
     try:
-        # WAL: kamailio's workers read (auth, routing) while another one writes (usrloc, acc).
+        # WAL: kamailio's workers read (auth, routing) while another one writes.
         conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript("CREATE TABLE version (table_name VARCHAR(32) NOT NULL, "
                            "table_version INTEGER DEFAULT 0 NOT NULL, "
                            "CONSTRAINT version_table_name_idx UNIQUE (table_name));")
-        for name in ("usrloc-create.sql", "acc-create.sql"):
-            conn.executescript((KAMAILIO_SCHEMAS / name).read_text(encoding="utf-8"))
-        for table in ("acc", "missed_calls"):
-            for column in _ACC_EXTRA:
-                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} VARCHAR(64)")
+        build(conn)
+        conn.commit()
+    finally:
+        conn.close()
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def init_database(path: Path) -> None:
+    """Create (from scratch) the registrar's own databases: ``path`` (kamailio's registrations
+    plus our tables) and, next to it, the call records (:data:`CALLS_DB_FILE`)."""
+
+    def registrations(conn: sqlite3.Connection) -> None:
+        conn.executescript((KAMAILIO_SCHEMAS / "usrloc-create.sql").read_text(encoding="utf-8"))
         conn.execute("CREATE TABLE media_relay (phone_port INTEGER PRIMARY KEY, "
                      "relay_port INTEGER NOT NULL)")
         # Media endpoints (live IVR...) that answer a number: SIP accounts outside confd.
@@ -130,11 +150,15 @@ def init_database(path: Path) -> None:
         # Boss/secretary filters switched on or off with *37<member> during this run.
         conn.execute("CREATE TABLE filter_state (callfilter_id INTEGER PRIMARY KEY, "
                      "active INTEGER NOT NULL)")
-        conn.commit()
-    finally:
-        conn.close()
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+
+    def call_records(conn: sqlite3.Connection) -> None:
+        conn.executescript((KAMAILIO_SCHEMAS / "acc-create.sql").read_text(encoding="utf-8"))
+        for table in ("acc", "missed_calls"):
+            for column in _ACC_EXTRA:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} VARCHAR(64)")
+
+    _new_database(path, registrations)
+    _new_database(path.with_name(CALLS_DB_FILE), call_records)
 
 
 # Read-only views on confd's tables that kamailio queries on every call (``toipkit_*``). They
@@ -251,7 +275,8 @@ def start(data_dir: str | os.PathLike, confd_db: str | os.PathLike, *, host: str
     port = port or ports.free_port(host, udp=True, tcp=True)
     cfg = folder / "kamailio.cfg"
     cfg.write_text(config_text(host=host, port=port, confd_db=Path(confd_db).resolve(),
-                               registrar_db=db_path.resolve()), encoding="utf-8")
+                               registrar_db=db_path.resolve(),
+                               calls_db=(folder / CALLS_DB_FILE).resolve()), encoding="utf-8")
     log = open(folder / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child
     try:
         child = subprocess.Popen(  # noqa: S603 - fixed arguments
@@ -361,9 +386,10 @@ def stop(data_dir: str | os.PathLike) -> bool:
 
 
 @contextlib.contextmanager
-def _db(info_or_dir: RegistrarInfo | str | os.PathLike):
-    path = (info_or_dir.db_path if isinstance(info_or_dir, RegistrarInfo)
-            else _folder(Path(info_or_dir)) / DB_FILE)
+def _db(info_or_dir: RegistrarInfo | str | os.PathLike, name: str = DB_FILE):
+    folder = (info_or_dir.folder if isinstance(info_or_dir, RegistrarInfo)
+              else _folder(Path(info_or_dir)))
+    path = folder / name
     if not path.exists():
         raise RegistrarError("le registrar SIP du bac à sable n'a jamais démarré "
                              "(`toipkit sandbox start`)")
@@ -389,7 +415,7 @@ def call_records(where: RegistrarInfo | str | os.PathLike) -> list[dict[str, Any
     ``outcome`` is ``answered`` (200 to the INVITE) or the failure code (404, 480, 486, 487...);
     ``ended`` is set when a BYE closed an answered call.
     """
-    with _db(where) as conn:
+    with _db(where, CALLS_DB_FILE) as conn:
         acc = conn.execute("SELECT method, callid, sip_code, sip_reason, time, caller, callee, "
                            "caller_user, callee_user FROM acc ORDER BY id").fetchall()
         missed = conn.execute("SELECT method, callid, sip_code, sip_reason, time, caller, "
