@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 import tempfile
 import time
@@ -44,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-hub-") as tmp, Hub(Path(tmp)) as hub:
         async def student(user: str) -> None:
             for lab_id in args.labs:
-                nb, lab = prepared_lab(lab_id, user)
+                # off the event loop: a blocked loop stops answering the kernels' websocket pings
+                nb, lab = await asyncio.to_thread(prepared_lab, lab_id, user)
 
                 def measure(user: str = user) -> None:
                     now = user_memory_mb(hub.homes / user)
@@ -58,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                     failures.append(f"{user} lab {lab_id}: {type(exc).__name__}: {exc}")
                     continue
                 times[lab_id].append(time.perf_counter() - started)
-                percent, missed, errors = score(executed, lab)
+                percent, missed, errors = await asyncio.to_thread(score, executed, lab)
                 scores[lab_id].append(percent)
                 if missed or errors:
                     failures.append(f"{user} lab {lab_id}: {percent:.0f} %, missed {missed}, "
@@ -77,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
             return time.perf_counter() - started
 
         wall = asyncio.run(everyone())
+        retries = list(hub.retries)
+        if failures:  # the Hub's log holds the single-user servers' output too
+            kept = Path(tempfile.mkstemp(prefix="bench-hub-", suffix=".log")[1])
+            shutil.copyfile(Path(tmp) / "hub.log", kept)
+            failures.append(f"the Hub's log: {kept}")
     print(f"{len(users)} users × labs {' '.join(args.labs)}: {wall:.1f} s for the class")
     for lab_id in args.labs:
         if times[lab_id]:
@@ -89,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"memory per user (peak over the labs): PSS mean {sum(pss) / len(pss):.0f} MB, "
               f"max {max(pss):.0f} MB; RSS mean {sum(rss) / len(rss):.0f} MB, "
               f"max {max(rss):.0f} MB")
+    for retry in retries:
+        print("kernel lost, notebook run again:", retry)
     for failure in failures:
         print("FAILED", failure)
     return 1 if failures else 0

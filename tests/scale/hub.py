@@ -76,6 +76,10 @@ def _path() -> str:
     return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 
+class KernelLost(ConnectionError):
+    """The kernel a notebook ran in could not start or went away."""
+
+
 class Hub:
     """``with Hub(tmp) as hub:`` a running JupyterHub; ``hub.url``, ``hub.token``."""
 
@@ -87,6 +91,8 @@ class Hub:
         self.url = f"http://127.0.0.1:{self.proxy_port}"
         self.idle_minutes = idle_minutes
         self.process: subprocess.Popen | None = None
+        #: notebooks run again because their kernel was lost (see :meth:`run_notebook`)
+        self.retries: list[str] = []
 
     def __enter__(self) -> Hub:
         self.homes.mkdir(parents=True, exist_ok=True)
@@ -189,7 +195,23 @@ class Hub:
         """Execute ``nb``'s code cells in a new kernel of ``user``'s server (through the
         proxy, with the Hub token), fill their outputs, call ``before_shutdown()`` (e.g. to
         measure memory while the kernel and what it started still run), shut the kernel
-        down."""
+        down.
+
+        A kernel lost on the way (it could not start, its websocket closed) is the harness's
+        failure, not the lab's: the notebook runs once more in a new kernel, and
+        :attr:`retries` says so. Jupyter picks kernel ports by binding then releasing them,
+        so two users' kernels starting at the same moment on one host can collide."""
+        from tornado.iostream import StreamClosedError
+        from tornado.websocket import WebSocketClosedError
+
+        try:
+            return await self._run_once(user, nb, cell_timeout, before_shutdown)
+        except (KernelLost, StreamClosedError, WebSocketClosedError) as exc:
+            self.retries.append(f"{user}: {type(exc).__name__}: {exc}")
+            return await self._run_once(user, nb, cell_timeout, before_shutdown)
+
+    async def _run_once(self, user: str, nb: nbformat.NotebookNode, cell_timeout: float,
+                        before_shutdown: Any) -> nbformat.NotebookNode:
         import httpx
         from tornado.httpclient import HTTPRequest
         from tornado.websocket import websocket_connect
@@ -198,7 +220,8 @@ class Hub:
         async with httpx.AsyncClient(base_url=self.url, headers=self.headers(),
                                      timeout=180) as http:
             answer = await http.post(f"{base}/kernels", json={"name": "python3"})
-            assert answer.status_code == 201, answer.text
+            if answer.status_code != 201:
+                raise KernelLost(f"no kernel: {answer.status_code} {answer.text[:200]}")
             kernel = answer.json()["id"]
             try:
                 ws_url = f"ws://127.0.0.1:{self.proxy_port}{base}/kernels/{kernel}/channels"
@@ -242,7 +265,7 @@ async def _execute(conn: Any, session: str, code: str, timeout: float) -> list:
             raise TimeoutError(f"cell did not finish within {timeout:.0f} s:\n{code[:200]}")
         raw = await asyncio.wait_for(conn.read_message(), remaining)
         if raw is None:
-            raise ConnectionError("the kernel's websocket closed")
+            raise KernelLost("the kernel's websocket closed")
         msg = json.loads(raw)
         if msg.get("parent_header", {}).get("msg_id") != msg_id:
             continue
