@@ -42,7 +42,7 @@ class DialplanSyntaxError(ToipkitError):
             if self.column:
                 text += "\n    " + " " * (self.column - 1) + "^"
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += "\n  " + _("conseil : {hint}").format(hint=self.hint)
         return text
 
 

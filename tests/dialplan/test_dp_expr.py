@@ -59,3 +59,32 @@ def test_truth_and_substitution():
     assert substitute("${X:1:3}-${X:-2}", look) == "ell-lo"
     assert substitute("$[${N} + 1]", look) == "6"
     assert substitute("${UNSET}x", look) == "x"
+
+
+def test_expression_errors_in_french_and_english(monkeypatch):
+    from toipkit.dialplan.expr import ExpressionError
+
+    with pytest.raises(ExpressionError, match="^erreur de syntaxe près de '\\)'$"):
+        evaluate("1 + )")
+    with pytest.raises(ExpressionError, match="^fin d'expression inattendue$"):
+        evaluate("1 +")
+    with pytest.raises(ExpressionError, match="^chaîne non terminée$"):
+        evaluate('"abc')
+    monkeypatch.setenv("TOIPKIT_LANG", "en")
+    with pytest.raises(ExpressionError, match="^syntax error near '\\)'$"):
+        evaluate("1 + )")
+
+
+def test_keys_and_versions_errors_in_french(monkeypatch):
+    from toipkit.dialplan.catalog import parse_versions
+    from toipkit.dialplan.dtmf import _Keys
+
+    with pytest.raises(ValueError, match="^pas une touche DTMF : 'X'$"):
+        _Keys([(1.0, "x")])
+    with pytest.raises(ValueError, match="version d'Asterisk inconnue : 'treize'"):
+        parse_versions("treize")
+    with pytest.raises(ValueError, match="plus ancien que la plus ancienne version connue"):
+        parse_versions("1.2")
+    monkeypatch.setenv("TOIPKIT_LANG", "en")
+    with pytest.raises(ValueError, match="^not a DTMF key: 'X'$"):
+        _Keys([(1.0, "x")])

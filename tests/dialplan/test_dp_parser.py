@@ -215,8 +215,17 @@ def test_to_text_round_trip(dialplans):
 
 
 def test_parse_file_missing():
-    with pytest.raises(DialplanSyntaxError, match="cannot read"):
+    with pytest.raises(DialplanSyntaxError, match="impossible de lire le dialplan") as err:
         parse_file("/nonexistent/extensions.conf")
+    assert "conseil : vérifiez le chemin" in str(err.value)
+
+
+def test_parse_file_missing_in_english_on_request(monkeypatch):
+    monkeypatch.setenv("TOIPKIT_LANG", "en")
+    with pytest.raises(DialplanSyntaxError, match="cannot read dialplan") as err:
+        parse_file("/nonexistent/extensions.conf")
+    assert str(err.value).startswith("/nonexistent/extensions.conf:?: cannot read dialplan: ")
+    assert str(err.value).endswith("\n  hint: check the path")
 
 
 def test_latin1_file_is_read_byte_for_byte(tmp_path):

@@ -109,7 +109,7 @@ def test_cli_simulate_show_graph(dialplans, tmp_path, directory, capsys):
     r = _cli("graph", str(dialplans / "handout-s15.conf"), "--markdown", capsys=capsys)
     assert r.stdout.startswith("```mermaid")
     r = _cli("show", str(tmp_path / "missing.conf"), capsys=capsys)
-    assert r.returncode == 1 and "cannot read dialplan" in r.stderr
+    assert r.returncode == 1 and "impossible de lire le dialplan" in r.stderr
 
 
 def test_cli_syntax_error_is_clean(tmp_path, capsys):

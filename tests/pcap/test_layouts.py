@@ -187,7 +187,7 @@ def test_via_tshark_reads_a_netmon_capture_like_tshark(tmp_path, capsys):
     path = _foreign(tmp_path, "netmon2")
     cap = read_capture(path, via_tshark=True)
     assert cap.rtp_streams_text() == tshark_rtp_streams(path)
-    assert any("NetMon 2.x" in w for w in cap.warnings)
+    assert any("converti de Microsoft NetMon 2.x en pcapng par editcap" in w for w in cap.warnings)
     assert main(["pcap", "rtp-streams", str(path)]) == 1
     err = capsys.readouterr().err
     assert "NetMon 2.x" in err and "--via-tshark" in err and "Traceback" not in err

@@ -20,6 +20,20 @@ def small_capture(tmp_path_factory):
 
 
 @pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+def test_missing_capture_is_a_clear_error_in_both_languages(tmp_path, monkeypatch):
+    from toipkit.errors import CaptureFormatError
+
+    missing = tmp_path / "absent.pcap"
+    with pytest.raises(CaptureFormatError) as err:
+        packets(missing)
+    assert str(err.value) == f"{missing}: capture introuvable"
+    monkeypatch.setenv("TOIPKIT_LANG", "en")
+    with pytest.raises(CaptureFormatError) as err:
+        packets(missing)
+    assert str(err.value) == f"{missing}: capture not found"
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
 def test_packets_in_script(small_capture):
     sip = packets(small_capture, display_filter="sip")
     assert [p.sip.get_field_value("method") or p.sip.get_field_value("status_code")

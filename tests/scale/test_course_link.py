@@ -64,17 +64,25 @@ def test_lab_ids_resolve_to_student_notebooks():
     assert lab_notebook("03") == "labs/03-wireshark-sip-rtp.ipynb"
     assert lab_notebook("05b") == "labs/05b-svi-synthese-vocale.ipynb"
     assert lab_notebook("00-prise-en-main.ipynb") == "labs/00-prise-en-main.ipynb"
-    with pytest.raises(LinkError, match=r"its parts: 05a, 05b"):
+    with pytest.raises(LinkError, match=r"ses parties : 05a, 05b"):
         lab_notebook("05")
-    with pytest.raises(LinkError, match=r"no lab '99'"):
+    with pytest.raises(LinkError, match=r"pas de TP '99'"):
         lab_notebook("99")
 
 
+def test_link_errors_in_english_on_request(monkeypatch):
+    monkeypatch.setenv("TOIPKIT_LANG", "en")
+    with pytest.raises(LinkError, match=r"no lab '99' .*; labs: 00"):
+        lab_notebook("99")
+    with pytest.raises(LinkError, match="the hub URL must be an http"):
+        nbgitpuller_url("hub.example.org", REPO)
+
+
 @pytest.mark.parametrize(("hub", "repo", "message"), [
-    ("hub.example.org", REPO, "hub URL must be an http"),
-    ("https://hub.example.org/?x=1", REPO, "must not hold a query"),
-    ("https://hub.example.org", "git@github.com:ecole/toip.git", "repository URL must be"),
-    ("https://hub.example.org", "https://github.com/", "no repository name"),
+    ("hub.example.org", REPO, "l'URL du hub doit être une URL http"),
+    ("https://hub.example.org/?x=1", REPO, "ne doit contenir ni requête"),
+    ("https://hub.example.org", "git@github.com:ecole/toip.git", "l'URL du dépôt doit être"),
+    ("https://hub.example.org", "https://github.com/", "pas de nom de dépôt"),
 ])
 def test_bad_input_is_a_clear_error(hub, repo, message):
     with pytest.raises(LinkError, match=message):
@@ -82,7 +90,7 @@ def test_bad_input_is_a_clear_error(hub, repo, message):
 
 
 def test_targetpath_stays_in_home():
-    with pytest.raises(LinkError, match="inside the home"):
+    with pytest.raises(LinkError, match="dans le dossier personnel"):
         nbgitpuller_url("https://hub.example.org", REPO, targetpath="../x")
     assert repo_folder("https://example.org/x/y.git/") == "y"
 

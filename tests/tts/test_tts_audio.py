@@ -64,7 +64,7 @@ def test_normalise_and_trim():
 def test_formats_table():
     assert get_format(".ul") is FORMATS["ulaw"]
     assert get_format("SLN16").rate == 16000
-    with pytest.raises(TTSError, match="unknown sound format"):
+    with pytest.raises(TTSError, match="format de son inconnu"):
         get_format("mp3")
 
 
@@ -127,12 +127,22 @@ def test_bad_files_raise_clear_errors(tmp_path):
         read_sound(bad)
     odd = tmp_path / "odd.sln"
     odd.write_bytes(b"\x00\x01\x02")
-    with pytest.raises(TTSError, match="odd number of bytes"):
+    with pytest.raises(TTSError, match="nombre d'octets impair"):
         read_sound(odd)
-    with pytest.raises(TTSError, match="cannot read"):
+    with pytest.raises(TTSError, match="missing.wav : lecture impossible"):
         read_sound(tmp_path / "missing.wav")
     with pytest.raises(TTSError, match="mono"):
         Audio(np.zeros((2, 10), np.int16), 8000)
+
+
+def test_audio_errors_in_english_on_request(tmp_path, monkeypatch):
+    monkeypatch.setenv("TOIPKIT_LANG", "en")
+    odd = tmp_path / "odd.sln"
+    odd.write_bytes(b"\x00\x01\x02")
+    with pytest.raises(TTSError, match=r"^sln: odd number of bytes \(3\), not 16-bit samples$"):
+        read_sound(odd)
+    with pytest.raises(TTSError, match="unknown sound format 'mp3'; choose one of: "):
+        get_format("mp3")
 
 
 def test_audio_displays_in_jupyter():

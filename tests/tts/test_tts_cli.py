@@ -21,15 +21,15 @@ def test_say_writes_wav_and_ulaw(tmp_path, capsys):
 
 def test_say_reports_user_errors_cleanly(tmp_path, capsys):
     assert main(["tts", "say", "x", "-o", str(tmp_path / "x.mp3")]) == 1
-    assert "unknown sound format" in capsys.readouterr().err
+    assert "format de son inconnu" in capsys.readouterr().err
     assert main(["tts", "say", "x", "-o", str(tmp_path / "x.wav"), "--lang", "zz"]) == 1
-    assert "no voice" in capsys.readouterr().err
+    assert "pas de voix" in capsys.readouterr().err
 
 
 def test_from_dialplan_missing_file(tmp_path, capsys):
     assert main(["tts", "from-dialplan", str(tmp_path / "nope.conf"), "--out",
                  str(tmp_path / "s")]) == 1
-    assert "cannot read dialplan" in capsys.readouterr().err
+    assert "impossible de lire le dialplan" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()
 
 

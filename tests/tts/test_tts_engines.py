@@ -65,9 +65,9 @@ def test_rate_pitch_and_variant_change_the_sound():
 
 
 def test_unknown_voice_is_a_clear_error():
-    with pytest.raises(TTSError, match="no voice 'xx-yy'"):
+    with pytest.raises(TTSError, match="pas de voix 'xx-yy'"):
         get_engine("espeak-lib").synthesize("x", VoiceSettings(lang="xx-yy"))
-    with pytest.raises(TTSError, match="unknown TTS engine"):
+    with pytest.raises(TTSError, match="moteur de synthèse vocale inconnu"):
         get_engine("festival")
 
 
@@ -80,7 +80,7 @@ def test_command_line_fallback():
     assert _plausible(audio, TEXT)
     assert engine.version[0].isdigit()
     assert "espeak-cli" in available_engines()
-    with pytest.raises(TTSError, match="espeak-ng failed"):
+    with pytest.raises(TTSError, match="échec de espeak-ng"):
         EspeakCliEngine(command="/bin/false").synthesize("x", VoiceSettings())
 
 

@@ -86,9 +86,9 @@ def test_say_writes_the_requested_format(tmp_path):
     assert back.rate == 8000 and back.duration > 0.8
     raw = say("Bienvenue chez Arasaka", tmp_path / "bienvenue", format="ulaw")
     assert read_sound(raw, "ulaw").duration == pytest.approx(back.duration, abs=0.001)
-    with pytest.raises(TTSError, match="no extension"):
+    with pytest.raises(TTSError, match="pas d'extension"):
         say("x", tmp_path / "noext")
-    with pytest.raises(TTSError, match="empty"):
+    with pytest.raises(TTSError, match="rien à dire : le texte"):
         say("  ", tmp_path / "x.wav")
 
 
@@ -140,7 +140,7 @@ def test_render_prompts_merges_and_refuses_name_clashes(tmp_path):
     render_prompts([Prompt("a", "Un")], tmp_path, formats=["sln"])
     manifest = render_prompts([Prompt("b", "Deux")], tmp_path, formats=["sln"])
     assert list(manifest) == ["custom/a", "custom/b"]
-    with pytest.raises(TTSError, match="two different prompts"):
+    with pytest.raises(TTSError, match="deux messages différents"):
         render_prompts([Prompt("c", "Trois"), Prompt("c", "Quatre")], tmp_path, formats=["sln"])
     assert not (tmp_path / "fr/custom/c.sln").exists()  # nothing written when refused
     assert list(Manifest.load(tmp_path)) == ["custom/a", "custom/b"]
@@ -181,17 +181,17 @@ def test_batch_from_csv_and_yaml(tmp_path):
 def test_batch_errors_name_the_row(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("name,text,rate\nok,Bonjour,\nko,,\n", encoding="utf-8")
-    with pytest.raises(TTSError, match=r"bad.csv:3: missing 'text'"):
+    with pytest.raises(TTSError, match=r"bad.csv:3 : 'text' manquant"):
         load_prompts(bad)
     bad.write_text("name,text,rate\nok,Bonjour,vite\n", encoding="utf-8")
-    with pytest.raises(TTSError, match=r"bad.csv:2: rate must be an integer"):
+    with pytest.raises(TTSError, match=r"bad.csv:2 : rate doit être un entier"):
         load_prompts(bad)
     bad.write_text("nom,texte\nx,y\n", encoding="utf-8")
-    with pytest.raises(TTSError, match="needs 'name' and 'text'"):
+    with pytest.raises(TTSError, match="les colonnes 'name' et 'text'"):
         load_prompts(bad)
     yml = tmp_path / "bad.yaml"
     yml.write_text("prompts: [a, b\n", encoding="utf-8")
-    with pytest.raises(TTSError, match="invalid YAML"):
+    with pytest.raises(TTSError, match="YAML invalide"):
         load_prompts(yml)
 
 

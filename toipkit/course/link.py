@@ -45,9 +45,11 @@ def _query(params: list[tuple[str, str]]) -> str:
 def _check_url(url: str, what: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise LinkError(f"{what} must be an http(s) URL with a host, not {url!r}")
+        raise LinkError(_("{what} doit être une URL http(s) avec un hôte, pas {url}").format(
+            what=what, url=repr(url)))
     if parts.query or parts.fragment:
-        raise LinkError(f"{what} must not hold a query or a fragment: {url!r}")
+        raise LinkError(_("{what} ne doit contenir ni requête (?) ni fragment (#) : {url}").format(
+            what=what, url=repr(url)))
     return url.rstrip("/")
 
 
@@ -57,7 +59,7 @@ def repo_folder(repo: str) -> str:
     name = urlsplit(repo).path.rstrip("/").rsplit("/", 1)[-1]
     name = name[:-4] if name.endswith(".git") else name
     if not name or name in (".", ".."):
-        raise LinkError(f"no repository name in {repo!r}")
+        raise LinkError(_("pas de nom de dépôt dans {repo}").format(repo=repr(repo)))
     return name
 
 
@@ -75,8 +77,10 @@ def lab_notebook(lab: str, root: Path | None = None) -> str:
         # "05" names both parts of lab 05: say which ones exist.
         parts = [lab_id for lab_id in ids.values() if wanted.isdigit()
                  and lab_id.startswith(wanted)]
-        hint = f" (its parts: {', '.join(parts)})" if parts else ""
-        raise LinkError(f"no lab {lab!r} in {folder}{hint}; labs: {', '.join(ids.values())}")
+        hint = (" " + _("(ses parties : {parts})").format(parts=", ".join(parts))
+                if parts else "")
+        raise LinkError(_("pas de TP {lab} dans {folder}{hint} ; TP : {labs}").format(
+            lab=repr(lab), folder=folder, hint=hint, labs=", ".join(ids.values())))
     return f"labs/{found[0]}"
 
 
@@ -85,13 +89,14 @@ def nbgitpuller_url(hub: str, repo: str, *, branch: str | None = None,
                     app: str = "lab") -> str:
     """The link that clones/updates ``repo`` into ``targetpath`` and opens ``notebook``
     (a path inside the repository) in JupyterLab (``app="lab"``) or the classic tree."""
-    hub = _check_url(hub, "the hub URL")
-    repo = _check_url(repo, "the repository URL")
+    hub = _check_url(hub, _("l'URL du hub"))
+    repo = _check_url(repo, _("l'URL du dépôt"))
     target = targetpath or repo_folder(repo)
     if target.startswith("/") or ".." in target.split("/"):
-        raise LinkError(f"targetpath must stay inside the home folder: {target!r}")
+        raise LinkError(_("targetpath doit rester dans le dossier personnel : {target}").format(
+            target=repr(target)))
     if app not in ("lab", "tree"):
-        raise LinkError(f"app must be 'lab' or 'tree', not {app!r}")
+        raise LinkError(_("app doit valoir 'lab' ou 'tree', pas {app}").format(app=repr(app)))
     opened = f"{target}/{notebook}" if notebook else target
     urlpath = f"lab/tree/{opened}" if app == "lab" else f"tree/{opened}"
     params = [("repo", repo)]
@@ -104,8 +109,8 @@ def nbgitpuller_url(hub: str, repo: str, *, branch: str | None = None,
 def binder_url(repo: str, *, branch: str | None = None, notebook: str | None = None,
                binder: str = DEFAULT_BINDER) -> str:
     """The Binder link building the image from ``binder/`` and opening ``notebook``."""
-    repo = _check_url(repo, "the repository URL")
-    binder = _check_url(binder, "the Binder URL")
+    repo = _check_url(repo, _("l'URL du dépôt"))
+    binder = _check_url(binder, _("l'URL de Binder"))
     ref = quote(branch or "HEAD", safe="")
     match = _GITHUB.match(repo)
     if match:

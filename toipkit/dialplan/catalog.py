@@ -22,6 +22,7 @@ import sys
 from functools import lru_cache
 
 from toipkit.dialplan.catalog_data import APPS, FUNCTIONS, VARIABLES, VERSIONS
+from toipkit.i18n import _
 
 __all__ = ["VERSIONS", "DEFAULT_VERSIONS", "APPS", "FUNCTIONS", "VARIABLES", "parse_versions",
            "app_versions", "has_app", "version_label"]
@@ -51,12 +52,13 @@ def parse_versions(spec) -> tuple[str, ...]:
             continue
         m = re.fullmatch(r"(\d+)(?:\.(\d+))?(?:\.\d+)*", raw.strip())
         if not m:
-            raise ValueError(f"unknown Asterisk version {raw!r} (expected e.g. 13, 18, 22)")
+            raise ValueError(_("version d'Asterisk inconnue : {version} (par exemple 13, 18, "
+                               "22)").format(version=repr(raw)))
         want = (int(m.group(1)), int(m.group(2) or 0)) if m.group(1) == "1" else (int(m.group(1)),)
         older = [v for v in VERSIONS if _vkey(v) <= want]
         if not older:
-            raise ValueError(f"Asterisk {raw} is older than the oldest version known "
-                             f"({VERSIONS[0]})")
+            raise ValueError(_("Asterisk {version} est plus ancien que la plus ancienne version "
+                               "connue ({oldest})").format(version=raw, oldest=VERSIONS[0]))
         if older[-1] not in out:
             out.append(older[-1])
     return tuple(out) or DEFAULT_VERSIONS

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from toipkit.i18n import _
+
 
 class _Keys:
     """The caller's keypad."""
@@ -21,7 +23,7 @@ class _Keys:
                 t, d = item
                 d = str(d).upper()
                 if len(d) != 1 or d not in "0123456789*#ABCD":
-                    raise ValueError(f"not a DTMF key: {d!r}")
+                    raise ValueError(_("pas une touche DTMF : {key}").format(key=repr(d)))
                 self.timed.append((float(t), d))
             self.timed.sort(key=lambda x: x[0])
 

@@ -12,6 +12,8 @@ import math
 import re
 from collections.abc import Callable
 
+from toipkit.i18n import _
+
 __all__ = ["substitute", "evaluate", "is_true", "ExpressionError"]
 
 _MAX_DEPTH = 50
@@ -161,7 +163,7 @@ def _tokens(expr: str) -> list[tuple[str, str]]:
         if c == '"':
             j = expr.find('"', i + 1)
             if j < 0:
-                raise ExpressionError("unterminated string")
+                raise ExpressionError(_("chaîne non terminée"))
             toks.append(("s", expr[i:j + 1]))
             i = j + 1
             continue
@@ -230,7 +232,7 @@ class _Parser:
     def take(self, op=None):
         t = self.peek()
         if op is not None and t != ("op", op):
-            raise ExpressionError(f"expected {op!r}")
+            raise ExpressionError(_("{op} attendu").format(op=repr(op)))
         self.i += 1
         return t
 
@@ -239,7 +241,8 @@ class _Parser:
             return ""
         v = self.cond()
         if self.i != len(self.toks):
-            raise ExpressionError(f"syntax error near {self.peek()[1]!r}")
+            raise ExpressionError(_("erreur de syntaxe près de {token}").format(
+                token=repr(self.peek()[1])))
         return v
 
     def cond(self) -> str:
@@ -367,8 +370,8 @@ class _Parser:
                     return "0"
             return t[1]
         if t[0] is None:
-            raise ExpressionError("unexpected end of expression")
-        raise ExpressionError(f"syntax error near {t[1]!r}")
+            raise ExpressionError(_("fin d'expression inattendue"))
+        raise ExpressionError(_("erreur de syntaxe près de {token}").format(token=repr(t[1])))
 
 
 def _truth(v: str) -> bool:
@@ -427,8 +430,8 @@ def _regex(s: str, pattern: str, anchored: bool) -> str:
 def evaluate(expr: str) -> str:
     """Evaluate a ``$[ ]`` expression (variables already substituted)."""
     if len(expr) > 100_000:
-        raise ExpressionError("expression too long")
+        raise ExpressionError(_("expression trop longue"))
     try:
         return _Parser(_tokens(expr)).parse()
     except RecursionError as exc:
-        raise ExpressionError("expression nested too deeply") from exc
+        raise ExpressionError(_("expression trop profondément imbriquée")) from exc

@@ -31,6 +31,7 @@ from toipkit.dialplan.model import (
 )
 from toipkit.dialplan.patterns import shrink_phone_number, sort_key
 from toipkit.errors import DialplanSyntaxError
+from toipkit.i18n import _
 
 __all__ = ["parse", "parse_file", "LoadError"]
 
@@ -809,10 +810,12 @@ def parse(text: str, filename: str | os.PathLike | None = None, lenient: bool = 
     except UnicodeEncodeError as exc:  # a lone surrogate: no file can hold it
         line = text.count("\n", 0, exc.start) + 1
         column = exc.start - (text.rfind("\n", 0, exc.start) + 1) + 1
-        raise DialplanSyntaxError(f"character U+{ord(text[exc.start]):04X} is a lone surrogate, "
-                                  "not valid Unicode", file=name, line=line, column=column,
-                                  hint="the text was probably decoded wrongly; read the file "
-                                       "with parse_file()") from None
+        raise DialplanSyntaxError(
+            _("le caractère U+{code} est un demi-code de substitution isolé (surrogate), pas "
+              "de l'Unicode valide").format(code=f"{ord(text[exc.start]):04X}"),
+            file=name, line=line, column=column,
+            hint=_("le texte a sans doute été mal décodé ; lisez le fichier avec "
+                   "parse_file()")) from None
     dp = Dialplan()
     reader = _Reader(lenient, dp)
     basedir = Path(filename).parent if filename is not None else Path.cwd()
@@ -843,16 +846,17 @@ def parse_file(path: str | os.PathLike, lenient: bool = False) -> Dialplan:
     """Parse an ``extensions.conf`` file (and the files it ``#include``\\ s)."""
     p = Path(path)
     if p.exists() and not p.is_file():
-        raise DialplanSyntaxError("cannot read dialplan: not a regular file", file=str(p),
-                                  hint="give the path of extensions.conf")
+        raise DialplanSyntaxError(_("impossible de lire le dialplan : ce n'est pas un fichier "
+                                    "ordinaire"), file=str(p),
+                                  hint=_("donnez le chemin de extensions.conf"))
     if p.is_file() and p.stat().st_size > _MAX_FILE_BYTES:
-        raise DialplanSyntaxError(f"cannot read dialplan: larger than "
-                                  f"{_MAX_FILE_BYTES // 2**20} MiB", file=str(p))
+        raise DialplanSyntaxError(_("impossible de lire le dialplan : plus de {size} Mio").format(
+            size=_MAX_FILE_BYTES // 2**20), file=str(p))
     try:
         text = _read(p)
     except OSError as exc:
-        raise DialplanSyntaxError(f"cannot read dialplan: {exc.strerror or exc}", file=str(p),
-                                  hint="check the path") from exc
+        raise DialplanSyntaxError(_("impossible de lire le dialplan : {error}").format(
+            error=exc.strerror or exc), file=str(p), hint=_("vérifiez le chemin")) from exc
     return parse(text, filename=str(p), lenient=lenient)
 
 

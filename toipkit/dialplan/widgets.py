@@ -14,6 +14,7 @@ from typing import Any
 from toipkit.dialplan.messages import outcome_label
 from toipkit.dialplan.model import Dialplan
 from toipkit.dialplan.simulate import Trace, simulate
+from toipkit.i18n import _
 
 __all__ = ["dial_pad", "DialPad"]
 
@@ -39,7 +40,7 @@ class DialPad:
 
     def press(self, key: str) -> Trace:
         if key not in KEYS:
-            raise ValueError(f"not a keypad key: {key!r}")
+            raise ValueError(_("pas une touche du clavier : {key}").format(key=repr(key)))
         self.keys += key
         return self.run()
 

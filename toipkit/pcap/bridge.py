@@ -18,6 +18,7 @@ import threading
 import warnings
 
 from toipkit.errors import CaptureFormatError
+from toipkit.i18n import _
 
 
 def _ensure_thread_safe_watcher() -> None:
@@ -63,12 +64,12 @@ def packets(path, display_filter: str | None = None, limit: int | None = None,
     try:
         import pyshark
     except ImportError as exc:  # pragma: no cover - pyshark is a dependency
-        raise CaptureFormatError("pyshark is not installed") from exc
+        raise CaptureFormatError(_("pyshark n'est pas installé")) from exc
     if shutil.which("tshark") is None:
-        raise CaptureFormatError("tshark is not installed (needed by pyshark)")
+        raise CaptureFormatError(_("tshark n'est pas installé (pyshark en a besoin)"))
     path = os.fspath(path)
     if not os.path.exists(path):
-        raise CaptureFormatError("capture not found", path=path)
+        raise CaptureFormatError(_("capture introuvable"), path=path)
     result: list = []
     error: list[BaseException] = []
 
@@ -119,10 +120,12 @@ def packets(path, display_filter: str | None = None, limit: int | None = None,
     finally:
         alog.removeFilter(quiet)
     if t.is_alive():
-        raise CaptureFormatError(f"pyshark did not finish within {timeout:.0f} s", path=path)
+        raise CaptureFormatError(_("pyshark n'a pas fini en {seconds} s").format(
+            seconds=f"{timeout:.0f}"), path=path)
     if error:
         failure = error[0]
         if isinstance(failure, Exception) and not isinstance(failure, CaptureFormatError):
-            raise CaptureFormatError(f"pyshark/tshark failed: {failure}", path=path) from failure
+            raise CaptureFormatError(_("échec de pyshark/tshark : {error}").format(error=failure),
+                                     path=path) from failure
         raise failure
     return result

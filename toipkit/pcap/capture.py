@@ -170,7 +170,7 @@ class Capture:
         for s in self.rtp_streams:
             if s.ssrc == value:
                 return s
-        raise KeyError(f"no RTP stream with SSRC 0x{value:08X}")
+        raise KeyError(_("aucun flux RTP de SSRC {ssrc}").format(ssrc=f"0x{value:08X}"))
 
     def summary(self) -> dict:
         from toipkit.pcap.quality import stream_mos
@@ -360,9 +360,10 @@ def read_capture(path, progress: bool = False, strict: bool = False,
         with tempfile.TemporaryDirectory(prefix="toipkit-pcap-") as tmp:
             converted = os.path.join(tmp, "converted.pcapng")
             tool = _convert_to_pcapng(path, converted, exc)
-            what = exc.format_name or "an unknown format"
+            what = exc.format_name or _("un format inconnu")
             return _read_file(converted, path, progress, strict, decode_as_rtp,
-                              [f"converted from {what} to pcapng by {tool}"])
+                              [_("converti de {format} en pcapng par {tool}").format(
+                                  format=what, tool=tool)])
 
 
 def _convert_to_pcapng(path: str, out: str, exc: reader.UnsupportedCaptureFormat) -> str:
@@ -377,14 +378,15 @@ def _convert_to_pcapng(path: str, out: str, exc: reader.UnsupportedCaptureFormat
     elif shutil.which("tshark"):
         cmd = ["tshark", "-r", path, "-F", "pcapng", "-w", out]
     else:
-        raise CaptureFormatError(f"{exc.message}; --via-tshark needs Wireshark's editcap or "
-                                 "tshark (apt-get install tshark)", offset=0, path=path) from exc
+        raise CaptureFormatError(_("{message} ; --via-tshark a besoin de editcap (Wireshark) ou "
+                                   "de tshark (apt-get install tshark)").format(
+                                       message=exc.message), offset=0, path=path) from exc
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0 or not os.path.exists(out):
         lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-        why = lines[-1] if lines else f"exit status {proc.returncode}"
-        raise CaptureFormatError(f"{cmd[0]} could not convert the capture: {why}",
-                                 offset=0, path=path) from exc
+        why = lines[-1] if lines else _("code de sortie {code}").format(code=proc.returncode)
+        raise CaptureFormatError(_("{tool} n'a pas pu convertir la capture : {error}").format(
+            tool=cmd[0], error=why), offset=0, path=path) from exc
     return cmd[0]
 
 

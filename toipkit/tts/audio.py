@@ -27,6 +27,7 @@ import numpy as np
 
 from toipkit._fileio import atomic_write
 from toipkit.errors import TTSError
+from toipkit.i18n import _
 from toipkit.tts import g711
 
 
@@ -88,7 +89,8 @@ def get_format(name: str) -> SoundFormat:
     fmt = FORMATS.get(key) or _EXT_TO_FORMAT.get(key)
     if fmt is None:
         raise TTSError(
-            f"unknown sound format {name!r}; choose one of: {', '.join(FORMATS)}"
+            _("format de son inconnu : {name} ; choisissez parmi : {formats}").format(
+                name=repr(name), formats=", ".join(FORMATS))
         )
     return fmt
 
@@ -97,7 +99,8 @@ def format_for_path(path: str | os.PathLike) -> SoundFormat:
     """The format implied by a file name's extension."""
     suffix = Path(path).suffix
     if not suffix:
-        raise TTSError(f"{path}: no extension, cannot tell the sound format (use --format)")
+        raise TTSError(_("{path} : pas d'extension, impossible de savoir le format du son "
+                         "(utilisez --format)").format(path=path))
     return get_format(suffix)
 
 
@@ -111,7 +114,8 @@ class Audio:
     def __post_init__(self) -> None:
         arr = np.asarray(self.samples)
         if arr.ndim != 1:
-            raise TTSError(f"audio must be mono (1-D), got shape {arr.shape}")
+            raise TTSError(_("le son doit être mono (1 dimension), pas de forme {shape}").format(
+                shape=arr.shape))
         if arr.dtype != np.int16:
             arr = to_int16(arr) if np.issubdtype(arr.dtype, np.floating) else \
                 np.clip(arr, -32768, 32767).astype(np.int16)
@@ -225,7 +229,8 @@ def resample(x: np.ndarray, rate_in: int, rate_out: int, *, zero_crossings: int 
     if rate_in == rate_out or len(x) == 0:
         return x.copy()
     if rate_in <= 0 or rate_out <= 0:
-        raise TTSError(f"invalid sample rates {rate_in} → {rate_out}")
+        raise TTSError(_("fréquences d'échantillonnage invalides : {rate_in} → {rate_out}").format(
+            rate_in=rate_in, rate_out=rate_out))
     up, down, k, table = _polyphase(int(rate_in), int(rate_out), zero_crossings, float(beta))
     ntaps = table.shape[1]
     n_out = int(math.ceil(len(x) * up / down))
@@ -304,14 +309,16 @@ def sox_available() -> bool:
 def _sox_convert(data: bytes, in_args: list[str], out_args: list[str]) -> bytes:
     sox = shutil.which("sox")
     if sox is None:
-        raise TTSError("the .gsm format needs sox (apt-get install sox); other formats don't")
+        raise TTSError(_("le format .gsm a besoin de sox (apt-get install sox) ; les autres "
+                         "formats non"))
     with tempfile.TemporaryDirectory(prefix="toipkit-sox-") as tmp:
         src, dst = Path(tmp, "in"), Path(tmp, "out")
         src.write_bytes(data)
         proc = subprocess.run([sox, "-D", "-q", *in_args, str(src), *out_args, str(dst)],
                               capture_output=True, text=True)
         if proc.returncode != 0:
-            raise TTSError(f"sox failed ({proc.returncode}): {proc.stderr.strip()}")
+            raise TTSError(_("échec de sox ({code}) : {error}").format(
+                code=proc.returncode, error=proc.stderr.strip()))
         return dst.read_bytes()
 
 
@@ -321,13 +328,15 @@ def decode(data: bytes, fmt: str | SoundFormat) -> Audio:
     if fmt.encoding == "wav":
         with wave.open(io.BytesIO(data), "rb") as w:
             if w.getnchannels() != 1 or w.getsampwidth() != 2 or w.getcomptype() != "NONE":
-                raise TTSError("only 16-bit mono PCM WAV is supported (what Asterisk plays)")
+                raise TTSError(_("seul le WAV PCM 16 bits mono est pris en charge (ce que joue "
+                                 "Asterisk)"))
             rate = w.getframerate()
             frames = w.readframes(w.getnframes())
         return Audio(np.frombuffer(frames, dtype="<i2").astype(np.int16), rate)
     if fmt.encoding == "pcm16":
         if len(data) % 2:
-            raise TTSError(f"{fmt.name}: odd number of bytes ({len(data)}), not 16-bit samples")
+            raise TTSError(_("{format} : nombre d'octets impair ({count}), pas des échantillons "
+                             "16 bits").format(format=fmt.name, count=len(data)))
         return Audio(np.frombuffer(data, dtype="<i2").astype(np.int16), fmt.rate)
     if fmt.encoding == "ulaw":
         return Audio(g711.ulaw_decode(data), fmt.rate)
@@ -347,11 +356,13 @@ def read_sound(path: str | os.PathLike, fmt: str | SoundFormat | None = None) ->
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise TTSError(f"{path}: cannot read ({exc.strerror})") from exc
+        raise TTSError(_("{path} : lecture impossible ({error})").format(
+            path=path, error=exc.strerror)) from exc
     try:
         return decode(data, fmt)
     except (wave.Error, EOFError) as exc:
-        raise TTSError(f"{path}: not a valid WAV file ({exc})") from exc
+        raise TTSError(_("{path} : fichier WAV invalide ({error})").format(
+            path=path, error=exc)) from exc
 
 
 def sound_duration(path: str | os.PathLike, fmt: str | SoundFormat | None = None) -> float:

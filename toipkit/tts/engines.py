@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from toipkit.errors import TTSError
+from toipkit.i18n import _
 from toipkit.tts.audio import Audio, read_sound
 
 ESPEAK_DEFAULT_RATE = 175  # words per minute, espeak's default
@@ -148,12 +149,13 @@ class EspeakLibEngine(Engine):
         try:
             import espeakng_loader
         except ImportError as exc:
-            raise TTSError("the espeakng-loader wheel is not installed "
-                           "(pip install espeakng-loader)") from exc
+            raise TTSError(_("le paquet espeakng-loader n'est pas installé "
+                             "(pip install espeakng-loader)")) from exc
         self.library_path = library_path or espeakng_loader.get_library_path()
         self.data_path = data_path or espeakng_loader.get_data_path()
         if not Path(self.library_path).exists():
-            raise TTSError(f"espeak-ng library not found at {self.library_path}")
+            raise TTSError(_("bibliothèque espeak-ng introuvable : {path}").format(
+                path=self.library_path))
         self._callback = _SYNTH_CALLBACK(self._on_samples)
         self._chunks: list[np.ndarray] = []
 
@@ -186,12 +188,13 @@ class EspeakLibEngine(Engine):
                 rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0,
                                              self.data_path.encode(), _INITIALIZE_DONT_EXIT)
                 if rate <= 0:
-                    raise TTSError(f"espeak-ng could not start (data folder {self.data_path})")
+                    raise TTSError(_("espeak-ng n'a pas pu démarrer (dossier de données "
+                                     "{path})").format(path=self.data_path))
                 lib.espeak_SetSynthCallback(self._callback)
                 name = espeak_voice_name(settings)
                 if lib.espeak_SetVoiceByName(name.encode()) != 0:
-                    raise TTSError(f"espeak-ng has no voice {name!r} "
-                                   f"(French voices: fr, fr-be, fr-ch)")
+                    raise TTSError(_("espeak-ng n'a pas de voix {name} (voix françaises : fr, "
+                                     "fr-be, fr-ch)").format(name=repr(name)))
                 for param, value in ((_PARAM_RATE, settings.rate), (_PARAM_PITCH, settings.pitch),
                                      (_PARAM_VOLUME, settings.volume)):
                     if value is not None:
@@ -201,7 +204,8 @@ class EspeakLibEngine(Engine):
                                           None, None)
                 lib.espeak_Synchronize()
                 if status != 0:
-                    raise TTSError(f"espeak-ng synthesis failed (status {status})")
+                    raise TTSError(_("échec de la synthèse espeak-ng (statut {status})").format(
+                        status=status))
                 chunks, self._chunks = self._chunks, []
             finally:
                 if rate > 0:
@@ -272,7 +276,8 @@ class EspeakCliEngine(Engine):
     def __init__(self, command: str | None = None) -> None:
         found = command or shutil.which("espeak-ng")
         if not found:
-            raise TTSError("the espeak-ng command is not installed (apt-get install espeak-ng)")
+            raise TTSError(_("la commande espeak-ng n'est pas installée "
+                             "(apt-get install espeak-ng)"))
         self.command: str = found
 
     @property
@@ -294,7 +299,8 @@ class EspeakCliEngine(Engine):
             wav = os.path.join(tmp, "out.wav")
             proc = subprocess.run(self.argv(text, settings, wav), capture_output=True, text=True)
             if proc.returncode != 0 or not os.path.exists(wav):
-                raise TTSError(f"espeak-ng failed ({proc.returncode}): {proc.stderr.strip()}")
+                raise TTSError(_("échec de espeak-ng ({code}) : {error}").format(
+                    code=proc.returncode, error=proc.stderr.strip()))
             return read_sound(wav)
 
 
@@ -324,10 +330,10 @@ def _decode_mp3(data: bytes) -> Audio:
         elif shutil.which("sox"):
             cmd = ["sox", "-q", src, "-c", "1", "-b", "16", "-e", "signed-integer", dst]
         else:
-            raise TTSError("decoding MP3 needs ffmpeg or sox with MP3 support")
+            raise TTSError(_("décoder du MP3 demande ffmpeg ou sox avec la prise en charge du MP3"))
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
-            raise TTSError(f"MP3 decoding failed: {proc.stderr.strip()}")
+            raise TTSError(_("échec du décodage MP3 : {error}").format(error=proc.stderr.strip()))
         return read_sound(dst)
 
 
@@ -339,7 +345,7 @@ class GTTSEngine(Engine):
 
     def __init__(self) -> None:
         if importlib.util.find_spec("gtts") is None:
-            raise TTSError("gTTS is not installed (pip install 'toipkit[tts-online]')")
+            raise TTSError(_("gTTS n'est pas installé (pip install 'toipkit[tts-online]')"))
 
     @property
     def version(self) -> str:
@@ -365,7 +371,7 @@ class EdgeTTSEngine(Engine):
 
     def __init__(self) -> None:
         if importlib.util.find_spec("edge_tts") is None:
-            raise TTSError("edge-tts is not installed (pip install 'toipkit[tts-online]')")
+            raise TTSError(_("edge-tts n'est pas installé (pip install 'toipkit[tts-online]')"))
 
     @property
     def version(self) -> str:
@@ -384,7 +390,7 @@ class EdgeTTSEngine(Engine):
                 cmd += [f"--rate={pct:+d}%"]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
-                raise TTSError(f"edge-tts failed: {proc.stderr.strip()}")
+                raise TTSError(_("échec de edge-tts : {error}").format(error=proc.stderr.strip()))
             with open(out, "rb") as f:
                 return _decode_mp3(f.read())
 
@@ -400,7 +406,7 @@ class PiperEngine(Engine):
 
     def __init__(self) -> None:
         if importlib.util.find_spec("piper") is None:
-            raise TTSError("piper-tts is not installed (pip install 'toipkit[tts-piper]')")
+            raise TTSError(_("piper-tts n'est pas installé (pip install 'toipkit[tts-piper]')"))
 
     @property
     def version(self) -> str:
@@ -411,13 +417,14 @@ class PiperEngine(Engine):
     def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
         model = settings.voice
         if not model or not Path(model).exists():
-            raise TTSError("the piper engine needs voice=<path to a .onnx voice model>")
+            raise TTSError(_("le moteur piper a besoin de voice=<chemin d'un modèle de voix "
+                             ".onnx>"))
         with tempfile.TemporaryDirectory(prefix="toipkit-piper-") as tmp:
             out = os.path.join(tmp, "out.wav")
             proc = subprocess.run([sys.executable, "-m", "piper", "-m", model, "-f", out],
                                   input=text, capture_output=True, text=True)
             if proc.returncode != 0 or not os.path.exists(out):
-                raise TTSError(f"piper failed: {proc.stderr.strip()}")
+                raise TTSError(_("échec de piper : {error}").format(error=proc.stderr.strip()))
             return read_sound(out)
 
 
@@ -459,9 +466,11 @@ def get_engine(name: str | Engine | None = "auto") -> Engine:
                 return get_engine(candidate)
             except TTSError as exc:
                 errors.append(str(exc))
-        raise TTSError("no offline speech engine: " + "; ".join(errors))
+        raise TTSError(_("aucun moteur de synthèse vocale hors ligne : {errors}").format(
+            errors=" ; ".join(errors)))
     if name not in ENGINES:
-        raise TTSError(f"unknown TTS engine {name!r}; choose one of: auto, {', '.join(ENGINES)}")
+        raise TTSError(_("moteur de synthèse vocale inconnu : {name} ; choisissez parmi : auto, "
+                         "{engines}").format(name=repr(name), engines=", ".join(ENGINES)))
     if name not in _instances:
         _instances[name] = ENGINES[name]()
     return _instances[name]

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from toipkit._fileio import atomic_path, atomic_write
 from toipkit.errors import TTSError
+from toipkit.i18n import _
 from toipkit.tts.audio import (
     DEFAULT_FORMATS,
     FORMATS,
@@ -162,11 +163,11 @@ def render_text(text: str, formats: Iterable[str] = DEFAULT_FORMATS, *,
     """
     text = clean_text(text)
     if not text:
-        raise TTSError("nothing to say: the prompt text is empty")
+        raise TTSError(_("rien à dire : le texte du message est vide"))
     settings = settings or VoiceSettings()
     fmts = [get_format(f) for f in formats]
     if not fmts:
-        raise TTSError("no output format requested")
+        raise TTSError(_("aucun format de sortie demandé"))
     eng = get_engine(engine)
     store = _resolve_cache(cache)
     keys = {f.name: PromptCache.key(text, settings, f, eng, processing) for f in fmts}
@@ -181,7 +182,8 @@ def render_text(text: str, formats: Iterable[str] = DEFAULT_FORMATS, *,
     if missing:
         raw = eng.synthesize(text, settings)
         if len(raw.samples) == 0:
-            raise TTSError(f"the engine {eng.identity} produced no audio for {text!r}")
+            raise TTSError(_("le moteur {engine} n'a produit aucun son pour {text}").format(
+                engine=eng.identity, text=repr(text)))
         by_rate: dict[int, Audio] = {}
         for f in missing:
             if f.rate not in by_rate:
@@ -233,7 +235,7 @@ def synthesize(text: str, lang: str = "fr", *, voice: str | None = None, rate: i
     """
     text = clean_text(text)
     if not text:
-        raise TTSError("nothing to say: the text is empty")
+        raise TTSError(_("rien à dire : le texte est vide"))
     settings = VoiceSettings(lang=lang, voice=voice, rate=rate, pitch=pitch, volume=volume)
     return process(get_engine(engine).synthesize(text, settings), sample_rate, processing)
 
@@ -249,7 +251,8 @@ def say(text: str, output: str | os.PathLike, *, format: str | None = None, lang
     output = Path(output)
     if format is None:
         if not output.suffix:
-            raise TTSError(f"{output}: no extension, cannot tell the sound format (use format=)")
+            raise TTSError(_("{path} : pas d'extension, impossible de savoir le format du son "
+                             "(utilisez format=)").format(path=output))
         fmt = get_format(output.suffix)
     else:
         fmt = get_format(format)
@@ -416,7 +419,8 @@ class Manifest(Mapping):
     def save(self, path: str | os.PathLike | None = None) -> Path:
         if path is None:
             if self.root is None:
-                raise TTSError("this manifest has no folder; give a path to save it")
+                raise TTSError(_("ce manifeste n'a pas de dossier ; donnez un chemin pour "
+                                 "l'enregistrer"))
             path = self.root / MANIFEST_NAME
         text = json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n"
         return atomic_write(path, text.encode("utf-8"))
@@ -430,11 +434,14 @@ class Manifest(Mapping):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
-            raise TTSError(f"{path}: no prompt manifest here") from exc
+            raise TTSError(_("{path} : pas de manifeste de messages ici").format(
+                path=path)) from exc
         except json.JSONDecodeError as exc:
-            raise TTSError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from exc
+            raise TTSError(_("{path}:{line} : JSON invalide ({error})").format(
+                path=path, line=exc.lineno, error=exc.msg)) from exc
         if not isinstance(data, dict) or "prompts" not in data:
-            raise TTSError(f"{path}: not a toipkit prompt manifest (no 'prompts' list)")
+            raise TTSError(_("{path} : pas un manifeste de messages toipkit (pas de liste "
+                             "'prompts')").format(path=path))
         fields = set(PromptEntry.__dataclass_fields__) - {"root"}
         entries = [PromptEntry(**{k: v for k, v in p.items() if k in fields})
                    for p in data["prompts"]]
@@ -476,9 +483,10 @@ def render_prompts(prompts: Iterable[Prompt], out_dir: str | os.PathLike, *,
     for p in prompts:
         name = sound_name(p.name, folder)
         if name in named and (named[name].text, named[name].lang) != (p.text, p.lang):
-            raise TTSError(f"two different prompts are both named {name!r}")
+            raise TTSError(_("deux messages différents s'appellent tous deux {name}").format(
+                name=repr(name)))
         if not clean_text(p.text):
-            raise TTSError(f"prompt {name!r}: the text is empty")
+            raise TTSError(_("message {name} : le texte est vide").format(name=repr(name)))
         named[name] = p
     with _cache_for(cache) as store:
         for name, p in named.items():
@@ -501,7 +509,7 @@ def sound_name(name: str, folder: str = "custom") -> str:
     """Normalise a prompt name to an Asterisk sound name (no extension, inside ``folder``)."""
     n = str(name).strip().replace("\\", "/").strip("/")
     if not n or n.startswith("..") or "/../" in f"/{n}/":
-        raise TTSError(f"invalid prompt name {name!r}")
+        raise TTSError(_("nom de message invalide : {name}").format(name=repr(name)))
     stem, dot, ext = n.rpartition(".")
     if dot and "/" not in ext and ext.lower() in {f.ext for f in FORMATS.values()}:
         n = stem
@@ -532,12 +540,13 @@ def load_prompts(path: str | os.PathLike) -> list[Prompt]:
     try:
         raw = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise TTSError(f"{path}: cannot read ({exc.strerror})") from exc
+        raise TTSError(_("{path} : lecture impossible ({error})").format(
+            path=path, error=exc.strerror)) from exc
     if path.suffix.lower() in (".yaml", ".yml"):
         return _prompts_from_yaml(raw, path)
     if path.suffix.lower() in (".csv", ".tsv", ".txt"):
         return _prompts_from_csv(raw, path)
-    raise TTSError(f"{path}: batch files are .csv or .yaml")
+    raise TTSError(_("{path} : les fichiers de lot sont en .csv ou .yaml").format(path=path))
 
 
 def _prompt_from_row(row: Mapping, where: str, default_lang: str = "fr") -> Prompt:
@@ -548,14 +557,16 @@ def _prompt_from_row(row: Mapping, where: str, default_lang: str = "fr") -> Prom
         try:
             return int(value)
         except (TypeError, ValueError) as exc:
-            raise TTSError(f"{where}: {key} must be an integer, got {value!r}") from exc
+            raise TTSError(_("{where} : {key} doit être un entier, pas {value}").format(
+                where=where, key=key, value=repr(value))) from exc
 
     name = str(row.get("name") or "").strip()
     text = str(row.get("text") or "").strip()
     if not name:
-        raise TTSError(f"{where}: missing 'name'")
+        raise TTSError(_("{where} : 'name' manquant").format(where=where))
     if not text:
-        raise TTSError(f"{where}: missing 'text' for prompt {name!r}")
+        raise TTSError(_("{where} : 'text' manquant pour le message {name}").format(
+            where=where, name=repr(name)))
     return Prompt(name=name, text=text, lang=str(row.get("lang") or default_lang).strip(),
                   voice=(str(row["voice"]).strip() or None) if row.get("voice") else None,
                   rate=opt_int("rate"), pitch=opt_int("pitch"), volume=opt_int("volume"))
@@ -567,7 +578,8 @@ def _prompts_from_csv(raw: str, path: Path) -> list[Prompt]:
     reader = csv.DictReader(raw.splitlines(), delimiter=delimiter)
     fields = [f.strip().lower() for f in (reader.fieldnames or [])]
     if "name" not in fields or "text" not in fields:
-        raise TTSError(f"{path}:1: the header needs 'name' and 'text' columns (got {fields})")
+        raise TTSError(_("{path}:1 : l'en-tête doit avoir les colonnes 'name' et 'text' (trouvé "
+                         "{fields})").format(path=path, fields=fields))
     prompts = []
     for i, row in enumerate(reader, start=2):
         row = {(k or "").strip().lower(): (v or "") for k, v in row.items()}
@@ -585,7 +597,8 @@ def _prompts_from_yaml(raw: str, path: Path) -> list[Prompt]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
-        raise TTSError(f"{path}{line}: invalid YAML ({getattr(exc, 'problem', exc)})") from exc
+        raise TTSError(_("{where} : YAML invalide ({error})").format(
+            where=f"{path}{line}", error=getattr(exc, "problem", exc))) from exc
     default_lang = "fr"
     if isinstance(data, dict) and "prompts" in data:
         default_lang = str(data.get("lang") or "fr")
@@ -597,10 +610,13 @@ def _prompts_from_yaml(raw: str, path: Path) -> list[Prompt]:
         out = []
         for i, item in enumerate(data, start=1):
             if not isinstance(item, dict):
-                raise TTSError(f"{path}: entry {i} is not a mapping with name/text")
-            out.append(_prompt_from_row(item, f"{path}: entry {i}", default_lang))
+                raise TTSError(_("{path} : l'entrée {n} n'est pas une table avec name/text").format(
+                    path=path, n=i))
+            out.append(_prompt_from_row(item, _("{path} : entrée {n}").format(path=path, n=i),
+                                       default_lang))
         return out
-    raise TTSError(f"{path}: expected a list of prompts or a mapping name → text")
+    raise TTSError(_("{path} : il faut une liste de messages ou une table nom → texte").format(
+        path=path))
 
 
 def render_batch(path: str | os.PathLike, out_dir: str | os.PathLike, **kwargs) -> Manifest:
