@@ -168,17 +168,17 @@ def test_hostile_regex_is_linear():
 def test_hostile_files_and_numbers(tmp_path):
     from toipkit.errors import DialplanSyntaxError
 
-    with pytest.raises(DialplanSyntaxError, match="invalid priority"):
+    with pytest.raises(DialplanSyntaxError, match="priorité(/label)? invalide"):
         parse("[c]\nexten => s," + "9" * 5000 + ",NoOp()\n")
     with pytest.raises(DialplanSyntaxError, match="substitution isolé") as err:
         parse("[c]\nexten => s,1,NoOp(\udc80)\n")
     assert (err.value.line, err.value.column) == (2, 19)
-    with pytest.raises(DialplanSyntaxError, match="not a regular file"):
+    with pytest.raises(DialplanSyntaxError, match="pas un fichier ordinaire"):
         parse("[c]\n#include /dev/zero\n", filename=str(tmp_path / "x.conf"))
     # A FIFO would block the reader forever (main/config.c:2452 "is not a regular file").
     fifo = tmp_path / "fifo.conf"
     os.mkfifo(fifo)
-    with pytest.raises(DialplanSyntaxError, match="not a regular file") as err:
+    with pytest.raises(DialplanSyntaxError, match="pas un fichier ordinaire") as err:
         parse("[c]\nexten => 1,1,NoOp()\n#include fifo.conf\n",
               filename=str(tmp_path / "x.conf"))
     assert err.value.line == 3
@@ -194,7 +194,7 @@ def test_hostile_files_and_numbers(tmp_path):
         (tmp_path / f"f{i}.conf").write_text(f"#include f{i + 1}.conf\n" * 2)
     (tmp_path / "f25.conf").write_text("exten => 1,1,NoOp()\n")
     (tmp_path / "main.conf").write_text("[c]\n#include f0.conf\n")
-    with pytest.raises(DialplanSyntaxError, match="too many"):
+    with pytest.raises(DialplanSyntaxError, match="trop nombreux"):
         from toipkit.dialplan import parse_file
 
         parse_file(tmp_path / "main.conf")

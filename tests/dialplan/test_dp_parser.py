@@ -136,18 +136,18 @@ def test_globals_in_extension_names():
 
 
 @pytest.mark.parametrize("text,line,column,fragment", [
-    ("exten => 1,1,NoOp()\n", 1, 1, "no [context]"),
-    ("[c\nexten => 1,1,NoOp()\n", 1, 1, "no closing ']'"),
-    ("[c](x\n", 1, 4, "no closing ')'"),
-    ("[c](missing)\n", 1, 1, "inheritance requested"),
-    ("[c](+)\n", 1, 1, "does not exist"),
-    ("[c]\nexten => 1,n,NoOp()\n", 2, 12, "first entry"),
-    ("[c]\nsame => n,NoOp()\n", 2, 1, "no previous"),
-    ("[c]\nexten => 1,0,NoOp()\n", 2, 12, "must be >= 1"),
-    ("[c]\nexten => 1,foo,NoOp()\n", 2, 12, "invalid priority/label"),
-    ("[c]\nexten => 1,1(lab,NoOp()\n", 2, 12, "closing ')'"),
-    ("[c]\njust text\n", 2, 1, "without '='"),
-    ("[c]\n#include nope.conf\n", 2, 1, "does not exist"),
+    ("exten => 1,1,NoOp()\n", 1, 1, "pas de [contexte]"),
+    ("[c\nexten => 1,1,NoOp()\n", 1, 1, "pas de ']' fermant"),
+    ("[c](x\n", 1, 4, "pas de ')' fermante"),
+    ("[c](missing)\n", 1, 1, "héritage demandé"),
+    ("[c](+)\n", 1, 1, "n'existe pas encore"),
+    ("[c]\nexten => 1,n,NoOp()\n", 2, 12, "première entrée"),
+    ("[c]\nsame => n,NoOp()\n", 2, 1, "sans 'exten =>' avant"),
+    ("[c]\nexten => 1,0,NoOp()\n", 2, 12, "doit être >= 1"),
+    ("[c]\nexten => 1,foo,NoOp()\n", 2, 12, "priorité/label invalide"),
+    ("[c]\nexten => 1,1(lab,NoOp()\n", 2, 12, "')' fermante du label"),
+    ("[c]\njust text\n", 2, 1, "sans '='"),
+    ("[c]\n#include nope.conf\n", 2, 1, "n'existe pas"),
 ])
 def test_syntax_errors_have_positions(text, line, column, fragment):
     with pytest.raises(DialplanSyntaxError) as info:
@@ -190,7 +190,7 @@ def test_include_paths_relative_to_the_configuration_folder(tmp_path):
     dp = parse_file(tmp_path / "extensions.conf")
     assert dp["a"].extension("2") is not None
     (tmp_path / "sub" / "one.conf").write_text("#include two.conf\n")  # not sub/two.conf
-    with pytest.raises(DialplanSyntaxError, match="does not exist"):
+    with pytest.raises(DialplanSyntaxError, match="n'existe pas"):
         parse_file(tmp_path / "extensions.conf")
 
 
@@ -218,6 +218,15 @@ def test_parse_file_missing():
     with pytest.raises(DialplanSyntaxError, match="impossible de lire le dialplan") as err:
         parse_file("/nonexistent/extensions.conf")
     assert "conseil : vérifiez le chemin" in str(err.value)
+
+
+def test_load_errors_in_english_on_request(monkeypatch):
+    monkeypatch.setenv("TOIPKIT_LANG", "en")
+    with pytest.raises(DialplanSyntaxError) as err:
+        parse("[c]\nexten => 1,foo,NoOp()\n", filename="x.conf")
+    assert str(err.value).startswith("x.conf:2:12: invalid priority/label 'foo'\n")
+    assert str(err.value).endswith("\n  hint: use a number >= 1, n, s, hint or a label defined "
+                                   "earlier in the same extension")
 
 
 def test_parse_file_missing_in_english_on_request(monkeypatch):
@@ -248,7 +257,7 @@ def test_pbx_config_details():
     assert dp["c"].extension("5").steps()[0].data == "ok"
     # 'n' right after a hint gives priority 0: the line is dropped
     dp = parse("[c]\nexten => 7,hint,PJSIP/7\nexten => 7,n,NoOp()\n", lenient=True)
-    assert dp["c"].extension("7").priorities == {} and "gives 0" in dp.errors[0].message
+    assert dp["c"].extension("7").priorities == {} and "donne 0" in dp.errors[0].message
 
 
 # -- the everyday-line fast path gives what the general path gives -------------------------------

@@ -200,7 +200,8 @@ class _Reader:
             cur = self.current
             fast_append = cur.items.append if cur is not None and cur.plain else None
         if depth_comment > 0:
-            self.warn("unterminated-comment", "block comment ';--' is never closed with '--;'",
+            self.warn("unterminated-comment", _("le commentaire de bloc ';--' n'est jamais fermé "
+                                                 "par '--;'"),
                       filename, pending_line or len(lines), 1)
 
     def _pragmas(self, lines: list[str], filename: str) -> None:
@@ -213,8 +214,9 @@ class _Reader:
             for key, value in _PRAGMA_ITEM.findall(m.group(1)):
                 key = key.lower()
                 if key not in ("apps", "contexts", "asterisk"):
-                    self.warn("directive", f"unknown toipkit setting '{key}' (expected apps=, "
-                              "contexts= or asterisk=)", filename, lineno, m.start(1) + 1)
+                    self.warn("directive", _("réglage toipkit '{key}' inconnu (attendu : apps=, "
+                                            "contexts= ou asterisk=)").format(key=key),
+                              filename, lineno, m.start(1) + 1)
                     continue
                 old = self.dp.pragmas.get(key)
                 self.dp.pragmas[key] = f"{old},{value}" if old and key != "asterisk" else value
@@ -242,8 +244,9 @@ class _Reader:
         else:
             eq = stripped.find("=")
             if eq < 0:
-                self.error("line without '=' (Asterisk ignores it)", filename, lineno, col(0),
-                           source, hint="write 'exten => EXT,PRIO,App(args)' or 'name = value'",
+                self.error(_("ligne sans '=' (Asterisk l'ignore)"), filename, lineno, col(0),
+                           source, hint=_("écrivez 'exten => EXT,PRIO,App(args)' ou "
+                                          "'nom = valeur'"),
                            asterisk="WARNING: config.c: No '=' (equal sign) in line {line} of "
                                     "{file}")
                 return
@@ -261,8 +264,9 @@ class _Reader:
             value = rest.strip()
             voff = lead + vstart + (len(rest) - len(rest.lstrip()))
             if self.current is None:
-                self.error(f"no [context] before this line (line {lineno})", filename, lineno,
-                           col(0), source, hint="start the file with a [context] header",
+                self.error(_("pas de [contexte] avant cette ligne (ligne {line})").format(line=lineno),
+                           filename, lineno, col(0), source,
+                           hint=_("commencez le fichier par un en-tête [contexte]"),
                            asterisk="WARNING: config.c: parse error: No category context for "
                                     "line {line} of {file}", fatal=True)
                 return
@@ -279,8 +283,8 @@ class _Reader:
     def _category(self, stripped, col, filename, lineno, source):
         close = stripped.find("]")
         if close < 0:
-            self.error("no closing ']' in context header", filename, lineno, col(0), source,
-                       hint="write [name]", fatal=True,
+            self.error(_("pas de ']' fermant dans l'en-tête de contexte"), filename, lineno, col(0),
+                       source, hint=_("écrivez [nom]"), fatal=True,
                        asterisk="WARNING: config.c: parse error: no closing ']', line {line} of "
                                 "{file}")
             self.current = None
@@ -290,8 +294,9 @@ class _Reader:
         if close + 1 < len(stripped) and stripped[close + 1] == "(":
             end = stripped.find(")", close + 2)
             if end < 0:
-                self.error("no closing ')' after the context header options", filename, lineno,
-                           col(close + 1), source, hint="write [name](!) or [name](base1,base2)",
+                self.error(_("pas de ')' fermante après les options de l'en-tête de contexte"),
+                           filename, lineno, col(close + 1), source,
+                           hint=_("écrivez [nom](!) ou [nom](base1,base2)"),
                            fatal=True, asterisk="WARNING: config.c: parse error: no closing ')', "
                                                 "line {line} of {file}")
                 self.current = None
@@ -301,8 +306,9 @@ class _Reader:
         if "+" in options:
             target = self.by_name.get(name)
             if target is None:
-                self.error(f"[{name}](+) appends to a context that does not exist yet", filename,
-                           lineno, col(0), source, hint=f"define [{name}] before extending it",
+                self.error(_("[{name}](+) complète un contexte qui n'existe pas encore").format(
+                    name=name), filename, lineno, col(0), source,
+                           hint=_("définissez [{name}] avant de le compléter").format(name=name),
                            fatal=True, asterisk="WARNING: config.c: Category addition requested, "
                            f"but category '{_braces(name)}' does not exist, line {{line}} of "
                            "{file}")
@@ -316,9 +322,10 @@ class _Reader:
                 continue
             b = self.by_name.get(base)
             if b is None:
-                self.error(f"inheritance requested, but category '{base}' does not exist",
-                           filename, lineno, col(0), source,
-                           hint=f"define the template [{base}](!) above this context", fatal=True,
+                self.error(_("héritage demandé, mais la catégorie '{base}' n'existe pas").format(
+                    base=base), filename, lineno, col(0), source,
+                           hint=_("définissez le modèle [{base}](!) au-dessus de ce "
+                                  "contexte").format(base=base), fatal=True,
                            asterisk="WARNING: config.c: Inheritance requested, but category "
                                     f"'{_braces(base)}' does not exist, line {{line}} of {{file}}")
                 continue
@@ -335,15 +342,16 @@ class _Reader:
                               (arg[0] == "<" and arg[-1] == ">")):
             arg = arg[1:-1]
         if kind == "exec":
-            self.warn("exec", "#exec runs only with execincludes=yes in asterisk.conf; ignored "
-                      "here", filename, lineno, col(0))
+            self.warn("exec", _("#exec ne s'exécute qu'avec execincludes=yes dans asterisk.conf ; "
+                                "ignoré ici"), filename, lineno, col(0))
             return
         if kind not in ("include", "tryinclude"):
-            self.warn("directive", f"unknown directive '#{kind}', ignored", filename, lineno,
-                      col(0))
+            self.warn("directive", _("directive '#{kind}' inconnue, ignorée").format(kind=kind),
+                      filename, lineno, col(0))
             return
         if not arg:
-            self.error(f"#{kind} needs a file name", filename, lineno, col(0), source,
+            self.error(_("#{kind} a besoin d'un nom de fichier").format(kind=kind), filename, lineno,
+                       col(0), source,
                        asterisk=f"WARNING: config.c: Directive '#{kind}' needs an argument "
                                 "(filename) at line {line} of {file}")
             return
@@ -356,39 +364,44 @@ class _Reader:
             matches = [str(path)] if path.exists() else []
         if not matches:
             if kind == "include":
-                self.error(f"the file '{arg}' was listed as a #include but it does not exist",
-                           filename, lineno, col(0), source,
-                           hint="check the path (relative to the configuration folder, the "
-                                "main file's folder) or use #tryinclude", fatal=True,
+                self.error(_("le fichier '{file}' est cité dans un #include mais n'existe pas").format(
+                    file=arg), filename, lineno, col(0), source,
+                           hint=_("vérifiez le chemin (relatif au dossier de configuration, celui "
+                                  "du fichier principal) ou utilisez #tryinclude"), fatal=True,
                            asterisk=f"ERROR: config.c: The file '{_braces(arg)}' was listed as a "
                                     "#include but it does not exist.")
             return
         for m in matches:
             real = os.path.realpath(m)
             if real in self.stack or depth >= _MAX_INCLUDE_DEPTH:
-                self.error(f"#include cycle: '{arg}' is already being read", filename, lineno,
-                           col(0), source, hint="remove the #include that loops back",
+                self.error(_("cycle de #include : '{file}' est déjà en cours de lecture").format(
+                    file=arg), filename, lineno, col(0), source,
+                           hint=_("supprimez le #include qui reboucle"),
                            fatal=kind == "include",
                            asterisk="WARNING: config.c: Maximum Include level (10) exceeded")
                 continue
             if not os.path.isfile(m):
-                self.error(f"#{kind} '{arg}' is not a regular file", filename, lineno, col(0),
-                           source, hint="include a configuration file (not a device or a pipe)",
+                self.error(_("#{kind} '{file}' : ce n'est pas un fichier ordinaire").format(
+                    kind=kind, file=arg), filename, lineno, col(0), source,
+                           hint=_("incluez un fichier de configuration (pas un périphérique ni "
+                                  "un tube)"),
                            asterisk=f"WARNING: config.c: '{_braces(m)}' is not a regular file, "
                                     "ignoring")
                 continue
             self.reads += 1
             if self.reads > _MAX_FILE_READS or os.path.getsize(m) > _MAX_FILE_BYTES:
-                self.error(f"#{kind} '{arg}': too many or too large included files (more than "
-                           f"{_MAX_FILE_READS} reads or {_MAX_FILE_BYTES // 2**20} MiB)",
+                self.error(_("#{kind} '{file}' : fichiers inclus trop nombreux ou trop gros (plus de "
+                             "{reads} lectures ou {size} Mio)").format(
+                    kind=kind, file=arg, reads=_MAX_FILE_READS, size=_MAX_FILE_BYTES // 2**20),
                            filename, lineno, col(0), source, fatal=True,
-                           hint="the same files are probably included again and again")
+                           hint=_("les mêmes fichiers sont sans doute inclus encore et encore"))
                 continue
             try:
                 text = _read(Path(m))
             except OSError as exc:
-                self.error(f"cannot read included file '{arg}': {exc}", filename, lineno,
-                           col(0), source, fatal=kind == "include")
+                self.error(_("impossible de lire le fichier inclus '{file}' : {error}").format(
+                    file=arg, error=exc), filename, lineno, col(0), source,
+                           fatal=kind == "include")
                 continue
             self.stack.append(real)
             try:
@@ -574,9 +587,9 @@ class _Loader:
                 value = it.value
                 if is_same:
                     if not last_ext_set:
-                        self.r.error("'same =>' with no previous 'exten =>' in this context",
+                        self.r.error(_("'same =>' sans 'exten =>' avant lui dans ce contexte"),
                                      it.file, it.line, it.col, it.source,
-                                     hint="start the extension with 'exten => EXT,1,...'",
+                                     hint=_("commencez l'extension par 'exten => EXT,1,...'"),
                                      asterisk="ERROR: pbx_config.c: No previous pattern in the "
                                      f"first entry of context '{_braces(name)}' to match "
                                      f"'{_braces(it.name)}' at line {{line}} of {{file}}!")
@@ -602,13 +615,13 @@ class _Loader:
                     # pbx_config remembers the extension for 'same' before checking the rest
                     last_ext, last_cid, last_ext_set = ext, cid, ext != ""
                     if ext == "" or pri_start < 0:
-                        self.r.error("incomplete extension line: expected EXT,PRIORITY,App(...)",
+                        self.r.error(_("ligne d'extension incomplète : attendu EXT,PRIORITÉ,App(...)"),
                                      it.file, it.line, it.vcol, it.source,
-                                     hint="e.g. exten => 100,1,Answer()")
+                                     hint=_("par exemple exten => 100,1,Answer()"))
                         continue
                 if pri_start < 0:
-                    self.r.error("missing priority", it.file, it.line, it.vcol, it.source,
-                                 hint="e.g. same => n,Hangup()")
+                    self.r.error(_("priorité manquante"), it.file, it.line, it.vcol, it.source,
+                                 hint=_("par exemple same => n,Hangup()"))
                     continue
                 c2 = value.find(",", pri_start)
                 if c2 >= 0 and "[" not in value[pri_start:c2] and "\\" not in value[pri_start:c2]:
@@ -623,9 +636,9 @@ class _Loader:
                 if lp >= 0:
                     rp = pri.find(")", lp)
                     if rp < 0:
-                        self.r.error(f"label '{pri[lp + 1:]}' misses its closing ')'", it.file,
-                                     it.line, it.col_at(pri_start), it.source,
-                                     hint="write n(label)",
+                        self.r.error(_("il manque la ')' fermante du label '{label}'").format(
+                            label=pri[lp + 1:]), it.file, it.line, it.col_at(pri_start),
+                                     it.source, hint=_("écrivez n(label)"),
                                      asterisk="WARNING: pbx_config.c: Label missing trailing ')' "
                                               "at line {line} of {file}")
                         continue
@@ -641,18 +654,20 @@ class _Loader:
                     number = HINT
                 elif pri in ("n", "next"):
                     if lastpri <= -2:
-                        self.r.error("can't use 'next' priority on the first entry of a context",
+                        self.r.error(_("priorité 'next' impossible sur la première entrée d'un contexte"),
                                      it.file, it.line, it.col_at(pri_start), it.source,
-                                     hint="the first line of a context needs priority 1",
+                                     hint=_("la première ligne d'un contexte a besoin de la "
+                                            "priorité 1"),
                                      asterisk="WARNING: pbx_config.c: Can't use 'next' priority "
                                               "on the first entry at line {line} of {file}!")
                         continue
                     number = lastpri + 1
                 elif pri in ("s", "same"):
                     if lastpri <= -2:
-                        self.r.error("can't use 'same' priority on the first entry of a context",
+                        self.r.error(_("priorité 'same' impossible sur la première entrée d'un contexte"),
                                      it.file, it.line, it.col_at(pri_start), it.source,
-                                     hint="the first line of a context needs priority 1",
+                                     hint=_("la première ligne d'un contexte a besoin de la "
+                                            "priorité 1"),
                                      asterisk="WARNING: pbx_config.c: Can't use 'same' priority "
                                               "on the first entry at line {line} of {file}!")
                         continue
@@ -663,17 +678,18 @@ class _Loader:
                         ex = ctx.extensions.get((ext, cid))
                         found = ex.labels.get(pri) if ex is not None else None
                         if found is None:
-                            self.r.error(f"invalid priority/label '{_clip(pri)}'", it.file, it.line,
+                            self.r.error(_("priorité/label invalide '{priority}'").format(
+                                priority=_clip(pri)), it.file, it.line,
                                          it.col_at(pri_start), it.source,
-                                         hint="use a number >= 1, n, s, hint or a label defined "
-                                              "earlier in the same extension",
+                                         hint=_("utilisez un nombre >= 1, n, s, hint ou un label "
+                                                "défini plus haut dans la même extension"),
                                          asterisk="WARNING: pbx_config.c: Invalid priority/label "
                                          f"'{_braces(pri)}' at line {{line}} of {{file}}")
                             continue
                     elif found < 1:
-                        self.r.error(f"invalid priority '{pri}' (must be >= 1)", it.file,
-                                     it.line, it.col_at(pri_start), it.source,
-                                     hint="priorities start at 1",
+                        self.r.error(_("priorité invalide '{priority}' (doit être >= 1)").format(
+                            priority=pri), it.file, it.line, it.col_at(pri_start), it.source,
+                                     hint=_("les priorités commencent à 1"),
                                      asterisk="WARNING: pbx_config.c: Invalid priority "
                                               f"'{_braces(pri)}' at line {{line}} of {{file}}")
                         continue
@@ -681,9 +697,10 @@ class _Loader:
                 if number != HINT:
                     number += plus
                 if number == 0:  # 'n' right after a hint: pbx_config drops the line silently
-                    self.r.error("priority 'n' after a hint gives 0: Asterisk ignores this line",
+                    self.r.error(_("la priorité 'n' après un hint donne 0 : Asterisk ignore cette ligne"),
                                  it.file, it.line, it.col_at(pri_start), it.source,
-                                 hint="start the extension with priority 1 after its hint")
+                                 hint=_("commencez l'extension par la priorité 1 après son "
+                                        "hint"))
                     continue
                 appl = value[app_start:] if app_start >= 0 else ""
                 self._add(ctx, it, ext, cid, number, label, appl, app_start, pri_text,
@@ -699,14 +716,16 @@ class _Loader:
             elif key == "ignorepat":
                 ctx.ignorepats.append(IgnorePattern(it.value, name, it.file, it.line, it.vcol))
             elif key in ("switch", "lswitch", "eswitch"):
-                mod, _, data = it.value.partition("/")
+                mod, _slash, data = it.value.partition("/")
                 ctx.switches.append(Switch(key, mod, data, name, it.file, it.line, it.vcol))
             elif key == "autohints":
                 pass
             else:
-                self.r.warn("unknown-directive", f"unknown directive '{it.name}' in context "
-                            f"[{name}], ignored", it.file, it.line, it.col,
-                            hint="use exten =>, same =>, include =>, switch => or ignorepat =>",
+                self.r.warn("unknown-directive", _("directive '{name}' inconnue dans le contexte "
+                                                 "[{context}], ignorée").format(
+                                name=it.name, context=name), it.file, it.line, it.col,
+                            hint=_("utilisez exten =>, same =>, include =>, switch => ou "
+                                   "ignorepat =>"),
                             context=name)
 
     def _add(self, ctx, it, ext, cid, number, label, appl, app_start, pri_text, keyword):
