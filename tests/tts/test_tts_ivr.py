@@ -186,3 +186,10 @@ def test_patched_text_keeps_comments_and_layout(tmp_path, handout_ivr):
     result2 = from_dialplan(parser.parse(text, "x.conf"), tmp_path / "sounds", formats=["ulaw"])
     assert "Background(custom/ivr-pour-joindre-l-accueil-tapez-1) ; accueil" in \
         result2.patched_text(text)
+
+
+def test_from_dialplan_refuses_other_objects_in_french(tmp_path):
+    from toipkit.errors import TTSError
+
+    with pytest.raises(TTSError, match="^from_dialplan attend un Dialplan, .* pas int$"):
+        from_dialplan(42, tmp_path / "sons")

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from toipkit.errors import TTSError
+from toipkit.i18n import _
 from toipkit.tts.audio import DEFAULT_FORMATS, Audio, get_format, read_sound
 from toipkit.tts.engines import ESPEAK_DEFAULT_RATE, Engine
 from toipkit.tts.prompts import (
@@ -137,8 +138,8 @@ def _load_dialplan(dialplan, sources: dict[str, str] | None = None) -> Dialplan:
         if sources is not None:
             sources["<string>"] = dialplan
         return dp
-    raise TTSError(f"from_dialplan expects a Dialplan, a path or extensions.conf text, "
-                   f"not {type(dialplan).__name__}")
+    raise TTSError(_("from_dialplan attend un Dialplan, un chemin ou le texte de "
+                     "extensions.conf, pas {type}").format(type=type(dialplan).__name__))
 
 
 def _comment_start(line: str) -> int:
@@ -229,7 +230,8 @@ class DialplanPrompts:
                 try:
                     text = Path(file).read_text(encoding="utf-8")
                 except OSError as exc:
-                    raise TTSError(f"no source text for {file}; pass text=") from exc
+                    raise TTSError(_("pas de texte source pour {file} ; passez text=").format(
+                        file=file)) from exc
         lines = text.split("\n")
         single_file = len({c.file for c in self.calls}) <= 1
         for call in self.calls:
@@ -237,13 +239,15 @@ class DialplanPrompts:
                 continue
             i, col = call.line - 1, call.column - 1
             if not (0 <= i < len(lines)) or col < 0:
-                raise TTSError(f"{call.where}: the source text does not match the dialplan")
+                raise TTSError(_("{where} : le texte source ne correspond pas au dialplan").format(
+                    where=call.where))
             line = lines[i]
             end = _comment_start(line)
             head = line[col:end]
             if not head.lower().startswith("agi") or ")" not in head:
-                raise TTSError(f"{call.where}: expected agi(...) at column {call.column}, "
-                               f"the source text does not match the dialplan")
+                raise TTSError(_("{where} : agi(...) attendu en colonne {column}, le texte "
+                                 "source ne correspond pas au dialplan").format(
+                                     where=call.where, column=call.column))
             close = col + head.rfind(")")
             lines[i] = f"{line[:col]}{call.app}({call.sound}){line[close + 1:]}"
         return "\n".join(lines)
@@ -338,4 +342,4 @@ def listen(sound, fmt: str | None = None):
         return read_sound(sound, fmt).to_ipython()
     if isinstance(sound, str):
         return synthesize(sound).to_ipython()
-    raise TTSError(f"cannot play a {type(sound).__name__}")
+    raise TTSError(_("impossible de jouer un objet {type}").format(type=type(sound).__name__))
