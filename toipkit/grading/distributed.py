@@ -82,7 +82,11 @@ _worker_state: dict[tuple[str, str], tuple[RunSettings, Any, Any]] = {}  # (wher
 _warm_servers: dict[tuple[str, tuple[str, ...]], Any] = {}  # (where, passthrough) -> server
 
 
-def _this_worker() -> str:
+def _this_worker(dask_worker: Any = None) -> str:
+    """The address of the Dask worker running this (``client.run`` passes ``dask_worker``;
+    a task finds its own); "" outside Dask."""
+    if dask_worker is not None:
+        return str(dask_worker.address)
     from distributed import get_worker
 
     try:
@@ -98,7 +102,7 @@ def warm_up(passthrough: tuple[str, ...], dask_worker: Any = None) -> int:
     import toipkit.grading.submission  # noqa: F401
     from toipkit.grading.pool import WorkerServer
 
-    where = str(dask_worker.address) if dask_worker is not None else _this_worker()
+    where = _this_worker(dask_worker)
     with _state_lock:
         if (where, passthrough) not in _warm_servers:
             server = WorkerServer(passthrough)
@@ -164,7 +168,7 @@ atexit.register(_cleanup_worker)
 
 def _release_run(token: str, dask_worker: Any = None) -> int:
     """Close this worker's slot of the run ``token`` (and its unused warm servers)."""
-    where = str(dask_worker.address) if dask_worker is not None else _this_worker()
+    where = _this_worker(dask_worker)
     with _state_lock:
         for warm in [k for k in _warm_servers if k[0] == where]:
             _warm_servers.pop(warm).close()

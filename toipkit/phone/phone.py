@@ -16,7 +16,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import itertools
-import os
 import re
 import shutil
 import tempfile
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from toipkit import paths
+from toipkit._fileio import atomic_path
 from toipkit.errors import ToipkitError
 from toipkit.phone import ports
 from toipkit.phone.baresip import Agent, AgentConfig, AgentError
@@ -56,13 +56,11 @@ def _join_wav(pieces: list[Path], target: Path) -> None:
             continue
     if params is None:
         return
-    partial = target.with_name(target.name + ".tmp")
-    with wave.open(str(partial), "wb") as out:
+    with atomic_path(target) as partial, wave.open(str(partial), "wb") as out:
         out.setnchannels(params[0])
         out.setsampwidth(params[1])
         out.setframerate(params[2])
         out.writeframes(b"".join(frames))
-    os.replace(partial, target)
 #: seconds baresip takes, after a call's end event, to close (complete) its recordings and
 #: finish the BYE transaction
 _CLOSE_DELAY = 0.3
@@ -302,9 +300,8 @@ class Phone:
                     number=str(exten), display_name=settings.display_name, **kwargs)
         from toipkit.phone import registrar
 
-        info = registrar.for_client(client)
-        if info is not None:
-            phone.sandbox_dir = Path(info.db_path).parent.parent
+        data_dir = registrar.sandbox_data_dir(client)
+        phone.sandbox_dir = Path(data_dir) if data_dir else None
         return phone
 
     def __repr__(self) -> str:

@@ -62,10 +62,6 @@ class RegistrarInfo:
         return self.folder / DB_FILE
 
     @property
-    def calls_db_path(self) -> Path:
-        return self.folder / CALLS_DB_FILE
-
-    @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
@@ -91,10 +87,10 @@ def _folder(data_dir: Path) -> Path:
 
 
 def config_text(*, host: str, port: int, confd_db: Path, registrar_db: Path,
-                calls_db: Path | None = None, realm: str = REALM,
-                ring_timeout_s: int = RING_TIMEOUT_S) -> str:
-    """kamailio.cfg for a registrar on ``host:port`` reading confd's database ``confd_db``."""
-    calls_db = calls_db or registrar_db.with_name(CALLS_DB_FILE)
+                realm: str = REALM, ring_timeout_s: int = RING_TIMEOUT_S) -> str:
+    """kamailio.cfg for a registrar on ``host:port`` reading confd's database ``confd_db``
+    (the call records go to :data:`CALLS_DB_FILE` next to ``registrar_db``)."""
+    calls_db = registrar_db.with_name(CALLS_DB_FILE)
     for path in (confd_db, registrar_db, calls_db):
         if '"' in str(path) or "\n" in str(path):
             raise RegistrarError(f"unsupported character in the path {path}")
@@ -275,8 +271,7 @@ def start(data_dir: str | os.PathLike, confd_db: str | os.PathLike, *, host: str
     port = port or ports.free_port(host, udp=True, tcp=True)
     cfg = folder / "kamailio.cfg"
     cfg.write_text(config_text(host=host, port=port, confd_db=Path(confd_db).resolve(),
-                               registrar_db=db_path.resolve(),
-                               calls_db=(folder / CALLS_DB_FILE).resolve()), encoding="utf-8")
+                               registrar_db=db_path.resolve()), encoding="utf-8")
     log = open(folder / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child
     try:
         child = subprocess.Popen(  # noqa: S603 - fixed arguments

@@ -15,8 +15,9 @@ Like XiVO, the sandbox answers what confd describes without any other step:
 The supervisor polls confd's database and the IVR folder twice a second; it stops its endpoints
 when the sandbox stops. After each pass it writes which confd data it has applied
 (:data:`IN_STEP`): a phone waits for it before dialling (:func:`wait_in_step`), so a call placed
-just after an API change (a new call filter, room or hold music) finds its endpoint answering. Notebooks talk to it through files only (:func:`deploy_ivr`,
-:class:`IvrDeployment`), so an IVR keeps answering across kernel restarts.
+just after an API change (a new call filter, room or hold music) finds its endpoint answering.
+Notebooks talk to it through files only (:func:`deploy_ivr`, :class:`IvrDeployment`), so an IVR
+keeps answering across kernel restarts.
 """
 
 from __future__ import annotations

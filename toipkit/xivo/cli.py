@@ -26,10 +26,10 @@ def register(subparsers: Any) -> None:
         if name == "start":
             p.add_argument("--port", type=int,
                            help=_("port TCP sur 127.0.0.1 (par défaut : un port libre)"))
-        p.set_defaults(handler=_sandbox, action=name)
-        if name == "reset":
+        if name == "reset":  # number ranges, entity, API profile: cli_handlers
             cli_handlers.add_reset_options(p)
-            p.set_defaults(handler=cli_handlers.reset_handler)
+        p.set_defaults(handler=cli_handlers.reset_handler if name == "reset" else _sandbox,
+                       action=name)
     cli_handlers.add_directory(sb_sub)
     cli_handlers.add_log(sb_sub)
     sb.set_defaults(handler=lambda args: (sb.print_help(), 2)[1])
