@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
+from toipkit.phone.processes import pid_alive
 from toipkit.procfs import descendants, memory_kb
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="Linux /proc")
@@ -31,4 +33,7 @@ def test_descendants_include_grandchildren_and_memory_adds_up():
         for pid in reversed(descendants(shell.pid)):
             os.kill(pid, 9)
         shell.wait()
+    deadline = time.monotonic() + 10  # the orphaned grandchild is reaped by init, later
+    while pid_alive(tree[1]) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert memory_kb(tree[1]) == (0, 0)  # gone: nothing, no error
